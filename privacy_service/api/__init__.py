@@ -1,0 +1,1 @@
+"""The HTTP edge. With ``main.py``, the only code that imports FastAPI or Starlette."""

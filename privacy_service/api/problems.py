@@ -1,0 +1,230 @@
+"""Every error leaves the service as RFC 9457 ``application/problem+json``, mapped here and nowhere else.
+
+A problem always has ``type``, ``title``, ``status``, ``detail``, a stable
+machine-readable ``code`` and the ``request_id`` the caller can quote to an
+operator. Validation problems list the offending fields, never the values
+that were sent (they may be passwords or personal data).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from privacy_service.core.errors import DomainError, Unavailable
+from privacy_service.core.logging import request_id_var
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:privacy-service:problem:"
+
+log = logging.getLogger(__name__)
+
+# Codes for the HTTP-level failures Starlette raises before any domain code runs.
+_STATUS_CODES: Mapping[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def problem_body(
+    *, status: int, code: str, detail: str, title: str | None = None, **extensions: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    request_id = request_id_var.get()
+    if request_id is not None:
+        body["request_id"] = request_id
+    body.update(extensions)
+    return body
+
+
+def problem_bytes(*, status: int, code: str, detail: str, **extensions: Any) -> bytes:
+    return json.dumps(
+        problem_body(status=status, code=code, detail=detail, **extensions), ensure_ascii=False
+    ).encode()
+
+
+class ProblemResponse(Response):
+    media_type = PROBLEM_CONTENT_TYPE
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str,
+        detail: str,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        body = problem_body(status=status, code=code, detail=detail, title=title, **extensions)
+        super().__init__(
+            content=json.dumps(body, ensure_ascii=False).encode(), status_code=status, headers=headers
+        )
+
+
+def _domain_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Unavailable) else None
+    return ProblemResponse(
+        status=error.status,
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        headers=headers,
+        **error.extensions,
+    )
+
+
+def _http_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    status = error.status_code
+    code = _STATUS_CODES.get(status, "http_error")
+    detail = error.detail if isinstance(error.detail, str) else HTTPStatus(status).description
+    if status == 404:
+        detail = "No resource at this path."
+    elif status == 405:
+        detail = "This path does not accept that method."
+    return ProblemResponse(status=status, code=code, detail=detail, headers=error.headers)
+
+
+def _field_name(location: Sequence[Any]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    errors = error.errors()
+    if any(item.get("type") == "json_invalid" for item in errors):
+        return ProblemResponse(
+            status=400, code="malformed_json", detail="The request body is not valid JSON."
+        )
+    body_expected = any(tuple(item.get("loc", ()))[:1] == ("body",) for item in errors)
+    whole_body_wrong = any(tuple(item.get("loc", ())) == ("body",) for item in errors)
+    if whole_body_wrong and request.headers.get("content-type") and not _is_json(request):
+        return ProblemResponse(
+            status=415,
+            code="unsupported_media_type",
+            detail="Send the request body as application/json.",
+        )
+    fields = [
+        {
+            "field": _field_name(item.get("loc", ())),
+            "location": str(item["loc"][0]) if item.get("loc") else "body",
+            "message": item.get("msg", "invalid"),
+            "type": item.get("type", "invalid"),
+        }
+        for item in errors
+    ]
+    if body_expected and len(fields) == 1 and fields[0]["type"] == "missing" and fields[0]["field"] == "body":
+        detail = "A JSON request body is required."
+    else:
+        detail = "Some fields are missing or invalid: " + ", ".join(sorted({f["field"] for f in fields}))
+    return ProblemResponse(status=422, code="validation_error", detail=detail, errors=fields)
+
+
+def _database_unavailable(_request: Request, error: Exception) -> Response:
+    # The message of a driver error can quote SQL parameters; log only its class.
+    log.error("database unavailable", extra={"error_type": type(error).__name__})
+    return ProblemResponse(
+        status=503,
+        code="database_unavailable",
+        detail="The database is not answering; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+
+
+def internal_error_bytes() -> bytes:
+    return problem_bytes(
+        status=500, code="internal_error", detail="An unexpected error occurred; it has been logged."
+    )
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details. `code` is stable and machine-readable.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "examples": ["not_found", "validation_error", "rate_limited"]},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "On validation_error: the offending fields (never their values).",
+            "items": {
+                "type": "object",
+                "required": ["field", "location", "message", "type"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "location": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Describe every error response of an OpenAPI document as ``application/problem+json``."""
+    problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = problem
+            if "422" in responses:
+                responses["422"]["description"] = "Validation error: the offending fields are listed"
+            responses["default"] = {"description": "Any other error", "content": problem}
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = _PROBLEM_SCHEMA
+    return schema

@@ -1,0 +1,1 @@
+"""The shared kernel: settings, database, clock, errors, column types. Knows no domain."""

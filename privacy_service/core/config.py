@@ -1,0 +1,155 @@
+"""Settings: the only place that reads the environment.
+
+Every setting is a ``PRIVACY_*`` environment variable or a line of a ``.env``
+file. An unknown ``PRIVACY_`` variable or an invalid value stops start-up with
+a message naming the variable, so a typo never silently falls back to a
+default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PRIVACY_"
+
+# Variables under this prefix belong to the test suite (PRIVACY_TEST_DATABASE_URL),
+# not to the service; they may be present in a developer's shell.
+_RESERVED_PREFIXES = ("PRIVACY_TEST_",)
+
+MiB = 1024 * 1024
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message names each bad setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class Settings(BaseSettings):
+    """Every knob the service has, with defaults that are safe on a laptop."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the embedded database and the local key file live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "Default: SQLite in the data dir.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL others reach the service at (token issuer, callback URLs). "
+        "Default: http://<host>:<port> of serve.",
+    )
+    rate_limit_url: str | None = Field(
+        default=None,
+        description="Shared rate-limit storage (redis://...) for several processes. Default: the database.",
+    )
+    delivery_retry_min_seconds: float = Field(
+        default=2.0, gt=0, description="First pause between delivery attempts."
+    )
+    delivery_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest pause between delivery attempts."
+    )
+    max_body_bytes: int = Field(
+        default=1 * MiB, ge=1024, description="Request bodies larger than this are refused with 413."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Threshold of the JSON log on stderr."
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the background worker looks for work."
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="Connections kept per process (PostgreSQL)."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be an sqlite:// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql") and not value.startswith("postgresql+psycopg://"):
+            raise ValueError("PostgreSQL URLs must use the psycopg 3 driver: postgresql+psycopg://...")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("rate_limit_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @property
+    def is_embedded(self) -> bool:
+        """True on the embedded default: SQLite, one process, keys in the data dir."""
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'privacy.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and .env), refusing unknown or invalid ones.
+
+    Keyword overrides win over the environment (the CLI's options, tests).
+    Raises SettingsError whose problems each name the offending variable.
+    """
+    environ = os.environ
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    unknown = sorted(
+        key
+        for key in environ
+        if key.upper().startswith(ENV_PREFIX)
+        and key.upper() not in known
+        and not key.upper().startswith(_RESERVED_PREFIXES)
+    )
+    problems = [f"{key}: unknown setting" for key in unknown]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        for item in error.errors(include_input=False, include_url=False):
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            name = field.upper() if field.upper().startswith(ENV_PREFIX) else ENV_PREFIX + field.upper()
+            message = item["msg"] if item["type"] != "extra_forbidden" else "unknown setting"
+            problems.append(f"{name}: {message}")
+        raise SettingsError(sorted(set(problems))) from None
+    if problems:
+        raise SettingsError(problems)
+    if settings.delivery_retry_min_seconds > settings.delivery_retry_max_seconds:
+        raise SettingsError(
+            ["PRIVACY_DELIVERY_RETRY_MIN_SECONDS: must not exceed PRIVACY_DELIVERY_RETRY_MAX_SECONDS"]
+        )
+    return settings

@@ -1,0 +1,96 @@
+"""The database: engine, declarative base, and the one unit-of-work helper.
+
+Why synchronous SQLAlchemy: the expensive work here is CPU-bound (argon2,
+AES-GCM) and runs in bounded thread pools anyway; sync sessions behave the
+same on SQLite and psycopg 3, lazy loads cannot fail at a distance the way
+they do under asyncio, and the worker, the CLI and the tests share one code
+path. FastAPI runs sync routes in its thread pool, so a slow query never
+blocks the event loop.
+
+Services never commit. A request (``api/deps.py``) or a worker job opens one
+``unit_of_work`` and it commits once, so a change, its audit event and its
+outbox rows land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from privacy_service.core.config import Settings
+
+# Stable constraint names, so Alembic can drop and alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+SessionFactory = sessionmaker[Session]
+
+
+def create_engine_for(settings: Settings, *, database_url: str | None = None) -> Engine:
+    """An engine for the configured database; SQLite gets WAL, foreign keys and IMMEDIATE transactions."""
+    url = database_url or settings.effective_database_url
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a read-then-write transaction
+        # can then never fail half-way with SQLITE_BUSY when another writer won.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_session_factory(engine: Engine) -> SessionFactory:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(sessions: SessionFactory) -> Iterator[Session]:
+    """One transaction: commit when the block succeeds, roll back when it raises."""
+    with sessions.begin() as session:
+        yield session
+
+
+def ping(sessions: SessionFactory) -> None:
+    """Raise unless the database answers a trivial query."""
+    with sessions() as session:
+        session.execute(text("SELECT 1"))

@@ -1,0 +1,102 @@
+"""The composition root: ``create_app(settings)`` wires routers, middleware, problem handlers, worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+import privacy_service
+from privacy_service.api.middleware import (
+    BodySizeLimitMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
+from privacy_service.api.problems import document_problems, install_problem_handlers
+from privacy_service.api.routes import health
+from privacy_service.core.clock import Clock, SystemClock
+from privacy_service.core.config import Settings
+from privacy_service.core.db import create_engine_for, create_session_factory
+from privacy_service.worker import Worker, default_jobs
+
+log = logging.getLogger(__name__)
+
+# How long shutdown waits for the worker's job in flight before giving up on it.
+WORKER_STOP_TIMEOUT_SECONDS = 30.0
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    """Build the HTTP application. Nothing connects to the database until the first request."""
+    owns_engine = engine is None
+    engine = engine or create_engine_for(settings)
+    sessions = create_session_factory(engine)
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_worker:
+            worker = Worker(
+                sessions=sessions, clock=clock, jobs=default_jobs(), poll_seconds=settings.worker_poll_seconds
+            )
+            worker.start_in_thread()
+        try:
+            yield
+        finally:
+            # Uvicorn has already drained in-flight requests; now let the worker finish its job.
+            if worker is not None:
+                worker.stop()
+                if not worker.join(WORKER_STOP_TIMEOUT_SECONDS):
+                    log.warning("worker did not stop in time")
+            if owns_engine:
+                engine.dispose()
+
+    app = FastAPI(
+        title="privacy-service",
+        version=privacy_service.__version__,
+        summary="Delegated login, field-level encryption, a tamper-evident audit trail and "
+        "data subject requests for online shops.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.clock = clock
+
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    _describe_errors_as_problems(app)
+
+    # add_middleware wraps: the last added is the outermost.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def _describe_errors_as_problems(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The OpenAPI description of the app, independent of where it runs."""
+    return create_app(settings).openapi()

@@ -1,0 +1,113 @@
+"""The background worker: periodic jobs (deliveries, retries, audit sealing, checkpoints, purges).
+
+It runs inside ``serve`` on the embedded default and as ``privacy-service
+worker`` processes in production. Each job runs in its own unit of work, so
+one job's failure rolls back only its own changes and is retried on the next
+tick. Stopping is graceful: a stop request lets the job in flight finish and
+starts no new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.core.db import SessionFactory, unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job is handed each time it runs."""
+
+    session: Session
+    clock: Clock
+
+
+JobFunction = Callable[[JobContext], None]
+
+
+@dataclass
+class Job:
+    """A unit of background work that runs at most every ``every_seconds``."""
+
+    name: str
+    run: JobFunction
+    every_seconds: float
+    _next_due: float = field(default=0.0, repr=False)
+
+
+def default_jobs() -> list[Job]:
+    """The jobs every worker runs; each capability adds its own here."""
+    return []
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        clock: Clock,
+        jobs: Sequence[Job],
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._jobs = list(jobs)
+        self._poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run_once(self) -> int:
+        """Run every job that is due; return how many ran. Errors are logged, never raised."""
+        ran = 0
+        for job in self._jobs:
+            if self._stop.is_set():
+                break
+            now = time.monotonic()
+            if now < job._next_due:
+                continue
+            job._next_due = now + job.every_seconds
+            self._run_job(job)
+            ran += 1
+        return ran
+
+    def _run_job(self, job: Job) -> None:
+        try:
+            with unit_of_work(self._sessions) as session:
+                job.run(JobContext(session=session, clock=self._clock))
+        except Exception:
+            log.exception("worker job failed", extra={"job": job.name})
+
+    def run(self) -> None:
+        """Loop until ``stop()``; the job in flight when it is called still finishes."""
+        log.info("worker started", extra={"jobs": [job.name for job in self._jobs]})
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self._poll_seconds)
+        log.info("worker stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def start_in_thread(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="privacy-worker", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the loop to end; True when it did within ``timeout``."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()

@@ -1,0 +1,136 @@
+"""Fixtures shared by the whole suite.
+
+The suite runs on SQLite by default and on PostgreSQL when
+``PRIVACY_TEST_DATABASE_URL`` names one (``.ci/run`` does both). The session's
+database is migrated once; each test runs inside a transaction that is rolled
+back afterwards, and the app's units of work commit only savepoints inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from privacy_service.core import migrations
+from privacy_service.core.clock import FrozenClock
+from privacy_service.core.config import Settings
+from privacy_service.core.db import create_engine_for
+from privacy_service.main import create_app
+
+POSTGRES_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL") or None
+
+# Settings must never pick up a developer's .env or PRIVACY_ variables in tests.
+_SETTINGS_DEFAULTS: dict[str, object] = {"_env_file": None}
+
+
+def on_postgres() -> bool:
+    return POSTGRES_URL is not None
+
+
+requires_postgres = pytest.mark.skipif(not on_postgres(), reason="needs PRIVACY_TEST_DATABASE_URL")
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"data_dir": data_dir, **overrides}
+    return Settings(**_SETTINGS_DEFAULTS, **values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def scratch_database(tmp_dir: Path) -> Iterator[str]:
+    """A brand-new, empty database of the backend under test, dropped afterwards."""
+    if POSTGRES_URL is None:
+        yield f"sqlite:///{tmp_dir / f'scratch-{uuid.uuid4().hex}.db'}"
+        return
+    name = f"privacy_scratch_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def reset_schema(engine: Engine) -> None:
+    """Start the session from nothing, whatever an earlier run left behind."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> str:
+    return POSTGRES_URL or f"sqlite:///{data_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return make_settings(data_dir, database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_engine_for(settings)
+    reset_schema(engine)
+    migrations.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One connection whose outer transaction every test rolls back."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            if transaction.is_active:
+                transaction.rollback()
+
+
+@pytest.fixture
+def sessions(connection: Connection) -> sessionmaker[Session]:
+    """A session factory whose commits release savepoints inside the test's transaction."""
+    return sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FrozenClock) -> FastAPI:
+    app = create_app(settings, engine=engine, clock=clock)
+    app.state.sessions = sessions
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

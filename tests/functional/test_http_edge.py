@@ -1,0 +1,187 @@
+"""The HTTP edge every endpoint shares: problems, request ids, security headers, body limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from sqlalchemy import create_engine
+
+from privacy_service.core.config import MiB, Settings
+from privacy_service.main import create_app
+
+PROBLEM = "application/problem+json"
+
+
+class Signup(BaseModel):
+    email: str
+    password: str = Field(min_length=8)
+    country: str = Field(min_length=2, max_length=2)
+
+
+@pytest.fixture
+def app_with_test_routes(app: FastAPI) -> FastAPI:
+    @app.post("/test/signup")
+    def signup(body: Signup) -> dict[str, str]:
+        return {"country": body.country}
+
+    @app.get("/test/crash")
+    def crash() -> None:
+        raise RuntimeError("secret detail alice@example.com must not leak")
+
+    return app
+
+
+@pytest.fixture
+def edge(app_with_test_routes: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app_with_test_routes, raise_server_exceptions=False) as client:
+        yield client
+
+
+def assert_problem(response, status: int, code: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert {"type", "title", "status", "detail", "code"} <= body.keys()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert "Traceback" not in response.text
+    return body  # type: ignore[no-any-return]
+
+
+def test_healthz_answers_while_the_process_runs(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_answers_when_the_database_does(client: TestClient) -> None:
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_answers_503_when_the_database_does_not(settings: Settings) -> None:
+    unreachable = create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    with TestClient(create_app(settings, engine=unreachable), raise_server_exceptions=False) as client:
+        response = client.get("/readyz")
+    body = assert_problem(response, 503, "not_ready")
+    assert response.headers["retry-after"] == "5"
+    assert "nobody" not in str(body)
+
+
+def test_an_unknown_path_is_a_404_problem(client: TestClient) -> None:
+    assert_problem(client.get("/v1/nothing-here"), 404, "not_found")
+
+
+def test_a_wrong_method_is_a_405_problem_naming_the_allowed_ones(client: TestClient) -> None:
+    response = client.delete("/healthz")
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET"
+
+
+def test_malformed_json_is_a_400_problem(edge: TestClient) -> None:
+    response = edge.post(
+        "/test/signup", content=b'{"email": "a@b.c", ', headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 400, "malformed_json")
+
+
+def test_a_body_that_is_not_json_is_a_415_problem(edge: TestClient) -> None:
+    response = edge.post("/test/signup", content=b"email=a@b.c", headers={"content-type": "text/plain"})
+    assert_problem(response, 415, "unsupported_media_type")
+
+
+def test_a_missing_body_is_a_422_problem(edge: TestClient) -> None:
+    body = assert_problem(edge.post("/test/signup"), 422, "validation_error")
+    assert body["detail"] == "A JSON request body is required."
+
+
+def test_validation_problems_list_the_fields_but_never_echo_the_values(edge: TestClient) -> None:
+    response = edge.post(
+        "/test/signup", json={"email": "dave@example.com", "password": "pw-Q7x", "country": "Germany"}
+    )
+    body = assert_problem(response, 422, "validation_error")
+    fields = {error["field"] for error in body["errors"]}  # type: ignore[attr-defined]
+    assert fields == {"password", "country"}
+    assert "pw-Q7x" not in response.text
+    assert "Germany" not in response.text
+    assert "dave@example.com" not in response.text
+
+
+def test_an_unhandled_error_is_a_500_problem_that_reveals_nothing(edge: TestClient) -> None:
+    response = edge.get("/test/crash", headers={"X-Request-ID": "trace-me-1"})
+    body = assert_problem(response, 500, "internal_error")
+    assert body["request_id"] == "trace-me-1"
+    assert "alice@example.com" not in response.text
+    assert "RuntimeError" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_request_id_is_echoed(client: TestClient) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": "shop-7f3a"})
+    assert response.headers["x-request-id"] == "shop-7f3a"
+
+
+@pytest.mark.parametrize("offered", [None, "", "x" * 129, "evil\ninjected", "spaces are bad"])
+def test_a_missing_or_unsafe_request_id_is_replaced_by_a_fresh_one(
+    client: TestClient, offered: str | None
+) -> None:
+    headers = {} if offered is None else {"X-Request-ID": offered}
+    try:
+        response = client.get("/healthz", headers=headers)
+    except Exception:  # httpx itself refuses a newline in a header value
+        pytest.skip("the client refuses to send this header")
+    generated = response.headers["x-request-id"]
+    assert generated != offered
+    assert len(generated) == 32
+
+
+def test_every_response_carries_the_security_headers(client: TestClient) -> None:
+    for response in (client.get("/healthz"), client.get("/missing")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "strict-transport-security" not in response.headers
+
+
+def test_hsts_is_sent_only_over_tls(app: FastAPI) -> None:
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.get("/healthz")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_body_over_the_limit_is_refused_by_its_declared_length(edge: TestClient) -> None:
+    response = edge.post(
+        "/test/signup", content=b"x" * (MiB + 1), headers={"content-type": "application/json"}
+    )
+    body = assert_problem(response, 413, "payload_too_large")
+    assert body["max_bytes"] == MiB
+
+
+def test_a_streamed_body_over_the_limit_is_refused_before_it_is_read_whole(edge: TestClient) -> None:
+    sent = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal sent
+        for _ in range(20 * 16):  # 20 MiB in 64 KiB chunks, with no Content-Length
+            sent += 1
+            yield b"x" * (64 * 1024)
+
+    response = edge.post("/test/signup", content=chunks(), headers={"content-type": "application/json"})
+    assert_problem(response, 413, "payload_too_large")
+
+
+def test_a_body_just_under_the_limit_is_accepted(edge: TestClient) -> None:
+    padding = "p" * (MiB - 200)
+    response = edge.post("/test/signup", json={"email": "e", "password": padding, "country": "DE"})
+    assert response.status_code == 200
+
+
+def test_the_openapi_document_is_served(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert "/healthz" in document["paths"]

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Connection, MetaData, Table, insert, select, text
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from privacy_service.core.db import create_engine_for, unit_of_work
+from privacy_service.core.ids import new_id
+from privacy_service.core.types import UTCDateTime
+from tests.conftest import make_settings
+
+
+def test_the_embedded_database_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine_for(make_settings(tmp_path))
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+    assert (tmp_path / "privacy.db").exists()
+
+
+@pytest.fixture
+def stamps(connection: Connection) -> Table:
+    table = Table("test_stamps", MetaData(), Column("at", UTCDateTime()))
+    table.create(connection)
+    return table
+
+
+def test_timestamps_come_back_timezone_aware_in_utc(connection: Connection, stamps: Table) -> None:
+    paris = timezone(timedelta(hours=1))
+    written = datetime(2026, 3, 1, 13, 30, tzinfo=paris)
+    connection.execute(insert(stamps).values(at=written))
+    read = connection.execute(select(stamps.c.at)).scalar_one()
+    assert read == written
+    assert read.tzinfo == UTC
+    assert read.hour == 12
+
+
+def test_naive_timestamps_are_refused(connection: Connection, stamps: Table) -> None:
+    with pytest.raises(StatementError, match="naive"):
+        connection.execute(insert(stamps).values(at=datetime(2026, 3, 1, 12, 0)))
+
+
+def test_a_unit_of_work_that_raises_leaves_nothing_behind(sessions: sessionmaker[Session]) -> None:
+    with unit_of_work(sessions) as session:
+        session.execute(text("CREATE TABLE test_uow (id INTEGER PRIMARY KEY)"))
+
+    def crash_mid_request() -> None:
+        with unit_of_work(sessions) as session:
+            session.execute(text("INSERT INTO test_uow (id) VALUES (1)"))
+            raise RuntimeError("crash mid-request")
+
+    with pytest.raises(RuntimeError):
+        crash_mid_request()
+    with unit_of_work(sessions) as session:
+        session.execute(text("INSERT INTO test_uow (id) VALUES (2)"))
+    with Session(bind=sessions.kw["bind"]) as reader:
+        assert reader.execute(text("SELECT id FROM test_uow")).scalars().all() == [2]
+
+
+def test_ids_are_unique_and_sort_by_creation() -> None:
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(identifier) == 26 for identifier in ids)
+    first, later = ids[0], ids[-1]
+    assert first[:10] <= later[:10]  # the time prefix never goes backwards

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from privacy_service.core.clock import FrozenClock
+from privacy_service.worker import Job, JobContext, Worker
+
+
+@pytest.fixture
+def ledger(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    with sessions.begin() as session:
+        session.execute(text("CREATE TABLE test_ledger (entry VARCHAR(20))"))
+    return sessions
+
+
+def entries(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return list(session.execute(text("SELECT entry FROM test_ledger ORDER BY entry")).scalars())
+
+
+def write(entry: str, *, then_fail: bool = False):  # type: ignore[no-untyped-def]
+    def job(context: JobContext) -> None:
+        context.session.execute(text("INSERT INTO test_ledger (entry) VALUES (:e)"), {"e": entry})
+        if then_fail:
+            raise RuntimeError("job crashed after writing")
+
+    return job
+
+
+def test_each_job_commits_its_own_work(ledger: sessionmaker[Session]) -> None:
+    worker = Worker(sessions=ledger, clock=FrozenClock(), jobs=[Job("a", write("a"), every_seconds=60)])
+    assert worker.run_once() == 1
+    assert entries(ledger) == ["a"]
+
+
+def test_a_failing_job_rolls_back_alone_and_the_others_still_run(
+    ledger: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = [
+        Job("broken", write("broken", then_fail=True), every_seconds=60),
+        Job("ok", write("ok"), every_seconds=60),
+    ]
+    worker = Worker(sessions=ledger, clock=FrozenClock(), jobs=jobs)
+    with caplog.at_level(logging.ERROR):
+        assert worker.run_once() == 2
+    assert entries(ledger) == ["ok"]
+    assert any(getattr(record, "job", None) == "broken" for record in caplog.records)
+
+
+def test_a_job_does_not_run_again_before_its_interval(ledger: sessionmaker[Session]) -> None:
+    worker = Worker(sessions=ledger, clock=FrozenClock(), jobs=[Job("a", write("a"), every_seconds=3600)])
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0
+    assert entries(ledger) == ["a"]
+
+
+def test_stopping_lets_the_job_in_flight_finish_and_starts_no_other(ledger: sessionmaker[Session]) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(context: JobContext) -> None:
+        started.set()
+        release.wait(5)
+        write("slow")(context)
+
+    jobs = [Job("slow", slow, every_seconds=60), Job("next", write("next"), every_seconds=60)]
+    worker = Worker(sessions=ledger, clock=FrozenClock(), jobs=jobs, poll_seconds=0.01)
+    worker.start_in_thread()
+    assert started.wait(5)
+    worker.stop()
+    release.set()
+    assert worker.join(5)
+    assert entries(ledger) == ["slow"]
