@@ -1,4 +1,4 @@
-"""The ``privacy-service`` command: serve, worker, migrate, openapi.
+"""The ``privacy-service`` command: serve, worker, migrate, openapi, keys.
 
 Every failure a user can cause (a bad setting, an out-of-date schema, an
 unreachable database) ends with one line on stderr that says what is wrong and
@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -24,10 +25,17 @@ import privacy_service
 from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.config import Settings, SettingsError, load_settings
-from privacy_service.core.db import create_engine_for, create_session_factory
+from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import configure_logging
+from privacy_service.crypto import CryptoError
+from privacy_service.crypto.key_file import DEFAULT_RELOAD_INTERVAL
+from privacy_service.keys.service import Keyring, add_kek_version
 
 log = logging.getLogger("privacy_service.cli")
+
+# A running process re-reads the key file at most this long after it changes.
+KEY_FILE_NOTICE_SECONDS = DEFAULT_RELOAD_INTERVAL + 0.1
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -78,6 +86,18 @@ def ready_engine(settings: Settings, *, migrate_embedded: bool) -> Engine:
     return engine
 
 
+def open_keyring(settings: Settings) -> Keyring:
+    """The key provider the settings name (on first run, a new 0600 key file in the data dir)."""
+    try:
+        return Keyring.from_settings(settings, clock=SystemClock())
+    except SettingsError as error:
+        for problem in error.problems:
+            click.echo(f"privacy-service: invalid setting: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+    except (CryptoError, OSError) as error:
+        fail(f"cannot open the keys: {error}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(privacy_service.__version__, prog_name="privacy-service")
 def cli() -> None:
@@ -122,7 +142,8 @@ def serve(
         scheme = "https" if ssl_certfile else "http"
         settings = settings.model_copy(update={"public_url": f"{scheme}://{host}:{port}"})
     engine = ready_engine(settings, migrate_embedded=True)
-    app = create_app(settings, engine=engine, clock=SystemClock(), run_worker=not no_worker)
+    keyring = open_keyring(settings)
+    app = create_app(settings, engine=engine, keyring=keyring, clock=SystemClock(), run_worker=not no_worker)
     log.info("serving", extra={"host": host, "port": port, "worker": not no_worker})
     # Uvicorn traps SIGTERM/SIGINT: it stops accepting, finishes in-flight requests,
     # then runs the app's shutdown, which stops the worker after its current job.
@@ -199,6 +220,74 @@ def openapi() -> None:
 
     document = openapi_document(settings_or_exit())
     click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+@cli.group()
+def keys() -> None:
+    """Key-encryption keys and the data keys they wrap."""
+
+
+@keys.command()
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+def rotate(batch_size: int) -> None:
+    """Add a KEK version and re-wrap every data key under it, online and resumably.
+
+    If an earlier rotation was interrupted, this resumes it instead of adding
+    another version. Older versions stay usable until every key is re-wrapped.
+    """
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    engine = ready_engine(settings, migrate_embedded=True)
+    sessions = create_session_factory(engine)
+    keyring = open_keyring(settings)
+    with database_errors(), unit_of_work(sessions) as session:
+        stale = keyring.stale_count(session=session)
+    if stale:
+        click.echo(f"resuming: {stale} data keys are still wrapped under an older KEK version")
+    else:
+        try:
+            version = add_kek_version(keyring.provider)
+        except DomainError as error:
+            fail(error.detail)
+        click.echo(f"added KEK version {version}; new data keys are wrapped under it")
+        with database_errors(), unit_of_work(sessions) as session:
+            stale = keyring.stale_count(session=session)
+    with database_errors(), click.progressbar(length=stale, label="re-wrapping data keys") as progress:
+        while True:
+            with unit_of_work(sessions) as session:
+                done = keyring.rewrap_batch(session=session, batch_size=batch_size)
+            if done:
+                progress.update(done)
+                continue
+            # Running services notice a new KEK version within a second; a key one of them
+            # created just before that is caught by one more sweep after the notice window.
+            time.sleep(KEY_FILE_NOTICE_SECONDS)
+            with unit_of_work(sessions) as session:
+                if keyring.rewrap_batch(session=session, batch_size=batch_size) == 0:
+                    break
+    click.echo(f"every data key is wrapped under KEK version {keyring.provider.current_version()}")
+    engine.dispose()
+
+
+@keys.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(as_json: bool) -> None:
+    """Show each KEK version and how many data keys it wraps."""
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    engine = ready_engine(settings, migrate_embedded=True)
+    keyring = open_keyring(settings)
+    with database_errors(), unit_of_work(create_session_factory(engine)) as session:
+        usage = keyring.usage(session=session)
+    engine.dispose()
+    if as_json:
+        rows = [{"kek_version": u.kek_version, "data_keys": u.data_keys, "current": u.current} for u in usage]
+        click.echo(json.dumps({"provider": settings.key_provider, "versions": rows}))
+        return
+    click.echo(f"key provider: {settings.key_provider}")
+    click.echo("KEK version  data keys  ")
+    for u in usage:
+        click.echo(f"{u.kek_version:>11}  {u.data_keys:>9}  {'current' if u.current else ''}".rstrip())
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from privacy_service.api.routes import health
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory
+from privacy_service.keys.service import Keyring
 from privacy_service.worker import Worker, default_jobs
 
 log = logging.getLogger(__name__)
@@ -34,16 +35,24 @@ def create_app(
     *,
     clock: Clock | None = None,
     engine: Engine | None = None,
+    keyring: Keyring | None = None,
     run_worker: bool = False,
 ) -> FastAPI:
-    """Build the HTTP application. Nothing connects to the database until the first request."""
+    """Build the HTTP application.
+
+    Nothing connects to the database until the first request, and without a
+    ``keyring`` the key provider is opened only when the server starts, so
+    building the app (e.g. for its OpenAPI document) has no side effects.
+    """
     owns_engine = engine is None
     engine = engine or create_engine_for(settings)
     sessions = create_session_factory(engine)
     clock = clock or SystemClock()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.keyring is None:
+            app.state.keyring = Keyring.from_settings(settings, clock=clock)
         worker = None
         if run_worker:
             worker = Worker(
@@ -74,6 +83,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.clock = clock
+    app.state.keyring = keyring
 
     install_problem_handlers(app)
     app.include_router(health.router)

@@ -24,6 +24,9 @@ from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for
+from privacy_service.crypto import LocalKeyFile
+from privacy_service.keys.cache import DataKeyCache
+from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
 
 POSTGRES_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL") or None
@@ -124,8 +127,20 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FrozenClock) -> FastAPI:
-    app = create_app(settings, engine=engine, clock=clock)
+def key_file(tmp_path: Path) -> LocalKeyFile:
+    return LocalKeyFile.open_or_create(tmp_path / "keys" / "keys.json")
+
+
+@pytest.fixture
+def keyring(key_file: LocalKeyFile, clock: FrozenClock) -> Keyring:
+    return Keyring(provider=key_file, clock=clock, cache=DataKeyCache(max_entries=1000, ttl_seconds=300))
+
+
+@pytest.fixture
+def app(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring
+) -> FastAPI:
+    app = create_app(settings, engine=engine, clock=clock, keyring=keyring)
     app.state.sessions = sessions
     return app
 

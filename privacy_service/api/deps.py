@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.keys.service import Keyring
 
 
 def get_settings(request: Request) -> Settings:
@@ -28,6 +29,11 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+def get_keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
 def get_session(request: Request) -> Iterator[Session]:
     sessions: SessionFactory = request.app.state.sessions
     with unit_of_work(sessions) as session:
@@ -36,4 +42,5 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

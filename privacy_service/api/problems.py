@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from privacy_service.core.errors import DomainError, Unavailable
 from privacy_service.core.logging import request_id_var
+from privacy_service.crypto import CryptoError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:privacy-service:problem:"
@@ -101,6 +102,12 @@ def _domain_error(_request: Request, error: Exception) -> Response:
     )
 
 
+def _crypto_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, CryptoError)
+    log.error("cryptographic check failed", extra={"error_code": error.code})
+    return ProblemResponse(status=error.status, code=error.code, title=error.title, detail=error.detail)
+
+
 def _http_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     status = error.status_code
@@ -169,6 +176,7 @@ def _database_unavailable(_request: Request, error: Exception) -> Response:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(CryptoError, _crypto_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OperationalError, _database_unavailable)

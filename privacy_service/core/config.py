@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PRIVACY_"
@@ -80,6 +80,32 @@ class Settings(BaseSettings):
         default=10, ge=1, le=200, description="Connections kept per process (PostgreSQL)."
     )
 
+    key_provider: Literal["file", "environment"] = Field(
+        default="file",
+        description="Where key-encryption keys live: a 0600 key file in the data dir (created on first run), "
+        "or PRIVACY_KEKS, PRIVACY_BLIND_INDEX_KEY and PRIVACY_PEPPER_KEY.",
+    )
+    key_file: Path | None = Field(
+        default=None, description="The local key file. Default: <data dir>/keys.json."
+    )
+    keks: SecretStr | None = Field(
+        default=None,
+        description="Key-encryption keys of the environment provider: 'version:base64' pairs, "
+        "comma-separated (32-byte keys); the highest version wraps new data keys.",
+    )
+    blind_index_key: SecretStr | None = Field(
+        default=None, description="Base64 32-byte key of the email blind index (environment provider)."
+    )
+    pepper_key: SecretStr | None = Field(
+        default=None, description="Base64 32-byte key that peppers password hashes (environment provider)."
+    )
+    data_key_cache_size: int = Field(
+        default=10_000, ge=0, description="Unwrapped data keys kept in memory per process (0: no cache)."
+    )
+    data_key_cache_seconds: float = Field(
+        default=300.0, ge=0, le=3600, description="How long an unwrapped data key stays in memory."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str | None) -> str | None:
@@ -108,6 +134,29 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://")):
             raise ValueError("must be a redis:// or rediss:// URL")
         return value
+
+    @field_validator("keks")
+    @classmethod
+    def _kek_list(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        for pair in value.get_secret_value().split(","):
+            version, _, material = pair.strip().partition(":")
+            if not version.isdigit() or int(version) < 1 or not material:
+                raise ValueError("must be 'version:base64' pairs separated by commas, versions from 1")
+        return value
+
+    @property
+    def kek_versions(self) -> dict[int, str]:
+        """The environment provider's KEKs, version → base64 (validated above)."""
+        if self.keks is None:
+            return {}
+        pairs = (pair.strip().partition(":") for pair in self.keks.get_secret_value().split(","))
+        return {int(version): material for version, _, material in pairs}
+
+    @property
+    def effective_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "keys.json"
 
     @property
     def is_embedded(self) -> bool:
@@ -149,7 +198,13 @@ def load_settings(**overrides: object) -> Settings:
     if problems:
         raise SettingsError(problems)
     if settings.delivery_retry_min_seconds > settings.delivery_retry_max_seconds:
-        raise SettingsError(
-            ["PRIVACY_DELIVERY_RETRY_MIN_SECONDS: must not exceed PRIVACY_DELIVERY_RETRY_MAX_SECONDS"]
+        problems.append(
+            "PRIVACY_DELIVERY_RETRY_MIN_SECONDS: must not exceed PRIVACY_DELIVERY_RETRY_MAX_SECONDS"
         )
+    if settings.key_provider == "environment":
+        for name in ("keks", "blind_index_key", "pepper_key"):
+            if getattr(settings, name) is None:
+                problems.append(f"{ENV_PREFIX}{name.upper()}: required when PRIVACY_KEY_PROVIDER=environment")
+    if problems:
+        raise SettingsError(problems)
     return settings

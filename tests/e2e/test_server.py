@@ -97,6 +97,7 @@ def test_the_embedded_default_migrates_itself_on_first_run(tmp_path: Path) -> No
         assert server.stop() == 0
     assert (tmp_path / "data" / "privacy.db").exists()
     assert (tmp_path / "data").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "data" / "keys.json").stat().st_mode & 0o777 == 0o600  # keys generated on first run
 
 
 def test_the_worker_runs_alone_and_stops_on_sigterm(tmp_path: Path, server_database: str) -> None:

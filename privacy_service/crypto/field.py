@@ -1,0 +1,181 @@
+"""Field-level encryption: one personal-data value, one self-describing ciphertext.
+
+Each value is sealed with AES-256-GCM (NIST SP 800-38D) under its subject's
+data key. The ciphertext names the key that sealed it, and its associated data
+binds it to the table, column and subject it was written for, so a value
+copied to another row, column or subject fails to decrypt.
+
+Ciphertext layout, format 1 (all integers big-endian)::
+
+    offset  size  field
+    0       1     format (0x01)
+    1       1     n = length of the key id in UTF-8 (1..255)
+    2       n     key id, UTF-8
+    2+n     4     key version (1..2**31-1)
+    6+n     12    nonce, random
+    18+n    m+16  AES-256-GCM ciphertext (m = plaintext length) and 128-bit tag
+
+The associated data is the header (bytes ``0 .. 6+n``) followed by the
+canonical encoding of the ``FieldContext``, so changing any header byte fails
+the tag just as changing the body does; the nonce is authenticated by GCM
+itself.
+
+Nonces are 96 random bits. SP 800-38D §8.3 allows at most 2**32 encryptions
+per key with random nonces; a data key belongs to one subject and seals a
+handful of fields per change, orders of magnitude below that.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy_service.crypto.errors import DecryptionFailed, InvalidKeyMaterial, MalformedCiphertext
+from privacy_service.crypto.kek import MAX_KEY_VERSION
+from privacy_service.crypto.key_material import KEY_SIZE
+
+FORMAT_VERSION = 1
+
+_FORMAT_BYTE = FORMAT_VERSION.to_bytes(1, "big")
+_MAX_KEY_ID_SIZE = 255
+_VERSION_SIZE = 4
+_NONCE_SIZE = 12  # 96 bits, the nonce length SP 800-38D §8.2 recommends
+_TAG_SIZE = 16  # full 128-bit tag; SP 800-38D §5.2.1.2 allows shorter, we do not
+
+
+def generate_data_key() -> bytes:
+    """Return a fresh random 256-bit data key from the operating system's CSPRNG."""
+    return secrets.token_bytes(KEY_SIZE)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldContext:
+    """Where a value lives: its table, its column and its data subject; the ciphertext is bound to it.
+
+    Its encoding, ``associated_data``, is computed once: each part as a 4-byte
+    length and then its UTF-8 bytes, so ``("ab", "c")`` and ``("a", "bc")``
+    can never encode alike.
+    """
+
+    table: str
+    column: str
+    subject_id: str
+    associated_data: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = (self.table, self.column, self.subject_id)
+        if not all(parts):
+            raise ValueError("FieldContext needs a non-empty table, column and subject_id")
+        encoded = b"".join(len(data).to_bytes(4, "big") + data for data in (part.encode() for part in parts))
+        object.__setattr__(self, "associated_data", encoded)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DataKey:
+    """A subject's unwrapped 256-bit data key, ready to seal and open fields.
+
+    The AES-GCM cipher and the ciphertext header are built once here, not per
+    field. Two ``DataKey`` objects are equal only if they are the same object:
+    compare ``key_id`` and ``version`` instead of key material.
+    """
+
+    key_id: str
+    version: int
+    material: bytes = field(repr=False)
+    header: bytes = field(init=False, repr=False)
+    _cipher: AESGCM = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.material) != KEY_SIZE:
+            raise InvalidKeyMaterial(f"data key {self.key_id!r} must be {KEY_SIZE} bytes")
+        encoded_id = self.key_id.encode()
+        if not 1 <= len(encoded_id) <= _MAX_KEY_ID_SIZE:
+            raise ValueError(f"a key id must be 1 to {_MAX_KEY_ID_SIZE} bytes in UTF-8")
+        if not 1 <= self.version <= MAX_KEY_VERSION:
+            raise ValueError(f"a key version must be between 1 and {MAX_KEY_VERSION}")
+        header = (
+            _FORMAT_BYTE + bytes([len(encoded_id)]) + encoded_id + self.version.to_bytes(_VERSION_SIZE, "big")
+        )
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "_cipher", AESGCM(self.material))
+
+
+class FieldHeader(NamedTuple):
+    """The key a ciphertext names: load this key to decrypt it."""
+
+    key_id: str
+    version: int
+
+
+class DataKeyLookup(Protocol):
+    """Finds the data key a ciphertext names (``keys/`` implements it over its cache and the KEK)."""
+
+    def data_key(self, *, key_id: str, version: int) -> DataKey: ...
+
+
+def encrypt_field(*, key: DataKey, plaintext: bytes, context: FieldContext) -> bytes:
+    """Seal ``plaintext`` under ``key`` for ``context``; each call draws a fresh random nonce."""
+    header = key.header
+    nonce = os.urandom(_NONCE_SIZE)
+    return header + nonce + key._cipher.encrypt(nonce, plaintext, header + context.associated_data)
+
+
+def decrypt_field(*, key: DataKey, ciphertext: bytes, context: FieldContext) -> bytes:
+    """Open a ciphertext sealed by ``encrypt_field`` under ``key`` for ``context``.
+
+    Raises ``MalformedCiphertext`` if it cannot be parsed and
+    ``DecryptionFailed`` if it names another key or does not verify (wrong key,
+    context or altered bytes). Never returns unauthenticated bytes.
+    """
+    header = key.header
+    if not ciphertext.startswith(header):
+        parse_header(ciphertext)  # MalformedCiphertext if it is not a format-1 ciphertext at all
+        raise DecryptionFailed("the ciphertext names another data key")
+    body_start = len(header) + _NONCE_SIZE
+    if len(ciphertext) < body_start + _TAG_SIZE:
+        raise MalformedCiphertext("ciphertext is truncated")
+    try:
+        return key._cipher.decrypt(
+            ciphertext[len(header) : body_start], ciphertext[body_start:], header + context.associated_data
+        )
+    except InvalidTag:
+        raise DecryptionFailed("ciphertext did not verify under its key and context") from None
+
+
+def decrypt_field_with_lookup(*, keys: DataKeyLookup, ciphertext: bytes, context: FieldContext) -> bytes:
+    """Open a ciphertext with the data key it names, as found by ``keys``."""
+    key_id, version = parse_header(ciphertext)
+    return decrypt_field(
+        key=keys.data_key(key_id=key_id, version=version), ciphertext=ciphertext, context=context
+    )
+
+
+def parse_header(ciphertext: bytes) -> FieldHeader:
+    """Return the key id and version a ciphertext names, checking the whole layout is plausible.
+
+    Nothing here is authenticated yet: the answer only says which key to
+    load, and ``decrypt_field`` then verifies everything.
+    """
+    if not ciphertext:
+        raise MalformedCiphertext("ciphertext is empty")
+    if ciphertext[0] != FORMAT_VERSION:
+        raise MalformedCiphertext(f"unknown ciphertext format {ciphertext[0]}")
+    if len(ciphertext) < 2 or ciphertext[1] == 0:
+        raise MalformedCiphertext("ciphertext has no key id")
+    key_id_end = 2 + ciphertext[1]
+    version_end = key_id_end + _VERSION_SIZE
+    if len(ciphertext) < version_end + _NONCE_SIZE + _TAG_SIZE:
+        raise MalformedCiphertext("ciphertext is truncated")
+    version = int.from_bytes(ciphertext[key_id_end:version_end], "big")
+    if not 1 <= version <= MAX_KEY_VERSION:
+        raise MalformedCiphertext("ciphertext names an invalid key version")
+    try:
+        key_id = ciphertext[2:key_id_end].decode()
+    except UnicodeDecodeError:
+        raise MalformedCiphertext("ciphertext names an invalid key id") from None
+    return FieldHeader(key_id=key_id, version=version)

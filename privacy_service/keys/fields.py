@@ -1,0 +1,66 @@
+"""Encrypted columns: declared in one line, sealed and opened with the subject's data key.
+
+A model declares ``email: Mapped[bytes | None] = encrypted_column()``; the
+column holds only ciphertext. ``SubjectFields`` seals values for one subject in
+one table and opens them again, binding each to its table, column and subject
+(the associated data), so a ciphertext moved to another row or column fails
+to open. Per-row keys cannot live in a column type (a type never sees the
+row), so sealing is explicit, and happens in the domain service that owns the
+table.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import LargeBinary
+from sqlalchemy.orm import Mapped, mapped_column
+
+from privacy_service.crypto import DataKey, FieldContext, decrypt_field, encrypt_field
+
+ENCRYPTED = "encrypted"
+
+
+def encrypted_column(*, nullable: bool = True) -> Mapped[Any]:
+    """A column that stores one personal-data value as a self-describing AES-256-GCM ciphertext."""
+    return mapped_column(LargeBinary, nullable=nullable, info={ENCRYPTED: True})
+
+
+class SubjectFields:
+    """Seal and open the values of one subject's row in one table."""
+
+    __slots__ = ("_contexts", "_key", "subject_id", "table")
+
+    def __init__(self, *, key: DataKey, table: str, subject_id: str) -> None:
+        self._key = key
+        self.table = table
+        self.subject_id = subject_id
+        self._contexts: dict[str, FieldContext] = {}
+
+    def _context(self, column: str) -> FieldContext:
+        context = self._contexts.get(column)
+        if context is None:
+            context = self._contexts[column] = FieldContext(
+                table=self.table, column=column, subject_id=self.subject_id
+            )
+        return context
+
+    def seal(self, column: str, value: str | None) -> bytes | None:
+        if value is None:
+            return None
+        return encrypt_field(key=self._key, plaintext=value.encode(), context=self._context(column))
+
+    def open(self, column: str, ciphertext: bytes | None) -> str | None:
+        if ciphertext is None:
+            return None
+        return decrypt_field(key=self._key, ciphertext=ciphertext, context=self._context(column)).decode()
+
+    def seal_json(self, column: str, value: dict[str, Any]) -> bytes:
+        plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
+        return encrypt_field(key=self._key, plaintext=plaintext, context=self._context(column))
+
+    def open_json(self, column: str, ciphertext: bytes) -> dict[str, Any]:
+        plaintext = decrypt_field(key=self._key, ciphertext=ciphertext, context=self._context(column))
+        value: dict[str, Any] = json.loads(plaintext)
+        return value

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from privacy_service.crypto import DataKey, generate_data_key
+from privacy_service.keys.cache import DataKeyCache
+
+
+class Ticker:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def key(name: str) -> DataKey:
+    return DataKey(key_id=name, version=1, material=generate_data_key())
+
+
+def test_a_key_expires_after_its_time_limit() -> None:
+    ticker = Ticker()
+    cache = DataKeyCache(max_entries=10, ttl_seconds=60, monotonic=ticker)
+    cache.put("a", key("a"))
+    ticker.now = 59.9
+    assert cache.get("a") is not None
+    ticker.now = 60.0
+    assert cache.get("a") is None
+    assert len(cache) == 0
+
+
+def test_the_least_recently_used_key_goes_first_beyond_the_bound() -> None:
+    cache = DataKeyCache(max_entries=2, ttl_seconds=60, monotonic=Ticker())
+    cache.put("a", key("a"))
+    cache.put("b", key("b"))
+    assert cache.get("a") is not None  # a is now the most recently used
+    cache.put("c", key("c"))
+    assert cache.get("b") is None
+    assert cache.get("a") is not None
+    assert cache.get("c") is not None
+
+
+def test_evicted_and_cleared_keys_are_gone() -> None:
+    cache = DataKeyCache(max_entries=10, ttl_seconds=60, monotonic=Ticker())
+    cache.put("a", key("a"))
+    cache.put("b", key("b"))
+    cache.evict("a")
+    assert cache.get("a") is None
+    cache.clear()
+    assert cache.get("b") is None
+
+
+def test_a_zero_sized_cache_keeps_nothing() -> None:
+    for cache in (DataKeyCache(max_entries=0, ttl_seconds=60), DataKeyCache(max_entries=10, ttl_seconds=0)):
+        cache.put("a", key("a"))
+        assert cache.get("a") is None

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from privacy_service.crypto import DecryptionFailed, MalformedCiphertext
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.keys.service import Keyring
+
+
+@pytest.fixture
+def alice(session: Session, keyring: Keyring) -> SubjectFields:
+    return SubjectFields(
+        key=keyring.create(session=session, subject_id="alice"), table="profiles", subject_id="alice"
+    )
+
+
+def test_text_and_json_round_trip(alice: SubjectFields) -> None:
+    assert alice.open("given_name", alice.seal("given_name", "Zoë Łukasz 李")) == "Zoë Łukasz 李"
+    record = {"street": "Hauptstraße 1", "city": "München", "lines": [1, 2]}
+    assert alice.open_json("data", alice.seal_json("data", record)) == record
+
+
+def test_none_stays_none(alice: SubjectFields) -> None:
+    assert alice.seal("phone", None) is None
+    assert alice.open("phone", None) is None
+
+
+def test_a_value_moved_to_another_column_does_not_open(alice: SubjectFields) -> None:
+    sealed = alice.seal("given_name", "Alice")
+    with pytest.raises(DecryptionFailed):
+        alice.open("family_name", sealed)
+
+
+def test_a_value_moved_to_another_table_does_not_open(alice: SubjectFields) -> None:
+    sealed = alice.seal("email", "alice@example.com")
+    elsewhere = SubjectFields(key=alice._key, table="users", subject_id="alice")
+    with pytest.raises(DecryptionFailed):
+        elsewhere.open("email", sealed)
+
+
+def test_a_value_moved_to_another_subject_does_not_open(
+    alice: SubjectFields, session: Session, keyring: Keyring
+) -> None:
+    bob = SubjectFields(
+        key=keyring.create(session=session, subject_id="bob"), table="profiles", subject_id="bob"
+    )
+    with pytest.raises(DecryptionFailed):
+        bob.open("email", alice.seal("email", "alice@example.com"))
+
+
+def test_tampered_and_truncated_values_are_refused(alice: SubjectFields) -> None:
+    sealed = alice.seal("email", "alice@example.com")
+    assert sealed is not None
+    flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    with pytest.raises(DecryptionFailed):
+        alice.open("email", flipped)
+    with pytest.raises((MalformedCiphertext, DecryptionFailed)):
+        alice.open("email", sealed[:20])
