@@ -8,8 +8,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
 
+from privacy_service.api.deps import DbSession
 from privacy_service.core.config import MiB, Settings
 from privacy_service.main import create_app
 
@@ -185,3 +187,45 @@ def test_a_body_just_under_the_limit_is_accepted(edge: TestClient) -> None:
 def test_the_openapi_document_is_served(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     assert "/healthz" in document["paths"]
+
+
+@pytest.fixture
+def uow_client(app: FastAPI, sessions: sessionmaker[Session]) -> Iterator[TestClient]:
+    with sessions.begin() as session:
+        session.execute(text("CREATE TABLE test_orders (id INTEGER PRIMARY KEY)"))
+
+    @app.post("/test/orders/{order_id}", status_code=201)
+    def create_order(order_id: int, session: DbSession) -> dict[str, int]:
+        session.execute(text("INSERT INTO test_orders (id) VALUES (:id)"), {"id": order_id})
+        return {"id": order_id}
+
+    @app.post("/test/orders/{order_id}/commit-fails", status_code=201)
+    def create_order_whose_commit_fails(order_id: int, session: DbSession) -> dict[str, int]:
+        session.execute(text("INSERT INTO test_orders (id) VALUES (:id)"), {"id": order_id})
+
+        def refuse(_session: Session) -> None:
+            raise RuntimeError("the database refused the commit")
+
+        event.listen(session, "before_commit", refuse)
+        return {"id": order_id}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def stored_orders(sessions: sessionmaker[Session]) -> list[int]:
+    with sessions() as session:
+        return list(session.execute(text("SELECT id FROM test_orders ORDER BY id")).scalars())
+
+
+def test_a_request_commits_its_unit_of_work(uow_client: TestClient, sessions: sessionmaker[Session]) -> None:
+    assert uow_client.post("/test/orders/1").status_code == 201
+    assert stored_orders(sessions) == [1]
+
+
+def test_a_commit_that_fails_is_answered_as_an_error_never_as_success(
+    uow_client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    response = uow_client.post("/test/orders/2/commit-fails")
+    assert_problem(response, 500, "internal_error")
+    assert stored_orders(sessions) == []
