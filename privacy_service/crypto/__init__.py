@@ -3,19 +3,26 @@
 Key providers hold versioned key-encryption keys (KEKs) that wrap per-subject
 data keys; the field cipher seals personal-data values under those data keys,
 bound to their table, column and subject; the blind index allows exact-match
-lookups without plaintext. This is the lowest layer: it imports nothing else
-from the project and receives plain values (bytes, ints, paths).
+lookups without plaintext. Passwords are hashed with argon2id and sealed under
+the pepper (imported legacy hashes too); TOTP and recovery codes are the
+second factors. This is the lowest layer: it imports nothing else from the
+project and receives plain values (bytes, ints, paths, times).
 """
 
 from privacy_service.crypto.blind_index import BlindIndex
 from privacy_service.crypto.errors import (
     CryptoError,
     DecryptionFailed,
+    InsecureHashParameters,
     InsecureKeyFile,
+    InvalidCode,
     InvalidKeyMaterial,
+    InvalidPassword,
     KeyVersionInUse,
     MalformedCiphertext,
+    ReplayedCode,
     UnknownKeyVersion,
+    UnsupportedHashFormat,
 )
 from privacy_service.crypto.field import (
     DataKey,
@@ -29,9 +36,20 @@ from privacy_service.crypto.field import (
     parse_header,
 )
 from privacy_service.crypto.key_material import decode_key, encode_key, generate_key, generate_key_material
+from privacy_service.crypto.legacy_hashes import LegacyScheme, identify, verify_legacy
+from privacy_service.crypto.passwords import (
+    Argon2Parameters,
+    PasswordHasher,
+    VerifyResult,
+    normalise_password,
+)
+from privacy_service.crypto.pepper import PepperPurpose, pepper_subkey
 from privacy_service.crypto.providers import EnvironmentKeys, KeyProvider, LocalKeyFile, WrappedKey
+from privacy_service.crypto.recovery_codes import IssuedRecoveryCodes, RecoveryCodes, normalise_code
+from privacy_service.crypto.totp import TotpAlgorithm, TotpProfile
 
 __all__ = [
+    "Argon2Parameters",
     "BlindIndex",
     "CryptoError",
     "DataKey",
@@ -40,13 +58,26 @@ __all__ = [
     "EnvironmentKeys",
     "FieldContext",
     "FieldHeader",
+    "InsecureHashParameters",
     "InsecureKeyFile",
+    "InvalidCode",
     "InvalidKeyMaterial",
+    "InvalidPassword",
+    "IssuedRecoveryCodes",
     "KeyProvider",
     "KeyVersionInUse",
+    "LegacyScheme",
     "LocalKeyFile",
     "MalformedCiphertext",
+    "PasswordHasher",
+    "PepperPurpose",
+    "RecoveryCodes",
+    "ReplayedCode",
+    "TotpAlgorithm",
+    "TotpProfile",
     "UnknownKeyVersion",
+    "UnsupportedHashFormat",
+    "VerifyResult",
     "WrappedKey",
     "decode_key",
     "decrypt_field",
@@ -56,5 +87,10 @@ __all__ = [
     "generate_data_key",
     "generate_key",
     "generate_key_material",
+    "identify",
+    "normalise_code",
+    "normalise_password",
     "parse_header",
+    "pepper_subkey",
+    "verify_legacy",
 ]

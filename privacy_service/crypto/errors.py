@@ -72,3 +72,51 @@ class InvalidKeyMaterial(CryptoError):
 
     code = "invalid_key_material"
     title = "Invalid key material"
+
+
+class InsecureHashParameters(CryptoError):
+    """Password hashing parameters are below the minimum this service accepts (OWASP: m ≥ 19 MiB, t ≥ 2)."""
+
+    code = "insecure_hash_parameters"
+    title = "Insecure password hashing parameters"
+
+
+class InvalidPassword(CryptoError):
+    """The password does not match the stored hash.
+
+    The code is ``invalid_credentials`` because callers answer an unknown
+    account with this same error (after ``PasswordHasher.dummy_verify``), so
+    the response never tells which of the two it was.
+    """
+
+    code = "invalid_credentials"
+    status = 401
+    title = "Invalid credentials"
+
+
+class UnsupportedHashFormat(CryptoError):
+    """An imported password hash is in no format this service verifies, or asks for too much work."""
+
+    code = "unsupported_hash_format"
+    status = 422
+    title = "Unsupported password hash format"
+
+
+class InvalidCode(CryptoError):
+    """A one-time code (TOTP or recovery code) is wrong, malformed or outside the accepted time window."""
+
+    code = "invalid_code"
+    status = 401
+    title = "Invalid code"
+
+
+class ReplayedCode(InvalidCode):
+    """A TOTP code was presented again: its time step is not later than the last one accepted.
+
+    RFC 6238 §5.2: a verifier must not accept the second attempt of a code
+    after a successful validation. A subclass of ``InvalidCode`` so that
+    callers counting wrong codes count replays too.
+    """
+
+    code = "mfa_code_replayed"
+    title = "Code already used"
