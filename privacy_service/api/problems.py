@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from privacy_service.core.errors import DomainError, Unavailable
+from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import request_id_var
 from privacy_service.crypto import CryptoError
 
@@ -91,7 +91,7 @@ class ProblemResponse(Response):
 
 def _domain_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Unavailable) else None
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return ProblemResponse(
         status=error.status,
         code=error.code,

@@ -106,6 +106,49 @@ class Settings(BaseSettings):
         default=300.0, ge=0, le=3600, description="How long an unwrapped data key stays in memory."
     )
 
+    argon2_time_cost: int = Field(default=2, ge=1, description="argon2id iterations (OWASP minimum 2).")
+    argon2_memory_kib: int = Field(
+        default=19_456, ge=8, description="argon2id memory in KiB (OWASP minimum 19456 = 19 MiB)."
+    )
+    argon2_parallelism: int = Field(default=1, ge=1, le=16, description="argon2id lanes.")
+    argon2_insecure_for_tests: bool = Field(
+        default=False,
+        description="Allow argon2 parameters below OWASP's minimum. "
+        "For the test suite only; never in production.",
+    )
+    password_pool_workers: int | None = Field(
+        default=None, ge=1, le=256, description="Threads hashing passwords. Default: the number of cores."
+    )
+    password_pool_queue: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="Password checks that may wait for a thread; beyond it logins get 503. "
+        "Default: 2 per thread.",
+    )
+    password_min_length: int = Field(default=8, ge=8, le=64, description="Shortest password of a customer.")
+    staff_password_min_length: int = Field(default=12, ge=8, le=64, description="Shortest password of staff.")
+    access_token_seconds: int = Field(default=300, ge=30, le=3600, description="Lifetime of access tokens.")
+    session_days: int = Field(
+        default=30, ge=1, le=365, description="Lifetime of a login session and its refresh tokens."
+    )
+    mfa_token_seconds: int = Field(
+        default=300, ge=30, le=900, description="How long a password login waits for its second factor."
+    )
+    totp_issuer: str = Field(
+        default="privacy-service",
+        min_length=1,
+        max_length=64,
+        description="Issuer shown in authenticator apps.",
+    )
+    signing_key_cache_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=55,
+        description="How long a process trusts its cached token-signing keys; "
+        "a rotated key is in use everywhere within this time.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str | None) -> str | None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from privacy_service.core.config import Settings
+from privacy_service.core.errors import DomainError
 
 # Stable constraint names, so Alembic can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -85,9 +86,24 @@ def create_session_factory(engine: Engine) -> SessionFactory:
 
 @contextmanager
 def unit_of_work(sessions: SessionFactory) -> Iterator[Session]:
-    """One transaction: commit when the block succeeds, roll back when it raises."""
-    with sessions.begin() as session:
-        yield session
+    """One transaction: commit when the block succeeds, roll back when it raises.
+
+    A ``DomainError`` marked ``keeps_changes`` (a refused login whose failure
+    count and audit event must persist) commits before it propagates.
+    """
+    with sessions() as session:
+        try:
+            yield session
+        except DomainError as error:
+            if error.keeps_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 def ping(sessions: SessionFactory) -> None:

@@ -17,10 +17,15 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Request cannot be processed"
+    # A refusal whose bookkeeping must persist (a failed-login count, its audit event, a revoked
+    # token family): the unit of work commits before the error is answered, instead of rolling back.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None, **extensions: object) -> None:
         self.detail = detail or self.title
         self.extensions = extensions
+        # Seconds after which a retry may succeed (429, 503): answered as Retry-After.
+        self.retry_after: int | None = None
         super().__init__(self.detail)
 
 
@@ -45,4 +50,4 @@ class Unavailable(DomainError):
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 1, **extensions: object) -> None:
         super().__init__(detail, **extensions)
-        self.retry_after = retry_after
+        self.retry_after = max(1, retry_after)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.db import create_engine_for, unit_of_work
+from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.core.types import UTCDateTime
 from tests.conftest import make_settings
@@ -68,3 +69,27 @@ def test_ids_are_unique_and_sort_by_creation() -> None:
     assert all(len(identifier) == 26 for identifier in ids)
     first, later = ids[0], ids[-1]
     assert first[:10] <= later[:10]  # the time prefix never goes backwards
+
+
+class RefusedButRecorded(DomainError):
+    code = "refused"
+    keeps_changes = True
+
+
+def test_a_refusal_that_keeps_its_changes_commits_them_before_propagating(
+    sessions: sessionmaker[Session],
+) -> None:
+    with unit_of_work(sessions) as session:
+        session.execute(text("CREATE TABLE test_refusals (id INTEGER PRIMARY KEY)"))
+
+    def refuse(row: int, error: DomainError) -> None:
+        with unit_of_work(sessions) as session:
+            session.execute(text("INSERT INTO test_refusals (id) VALUES (:id)"), {"id": row})
+            raise error
+
+    with pytest.raises(RefusedButRecorded):
+        refuse(1, RefusedButRecorded())
+    with pytest.raises(DomainError):
+        refuse(2, DomainError())  # an ordinary refusal rolls back
+    with Session(bind=sessions.kw["bind"]) as reader:
+        assert reader.execute(text("SELECT id FROM test_refusals")).scalars().all() == [1]

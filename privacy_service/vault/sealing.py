@@ -1,0 +1,71 @@
+"""How a profile becomes ciphertext and back: one column per field, each bound to its column and subject."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.vault.models import Profile
+from privacy_service.vault.schemas import ProfileFields
+
+EXTRA_COLUMN = "extra"
+
+#: The columns a profile is opened from, for queries that skip the ORM entity (bulk reads).
+SEALED_COLUMNS = (
+    Profile.email,
+    Profile.given_name,
+    Profile.family_name,
+    Profile.phone,
+    Profile.country,
+    Profile.locale,
+    Profile.extra,
+)
+
+
+class SealedProfile(Protocol):
+    """A profile's ciphertexts by column name: a ``Profile`` entity, or a row of ``SEALED_COLUMNS``."""
+
+    @property
+    def email(self) -> bytes: ...
+    @property
+    def given_name(self) -> bytes | None: ...
+    @property
+    def family_name(self) -> bytes | None: ...
+    @property
+    def phone(self) -> bytes | None: ...
+    @property
+    def country(self) -> bytes | None: ...
+    @property
+    def locale(self) -> bytes | None: ...
+    @property
+    def extra(self) -> bytes | None: ...
+
+
+def seal_profile_values(*, fields: SubjectFields, values: Mapping[str, Any]) -> dict[str, bytes | None]:
+    """Column → ciphertext for each field in ``values``; ``None`` and an empty ``extra`` store NULL."""
+    return {
+        column: (fields.seal_json(column, value) if value else None)
+        if column == EXTRA_COLUMN
+        else fields.seal(column, value)
+        for column, value in values.items()
+    }
+
+
+def open_profile(*, fields: SubjectFields, row: SealedProfile) -> ProfileFields:
+    """The plaintext profile of ``row``; raises ``DecryptionFailed`` if any column was altered or moved.
+
+    Not validated again: every value was validated before it was sealed, and
+    AES-GCM has just proven it is the value that was sealed there.
+    """
+    email = fields.open("email", row.email)
+    assert email is not None  # the column is NOT NULL
+    return ProfileFields.model_construct(
+        email=email,
+        given_name=fields.open("given_name", row.given_name),
+        family_name=fields.open("family_name", row.family_name),
+        phone=fields.open("phone", row.phone),
+        country=fields.open("country", row.country),
+        locale=fields.open("locale", row.locale),
+        extra=fields.open_json(EXTRA_COLUMN, row.extra) if row.extra is not None else {},
+    )

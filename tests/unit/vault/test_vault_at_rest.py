@@ -1,0 +1,175 @@
+"""The issue's key promise: once profiles and records are written, the database holds none of their plaintext.
+
+On SQLite the database files themselves are scanned byte for byte (the main
+file and the write-ahead log, before and after a checkpoint). On any backend
+the raw column values are read back with SQL, bypassing the ORM, and searched.
+A positive control (the record category, stored in plaintext by design)
+proves each scan would have found a plaintext value had one been there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from privacy_service.core import migrations
+from privacy_service.core.clock import FrozenClock
+from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.crypto import BlindIndex, LocalKeyFile
+from privacy_service.keys.fields import ENCRYPTED
+from privacy_service.keys.service import Keyring
+from privacy_service.vault import service
+from privacy_service.vault.lookup import email_index
+from privacy_service.vault.models import PersonalRecord, Profile, Subject
+from privacy_service.vault.schemas import ProfileFields
+from privacy_service.vault.sealing import SEALED_COLUMNS
+from tests.conftest import make_settings
+
+CATEGORY = "shipping_address"  # a label, not a value: the positive control of every scan
+
+PROFILES = [
+    ProfileFields(
+        email="Margarethe.Vollmer@example-shop.de",
+        given_name="Margarethe Zoë",
+        family_name="Vollmer-Łukasiewicz",
+        phone="+49 30 98765432",
+        country="DE",
+        locale="de-DE",
+        extra={"loyalty_number": "LOY-7733-1919", "favourite_colour": "aubergine"},
+    ),
+    ProfileFields(
+        email="hiroshi.yamamoto@example.jp",
+        given_name="山本",
+        family_name="博司",
+        phone="+81 3-1234-5678",
+        country="JP",
+        locale="ja-JP",
+    ),
+]
+RECORDS = [
+    {"street": "Königsallee 92a", "city": "Düsseldorf", "postcode": "40212", "door_code": 48151623},
+    {"street": "銀座四丁目", "city": "東京都中央区", "tax_reference": "JP-TAX-5550199"},
+]
+
+# Two-letter country codes are left out: any two bytes turn up by chance in
+# kilobytes of ciphertext, so their absence cannot be asserted. Everything else
+# is long enough that a chance match is negligible.
+PLAINTEXTS = [
+    value
+    for profile in PROFILES
+    for value in (
+        profile.email,
+        BlindIndex.normalise(profile.email),
+        profile.given_name,
+        profile.family_name,
+        profile.phone,
+        profile.locale,
+        *(str(item) for item in profile.extra.values()),
+    )
+    if value is not None
+] + [str(value) for record in RECORDS for value in record.values()]
+
+
+# Everything the vault stores in plaintext, by design: structure, never a personal value.
+PLAINTEXT_BY_DESIGN = {
+    "subjects": {"id", "email_index", "created_at", "updated_at"},  # email_index: a keyed HMAC digest
+    "profiles": {"subject_id"},
+    "personal_records": {"id", "subject_id", "category", "created_at", "updated_at"},
+}
+
+
+def test_every_other_column_is_declared_encrypted_and_every_profile_field_has_one() -> None:
+    for model in (Subject, Profile, PersonalRecord):
+        table = model.__table__
+        unencrypted = {column.name for column in table.columns if not column.info.get(ENCRYPTED)}
+        assert unencrypted == PLAINTEXT_BY_DESIGN[table.name]
+    encrypted_profile_columns = [
+        column.name for column in Profile.__table__.columns if column.info.get(ENCRYPTED)
+    ]
+    assert encrypted_profile_columns == list(ProfileFields.model_fields)
+    assert [column.key for column in SEALED_COLUMNS] == encrypted_profile_columns
+
+
+def _write_subjects(
+    *, session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
+) -> None:
+    for profile, record in zip(PROFILES, RECORDS, strict=True):
+        subject = service.create_subject(
+            session=session, keyring=keyring, blind_index=blind_index, clock=clock, profile=profile
+        )
+        service.put_record(
+            session=session,
+            keyring=keyring,
+            clock=clock,
+            subject_id=subject.id,
+            category=CATEGORY,
+            data=record,
+        )
+
+
+def _found(plaintexts: list[str], haystack: bytes) -> list[str]:
+    return [value for value in plaintexts if value.encode() in haystack]
+
+
+@pytest.fixture
+def database_file(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
+    path = tmp_path / "at-rest.db"
+    engine = create_engine_for(make_settings(tmp_path), database_url=f"sqlite:///{path}")
+    migrations.upgrade(engine)
+    yield engine, path
+    engine.dispose()
+
+
+def test_the_sqlite_files_hold_no_plaintext_personal_value(
+    database_file: tuple[Engine, Path], keyring: Keyring, key_file: LocalKeyFile, clock: FrozenClock
+) -> None:
+    engine, path = database_file
+    with unit_of_work(create_session_factory(engine)) as session:
+        _write_subjects(session=session, keyring=keyring, blind_index=email_index(key_file), clock=clock)
+
+    with engine.connect():  # an open connection keeps the write-ahead log in place
+        wal = path.with_name(path.name + "-wal")
+        files = path.read_bytes() + wal.read_bytes()
+        assert (
+            CATEGORY.encode() in wal.read_bytes()
+        )  # the committed rows are in the log, not yet checkpointed
+        assert _found([CATEGORY], files) == [CATEGORY]
+        assert _found(PLAINTEXTS, files) == []
+
+    engine.dispose()  # the last connection closes: SQLite checkpoints the log into the main file
+    checkpointed = path.read_bytes()
+    assert _found([CATEGORY], checkpointed) == [CATEGORY]
+    assert _found(PLAINTEXTS, checkpointed) == []
+
+
+def _raw_values(session: Session, table: str) -> Iterator[Any]:
+    for row in session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608 -- fixed table names
+        yield from row
+
+
+def _renderings(value: Any) -> str:
+    """Every way a value could show its content: as text, and bytes decoded leniently as UTF-8."""
+    if isinstance(value, bytes | memoryview):
+        raw = bytes(value)
+        return raw.decode("utf-8", errors="ignore") + "\x00" + str(raw)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def test_no_raw_column_value_holds_a_plaintext_personal_value(
+    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
+) -> None:
+    _write_subjects(session=session, keyring=keyring, blind_index=blind_index, clock=clock)
+    session.flush()
+
+    for table in ("subjects", "profiles", "personal_records", "subject_keys"):
+        rendered = "\x00".join(_renderings(value) for value in _raw_values(session, table))
+        assert [value for value in PLAINTEXTS if value in rendered] == [], table
+        assert (CATEGORY in rendered) is (table == "personal_records"), table

@@ -1,0 +1,94 @@
+"""Two transactions racing for one email address: the unique blind index decides, the loser hears EmailTaken.
+
+Two transactions cannot race inside one rolled-back test transaction, so this
+test commits for real on the suite's database and removes what it created.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import FrozenClock
+from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.crypto import BlindIndex
+from privacy_service.keys.models import SubjectKey
+from privacy_service.keys.service import Keyring
+from privacy_service.vault import service
+from privacy_service.vault.errors import EmailTaken
+from privacy_service.vault.models import Subject
+from privacy_service.vault.schemas import ProfileFields
+from tests.unit.vault.sample_profiles import ALICE
+
+
+class CommittedSignups:
+    """Creates subjects in transactions of their own, and erases them (keys included) at the end."""
+
+    def __init__(
+        self, *, engine: Engine, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
+    ) -> None:
+        self.sessions = create_session_factory(engine)
+        self.keyring, self.blind_index, self.clock = keyring, blind_index, clock
+        self.created: list[str] = []
+
+    def create_in(self, session: Session, profile: ProfileFields) -> None:
+        subject = service.create_subject(
+            session=session,
+            keyring=self.keyring,
+            blind_index=self.blind_index,
+            clock=self.clock,
+            profile=profile,
+        )
+        self.created.append(subject.id)
+
+    def create(self, profile: ProfileFields) -> None:
+        with unit_of_work(self.sessions) as session:
+            self.create_in(session, profile)
+
+    def remove_all(self) -> None:
+        with unit_of_work(self.sessions) as session:
+            for subject_id in self.created:
+                service.erase_subject(session=session, keyring=self.keyring, subject_id=subject_id)
+            session.execute(delete(SubjectKey).where(SubjectKey.subject_id.in_(self.created)))
+
+
+@pytest.fixture
+def signups(
+    engine: Engine, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
+) -> Iterator[CommittedSignups]:
+    signups = CommittedSignups(engine=engine, keyring=keyring, blind_index=blind_index, clock=clock)
+    yield signups
+    signups.remove_all()
+
+
+def test_of_two_concurrent_signups_with_one_email_exactly_one_wins(
+    signups: CommittedSignups, blind_index: BlindIndex
+) -> None:
+    refusals: list[BaseException] = []
+
+    def second_signup() -> None:
+        try:
+            signups.create(ProfileFields(email=" ALICE@example.com", given_name="Mallory"))
+        except BaseException as error:  # handed over to the test's thread to assert on
+            refusals.append(error)
+
+    racer = threading.Thread(target=second_signup)
+    with unit_of_work(signups.sessions) as first:
+        signups.create_in(first, ALICE)
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive()  # it waits for the first transaction, which holds the claim
+    racer.join(timeout=30)
+
+    assert not racer.is_alive()
+    assert [type(error) for error in refusals] == [EmailTaken]
+    with unit_of_work(signups.sessions) as session:
+        assert (
+            service.find_by_email(session=session, blind_index=blind_index, email=ALICE.email)
+            == signups.created
+        )
+        assert session.scalar(select(func.count()).select_from(Subject)) == 1
