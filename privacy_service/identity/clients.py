@@ -1,0 +1,86 @@
+"""Shop backends as OAuth clients: registered by an admin, authenticated with HTTP Basic (RFC 6749 §2.3.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
+from privacy_service.identity.errors import IdentityError
+from privacy_service.identity.models import Client
+from privacy_service.identity.scopes import Scope
+
+SECRET_KIND = "client-secret"  # noqa: S105 - a label, not a secret
+
+
+class InvalidClient(IdentityError):
+    """Unknown client, wrong secret or disabled client: one answer for all (RFC 6749 §5.2 invalid_client)."""
+
+    code = "invalid_client"
+    status = 401
+    title = "Client authentication failed"
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    """A new client with its secret, which is shown once and never stored."""
+
+    client_id: str
+    client_secret: str
+    name: str
+    scopes: tuple[Scope, ...]
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    client_id: str
+    name: str
+    scopes: frozenset[Scope]
+
+
+def register_client(
+    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, name: str, scopes: Iterable[Scope]
+) -> RegisteredClient:
+    secret = new_opaque_token()
+    granted = tuple(sorted(set(scopes)))
+    client = Client(
+        name=name,
+        secret_digest=digests.digest(secret, kind=SECRET_KIND),
+        scopes=" ".join(granted),
+        created_at=clock.now(),
+    )
+    session.add(client)
+    session.flush()
+    return RegisteredClient(client_id=client.id, client_secret=secret, name=name, scopes=granted)
+
+
+def authenticate_client(
+    *, session: Session, digests: OpaqueTokenDigests, client_id: str, client_secret: str
+) -> AuthenticatedClient:
+    """Check a client's credentials; raises InvalidClient without saying which part was wrong."""
+    client = session.get(Client, client_id) if client_id else None
+    # Compute the digest even for an unknown id, so timing does not tell which ids exist.
+    expected = client.secret_digest if client is not None else b"\x00" * 32
+    if not digests.matches(client_secret, expected, kind=SECRET_KIND) or client is None:
+        raise InvalidClient()
+    if client.disabled_at is not None:
+        raise InvalidClient()
+    return client_view(client)
+
+
+def find_client(*, session: Session, client_id: str) -> AuthenticatedClient | None:
+    """An enabled client by id (for tokens it was issued), or None."""
+    client = session.scalar(select(Client).where(Client.id == client_id, Client.disabled_at.is_(None)))
+    return client_view(client) if client is not None else None
+
+
+def client_view(client: Client) -> AuthenticatedClient:
+    return AuthenticatedClient(
+        client_id=client.id,
+        name=client.name,
+        scopes=frozenset(Scope(name) for name in client.scopes.split() if name),
+    )

@@ -1,0 +1,147 @@
+"""Second factors: TOTP enrolment, confirmation and removal, and checking a TOTP or recovery code.
+
+A TOTP secret is sealed under the user's data key; a code is accepted once
+(the last used time step is kept, RFC 6238 §5.2) within one step either way.
+Recovery codes are ten single-use keyed digests, replaced as a set whenever
+TOTP is confirmed, and shown only once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.crypto import InvalidCode as CryptoInvalidCode
+from privacy_service.crypto import ReplayedCode as CryptoReplayedCode
+from privacy_service.crypto import totp
+from privacy_service.crypto.recovery_codes import RecoveryCodes
+from privacy_service.identity.errors import (
+    CodeReplayed,
+    InvalidCode,
+    MfaAlreadyEnabled,
+    MfaEnrolmentMissing,
+    MfaNotEnabled,
+)
+from privacy_service.identity.models import RecoveryCode, TotpFactor
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.keys.service import Keyring
+
+_TOTP_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+def _fields(*, keyring: Keyring, session: Session, user_id: str) -> SubjectFields:
+    key = keyring.for_subject(session=session, subject_id=user_id)
+    return SubjectFields(key=key, table=TotpFactor.__tablename__, subject_id=user_id)
+
+
+def confirmed_factor(*, session: Session, user_id: str) -> TotpFactor | None:
+    factor = session.get(TotpFactor, user_id)
+    return factor if factor is not None and factor.confirmed_at is not None else None
+
+
+def start_totp_enrolment(
+    *, session: Session, keyring: Keyring, clock: Clock, user_id: str, account_name: str, issuer: str
+) -> TotpEnrolment:
+    """Create (or replace) a pending TOTP secret; it takes effect once confirmed with a first code."""
+    factor = session.get(TotpFactor, user_id)
+    if factor is not None and factor.confirmed_at is not None:
+        raise MfaAlreadyEnabled()
+    secret = totp.new_secret()
+    sealed = _fields(keyring=keyring, session=session, user_id=user_id).seal("secret", secret)
+    assert sealed is not None
+    if factor is None:
+        session.add(TotpFactor(user_id=user_id, secret=sealed, created_at=clock.now()))
+    else:
+        factor.secret, factor.created_at, factor.last_used_step = sealed, clock.now(), None
+    session.flush()
+    uri = totp.provisioning_uri(secret, account_name=account_name, issuer=issuer)
+    return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
+
+
+def confirm_totp(
+    *, session: Session, keyring: Keyring, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
+) -> list[str]:
+    """Turn TOTP on with its first valid code; return ten fresh recovery codes, shown this once."""
+    factor = session.get(TotpFactor, user_id)
+    if factor is None:
+        raise MfaEnrolmentMissing()
+    if factor.confirmed_at is not None:
+        raise MfaAlreadyEnabled()
+    _check_totp(factor=factor, keyring=keyring, session=session, clock=clock, code=code)
+    factor.confirmed_at = clock.now()
+    return issue_recovery_codes(session=session, recovery=recovery, user_id=user_id)
+
+
+def issue_recovery_codes(*, session: Session, recovery: RecoveryCodes, user_id: str) -> list[str]:
+    """Replace the user's recovery codes with ten new ones."""
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    issued = recovery.issue(account_id=user_id)
+    session.add_all(RecoveryCode(user_id=user_id, digest=digest) for digest in issued.digests)
+    session.flush()
+    return list(issued.codes)
+
+
+def disable_totp(
+    *, session: Session, keyring: Keyring, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
+) -> None:
+    """Turn TOTP off; it takes a current second factor (a TOTP or recovery code), not just a session."""
+    if confirmed_factor(session=session, user_id=user_id) is None:
+        raise MfaNotEnabled()
+    verify_second_factor(
+        session=session, keyring=keyring, recovery=recovery, clock=clock, user_id=user_id, code=code
+    )
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
+
+
+def verify_second_factor(
+    *, session: Session, keyring: Keyring, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
+) -> None:
+    """Accept a current TOTP code or an unused recovery code, and burn it; raise InvalidCode otherwise."""
+    factor = confirmed_factor(session=session, user_id=user_id)
+    if factor is None:
+        raise MfaNotEnabled()
+    compact = code.replace(" ", "")
+    if compact.isdigit() and len(compact) == _TOTP_DIGITS:
+        _check_totp(factor=factor, keyring=keyring, session=session, clock=clock, code=compact)
+        return
+    _burn_recovery_code(session=session, recovery=recovery, clock=clock, user_id=user_id, code=code)
+
+
+def _check_totp(*, factor: TotpFactor, keyring: Keyring, session: Session, clock: Clock, code: str) -> None:
+    secret = _fields(keyring=keyring, session=session, user_id=factor.user_id).open("secret", factor.secret)
+    assert secret is not None
+    try:
+        step = totp.verify(secret, code, at=clock.now(), last_used_step=factor.last_used_step)
+    except CryptoReplayedCode:
+        raise CodeReplayed() from None
+    except CryptoInvalidCode:
+        raise InvalidCode() from None
+    factor.last_used_step = step
+
+
+def _burn_recovery_code(
+    *, session: Session, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
+) -> None:
+    unused = list(
+        session.scalars(
+            select(RecoveryCode)
+            .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+            .order_by(RecoveryCode.id)
+        )
+    )
+    try:
+        index = recovery.match(code, [row.digest for row in unused], account_id=user_id)
+    except CryptoInvalidCode:
+        raise InvalidCode() from None
+    unused[index].used_at = clock.now()

@@ -1,0 +1,257 @@
+"""Login sessions and their refresh tokens (RFC 6749 §6), rotated on every use with reuse detection.
+
+A session is one login: one refresh-token family. Each refresh token is
+opaque, 256 random bits, single-use and stored only as a keyed digest
+(``crypto.opaque_tokens``: HMAC-SHA256 under a pepper sub-key, so neither a
+stolen database nor a planted row yields a usable token). Using a token marks
+it used and issues the next one; presenting a used token again means two
+parties hold the family, so the whole session is revoked (RFC 9700 §4.14.2).
+
+Tokens are found by their digest, never compared in Python: an attacker
+cannot choose a digest, so the lookup leaks nothing a timing comparison
+would protect. At the route, ``InvalidToken`` and ``RefreshTokenReused`` from
+the refresh grant or RFC 7009 revocation answer OAuth ``invalid_grant``
+(RFC 6749 §5.2); the route translates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.core.errors import NotFound
+from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
+from privacy_service.identity.errors import InvalidToken, RefreshTokenReused
+from privacy_service.identity.models import RefreshToken, UserSession
+from privacy_service.identity.scopes import AuthMethod
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.keys.service import Keyring
+
+log = logging.getLogger(__name__)
+
+REFRESH_TOKEN_KIND = "refresh-token"  # noqa: S105 - a label, not a token
+#: Longest user agent kept: enough to recognise a browser, not a place to store a payload.
+USER_AGENT_MAX_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class IssuedRefresh:
+    """A new session and its first refresh token, which exists only here and in the client's hands."""
+
+    session_id: str
+    refresh_token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RotatedRefresh:
+    """The session a refresh token belonged to, and the token that replaces it."""
+
+    user_session: UserSession
+    refresh_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A session as its user sees it (``GET /v1/me/sessions``), the user agent decrypted."""
+
+    id: str
+    client_id: str
+    amr: tuple[AuthMethod, ...]
+    user_agent: str | None
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+def start_session(
+    *,
+    session: Session,
+    keyring: Keyring,
+    digests: OpaqueTokenDigests,
+    clock: Clock,
+    user_id: str,
+    client_id: str,
+    amr: Sequence[AuthMethod],
+    user_agent: str | None,
+    lifetime: timedelta,
+) -> IssuedRefresh:
+    """Open a session after a successful login; it ends at ``now + lifetime`` whatever its use.
+
+    The user agent is personal data: it is sealed under the user's data key,
+    bound to this table and column, and truncated to ``USER_AGENT_MAX_LENGTH``.
+    """
+    now = clock.now()
+    fields = _session_fields(session=session, keyring=keyring, user_id=user_id)
+    user_session = UserSession(
+        user_id=user_id,
+        client_id=client_id,
+        amr=" ".join(AuthMethod(method).value for method in amr),
+        user_agent=fields.seal(
+            "user_agent", None if user_agent is None else user_agent[:USER_AGENT_MAX_LENGTH]
+        ),
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(user_session)
+    session.flush()
+    token = _issue_refresh_token(session=session, digests=digests, session_id=user_session.id, now=now)
+    return IssuedRefresh(session_id=user_session.id, refresh_token=token, expires_at=user_session.expires_at)
+
+
+def rotate_refresh_token(
+    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, client_id: str, refresh_token: str
+) -> RotatedRefresh:
+    """Spend ``refresh_token`` and return its successor (RFC 6749 §6, RFC 9700 §4.14.2).
+
+    Raises ``InvalidToken`` for an unknown token, one issued to another
+    client, or one of a revoked or expired session; ``RefreshTokenReused``
+    (after revoking the session, a change that commits although the request
+    fails) for a token already spent. Both are ``invalid_grant`` at the route.
+    """
+    now = clock.now()
+    # FOR UPDATE on PostgreSQL: two concurrent uses of one token queue here, and
+    # the second sees the first's ``used_at`` instead of forking the family.
+    # SQLite's BEGIN IMMEDIATE already serialises writers.
+    row = session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.digest == digests.digest(refresh_token, kind=REFRESH_TOKEN_KIND))
+        .with_for_update()
+    )
+    if row is None:
+        raise InvalidToken()
+    user_session = _usable_session(session=session, token=row, client_id=client_id, now=now)
+    if row.used_at is not None:
+        user_session.revoked_at = now
+        session.flush()
+        # The audit recorder's hook (authn_token_reuse) until the audit trail lands.
+        log.warning("refresh token reused: session %s revoked", user_session.id)
+        raise RefreshTokenReused()
+    row.used_at = now
+    user_session.last_used_at = now
+    token = _issue_refresh_token(session=session, digests=digests, session_id=user_session.id, now=now)
+    return RotatedRefresh(user_session=user_session, refresh_token=token)
+
+
+def revoke_refresh_token(
+    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, client_id: str, token: str
+) -> None:
+    """RFC 7009 revocation: revoking any refresh token of a session revokes the session.
+
+    An unknown token (or one already revoked) is fine, as RFC 7009 §2.2 asks;
+    a token issued to another client raises ``InvalidToken`` (§2.1: the
+    server verifies the token was issued to the requesting client).
+    """
+    row = session.scalar(
+        select(RefreshToken).where(RefreshToken.digest == digests.digest(token, kind=REFRESH_TOKEN_KIND))
+    )
+    if row is None:
+        return
+    user_session = session.get_one(UserSession, row.session_id)
+    if user_session.client_id != client_id:
+        raise InvalidToken()
+    if user_session.revoked_at is None:
+        user_session.revoked_at = clock.now()
+        session.flush()
+
+
+def revoke_session(*, session: Session, clock: Clock, user_id: str, session_id: str) -> None:
+    """A user ends one of their sessions (logout, ``DELETE /v1/me/sessions/{id}``); idempotent.
+
+    Raises ``NotFound`` for a session that is not this user's, so ids of
+    other users' sessions cannot be probed.
+    """
+    user_session = session.get(UserSession, session_id)
+    if user_session is None or user_session.user_id != user_id:
+        raise NotFound()
+    if user_session.revoked_at is None:
+        user_session.revoked_at = clock.now()
+        session.flush()
+
+
+def revoke_all_sessions(
+    *, session: Session, clock: Clock, user_id: str, except_session_id: str | None = None
+) -> int:
+    """End every live session of a user but ``except_session_id`` (a password change keeps the current one).
+
+    Returns how many sessions were revoked.
+    """
+    now = clock.now()
+    statement = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None), UserSession.expires_at > now
+    )
+    if except_session_id is not None:
+        statement = statement.where(UserSession.id != except_session_id)
+    result = session.execute(statement.values(revoked_at=now))
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+def list_sessions(*, session: Session, keyring: Keyring, clock: Clock, user_id: str) -> list[SessionView]:
+    """A user's live sessions (neither revoked nor expired), the most recently used first."""
+    rows = session.scalars(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > clock.now(),
+        )
+        .order_by(UserSession.last_used_at.desc(), UserSession.id)
+    ).all()
+    fields = _session_fields(session=session, keyring=keyring, user_id=user_id)
+    return [
+        SessionView(
+            id=row.id,
+            client_id=row.client_id,
+            amr=tuple(AuthMethod(method) for method in row.amr.split()),
+            user_agent=fields.open("user_agent", row.user_agent),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+        )
+        for row in rows
+    ]
+
+
+def is_session_active(*, session: Session, clock: Clock, session_id: str) -> bool:
+    """Whether a session still stands; an access token carrying its ``sid`` is honoured only while it does."""
+    user_session = session.get(UserSession, session_id)
+    return (
+        user_session is not None and user_session.revoked_at is None and user_session.expires_at > clock.now()
+    )
+
+
+def _usable_session(*, session: Session, token: RefreshToken, client_id: str, now: datetime) -> UserSession:
+    """The live session of ``token`` for this client, or ``InvalidToken`` (no change to any row)."""
+    user_session = session.get_one(UserSession, token.session_id)
+    # RFC 6749 §6: the refresh token must have been issued to the authenticated client.
+    if user_session.client_id != client_id:
+        raise InvalidToken()
+    if user_session.revoked_at is not None or user_session.expires_at <= now:
+        raise InvalidToken()
+    return user_session
+
+
+def _issue_refresh_token(
+    *, session: Session, digests: OpaqueTokenDigests, session_id: str, now: datetime
+) -> str:
+    token = new_opaque_token()
+    session.add(
+        RefreshToken(
+            session_id=session_id, digest=digests.digest(token, kind=REFRESH_TOKEN_KIND), issued_at=now
+        )
+    )
+    session.flush()
+    return token
+
+
+def _session_fields(*, session: Session, keyring: Keyring, user_id: str) -> SubjectFields:
+    key = keyring.for_subject(session=session, subject_id=user_id)
+    return SubjectFields(key=key, table=UserSession.__tablename__, subject_id=user_id)

@@ -1,0 +1,473 @@
+"""Access tokens: JWTs (RFC 7519) in the RFC 9068 profile, signed with EdDSA keys that the JWKS publishes.
+
+A shop verifies a token on its own with ``/.well-known/jwks.json``; this
+process verifies with the same keys. Signing keys are Ed25519 (RFC 8037) key
+pairs: the private half is stored only wrapped by the key provider and bound
+to its ``kid`` (the RFC 7638 thumbprint of the public half), the public half
+as a JWK. Exactly one key signs; ``rotate_signing_key`` retires it and keeps
+its public half published until every token it may have signed has expired.
+
+Several processes share the keys through the database. Each caches what it
+loaded for ``key_cache_seconds`` on a monotonic clock and reloads when stale,
+so a rotation reaches every process within that interval without a restart;
+a token naming a ``kid`` this process has not loaded yet triggers one early
+reload (at most one per ``UNKNOWN_KID_RELOAD_SECONDS``, so made-up key ids
+cannot hammer the database).
+
+Verification allows EdDSA and nothing else (RFC 8725 §3.1): ``alg: none``
+and an HS256 token "signed" with the public key as its secret are refused
+before any key is looked at. RFC 9068 §4: the ``typ`` header must be
+``at+jwt``, so another JWT signed with these keys (an approval token) is never
+taken for an access token.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    JoseError,
+    UnsupportedAlgorithmError,
+)
+from joserfc.jwa import JWSAlgModel
+from joserfc.jwk import GuestProtocol, OKPKey
+from joserfc.jws import JWSRegistry
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.core.errors import Unavailable
+from privacy_service.core.ids import new_id
+from privacy_service.crypto import CryptoError, KeyProvider, WrappedKey
+from privacy_service.identity.errors import InvalidToken
+from privacy_service.identity.models import SigningKey
+from privacy_service.identity.scopes import AuthMethod, Role, Scope
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "EdDSA"
+CURVE: Final = "Ed25519"
+#: RFC 9068 §2.1: the ``typ`` header of a JWT access token.
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
+#: The shortest pause between two reloads triggered by a ``kid`` this process does not know.
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+
+# Claims sign_jwt sets itself (RFC 7519 §4.1): a caller cannot choose them.
+_SET_BY_ISSUER = frozenset({"iss", "iat", "exp", "jti"})
+# Claims issue_access_token sets from its arguments (RFC 9068 §2.2).
+_ACCESS_CLAIMS = frozenset({"sub", "aud", "client_id", "amr", "scope", "roles", "sid"})
+_WRAP_CONTEXT = b"privacy-service/signing-key/v1\x00"
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class _EdDSAOnly(JWSRegistry):
+    """A JWS registry that knows one algorithm, so no header can choose another (RFC 8725 §2.1, §3.1).
+
+    joserfc flags ``EdDSA`` as deprecated by RFC 9864 in favour of ``Ed25519``;
+    this service keeps ``EdDSA`` because it is what shops' JOSE libraries
+    verify today, and resolves it here without the library's warning.
+    """
+
+    def get_alg(self, name: str) -> JWSAlgModel:
+        if name != ALGORITHM:
+            raise UnsupportedAlgorithmError()
+        return self.algorithms[name]
+
+
+_REGISTRY = _EdDSAOnly()
+
+
+def signing_key_context(kid: str) -> bytes:
+    """The associated data binding a wrapped private key to its ``kid``: a blob moved to another row fails."""
+    return _WRAP_CONTEXT + kid.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a verified access token says (RFC 9068 §2.2, RFC 8176 ``amr``)."""
+
+    subject: str
+    audience: tuple[str, ...]
+    client_id: str
+    amr: tuple[AuthMethod, ...]
+    scopes: frozenset[Scope]
+    roles: frozenset[Role]
+    session_id: str | None
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _PublishedKey:
+    jwk: Mapping[str, Any]
+    key: OKPKey
+    published_until: datetime | None  # None while the key is active
+
+    def published_at(self, moment: datetime) -> bool:
+        return self.published_until is None or moment < self.published_until
+
+
+@dataclass(frozen=True, slots=True)
+class _KeySnapshot:
+    loaded_at: float
+    signing_key: OKPKey | None
+    published: Mapping[str, _PublishedKey]
+
+
+class TokenIssuer:
+    """Signs and verifies this service's JWTs and manages the keys that sign them.
+
+    One instance per process, shared by its threads. ``access_token_seconds``
+    is both the lifetime of access tokens and the longest lifetime
+    ``sign_jwt`` accepts: a retired key stays published for that long (plus
+    the cache interval and the leeway), so no token outlives its key.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: KeyProvider,
+        clock: Clock,
+        issuer: str,
+        access_token_seconds: int = 300,
+        leeway_seconds: int = 30,
+        key_cache_seconds: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if access_token_seconds <= 0 or leeway_seconds < 0 or key_cache_seconds < 0:
+            raise ValueError("token lifetimes and intervals must not be negative")
+        self._provider = provider
+        self._clock = clock
+        self.issuer = issuer
+        self.access_token_seconds = access_token_seconds
+        self.leeway_seconds = leeway_seconds
+        self.key_cache_seconds = key_cache_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._snapshot: _KeySnapshot | None = None
+        self._forced_reload_at: float | None = None
+
+    # -- signing keys ---------------------------------------------------------------------------
+
+    def ensure_active_key(self, *, session: Session) -> str:
+        """Create the first signing key if there is none (at start-up); return the active ``kid``.
+
+        Two processes starting at once may each create one; both are then
+        active and published, the newest signs everywhere, and the next
+        rotation retires both.
+        """
+        kid = session.scalar(
+            select(SigningKey.kid)
+            .where(SigningKey.active.is_(True))
+            .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())
+            .limit(1)
+        )
+        if kid is not None:
+            return kid
+        return self._create_key(session=session)
+
+    def rotate_signing_key(self, *, session: Session) -> str:
+        """Make a new key the signing key and return its ``kid``; the old one stays published for a while.
+
+        Other processes keep signing with the old key until their cache is
+        stale (``key_cache_seconds``), and its tokens live
+        ``access_token_seconds`` plus the verifiers' leeway: the old public key
+        stays in the JWKS until then.
+        """
+        now = self._clock.now()
+        published_until = now + timedelta(
+            seconds=self.key_cache_seconds + self.access_token_seconds + self.leeway_seconds
+        )
+        for row in session.scalars(select(SigningKey).where(SigningKey.active.is_(True))):
+            row.active = False
+            row.retired_at = now
+            row.published_until = published_until
+        kid = self._create_key(session=session)
+        # Load again on next use: the caller's commit makes the new key visible.
+        with self._lock:
+            self._snapshot = None
+        return kid
+
+    def _create_key(self, *, session: Session) -> str:
+        key = OKPKey.generate_key(CURVE, parameters={"use": "sig", "alg": ALGORITHM}, auto_kid=True)
+        kid = key.kid
+        assert kid is not None  # auto_kid: the RFC 7638 thumbprint
+        private_key = _b64decode(str(key.as_dict(private=True)["d"]))
+        wrapped = self._provider.wrap(private_key, associated_data=signing_key_context(kid))
+        session.add(
+            SigningKey(
+                kid=kid,
+                algorithm=ALGORITHM,
+                public_jwk=json.dumps(key.as_dict(private=False), sort_keys=True, separators=(",", ":")),
+                private_key=wrapped.blob,
+                kek_version=wrapped.kek_version,
+                active=True,
+                created_at=self._clock.now(),
+            )
+        )
+        session.flush()
+        return kid
+
+    def jwks(self, *, session: Session) -> dict[str, list[dict[str, Any]]]:
+        """The JSON Web Key Set (RFC 7517 §5): the active key and retired keys still published."""
+        now = self._clock.now()
+        published = self._current(session=session).published.values()
+        return {"keys": [dict(entry.jwk) for entry in published if entry.published_at(now)]}
+
+    # -- signing and verifying ------------------------------------------------------------------
+
+    def issue_access_token(
+        self,
+        *,
+        session: Session,
+        subject: str,
+        audience: str,
+        client_id: str,
+        amr: Sequence[AuthMethod],
+        scopes: Iterable[Scope] = (),
+        roles: Iterable[Role] = (),
+        session_id: str | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+    ) -> str:
+        """An RFC 9068 access token for ``subject`` (a user id, or the client id for client_credentials).
+
+        ``amr`` (RFC 8176) is omitted when empty, as are ``scope`` (space-separated,
+        RFC 8693 §4.2), ``roles`` (RFC 9068 §2.2.3.1) and ``sid`` (the session,
+        so that logout ends the token's validity for this service).
+        """
+        extra = dict(extra_claims or {})
+        if not _ACCESS_CLAIMS.isdisjoint(extra):
+            raise ValueError("extra_claims must not set the access token's own claims")
+        claims: dict[str, Any] = {**extra, "sub": subject, "aud": audience, "client_id": client_id}
+        if amr:
+            claims["amr"] = [AuthMethod(method).value for method in amr]
+        scope = " ".join(sorted(Scope(name).value for name in scopes))
+        if scope:
+            claims["scope"] = scope
+        role_names = sorted(Role(role).value for role in roles)
+        if role_names:
+            claims["roles"] = role_names
+        if session_id is not None:
+            claims["sid"] = session_id
+        return self.sign_jwt(
+            session=session,
+            token_type=ACCESS_TOKEN_TYPE,
+            claims=claims,
+            lifetime_seconds=self.access_token_seconds,
+        )
+
+    def sign_jwt(
+        self, *, session: Session, token_type: str, claims: Mapping[str, Any], lifetime_seconds: int
+    ) -> str:
+        """Sign ``claims`` with the active key, adding ``iss``, ``iat``, ``exp`` and ``jti`` (RFC 7519 §4.1).
+
+        ``token_type`` is the ``typ`` header, which tells one kind of token from
+        another (RFC 8725 §3.11). Raises ``Unavailable`` when no key is usable.
+        """
+        if not 0 < lifetime_seconds <= self.access_token_seconds:
+            raise ValueError("a token may live at most access_token_seconds, its key's publication margin")
+        if not _SET_BY_ISSUER.isdisjoint(claims):
+            raise ValueError("iss, iat, exp and jti are set by the issuer")
+        key = self._current(session=session).signing_key
+        if key is None:
+            raise Unavailable("no usable token-signing key")
+        issued_at = int(self._clock.now().timestamp())
+        payload = {
+            **claims,
+            "iss": self.issuer,
+            "iat": issued_at,
+            "exp": issued_at + lifetime_seconds,
+            "jti": new_id(),
+        }
+        header = {"alg": ALGORITHM, "kid": key.kid, "typ": token_type}
+        return jwt.encode(header, payload, key, registry=_REGISTRY)
+
+    def verify_access_token(self, *, session: Session, token: str, audience: str | None) -> AccessClaims:
+        """Check an access token and return its claims; raises ``InvalidToken`` for anything wrong.
+
+        ``audience`` None accepts any audience (this service's own endpoints
+        serve tokens issued to every shop); a ``sid`` it carries is for the
+        caller to check with ``sessions.is_session_active``.
+        """
+        claims = self.verify_jwt(
+            session=session, token=token, token_type=ACCESS_TOKEN_TYPE, audience=audience
+        )
+        try:
+            return _access_claims(claims)
+        except (TypeError, ValueError):
+            raise InvalidToken("invalid claims") from None
+
+    def verify_jwt(
+        self, *, session: Session, token: str, token_type: str, audience: str | None
+    ) -> dict[str, Any]:
+        """Check signature, ``typ``, ``iss``, ``aud``, ``exp``, ``iat``, ``nbf``; return the claims.
+
+        RFC 7519 §7.2 and RFC 8725 §3: the algorithm must be EdDSA, the key one
+        this service publishes now, and the times valid within the leeway by
+        the injected clock. Raises ``InvalidToken``; its detail names the
+        failed check, never the token.
+        """
+        now = self._clock.now()
+
+        def verification_key(guest: GuestProtocol) -> OKPKey:
+            kid = guest.headers().get("kid")
+            if not isinstance(kid, str):
+                raise InvalidToken("unknown signing key")
+            return self._verification_key(session=session, kid=kid, now=now)
+
+        try:
+            decoded = jwt.decode(token, verification_key, registry=_REGISTRY)
+        except UnsupportedAlgorithmError:
+            raise InvalidToken("algorithm not allowed") from None
+        except BadSignatureError:
+            raise InvalidToken("bad signature") from None
+        except JoseError:
+            raise InvalidToken("malformed token") from None
+        if decoded.header.get("typ") != token_type:
+            raise InvalidToken("wrong token type")
+        validator = jwt.JWTClaimsRegistry(
+            now=int(now.timestamp()),
+            leeway=self.leeway_seconds,
+            iss={"essential": True, "value": self.issuer},
+            sub={"essential": True},
+            aud={"essential": True} if audience is None else {"essential": True, "value": audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            jti={"essential": True},
+        )
+        try:
+            validator.validate(decoded.claims)
+        except ExpiredTokenError:
+            raise InvalidToken("token expired") from None
+        except ClaimError as error:
+            raise InvalidToken(f"invalid claim: {error.claim}") from None
+        return decoded.claims
+
+    # -- the key cache --------------------------------------------------------------------------
+
+    def _verification_key(self, *, session: Session, kid: str, now: datetime) -> OKPKey:
+        snapshot = self._current(session=session)
+        entry = snapshot.published.get(kid)
+        if entry is None:
+            entry = self._reload_for_unknown_kid(session=session, current=snapshot).published.get(kid)
+        if entry is None or not entry.published_at(now):
+            raise InvalidToken("unknown signing key")
+        return entry.key
+
+    def _current(self, *, session: Session) -> _KeySnapshot:
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or self._monotonic() - snapshot.loaded_at >= self.key_cache_seconds:
+                snapshot = self._snapshot = self._load(session=session)
+            return snapshot
+
+    def _reload_for_unknown_kid(self, *, session: Session, current: _KeySnapshot) -> _KeySnapshot:
+        """Reload now: the token may come from a key another process created since our last load.
+
+        Rate-limited, so a stream of made-up key ids costs one query per interval.
+        """
+        with self._lock:
+            moment = self._monotonic()
+            last = self._forced_reload_at
+            if last is not None and moment - last < UNKNOWN_KID_RELOAD_SECONDS:
+                return current
+            self._forced_reload_at = moment
+            snapshot = self._snapshot = self._load(session=session)
+            return snapshot
+
+    def _load(self, *, session: Session) -> _KeySnapshot:
+        """Read the active and still-published keys; only keys whose halves verify are trusted.
+
+        A public key is trusted when its ``kid`` is its own thumbprint and the
+        private half, wrapped by the key provider for that ``kid``, unwraps: a
+        row planted or altered by someone without the KEK signs nothing and is
+        never published.
+        """
+        rows = session.scalars(
+            select(SigningKey)
+            .where(or_(SigningKey.active.is_(True), SigningKey.published_until > self._clock.now()))
+            .order_by(SigningKey.created_at, SigningKey.kid)
+        )
+        signing_key: OKPKey | None = None
+        published: dict[str, _PublishedKey] = {}
+        for row in rows:
+            try:
+                public_key, private_key = self._open(row)
+            except (CryptoError, JoseError, ValueError):
+                log.error("signing key %s is not trusted: its stored halves do not verify", row.kid)
+                continue
+            until = None if row.active else row.published_until
+            # Published as parsed, without private members, whatever else the row's JSON holds.
+            jwk = public_key.as_dict(private=False)
+            published[row.kid] = _PublishedKey(jwk=jwk, key=public_key, published_until=until)
+            if row.active:
+                signing_key = private_key  # ordered by age: the newest active key signs
+        return _KeySnapshot(loaded_at=self._monotonic(), signing_key=signing_key, published=published)
+
+    def _open(self, row: SigningKey) -> tuple[OKPKey, OKPKey]:
+        """A row's public and private key; ValueError, JoseError or CryptoError if they do not verify."""
+        public_jwk = json.loads(row.public_jwk)
+        if not isinstance(public_jwk, dict) or public_jwk.get("kid") != row.kid:
+            raise ValueError("the public key names another kid")
+        public_jwk.pop("d", None)
+        public_key = OKPKey.import_key(public_jwk)
+        if public_key.thumbprint() != row.kid:
+            raise ValueError("the kid is not the thumbprint of the public key")
+        raw = self._provider.unwrap(
+            WrappedKey(kek_version=row.kek_version, blob=row.private_key),
+            associated_data=signing_key_context(row.kid),
+        )
+        return public_key, OKPKey.import_key({**public_jwk, "d": _b64encode(raw)})
+
+
+def _access_claims(claims: Mapping[str, Any]) -> AccessClaims:
+    """Type the claims of a verified access token; TypeError or ValueError if one is malformed."""
+    audience = claims["aud"]
+    scope = claims.get("scope", "")
+    session_id = claims.get("sid")
+    client_id = claims.get("client_id")
+    if not isinstance(scope, str) or not isinstance(client_id, str):
+        raise TypeError("scope and client_id are strings")
+    if session_id is not None and not isinstance(session_id, str):
+        raise TypeError("sid is a string")
+    return AccessClaims(
+        subject=claims["sub"],
+        audience=(audience,) if isinstance(audience, str) else tuple(audience),
+        client_id=client_id,
+        amr=tuple(_members(AuthMethod, claims.get("amr", []))),
+        scopes=frozenset(_members(Scope, scope.split())),
+        roles=frozenset(_members(Role, claims.get("roles", []))),
+        session_id=session_id,
+        jti=claims["jti"],
+        issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+    )
+
+
+def _members(vocabulary: type[_E], values: object) -> list[_E]:
+    if not isinstance(values, list):
+        raise TypeError("a list of names")
+    return [vocabulary(value) for value in values]
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
