@@ -27,6 +27,7 @@ handful of fields per change, orders of magnitude below that.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -53,26 +54,55 @@ def generate_data_key() -> bytes:
     return secrets.token_bytes(KEY_SIZE)
 
 
-@dataclass(frozen=True, slots=True)
+@functools.lru_cache(maxsize=1024)
+def _place_prefix(table: str, column: str) -> bytes:
+    """The encoded (table, column) part of the associated data; a schema has few, so cache them."""
+    return _encode_part(table) + _encode_part(column)
+
+
+def _encode_part(part: str) -> bytes:
+    data = part.encode()
+    return len(data).to_bytes(4, "big") + data
+
+
 class FieldContext:
     """Where a value lives: its table, its column and its data subject; the ciphertext is bound to it.
 
     Its encoding, ``associated_data``, is computed once: each part as a 4-byte
     length and then its UTF-8 bytes, so ``("ab", "c")`` and ``("a", "bc")``
-    can never encode alike.
+    can never encode alike. Loading many rows builds one context per value, so
+    construction is kept cheap: the (table, column) prefix is cached.
     """
+
+    __slots__ = ("associated_data", "column", "subject_id", "table")
 
     table: str
     column: str
     subject_id: str
-    associated_data: bytes = field(init=False, repr=False, compare=False)
+    associated_data: bytes
 
-    def __post_init__(self) -> None:
-        parts = (self.table, self.column, self.subject_id)
-        if not all(parts):
+    def __init__(self, table: str, column: str, subject_id: str) -> None:
+        if not (table and column and subject_id):
             raise ValueError("FieldContext needs a non-empty table, column and subject_id")
-        encoded = b"".join(len(data).to_bytes(4, "big") + data for data in (part.encode() for part in parts))
-        object.__setattr__(self, "associated_data", encoded)
+        assign = object.__setattr__
+        assign(self, "table", table)
+        assign(self, "column", column)
+        assign(self, "subject_id", subject_id)
+        assign(self, "associated_data", _place_prefix(table, column) + _encode_part(subject_id))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FieldContext is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FieldContext):
+            return NotImplemented
+        return (self.table, self.column, self.subject_id) == (other.table, other.column, other.subject_id)
+
+    def __hash__(self) -> int:
+        return hash((self.table, self.column, self.subject_id))
+
+    def __repr__(self) -> str:
+        return f"FieldContext(table={self.table!r}, column={self.column!r}, subject_id={self.subject_id!r})"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

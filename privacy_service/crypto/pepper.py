@@ -26,6 +26,7 @@ class PepperPurpose(StrEnum):
     """What a pepper sub-key is for; each purpose derives an unrelated key."""
 
     PASSWORD_SEAL = "password-seal"  # noqa: S105 - a label, not a password
+    LOGIN_THROTTLE = "login-throttle"
     OPAQUE_TOKEN = "opaque-token"  # noqa: S105 - a label, not a token
     RECOVERY_CODE = "recovery-code"
 

@@ -50,6 +50,7 @@ class TooManyAttempts(IdentityError):
     code = "rate_limited"
     status = 429
     title = "Too many attempts"
+    retry_after: int
 
     def __init__(self, detail: str | None = None, *, retry_after: int, **extensions: object) -> None:
         super().__init__(detail, **extensions)

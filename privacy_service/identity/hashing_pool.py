@@ -1,0 +1,126 @@
+"""The bounded pool that runs password hashing and verification.
+
+argon2id is memory-hard on purpose (m ≥ 19 MiB per hash): a flood of logins
+that each started a hash at once would exhaust memory long before the CPUs.
+So hashes run in a thread pool sized to the cores the process may use, behind
+a short queue; when both are full, a new request is refused at once with
+``HashingBusy`` (503 + Retry-After) instead of waiting without bound (DESIGN.md
+"Concurrency"). Threads give real parallelism here: argon2-cffi releases the
+GIL while it hashes. Memory is bounded by ``workers`` hashes at a time, plus
+``queue_size`` waiting requests that hold no argon2 memory yet.
+
+This bounds the service's own work; it is not the login throttle
+(``identity.throttle``), which bounds guesses per account, IP and client.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar, TypeVarTuple
+
+from privacy_service.core.errors import Unavailable
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+
+class HashingBusy(Unavailable):
+    """Every password worker is busy and the queue is full (or the pool is stopping): retry shortly."""
+
+    code = "hashing_busy"
+    title = "Too many password checks in progress"
+
+
+def _usable_cores() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+class PasswordWorkPool:
+    """Runs password hashing and verification callables on at most ``workers`` threads at once.
+
+    At most ``workers + queue_size`` calls are in flight (running or queued);
+    one more is refused immediately with ``HashingBusy``. ``run`` blocks the
+    calling request thread until its result, and re-raises the callable's own
+    exception (``InvalidPassword``, say) unchanged.
+    """
+
+    def __init__(
+        self, *, workers: int | None = None, queue_size: int | None = None, timeout_seconds: float = 10.0
+    ) -> None:
+        workers = _usable_cores() if workers is None else workers
+        queue_size = 2 * workers if queue_size is None else queue_size
+        if workers < 1:
+            raise ValueError("a password pool needs at least one worker")
+        if queue_size < 0:
+            raise ValueError("the queue size of a password pool cannot be negative")
+        if timeout_seconds <= 0:
+            raise ValueError("the timeout of a password pool must be positive")
+        self.workers = workers
+        self.queue_size = queue_size
+        self.timeout_seconds = timeout_seconds
+        self._capacity = workers + queue_size
+        self._in_flight = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-work")
+
+    @property
+    def in_flight(self) -> int:
+        """Calls accepted and not yet finished: running plus queued (for metrics and health)."""
+        with self._lock:
+            return self._in_flight
+
+    def run(self, fn: Callable[[*Ts], T], /, *args: *Ts, timeout: float | None = None) -> T:
+        """Run ``fn(*args)`` in the pool and return its result, or raise what it raised.
+
+        Raises ``HashingBusy`` at once when the pool and its queue are full or
+        the pool is shutting down, and after ``timeout`` seconds (default: the
+        pool's) without a result; a call still queued then is withdrawn.
+        """
+        with self._lock:
+            if self._closed:
+                raise HashingBusy("The service is stopping")
+            if self._in_flight >= self._capacity:
+                raise HashingBusy()
+            self._in_flight += 1
+
+            def call() -> T:
+                return fn(*args)
+
+            future: Future[T] = self._executor.submit(self._work, call)
+        try:
+            return future.result(timeout=self.timeout_seconds if timeout is None else timeout)
+        except FutureTimeout:
+            if future.cancel():  # still queued: it will never run, so its place is freed here
+                self._finished()
+            raise HashingBusy("Password checks are taking too long") from None
+        except CancelledError:  # the pool was shut down without waiting for queued calls
+            raise HashingBusy("The service is stopping") from None
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Refuse new calls; with ``wait``, return once every accepted call has finished."""
+        with self._lock:
+            self._closed = True
+        self._executor.shutdown(wait=wait, cancel_futures=not wait)
+
+    def _work(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        finally:
+            # Freed before the result is published, so a caller that got its
+            # result can submit again at once and find the place free.
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def __repr__(self) -> str:
+        return f"PasswordWorkPool(workers={self.workers}, queue_size={self.queue_size})"

@@ -1,0 +1,461 @@
+"""Failed-login throttling per account, end-user IP and client, with growing delays (on by default).
+
+Anti-automation against guessing and credential stuffing (OWASP ASVS 4.0.3
+2.2.1), and rate limiting as NIST SP 800-63B §5.2.2 asks: no more than 100
+failed attempts on one account. What it promises:
+
+- **Checked before the password.** ``check`` runs before the password is
+  verified and refuses with ``TooManyAttempts(retry_after=...)`` (429 +
+  Retry-After), so a correct password does not get past an active throttle.
+- **Windows, never flags.** Each limit counts failures in a sliding window
+  (API.md: per account 10 in 15 minutes, per end-user IP 50, per client 1,000)
+  and every delay is capped, so whatever an attacker does, a customer's
+  account opens again by itself: there is no permanent lock-out to abuse.
+- **Growing delays.** Once an account has ``free_failures`` failures in its
+  streak (those of the last ``streak_seconds`` since its last successful
+  login), each next attempt waits 1, 2, 4, 8 ... seconds after the last
+  failure, up to ``max_delay_seconds``.
+- **At most 100 failures an hour on one account.** A sliding window of L
+  failures per W seconds lets through at most L * ceil(3600 / W) in any hour
+  (10 * 4 = 40 by default); ``ThrottleLimits`` refuses settings above 100.
+- **One attempt at a time per account.** ``check`` claims the account until
+  the attempt's outcome is recorded, so a burst of concurrent guesses cannot
+  all pass one check before any failure is counted, which would break the
+  bound above.
+- **No personal data in the failure log.** Accounts, IPs and clients are
+  stored as HMAC-SHA256 digests under ``digest_key``.
+
+A successful login clears the account's delay streak but not its window: the
+window counts failures whatever happens in between, so a customer's own
+logins never refill an attacker's allowance of guesses.
+
+Counters live in a ``FailureStore``: the database by default (rows in the
+login's own unit of work, timed by the injected clock), or Redis through the
+``limits`` library when ``PRIVACY_RATE_LIMIT_URL`` is set, so that every
+service process shares them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Protocol
+
+import redis
+from limits import RateLimitItemPerSecond
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.core.errors import Unavailable
+from privacy_service.crypto import InvalidKeyMaterial
+from privacy_service.identity.errors import TooManyAttempts
+from privacy_service.identity.models import LoginFailure
+
+_DIGEST_LABEL = b"privacy-service/login-throttle/v1\x00"
+_DIGEST_KEY_SIZE = 32
+_HOUR = 3600
+_NIST_MAX_FAILURES_PER_HOUR = 100  # NIST SP 800-63B §5.2.2
+
+
+class ThrottleScope(StrEnum):
+    """What a failure is counted against; stored in ``LoginFailure.scope``."""
+
+    ACCOUNT = "account"  # the account's sliding window
+    CLIENT = "client"
+    IP = "ip"
+    STREAK = "streak"  # the account's failures since its last success: the growing delay
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most ``limit`` failures in any sliding window of ``seconds``."""
+
+    limit: int
+    seconds: int
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.seconds < 1:
+            raise ValueError("a throttle window needs a limit and a length of at least 1")
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """What a store knows of one (scope, key) in its window.
+
+    ``count`` failures are in the window (the Redis store stops counting at the
+    window's limit); ``reopens_in`` seconds remain until fewer than the limit
+    are (0 when already fewer); ``since_last`` is the age in seconds of the
+    newest failure in the window, None when there is none.
+    """
+
+    count: int
+    reopens_in: float
+    since_last: float | None
+
+
+class FailureStore(Protocol):
+    """Where failed logins are counted: the database or Redis. Keys arrive already digested."""
+
+    def add(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
+        """Count one failure now."""
+        ...
+
+    def state(self, *, scope: ThrottleScope, key: bytes, window: Window) -> WindowState:
+        """The failures of ``(scope, key)`` in the window ending now."""
+        ...
+
+    def clear(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
+        """Forget every failure of ``(scope, key)``."""
+        ...
+
+    def claim(self, *, key: bytes, seconds: float) -> bool:
+        """Hold the account ``key`` for one attempt; False while another attempt holds it.
+
+        A claim ends with ``release`` or after ``seconds`` at the latest, so a
+        crashed attempt never holds an account for longer.
+        """
+        ...
+
+    def release(self, *, key: bytes) -> None:
+        """End the claim on the account ``key``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ThrottleLimits:
+    """The limits and delays; ``default()`` gives those of API.md."""
+
+    per_account: Window
+    per_ip: Window
+    per_client: Window
+    free_failures: int  # failures of a streak that cost no delay
+    first_delay_seconds: int
+    max_delay_seconds: int
+    streak_seconds: int  # how long a failure counts in the account's streak (a success ends it sooner)
+    claim_seconds: float  # the longest one attempt may hold its account (longer than a hash can take)
+
+    @classmethod
+    def default(cls) -> ThrottleLimits:
+        return cls(
+            per_account=Window(limit=10, seconds=900),
+            per_ip=Window(limit=50, seconds=900),
+            per_client=Window(limit=1000, seconds=900),
+            free_failures=3,
+            first_delay_seconds=1,
+            max_delay_seconds=900,
+            streak_seconds=3600,
+            claim_seconds=15.0,
+        )
+
+    def __post_init__(self) -> None:
+        if self.free_failures < 1:
+            raise ValueError("free_failures must be at least 1")
+        if not 1 <= self.first_delay_seconds <= self.max_delay_seconds:
+            raise ValueError("delays must satisfy 1 <= first_delay_seconds <= max_delay_seconds")
+        if self.streak_seconds < 1 or self.claim_seconds <= 0:
+            raise ValueError("streak_seconds and claim_seconds must be positive")
+        if self.failures_per_hour_at_most > _NIST_MAX_FAILURES_PER_HOUR:
+            raise ValueError(
+                "the account window allows more than 100 failures an hour (NIST SP 800-63B §5.2.2)"
+            )
+
+    @property
+    def failures_per_hour_at_most(self) -> int:
+        """The most failures the account window lets through in any hour: L * ceil(3600 / W).
+
+        Split any hour into ceil(3600 / W) spans shorter than W; each failure of a
+        span was allowed with the earlier ones of its span in its window, so
+        no span holds more than L.
+        """
+        return self.per_account.limit * math.ceil(_HOUR / self.per_account.seconds)
+
+    @property
+    def _doublings(self) -> int:
+        """How many doublings of the first delay reach the longest."""
+        return (math.ceil(self.max_delay_seconds / self.first_delay_seconds) - 1).bit_length()
+
+    @property
+    def streak(self) -> Window:
+        """The streak's window; counting past its limit would not change the (capped) delay."""
+        return Window(limit=self.free_failures + self._doublings + 1, seconds=self.streak_seconds)
+
+    def delay_after(self, failures: int) -> int:
+        """Seconds the next attempt must wait after the last failure of a streak of ``failures``."""
+        if failures < self.free_failures:
+            return 0
+        doublings = min(failures - self.free_failures, self._doublings)
+        return min(self.max_delay_seconds, self.first_delay_seconds << doublings)
+
+    @property
+    def longest_window_seconds(self) -> int:
+        """After this long, a failure counts in no window any more."""
+        return max(
+            self.per_account.seconds, self.per_ip.seconds, self.per_client.seconds, self.streak_seconds
+        )
+
+
+@dataclass(frozen=True)
+class _Keys:
+    account: bytes
+    ip: bytes | None
+    client: bytes
+
+
+class LoginThrottle:
+    """Counts failed logins and refuses attempts over a limit, before their password is checked.
+
+    One login calls ``check`` first, then exactly one of ``record_failure``,
+    ``record_success`` or (when it ends any other way, say the hashing pool
+    was busy) ``abandon``. ``account_key`` is opaque: the user's id, or the
+    email's blind index when no account has it, so an unknown email is
+    throttled like a known one.
+    """
+
+    def __init__(
+        self, *, store: FailureStore, digest_key: bytes, limits: ThrottleLimits | None = None
+    ) -> None:
+        if len(digest_key) != _DIGEST_KEY_SIZE:
+            raise InvalidKeyMaterial(f"the throttle's digest key must be {_DIGEST_KEY_SIZE} bytes")
+        self.limits = limits or ThrottleLimits.default()
+        self._store = store
+        self._prefixed = hmac.new(digest_key, _DIGEST_LABEL, hashlib.sha256)
+
+    def check(self, *, account_key: bytes, ip: str | None, client_id: str) -> None:
+        """Raise ``TooManyAttempts`` with the longest wait that applies; otherwise claim the account.
+
+        ``ip`` is the end user's (``context.ip``), to be trusted only from an
+        authenticated client; without it, only the account and client count.
+        """
+        keys = self._keys(account_key=account_key, ip=ip, client_id=client_id)
+        if not self._store.claim(key=keys.account, seconds=self.limits.claim_seconds):
+            raise TooManyAttempts(retry_after=1)  # another attempt on this account is being verified
+        waits = [
+            self._store.state(scope=scope, key=key, window=window).reopens_in
+            for scope, key, window in self._windows(keys)
+        ]
+        waits.append(self._delay(keys.account))
+        wait = max(waits)
+        if wait > 0:
+            self._store.release(key=keys.account)
+            raise TooManyAttempts(retry_after=math.ceil(wait))
+
+    def record_failure(self, *, account_key: bytes, ip: str | None, client_id: str) -> None:
+        """Count a wrong password against the account, the IP (when given) and the client."""
+        keys = self._keys(account_key=account_key, ip=ip, client_id=client_id)
+        for scope, key, window in self._windows(keys):
+            self._store.add(scope=scope, key=key, window=window)
+        self._store.add(scope=ThrottleScope.STREAK, key=keys.account, window=self.limits.streak)
+        self._store.release(key=keys.account)
+
+    def record_success(self, *, account_key: bytes) -> None:
+        """End the account's streak of failures (its delay), not its window."""
+        account = self._digest(ThrottleScope.ACCOUNT, account_key)
+        self._store.clear(scope=ThrottleScope.STREAK, key=account, window=self.limits.streak)
+        self._store.release(key=account)
+
+    def abandon(self, *, account_key: bytes) -> None:
+        """End an attempt that was neither a failure nor a success, counting nothing."""
+        self._store.release(key=self._digest(ThrottleScope.ACCOUNT, account_key))
+
+    def _delay(self, account: bytes) -> float:
+        streak = self._store.state(scope=ThrottleScope.STREAK, key=account, window=self.limits.streak)
+        delay = self.limits.delay_after(streak.count)
+        if delay == 0 or streak.since_last is None:
+            return 0.0
+        return delay - streak.since_last
+
+    def _windows(self, keys: _Keys) -> Iterator[tuple[ThrottleScope, bytes, Window]]:
+        yield ThrottleScope.ACCOUNT, keys.account, self.limits.per_account
+        if keys.ip is not None:
+            yield ThrottleScope.IP, keys.ip, self.limits.per_ip
+        yield ThrottleScope.CLIENT, keys.client, self.limits.per_client
+
+    def _keys(self, *, account_key: bytes, ip: str | None, client_id: str) -> _Keys:
+        ip = (ip or "").strip()  # an empty context.ip is no IP
+        return _Keys(
+            account=self._digest(ThrottleScope.ACCOUNT, account_key),
+            ip=self._digest(ThrottleScope.IP, _network_of(ip).encode()) if ip else None,
+            client=self._digest(ThrottleScope.CLIENT, client_id.encode()),
+        )
+
+    def _digest(self, scope: ThrottleScope, value: bytes) -> bytes:
+        """HMAC-SHA256 of the scope and the value: the same id counted as account and client differs."""
+        mac = self._prefixed.copy()
+        mac.update(scope.encode() + b"\x00" + value)
+        return mac.digest()
+
+    def __repr__(self) -> str:
+        return f"LoginThrottle(store={type(self._store).__name__}, limits={self.limits!r})"
+
+
+def _network_of(ip: str) -> str:
+    """The unit an IP limit counts: an IPv4 address, or the /64 that one IPv6 host is given.
+
+    A single IPv6 host commonly holds a whole /64 (RFC 6177), so counting its
+    addresses one by one would let it rotate past the limit. An IPv4-mapped
+    IPv6 address counts as its IPv4 address. Text that is not an address
+    (the shop vouches for ``context.ip``) is counted as it is.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+class DatabaseFailureStore:
+    """Failures as ``LoginFailure`` rows in the login's own unit of work; one store per unit of work.
+
+    A failure is written in the same transaction as the login's audit event,
+    which commits although the login is refused (``InvalidCredentials``
+    keeps its changes). Time is the injected clock's.
+    """
+
+    def __init__(self, *, session: Session, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    def add(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
+        self._session.add(LoginFailure(scope=scope.value, key=key, at=self._clock.now()))
+
+    def state(self, *, scope: ThrottleScope, key: bytes, window: Window) -> WindowState:
+        now = self._clock.now()
+        length = timedelta(seconds=window.seconds)
+        # Equality on (scope, key) and a range on ``at``: one range scan of ix_login_failures_scope_key_at.
+        in_window = (
+            LoginFailure.scope == scope.value,
+            LoginFailure.key == key,
+            LoginFailure.at > now - length,
+        )
+        count, newest = self._session.execute(
+            select(func.count(), func.max(LoginFailure.at)).where(*in_window)
+        ).one()
+        if newest is None:
+            return WindowState(count=0, reopens_in=0.0, since_last=None)
+        reopens_in = 0.0
+        if count >= window.limit:
+            # Fewer than ``limit`` remain once the (count - limit + 1)-th oldest failure has left the window.
+            leaving = self._session.scalars(
+                select(LoginFailure.at)
+                .where(*in_window)
+                .order_by(LoginFailure.at)
+                .offset(count - window.limit)
+                .limit(1)
+            ).one()
+            reopens_in = (leaving + length - now).total_seconds()
+        return WindowState(count=count, reopens_in=reopens_in, since_last=(now - newest).total_seconds())
+
+    def clear(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
+        self._session.execute(
+            delete(LoginFailure).where(LoginFailure.scope == scope.value, LoginFailure.key == key)
+        )
+
+    def claim(self, *, key: bytes, seconds: float) -> bool:
+        # PostgreSQL: a transaction-level advisory lock, which the unit of work's end releases (also on
+        # a crash, so ``seconds`` is not needed). SQLite: every transaction begins IMMEDIATE and holds the
+        # write lock to its end (core.db), so attempts are serialised already.
+        if self._session.get_bind().dialect.name != "postgresql":
+            return True
+        lock_id = int.from_bytes(key[:8], "big", signed=True)
+        return bool(self._session.scalar(select(func.pg_try_advisory_xact_lock(lock_id))))
+
+    def release(self, *, key: bytes) -> None:
+        """Nothing to do: the claim ends with the unit of work."""
+
+
+def purge_expired(*, session: Session, clock: Clock, limits: ThrottleLimits | None = None) -> int:
+    """Delete the failures that no window counts any more; return how many. For the background worker."""
+    limits = limits or ThrottleLimits.default()
+    cutoff = clock.now() - timedelta(seconds=limits.longest_window_seconds)
+    result = session.execute(delete(LoginFailure).where(LoginFailure.at <= cutoff))
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+class RedisFailureStore:
+    """Failures in Redis, shared by every service process; one store per process, safe across threads.
+
+    Windows are ``limits`` moving windows (a list of timestamps per key, which
+    expires by itself); the newest failure's time and the account claims are
+    two small keys of our own with an expiry. Time is the processes' wall
+    clock (``limits`` stamps entries with ``time.time()``), so the service
+    hosts' clocks must agree (NTP); it is not the injected clock: moving a
+    FrozenClock does not move these windows. Redis being
+    unreachable raises ``Unavailable`` (503): the throttle fails closed.
+    """
+
+    def __init__(
+        self, *, url: str, key_prefix: str = "privacy-service:login-throttle", timeout_seconds: float = 2.0
+    ) -> None:
+        self._redis = redis.Redis.from_url(
+            url, socket_connect_timeout=timeout_seconds, socket_timeout=timeout_seconds
+        )
+        storage = RedisStorage(url, connection_pool=self._redis.connection_pool, key_prefix=key_prefix)
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._prefix = key_prefix
+
+    def add(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
+        with _redis_reachable():
+            # A full window refuses the hit: it already holds ``limit`` failures, all that is counted.
+            self._limiter.hit(_rate_limit_item(window), scope.value, key.hex())
+            self._redis.set(self._last_key(scope, key), repr(time.time()), ex=window.seconds)
+
+    def state(self, *, scope: ThrottleScope, key: bytes, window: Window) -> WindowState:
+        with _redis_reachable():
+            stats = self._limiter.get_window_stats(_rate_limit_item(window), scope.value, key.hex())
+            last: bytes | str | None = self._redis.get(self._last_key(scope, key))
+        now = time.time()
+        count = window.limit - stats.remaining
+        if count == 0 or last is None:
+            return WindowState(count=count, reopens_in=0.0, since_last=None)
+        reopens_in = max(0.0, stats.reset_time - now) if count >= window.limit else 0.0
+        return WindowState(count=count, reopens_in=reopens_in, since_last=max(0.0, now - float(last)))
+
+    def clear(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
+        with _redis_reachable():
+            self._limiter.clear(_rate_limit_item(window), scope.value, key.hex())
+            self._redis.delete(self._last_key(scope, key))
+
+    def claim(self, *, key: bytes, seconds: float) -> bool:
+        with _redis_reachable():
+            return bool(self._redis.set(self._claim_key(key), b"1", nx=True, px=math.ceil(seconds * 1000)))
+
+    def release(self, *, key: bytes) -> None:
+        with _redis_reachable():
+            self._redis.delete(self._claim_key(key))
+
+    def _last_key(self, scope: ThrottleScope, key: bytes) -> str:
+        return f"{self._prefix}:last:{scope.value}:{key.hex()}"
+
+    def _claim_key(self, key: bytes) -> str:
+        return f"{self._prefix}:claim:{key.hex()}"
+
+    def __repr__(self) -> str:
+        return f"RedisFailureStore(key_prefix={self._prefix!r})"
+
+
+def _rate_limit_item(window: Window) -> RateLimitItemPerSecond:
+    return RateLimitItemPerSecond(window.limit, window.seconds, namespace="login-failures")
+
+
+@contextmanager
+def _redis_reachable() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as error:
+        raise Unavailable("The rate-limit store cannot be reached") from error
