@@ -58,14 +58,24 @@ def open_profile(*, fields: SubjectFields, row: SealedProfile) -> ProfileFields:
     Not validated again: every value was validated before it was sealed, and
     AES-GCM has just proven it is the value that was sealed there.
     """
-    email = fields.open("email", row.email)
+    opened = fields.open_row(
+        {
+            "email": row.email,
+            "given_name": row.given_name,
+            "family_name": row.family_name,
+            "phone": row.phone,
+            "country": row.country,
+            "locale": row.locale,
+        }
+    )
+    email = opened["email"]
     assert email is not None  # the column is NOT NULL
     return ProfileFields.model_construct(
         email=email,
-        given_name=fields.open("given_name", row.given_name),
-        family_name=fields.open("family_name", row.family_name),
-        phone=fields.open("phone", row.phone),
-        country=fields.open("country", row.country),
-        locale=fields.open("locale", row.locale),
+        given_name=opened["given_name"],
+        family_name=opened["family_name"],
+        phone=opened["phone"],
+        country=opened["country"],
+        locale=opened["locale"],
         extra=fields.open_json(EXTRA_COLUMN, row.extra) if row.extra is not None else {},
     )

@@ -26,3 +26,63 @@ def test_a_context_cannot_be_changed_after_it_is_built() -> None:
 def test_the_encoding_is_length_prefixed_per_part() -> None:
     context = FieldContext(table="ab", column="c", subject_id="s")
     assert context.associated_data == b"\x00\x00\x00\x02ab\x00\x00\x00\x01c\x00\x00\x00\x01s"
+
+
+def test_a_row_opens_like_its_fields_one_by_one() -> None:
+    from privacy_service.crypto import DataKey, decrypt_row, encrypt_field, generate_data_key
+
+    key = DataKey(key_id="k1", version=1, material=generate_data_key())
+    sealed = {
+        column: encrypt_field(
+            key=key, plaintext=column.encode(), context=FieldContext(table="t", column=column, subject_id="s")
+        )
+        for column in ("a", "b")
+    }
+    assert decrypt_row(key=key, table="t", subject_id="s", ciphertexts={**sealed, "c": None}) == {
+        "a": b"a",
+        "b": b"b",
+        "c": None,
+    }
+
+
+def test_a_row_refuses_swapped_columns_and_an_empty_place() -> None:
+    from privacy_service.crypto import (
+        DataKey,
+        DecryptionFailed,
+        decrypt_row,
+        encrypt_field,
+        generate_data_key,
+    )
+
+    key = DataKey(key_id="k1", version=1, material=generate_data_key())
+    sealed = encrypt_field(
+        key=key, plaintext=b"x", context=FieldContext(table="t", column="a", subject_id="s")
+    )
+    with pytest.raises(DecryptionFailed):
+        decrypt_row(key=key, table="t", subject_id="s", ciphertexts={"b": sealed})
+    with pytest.raises(ValueError, match="non-empty"):
+        decrypt_row(key=key, table="", subject_id="s", ciphertexts={})
+
+
+def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
+    from privacy_service.crypto import (
+        DataKey,
+        DecryptionFailed,
+        MalformedCiphertext,
+        decrypt_row,
+        encrypt_field,
+        generate_data_key,
+    )
+
+    key = DataKey(key_id="k1", version=1, material=generate_data_key())
+    sealed = encrypt_field(
+        key=key, plaintext=b"x@y.z", context=FieldContext(table="t", column="a", subject_id="s")
+    )
+    for bit in range(len(sealed) * 8):
+        altered = bytearray(sealed)
+        altered[bit // 8] ^= 1 << (bit % 8)
+        with pytest.raises((DecryptionFailed, MalformedCiphertext)):
+            decrypt_row(key=key, table="t", subject_id="s", ciphertexts={"a": bytes(altered)})
+    for length in range(len(sealed)):
+        with pytest.raises((DecryptionFailed, MalformedCiphertext)):
+            decrypt_row(key=key, table="t", subject_id="s", ciphertexts={"a": sealed[:length]})
