@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 import privacy_service
 from privacy_service.api.middleware import (
@@ -17,10 +18,11 @@ from privacy_service.api.middleware import (
     SecurityHeadersMiddleware,
 )
 from privacy_service.api.problems import document_problems, install_problem_handlers
-from privacy_service.api.routes import health
+from privacy_service.api.routes import auth, health, me, oauth, subjects, wellknown
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import create_engine_for, create_session_factory
+from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.worker import Worker, default_jobs
 
@@ -36,13 +38,14 @@ def create_app(
     clock: Clock | None = None,
     engine: Engine | None = None,
     keyring: Keyring | None = None,
+    identity: IdentityRuntime | None = None,
     run_worker: bool = False,
 ) -> FastAPI:
     """Build the HTTP application.
 
-    Nothing connects to the database until the first request, and without a
-    ``keyring`` the key provider is opened only when the server starts, so
-    building the app (e.g. for its OpenAPI document) has no side effects.
+    Nothing connects to the database until the server starts, and without a
+    ``keyring`` the key provider is opened only then, so building the app
+    (e.g. for its OpenAPI document) has no side effects.
     """
     owns_engine = engine is None
     engine = engine or create_engine_for(settings)
@@ -53,10 +56,24 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.keyring is None:
             app.state.keyring = Keyring.from_settings(settings, clock=clock)
+        owns_identity = app.state.identity is None
+        if owns_identity:
+            app.state.identity = IdentityRuntime.from_settings(
+                settings, keyring=app.state.keyring, clock=clock
+            )
+        try:
+            with unit_of_work(app.state.sessions) as session:
+                app.state.identity.tokens.ensure_active_key(session=session)
+        except SQLAlchemyError:
+            # Serve anyway: /readyz reports the database, and the first token signed makes the key.
+            log.warning("could not ensure a token-signing key at start-up: the database is unreachable")
         worker = None
         if run_worker:
             worker = Worker(
-                sessions=sessions, clock=clock, jobs=default_jobs(), poll_seconds=settings.worker_poll_seconds
+                sessions=app.state.sessions,
+                clock=clock,
+                jobs=default_jobs(),
+                poll_seconds=settings.worker_poll_seconds,
             )
             worker.start_in_thread()
         try:
@@ -67,6 +84,8 @@ def create_app(
                 worker.stop()
                 if not worker.join(WORKER_STOP_TIMEOUT_SECONDS):
                     log.warning("worker did not stop in time")
+            if owns_identity:
+                app.state.identity.close()
             if owns_engine:
                 engine.dispose()
 
@@ -84,9 +103,15 @@ def create_app(
     app.state.sessions = sessions
     app.state.clock = clock
     app.state.keyring = keyring
+    app.state.identity = identity
 
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(wellknown.router)
+    app.include_router(oauth.router)
+    app.include_router(auth.router)
+    app.include_router(me.router)
+    app.include_router(subjects.router)
     _describe_errors_as_problems(app)
 
     # add_middleware wraps: the last added is the outermost.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import Clock
 from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.identity import throttle
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,15 @@ class Job:
     _next_due: float = field(default=0.0, repr=False)
 
 
+def _purge_login_failures(job: JobContext) -> None:
+    throttle.purge_expired(session=job.session, clock=job.clock)
+
+
 def default_jobs() -> list[Job]:
     """The jobs every worker runs; each capability adds its own here."""
-    return []
+    return [
+        Job(name="purge_login_failures", run=_purge_login_failures, every_seconds=300),
+    ]
 
 
 class Worker:

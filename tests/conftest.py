@@ -25,14 +25,22 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for
 from privacy_service.crypto import LocalKeyFile
+from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
 
 POSTGRES_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL") or None
 
-# Settings must never pick up a developer's .env or PRIVACY_ variables in tests.
-_SETTINGS_DEFAULTS: dict[str, object] = {"_env_file": None}
+# Settings must never pick up a developer's .env or PRIVACY_ variables in tests; argon2 is cheap
+# here (the end-to-end tests and benchmarks run production parameters).
+_SETTINGS_DEFAULTS: dict[str, object] = {
+    "_env_file": None,
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8,
+    "argon2_insecure_for_tests": True,
+    "password_pool_workers": 2,
+}
 
 
 def on_postgres() -> bool:
@@ -43,8 +51,8 @@ requires_postgres = pytest.mark.skipif(not on_postgres(), reason="needs PRIVACY_
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, **overrides}
-    return Settings(**_SETTINGS_DEFAULTS, **values)  # type: ignore[arg-type]
+    values: dict[str, object] = {**_SETTINGS_DEFAULTS, "data_dir": data_dir, **overrides}
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -137,10 +145,22 @@ def keyring(key_file: LocalKeyFile, clock: FrozenClock) -> Keyring:
 
 
 @pytest.fixture
+def identity(settings: Settings, keyring: Keyring, clock: FrozenClock) -> Iterator[IdentityRuntime]:
+    runtime = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
 def app(
-    settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring
+    settings: Settings,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    keyring: Keyring,
+    identity: IdentityRuntime,
 ) -> FastAPI:
-    app = create_app(settings, engine=engine, clock=clock, keyring=keyring)
+    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, identity=identity)
     app.state.sessions = sessions
     return app
 

@@ -1,13 +1,18 @@
-"""What a route may ask for: the request's unit of work, the clock, the settings.
+"""What a route may ask for: the request's unit of work, the clock, the settings, the caller.
 
 The unit of work is a ``scope="function"`` dependency: it commits right after
 the route returns and *before* the response is sent, so a failed commit is
 answered as an error, never as a success for a change that did not happen.
+
+The caller is resolved from ``Authorization: Bearer <access token>``: a user
+(a customer or staff, whose session must still be open) or a client (a shop
+backend). Route dependencies then demand what the endpoint needs: a user, a
+client with a scope, or staff with a role and a second factor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,6 +21,12 @@ from sqlalchemy.orm import Session
 from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.identity.clients import find_client
+from privacy_service.identity.errors import Forbidden, InvalidToken, MfaRequiredForStaff, NotAuthenticated
+from privacy_service.identity.principals import Principal, PrincipalKind
+from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.scopes import Role, Scope
+from privacy_service.identity.sessions import is_session_active
 from privacy_service.keys.service import Keyring
 
 
@@ -34,13 +45,109 @@ def get_keyring(request: Request) -> Keyring:
     return keyring
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def get_identity(request: Request) -> IdentityRuntime:
+    identity: IdentityRuntime = request.app.state.identity
+    return identity
+
+
+def get_sessions(request: Request) -> SessionFactory:
     sessions: SessionFactory = request.app.state.sessions
-    with unit_of_work(sessions) as session:
+    return sessions
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(get_sessions(request)) as session:
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+IdentityDep = Annotated[IdentityRuntime, Depends(get_identity)]
+SessionsDep = Annotated[SessionFactory, Depends(get_sessions)]
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str:
+    """The token of ``Authorization: Bearer ...`` (RFC 6750 §2.1), or NotAuthenticated."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send an access token: Authorization: Bearer <token>.")
+    return token.strip()
+
+
+def get_principal(
+    request: Request, sessions: SessionsDep, identity: IdentityDep, clock: ClockDep
+) -> Principal:
+    """The caller, checked in a short transaction of its own (so a route may run work outside one)."""
+    token = bearer_token(request)
+    with unit_of_work(sessions) as session:
+        claims = identity.tokens.verify_access_token(session=session, token=token, audience=None)
+        if find_client(session=session, client_id=claims.client_id) is None:
+            raise InvalidToken("The client this token was issued to is disabled.")
+        if claims.session_id is not None and not is_session_active(
+            session=session, clock=clock, session_id=claims.session_id
+        ):
+            raise InvalidToken("The session of this token has ended.")
+    if claims.session_id is None:
+        if claims.subject != claims.client_id:
+            raise InvalidToken()
+        return Principal(
+            kind=PrincipalKind.CLIENT, id=claims.subject, client_id=claims.client_id, scopes=claims.scopes
+        )
+    return Principal(
+        kind=PrincipalKind.USER,
+        id=claims.subject,
+        client_id=claims.client_id,
+        roles=claims.roles,
+        amr=frozenset(claims.amr),
+        session_id=claims.session_id,
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_current_user(principal: PrincipalDep) -> Principal:
+    if not principal.is_user:
+        raise Forbidden("This endpoint acts for a signed-in user, not a client.")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def client_with(scope: Scope) -> Callable[[Principal], Principal]:
+    """A dependency admitting only a client granted ``scope``."""
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if principal.is_user:
+            raise Forbidden("This endpoint is for shop backends (OAuth clients).")
+        if scope not in principal.scopes:
+            raise Forbidden(f"The client lacks the scope {scope.value}.")
+        return principal
+
+    return dependency
+
+
+def staff_with(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only staff holding one of ``roles``, signed in with a second factor."""
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if not principal.is_user or principal.roles.isdisjoint(roles):
+            raise Forbidden("This endpoint is for staff.")
+        if not principal.has_second_factor:
+            raise MfaRequiredForStaff("Sign in with a second factor (amr must contain otp).")
+        return principal
+
+    return dependency
+
+
+def staff_or_client_with(scope: Scope, *roles: Role) -> Callable[[Principal], Principal]:
+    """Staff (with 2FA) holding one of ``roles``, or a client granted ``scope``."""
+    as_client, as_staff = client_with(scope), staff_with(*roles)
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        return as_staff(principal) if principal.is_user else as_client(principal)
+
+    return dependency

@@ -91,7 +91,10 @@ class ProblemResponse(Response):
 
 def _domain_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
+    challenge = getattr(error, "challenge", None)
+    if challenge:
+        headers["WWW-Authenticate"] = challenge
     return ProblemResponse(
         status=error.status,
         code=error.code,

@@ -61,12 +61,14 @@ class NotAuthenticated(IdentityError):
     code = "unauthorized"
     status = 401
     title = "Authentication required"
+    challenge = "Bearer"  # RFC 6750 §3: the WWW-Authenticate answer
 
 
 class InvalidToken(IdentityError):
     code = "invalid_token"
     status = 401
     title = "The token is invalid or expired"
+    challenge = 'Bearer error="invalid_token"'
 
 
 class Forbidden(IdentityError):

@@ -145,3 +145,31 @@ def _burn_recovery_code(
     except CryptoInvalidCode:
         raise InvalidCode() from None
     unused[index].used_at = clock.now()
+
+
+def enrol_confirmed_totp(
+    *,
+    session: Session,
+    keyring: Keyring,
+    recovery: RecoveryCodes,
+    clock: Clock,
+    user_id: str,
+    account_name: str,
+    issuer: str,
+) -> tuple[TotpEnrolment, list[str]]:
+    """Enrol TOTP already confirmed (bootstrap of staff by an operator at the console); return the codes too.
+
+    The operator hands the ``otpauth://`` URI to the staff member, who loads it
+    into an authenticator; there is no first code to confirm with here.
+    """
+    enrolment = start_totp_enrolment(
+        session=session,
+        keyring=keyring,
+        clock=clock,
+        user_id=user_id,
+        account_name=account_name,
+        issuer=issuer,
+    )
+    factor = session.get_one(TotpFactor, user_id)
+    factor.confirmed_at = clock.now()
+    return enrolment, issue_recovery_codes(session=session, recovery=recovery, user_id=user_id)

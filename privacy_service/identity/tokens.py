@@ -285,6 +285,11 @@ class TokenIssuer:
             raise ValueError("iss, iat, exp and jti are set by the issuer")
         key = self._current(session=session).signing_key
         if key is None:
+            # No key yet (the database was unreachable at start-up, or it is brand new): make one.
+            self.ensure_active_key(session=session)
+            self._snapshot = None
+            key = self._current(session=session).signing_key
+        if key is None:
             raise Unavailable("no usable token-signing key")
         issued_at = int(self._clock.now().timestamp())
         payload = {

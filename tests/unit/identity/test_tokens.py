@@ -574,14 +574,20 @@ def test_an_unreadable_public_key_row_is_skipped(
     assert issuer.jwks(session=session) == {"keys": []}
 
 
-def test_nothing_is_signed_before_the_first_key_exists(
+def test_the_first_token_signed_creates_the_first_key_when_start_up_could_not(
     session: Session, key_file: LocalKeyFile, clock: FrozenClock, monotonic: FakeMonotonic
 ) -> None:
     issuer = new_issuer(key_file, clock, monotonic)
-
-    with pytest.raises(Unavailable):
-        issue(issuer, session)
     assert issuer.jwks(session=session) == {"keys": []}
+
+    token = issue(issuer, session)
+
+    keys = issuer.jwks(session=session)
+    (published,) = keys["keys"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecurityWarning)
+        decoded = jwt.decode(token, KeySet.import_key_set(keys), algorithms=["EdDSA"])
+    assert decoded.header["kid"] == published["kid"]
 
 
 def test_ensuring_the_active_key_creates_it_once(

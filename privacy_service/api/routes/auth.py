@@ -1,0 +1,136 @@
+"""Registration and delegated login: a shop backend acts for its customer (API.md "Authentication")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from privacy_service.api.deps import (
+    ClockDep,
+    CurrentUser,
+    DbSession,
+    IdentityDep,
+    KeyringDep,
+    SessionsDep,
+    client_with,
+)
+from privacy_service.identity import accounts, login
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.schemas import (
+    Created,
+    LoginRequest,
+    MfaRequest,
+    MfaRequired,
+    Registration,
+    Tokens,
+)
+from privacy_service.identity.scopes import Scope
+from privacy_service.identity.sessions import revoke_session
+
+router = APIRouter(tags=["authentication"])
+
+UsersWriter = Annotated[Principal, Depends(client_with(Scope.USERS_WRITE))]
+LoginClient = Annotated[Principal, Depends(client_with(Scope.AUTH_LOGIN))]
+
+
+@router.post(
+    "/v1/users", status_code=status.HTTP_201_CREATED, response_model=Created, summary="Register a customer"
+)
+def register(
+    body: Registration,
+    _client: UsersWriter,
+    session: DbSession,
+    identity: IdentityDep,
+    keyring: KeyringDep,
+    clock: ClockDep,
+) -> Created:
+    user = accounts.register_user(
+        session=session,
+        keyring=keyring,
+        emails=identity.emails,
+        passwords=identity.passwords,
+        clock=clock,
+        email=body.email,
+        password=body.password,
+        profile={**(body.profile or {}), "country": body.country},
+    )
+    return Created(id=user.id)
+
+
+@router.post(
+    "/v1/auth/login",
+    response_model=Tokens | MfaRequired,
+    summary="Check a customer's password for a shop",
+    responses={401: {"description": "invalid_credentials"}, 429: {"description": "rate_limited"}, 503: {}},
+)
+def log_in(
+    body: LoginRequest,
+    client: LoginClient,
+    sessions: SessionsDep,
+    identity: IdentityDep,
+    keyring: KeyringDep,
+    clock: ClockDep,
+) -> Tokens | MfaRequired:
+    context = body.context
+    result = login.login(
+        sessions=sessions,
+        identity=identity,
+        keyring=keyring,
+        clock=clock,
+        attempt=login.LoginAttempt(
+            email=body.email,
+            password=body.password,
+            client_id=client.client_id,
+            ip=context.ip if context else None,
+            user_agent=context.user_agent if context else None,
+        ),
+    )
+    if result.mfa_token is not None:
+        return MfaRequired(
+            mfa_token=result.mfa_token, password_change_required=result.password_change_required
+        )
+    assert result.tokens is not None
+    return _tokens(result.tokens, password_change_required=result.password_change_required)
+
+
+@router.post(
+    "/v1/auth/mfa",
+    response_model=Tokens,
+    summary="Complete a login with a TOTP or recovery code",
+    responses={401: {"description": "invalid_code or invalid_mfa_token"}},
+)
+def second_factor(
+    body: MfaRequest,
+    client: LoginClient,
+    session: DbSession,
+    identity: IdentityDep,
+    keyring: KeyringDep,
+    clock: ClockDep,
+) -> Tokens:
+    _user_id, tokens = login.complete_mfa(
+        session=session,
+        identity=identity,
+        keyring=keyring,
+        clock=clock,
+        client_id=client.client_id,
+        mfa_token=body.mfa_token,
+        code=body.code,
+    )
+    return _tokens(tokens)
+
+
+@router.post("/v1/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
+def log_out(me: CurrentUser, session: DbSession, clock: ClockDep) -> None:
+    assert me.session_id is not None
+    revoke_session(session=session, clock=clock, user_id=me.id, session_id=me.session_id)
+
+
+def _tokens(pair: login.TokenPair, *, password_change_required: bool = False) -> Tokens:
+    return Tokens(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        token_type=pair.token_type,
+        expires_in=pair.expires_in,
+        password_change_required=password_change_required,
+    )

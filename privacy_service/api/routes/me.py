@@ -1,0 +1,153 @@
+"""The signed-in user's own account: profile, second factor, password, sessions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from privacy_service.api.deps import ClockDep, CurrentUser, DbSession, IdentityDep, KeyringDep
+from privacy_service.identity import accounts, mfa
+from privacy_service.identity.schemas import (
+    CodeRequest,
+    PasswordChange,
+    RecoveryCodesView,
+    SessionItem,
+    SessionList,
+    TotpEnrolmentView,
+)
+from privacy_service.identity.sessions import list_sessions, revoke_session
+from privacy_service.vault import service as vault
+from privacy_service.vault.schemas import ProfileFields, ProfileUpdate
+
+router = APIRouter(tags=["me"])
+
+
+@router.get("/v1/me/profile", response_model=ProfileFields, summary="My profile")
+def my_profile(me: CurrentUser, session: DbSession, keyring: KeyringDep) -> ProfileFields:
+    return vault.read_profile(session=session, keyring=keyring, subject_id=me.id)
+
+
+@router.patch("/v1/me/profile", response_model=ProfileFields, summary="Change fields of my profile")
+def change_my_profile(
+    body: ProfileUpdate,
+    me: CurrentUser,
+    session: DbSession,
+    keyring: KeyringDep,
+    identity: IdentityDep,
+    clock: ClockDep,
+) -> ProfileFields:
+    return vault.update_profile(
+        session=session,
+        keyring=keyring,
+        blind_index=identity.emails,
+        clock=clock,
+        subject_id=me.id,
+        changes=body,
+    )
+
+
+@router.post("/v1/me/mfa/totp", response_model=TotpEnrolmentView, summary="Start TOTP enrolment")
+def start_totp(
+    me: CurrentUser, session: DbSession, keyring: KeyringDep, identity: IdentityDep, clock: ClockDep
+) -> TotpEnrolmentView:
+    profile = vault.read_profile(session=session, keyring=keyring, subject_id=me.id)
+    enrolment = mfa.start_totp_enrolment(
+        session=session,
+        keyring=keyring,
+        clock=clock,
+        user_id=me.id,
+        account_name=profile.email,
+        issuer=identity.totp_issuer,
+    )
+    return TotpEnrolmentView(
+        secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
+    )
+
+
+@router.post(
+    "/v1/me/mfa/totp/confirm", response_model=RecoveryCodesView, summary="Turn TOTP on with a first code"
+)
+def confirm_totp(
+    body: CodeRequest,
+    me: CurrentUser,
+    session: DbSession,
+    keyring: KeyringDep,
+    identity: IdentityDep,
+    clock: ClockDep,
+) -> RecoveryCodesView:
+    codes = mfa.confirm_totp(
+        session=session,
+        keyring=keyring,
+        recovery=identity.recovery,
+        clock=clock,
+        user_id=me.id,
+        code=body.code,
+    )
+    return RecoveryCodesView(recovery_codes=codes)
+
+
+@router.delete("/v1/me/mfa/totp", status_code=status.HTTP_204_NO_CONTENT, summary="Turn TOTP off")
+def disable_totp(
+    body: CodeRequest,
+    me: CurrentUser,
+    session: DbSession,
+    keyring: KeyringDep,
+    identity: IdentityDep,
+    clock: ClockDep,
+) -> None:
+    mfa.disable_totp(
+        session=session,
+        keyring=keyring,
+        recovery=identity.recovery,
+        clock=clock,
+        user_id=me.id,
+        code=body.code,
+    )
+
+
+@router.post("/v1/me/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password")
+def change_password(
+    body: PasswordChange,
+    me: CurrentUser,
+    session: DbSession,
+    identity: IdentityDep,
+    keyring: KeyringDep,
+    clock: ClockDep,
+) -> None:
+    accounts.change_password(
+        session=session,
+        passwords=identity.passwords,
+        throttle=identity.throttle(session=session, clock=clock),
+        keyring=keyring,
+        clock=clock,
+        user_id=me.id,
+        current_session_id=me.session_id,
+        client_id=me.client_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+
+
+@router.get("/v1/me/sessions", response_model=SessionList, summary="My open sessions")
+def my_sessions(me: CurrentUser, session: DbSession, keyring: KeyringDep, clock: ClockDep) -> SessionList:
+    views = list_sessions(session=session, keyring=keyring, clock=clock, user_id=me.id)
+    return SessionList(
+        items=[
+            SessionItem(
+                id=view.id,
+                client_id=view.client_id,
+                amr=[str(method) for method in view.amr],
+                user_agent=view.user_agent,
+                created_at=view.created_at.isoformat(),
+                last_used_at=view.last_used_at.isoformat(),
+                current=view.id == me.session_id,
+            )
+            for view in views
+        ]
+    )
+
+
+@router.delete(
+    "/v1/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, summary="End a session"
+)
+def end_session(session_id: str, me: CurrentUser, session: DbSession, clock: ClockDep) -> None:
+    revoke_session(session=session, clock=clock, user_id=me.id, session_id=session_id)

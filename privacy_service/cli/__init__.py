@@ -1,0 +1,37 @@
+"""The ``privacy-service`` command.
+
+serve, worker, migrate, openapi      running the service       (cli/processes.py)
+keys status|rotate|rotate-signing    keys                      (cli/keys.py)
+admin create, clients create,
+users import                         accounts and shop clients (cli/accounts.py)
+"""
+
+from __future__ import annotations
+
+import click
+
+import privacy_service
+from privacy_service.cli import accounts, keys, processes
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(privacy_service.__version__, prog_name="privacy-service")
+def cli() -> None:
+    """privacy-service: login, encrypted personal data, audit trail and data subject requests for shops."""
+
+
+for command in (
+    processes.serve,
+    processes.worker,
+    processes.migrate,
+    processes.openapi,
+    keys.keys,
+    accounts.admin,
+    accounts.clients_group,
+    accounts.users_group,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="privacy-service")

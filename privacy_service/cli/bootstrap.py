@@ -1,0 +1,84 @@
+"""How a command gets going: its settings, data directory, database, keys, with one-line failures.
+
+Every failure a user can cause (a bad setting, an out-of-date schema, an
+unreachable database, an unsafe key file) ends with one line on stderr that
+says what is wrong and what to do, and a non-zero exit code; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from privacy_service.core import migrations
+from privacy_service.core.clock import SystemClock
+from privacy_service.core.config import Settings, SettingsError, load_settings
+from privacy_service.core.db import create_engine_for
+from privacy_service.crypto import CryptoError
+from privacy_service.keys.service import Keyring
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, *, exit_code: int = EXIT_FAILURE) -> NoReturn:
+    click.echo(f"privacy-service: error: {message}", err=True)
+    sys.exit(exit_code)
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        for problem in error.problems:
+            click.echo(f"privacy-service: invalid setting: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """The data directory holds the database and keys: readable by the service's user only."""
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"cannot create the data directory {settings.data_dir}: {error.strerror}")
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a database failure into one clear line; the driver's message may quote parameters, so omit it."""
+    try:
+        yield
+    except migrations.SchemaOutOfDate as error:
+        fail(str(error))
+    except SQLAlchemyError as error:
+        fail(f"the database is not reachable or refused the operation ({type(error).__name__})")
+
+
+def ready_engine(settings: Settings, *, migrate_embedded: bool) -> Engine:
+    """An engine on an up-to-date schema; the embedded default migrates itself, others must be migrated."""
+    prepare_data_dir(settings)
+    engine = create_engine_for(settings)
+    with database_errors():
+        if migrate_embedded and settings.is_embedded:
+            migrations.upgrade(engine)
+        else:
+            migrations.ensure_current(engine)
+    return engine
+
+
+def open_keyring(settings: Settings) -> Keyring:
+    """The key provider the settings name (on first run, a new 0600 key file in the data dir)."""
+    try:
+        return Keyring.from_settings(settings, clock=SystemClock())
+    except SettingsError as error:
+        for problem in error.problems:
+            click.echo(f"privacy-service: invalid setting: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+    except (CryptoError, OSError) as error:
+        fail(f"cannot open the keys: {error}")

@@ -1,0 +1,145 @@
+"""Running the service: serve (API and worker), worker alone, migrate, openapi."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from collections.abc import Callable
+from types import FrameType
+
+import click
+
+from privacy_service.cli.bootstrap import (
+    EXIT_USAGE,
+    database_errors,
+    fail,
+    open_keyring,
+    prepare_data_dir,
+    ready_engine,
+    settings_or_exit,
+)
+from privacy_service.core import migrations
+from privacy_service.core.clock import SystemClock
+from privacy_service.core.db import create_engine_for, create_session_factory
+from privacy_service.core.logging import configure_logging
+
+log = logging.getLogger("privacy_service.cli")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--no-worker", is_flag=True, help="Run only the HTTP API; run `privacy-service worker` apart.")
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
+@click.option("--ssl-keyfile-password", default=None, help="Password of the TLS private key.")
+@click.option(
+    "--ssl-ca-certs", type=click.Path(exists=True, dir_okay=False), help="CA bundle for client certs."
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Proxies trusted to set X-Forwarded-Proto/For (comma-separated IPs).",
+)
+def serve(
+    host: str,
+    port: int,
+    no_worker: bool,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    ssl_keyfile_password: str | None,
+    ssl_ca_certs: str | None,
+    forwarded_allow_ips: str | None,
+) -> None:
+    """Run the HTTP API and, unless --no-worker, the background worker in the same process."""
+    import uvicorn
+
+    from privacy_service.main import create_app
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        fail("--ssl-certfile and --ssl-keyfile go together", exit_code=EXIT_USAGE)
+    if settings.public_url is None:
+        scheme = "https" if ssl_certfile else "http"
+        settings = settings.model_copy(update={"public_url": f"{scheme}://{host}:{port}"})
+    engine = ready_engine(settings, migrate_embedded=True)
+    keyring = open_keyring(settings)
+    app = create_app(settings, engine=engine, keyring=keyring, clock=SystemClock(), run_worker=not no_worker)
+    log.info("serving", extra={"host": host, "port": port, "worker": not no_worker})
+    # Uvicorn traps SIGTERM/SIGINT: it stops accepting, finishes in-flight requests,
+    # then runs the app's shutdown, which stops the worker after its current job.
+    # Afterwards it re-raises the signal to the handler found before it; a quiet one
+    # lets a graceful stop end with exit status 0 instead of death by signal.
+    _on_signals(lambda: None, signal.SIGTERM, signal.SIGINT)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=30,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        ssl_keyfile_password=ssl_keyfile_password,
+        ssl_ca_certs=ssl_ca_certs,
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+
+
+@click.command()
+def worker() -> None:
+    """Run the background worker alone (fan-out, retries, audit sealing); stops cleanly on SIGTERM."""
+    from privacy_service.worker import Worker, default_jobs
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    engine = ready_engine(settings, migrate_embedded=False)
+    loop = Worker(
+        sessions=create_session_factory(engine),
+        clock=SystemClock(),
+        jobs=default_jobs(),
+        poll_seconds=settings.worker_poll_seconds,
+    )
+    _on_signals(lambda: loop.stop(), signal.SIGTERM, signal.SIGINT)
+    loop.run()
+    engine.dispose()
+
+
+def _on_signals(action: Callable[[], None], *signals: signal.Signals) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        action()
+
+    for each in signals:
+        signal.signal(each, handler)
+
+
+@click.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    prepare_data_dir(settings)
+    engine = create_engine_for(settings)
+    with database_errors():
+        before = migrations.current_revision(engine)
+        migrations.upgrade(engine)
+        after = migrations.current_revision(engine)
+    engine.dispose()
+    if before == after:
+        click.echo(f"database schema already at {after}")
+    else:
+        click.echo(f"database schema migrated from {before or 'empty'} to {after}")
+
+
+@click.command()
+def openapi() -> None:
+    """Print the OpenAPI document (redirect it to openapi/openapi.json)."""
+    from privacy_service.main import openapi_document
+
+    document = openapi_document(settings_or_exit())
+    click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))

@@ -1,0 +1,178 @@
+"""Accounts: registration (customers and staff), lookup by email, password changes.
+
+A user's id is their data subject's id: registering creates the vault subject
+(with its data key and sealed profile) and the account in one transaction.
+Passwords are hashed in the bounded pool *before* any row is written, so no
+database transaction (nor, on SQLite, the write lock) is held while argon2
+runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.core.ids import new_id
+from privacy_service.crypto import BlindIndex, InvalidPassword, PasswordHasher
+from privacy_service.identity.errors import InvalidCredentials
+from privacy_service.identity.hashing_pool import PasswordWorkPool
+from privacy_service.identity.models import User
+from privacy_service.identity.password_rules import PasswordPolicy
+from privacy_service.identity.scopes import Role, parse_roles
+from privacy_service.identity.sessions import revoke_all_sessions
+from privacy_service.identity.throttle import LoginThrottle
+from privacy_service.keys.service import Keyring
+from privacy_service.vault import service as vault
+from privacy_service.vault.schemas import ProfileFields
+
+
+@dataclass(frozen=True)
+class PasswordTools:
+    """What every password operation needs: the hasher, the bounded pool, and the rules per audience."""
+
+    hasher: PasswordHasher
+    pool: PasswordWorkPool
+    customer_policy: PasswordPolicy
+    staff_policy: PasswordPolicy
+
+    def policy_for(self, roles: Iterable[Role]) -> PasswordPolicy:
+        return self.staff_policy if any(True for _ in roles) else self.customer_policy
+
+    def hash(self, password: str, *, account_id: str) -> bytes:
+        return self.pool.run(lambda: self.hasher.hash(password, account_id=account_id))
+
+
+def register_user(
+    *,
+    session: Session,
+    keyring: Keyring,
+    emails: BlindIndex,
+    passwords: PasswordTools,
+    clock: Clock,
+    email: str,
+    password: str,
+    profile: Mapping[str, Any] | None = None,
+    roles: Iterable[Role] = (),
+) -> User:
+    """Create a data subject and its account. Raises PasswordRejected, EmailTaken, or a validation error."""
+    roles = frozenset(roles)
+    fields = ProfileFields.model_validate({**(profile or {}), "email": email})
+    passwords.policy_for(roles).check(password, email=email)
+    user_id = new_id()
+    sealed = passwords.hash(password, account_id=user_id)
+    return _create_account(
+        session=session,
+        keyring=keyring,
+        emails=emails,
+        clock=clock,
+        user_id=user_id,
+        fields=fields,
+        sealed_password=sealed,
+        roles=roles,
+    )
+
+
+def import_user(
+    *,
+    session: Session,
+    keyring: Keyring,
+    emails: BlindIndex,
+    hasher: PasswordHasher,
+    clock: Clock,
+    email: str,
+    legacy_hash: str,
+    profile: Mapping[str, Any] | None = None,
+) -> User:
+    """Create an account whose password is a shop's old hash, sealed as it is; upgraded at the first login."""
+    fields = ProfileFields.model_validate({**(profile or {}), "email": email})
+    user_id = new_id()
+    sealed = hasher.seal_legacy(legacy_hash, account_id=user_id)
+    return _create_account(
+        session=session,
+        keyring=keyring,
+        emails=emails,
+        clock=clock,
+        user_id=user_id,
+        fields=fields,
+        sealed_password=sealed,
+        roles=frozenset(),
+    )
+
+
+def _create_account(
+    *,
+    session: Session,
+    keyring: Keyring,
+    emails: BlindIndex,
+    clock: Clock,
+    user_id: str,
+    fields: ProfileFields,
+    sealed_password: bytes,
+    roles: frozenset[Role],
+) -> User:
+    vault.create_subject(
+        session=session, keyring=keyring, blind_index=emails, clock=clock, profile=fields, subject_id=user_id
+    )
+    now = clock.now()
+    user = User(
+        id=user_id,
+        roles=" ".join(sorted(roles)),
+        password=sealed_password,
+        password_changed_at=now,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user_by_email(*, session: Session, emails: BlindIndex, email: str) -> User | None:
+    """The account whose normalised email matches, through the blind index only."""
+    for subject_id in vault.find_by_email(session=session, blind_index=emails, email=email):
+        user = session.get(User, subject_id)
+        if user is not None:
+            return user
+    return None
+
+
+def roles_of(user: User) -> frozenset[Role]:
+    return parse_roles(user.roles)
+
+
+def change_password(
+    *,
+    session: Session,
+    passwords: PasswordTools,
+    throttle: LoginThrottle,
+    keyring: Keyring,
+    clock: Clock,
+    user_id: str,
+    current_session_id: str | None,
+    client_id: str,
+    current_password: str,
+    new_password: str,
+) -> None:
+    """Replace a password after checking the current one; every other session of the user ends.
+
+    A wrong current password counts as a failed login (the same throttle), so
+    a stolen session cannot be used to guess the password.
+    """
+    user = session.get_one(User, user_id)
+    account_key = user.id.encode()
+    throttle.check(account_key=account_key, ip=None, client_id=client_id)
+    sealed = user.password
+    try:
+        passwords.pool.run(lambda: passwords.hasher.verify(sealed, current_password, account_id=user_id))
+    except InvalidPassword:
+        throttle.record_failure(account_key=account_key, ip=None, client_id=client_id)
+        raise InvalidCredentials("The current password is wrong.") from None
+    throttle.record_success(account_key=account_key)
+    email = vault.read_profile(session=session, keyring=keyring, subject_id=user_id).email
+    passwords.policy_for(roles_of(user)).check(new_password, email=email)
+    user.password = passwords.hash(new_password, account_id=user_id)
+    user.password_changed_at = clock.now()
+    revoke_all_sessions(session=session, clock=clock, user_id=user_id, except_session_id=current_session_id)

@@ -1,0 +1,81 @@
+"""The OAuth grants a shop backend uses at /oauth/token (RFC 6749): client credentials and refresh tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.identity.accounts import roles_of
+from privacy_service.identity.clients import AuthenticatedClient
+from privacy_service.identity.login import TokenPair
+from privacy_service.identity.models import User
+from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.scopes import AuthMethod
+from privacy_service.identity.sessions import rotate_refresh_token
+
+
+@dataclass(frozen=True)
+class ClientToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    token_type: str = "Bearer"  # noqa: S105 - RFC 6750 token type
+
+
+def client_credentials(
+    *, session: Session, identity: IdentityRuntime, client: AuthenticatedClient
+) -> ClientToken:
+    """RFC 6749 §4.4: an access token for the client itself, carrying the scopes it was granted."""
+    token = identity.tokens.issue_access_token(
+        session=session,
+        subject=client.client_id,
+        audience=client.client_id,
+        client_id=client.client_id,
+        amr=(),
+        scopes=client.scopes,
+    )
+    return ClientToken(
+        access_token=token,
+        expires_in=identity.tokens.access_token_seconds,
+        scope=" ".join(sorted(client.scopes)),
+    )
+
+
+def refresh(
+    *,
+    session: Session,
+    identity: IdentityRuntime,
+    clock: Clock,
+    client: AuthenticatedClient,
+    refresh_token: str,
+) -> TokenPair:
+    """RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a new refresh token and access token for the session.
+
+    Raises ``InvalidToken`` for an unknown, expired or revoked token and
+    ``RefreshTokenReused`` (committing the family's revocation) for a used one.
+    """
+    rotated = rotate_refresh_token(
+        session=session,
+        digests=identity.digests,
+        clock=clock,
+        client_id=client.client_id,
+        refresh_token=refresh_token,
+    )
+    user_session = rotated.user_session
+    user = session.get_one(User, user_session.user_id)
+    access = identity.tokens.issue_access_token(
+        session=session,
+        subject=user.id,
+        audience=client.client_id,
+        client_id=client.client_id,
+        amr=tuple(AuthMethod(method) for method in user_session.amr.split()),
+        roles=roles_of(user),
+        session_id=user_session.id,
+    )
+    return TokenPair(
+        access_token=access,
+        refresh_token=rotated.refresh_token,
+        expires_in=identity.tokens.access_token_seconds,
+    )

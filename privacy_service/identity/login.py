@@ -1,0 +1,256 @@
+"""Delegated login: a shop forwards a customer's email and password; tokens or a second-factor step come back.
+
+The flow runs in three steps so that no database transaction (nor a pooled
+connection, nor SQLite's write lock) is held while argon2 runs:
+
+1. look up the account and ask the throttle (a throttled attempt is refused
+   before any password work, so even a correct password does not get past it);
+2. verify the password in the bounded pool, outside any transaction (an
+   unknown email costs the same argon2 work as a known one);
+3. record the outcome: the failure count and refusal, or the session, tokens
+   or MFA challenge, in one unit of work that commits even when it refuses.
+
+Between steps 1 and 3 concurrent guesses on one account can each pass the
+check; their number is bounded by the password pool's capacity, so the
+per-account bound of the throttle still holds (10 + pool capacity per window,
+far under NIST's 100 an hour).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.crypto import InvalidPassword
+from privacy_service.crypto.opaque_tokens import new_opaque_token
+from privacy_service.identity import mfa
+from privacy_service.identity.accounts import find_user_by_email, roles_of
+from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
+from privacy_service.identity.models import MfaChallenge, User
+from privacy_service.identity.password_rules import is_blocklisted
+from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.scopes import AuthMethod
+from privacy_service.identity.sessions import start_session
+from privacy_service.keys.service import Keyring
+
+MFA_TOKEN_KIND = "mfa-token"  # noqa: S105 - a label, not a token
+MAX_MFA_FAILURES = 5
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105 - RFC 6750 token type
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """Tokens, or an MFA token to complete with a second factor; and whether the password must change."""
+
+    tokens: TokenPair | None
+    mfa_token: str | None
+    password_change_required: bool
+    user_id: str
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    email: str
+    password: str
+    client_id: str
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def login(
+    *,
+    sessions: SessionFactory,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: Clock,
+    attempt: LoginAttempt,
+) -> LoginResult:
+    """Check a customer's password on behalf of a shop; raises InvalidCredentials, TooManyAttempts or 503."""
+    # 1. Who is it, and may they try now?
+    with unit_of_work(sessions) as session:
+        user = find_user_by_email(session=session, emails=identity.emails, email=attempt.email)
+        account_key = user.id.encode() if user is not None else identity.emails.digest(attempt.email)
+        identity.throttle(session=session, clock=clock).check(
+            account_key=account_key, ip=attempt.ip, client_id=attempt.client_id
+        )
+        known = (user.id, user.password) if user is not None else None
+
+    # 2. The password, in the bounded pool, with no transaction open.
+    passwords = identity.passwords
+    rehashed: bytes | None = None
+    try:
+        if known is None:
+            passwords.pool.run(lambda: passwords.hasher.dummy_verify(attempt.password))
+        else:
+            user_id, sealed = known
+            result = passwords.pool.run(
+                lambda: passwords.hasher.verify(sealed, attempt.password, account_id=user_id)
+            )
+            if result.needs_rehash:
+                rehashed = passwords.hash(attempt.password, account_id=user_id)
+        verified = True
+    except InvalidPassword:
+        verified = False
+    except Exception:
+        with unit_of_work(sessions) as session:
+            identity.throttle(session=session, clock=clock).abandon(account_key=account_key)
+        raise
+
+    # 3. The outcome, with its bookkeeping, in one unit of work.
+    with unit_of_work(sessions) as session:
+        throttle = identity.throttle(session=session, clock=clock)
+        if not verified or known is None:
+            throttle.record_failure(account_key=account_key, ip=attempt.ip, client_id=attempt.client_id)
+            raise InvalidCredentials("The email or password is wrong.")
+        throttle.record_success(account_key=account_key)
+        account = session.get_one(User, known[0])
+        if rehashed is not None:
+            account.password = rehashed  # argon2id at today's parameters, or upgraded from a legacy hash
+        change_required = is_blocklisted(attempt.password)
+        if mfa.confirmed_factor(session=session, user_id=account.id) is not None:
+            token = _open_mfa_challenge(
+                session=session,
+                identity=identity,
+                clock=clock,
+                user_id=account.id,
+                client_id=attempt.client_id,
+            )
+            return LoginResult(
+                tokens=None, mfa_token=token, password_change_required=change_required, user_id=account.id
+            )
+        tokens = issue_tokens(
+            session=session,
+            identity=identity,
+            keyring=keyring,
+            clock=clock,
+            user=account,
+            client_id=attempt.client_id,
+            amr=(AuthMethod.PASSWORD,),
+            user_agent=attempt.user_agent,
+        )
+        return LoginResult(
+            tokens=tokens, mfa_token=None, password_change_required=change_required, user_id=account.id
+        )
+
+
+def complete_mfa(
+    *,
+    session: Session,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: Clock,
+    client_id: str,
+    mfa_token: str,
+    code: str,
+    user_agent: str | None = None,
+) -> tuple[str, TokenPair]:
+    """Finish a login with a TOTP or recovery code; return the user id and tokens with ``amr`` pwd+otp.
+
+    A wrong code counts against the MFA token (``InvalidCode``, committed); the
+    token stays usable until it expires or has failed ``MAX_MFA_FAILURES`` times.
+    """
+    digest = identity.digests.digest(mfa_token, kind=MFA_TOKEN_KIND)
+    challenge = session.scalar(select(MfaChallenge).where(MfaChallenge.token_digest == digest))
+    now = clock.now()
+    if (
+        challenge is None
+        or challenge.client_id != client_id
+        or challenge.used_at is not None
+        or challenge.expires_at <= now
+        or challenge.failed_attempts >= MAX_MFA_FAILURES
+    ):
+        raise InvalidMfaToken()
+    try:
+        mfa.verify_second_factor(
+            session=session,
+            keyring=keyring,
+            recovery=identity.recovery,
+            clock=clock,
+            user_id=challenge.user_id,
+            code=code,
+        )
+    except InvalidCode:
+        challenge.failed_attempts += 1
+        raise
+    challenge.used_at = now
+    user = session.get_one(User, challenge.user_id)
+    tokens = issue_tokens(
+        session=session,
+        identity=identity,
+        keyring=keyring,
+        clock=clock,
+        user=user,
+        client_id=client_id,
+        amr=(AuthMethod.PASSWORD, AuthMethod.OTP),
+        user_agent=user_agent,
+    )
+    return user.id, tokens
+
+
+def issue_tokens(
+    *,
+    session: Session,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: Clock,
+    user: User,
+    client_id: str,
+    amr: tuple[AuthMethod, ...],
+    user_agent: str | None,
+) -> TokenPair:
+    """Open a session (a refresh-token family) and sign its first access token."""
+    issued = start_session(
+        session=session,
+        keyring=keyring,
+        digests=identity.digests,
+        clock=clock,
+        user_id=user.id,
+        client_id=client_id,
+        amr=amr,
+        user_agent=user_agent,
+        lifetime=identity.session_lifetime,
+    )
+    access = identity.tokens.issue_access_token(
+        session=session,
+        subject=user.id,
+        audience=client_id,
+        client_id=client_id,
+        amr=amr,
+        roles=roles_of(user),
+        session_id=issued.session_id,
+    )
+    return TokenPair(
+        access_token=access,
+        refresh_token=issued.refresh_token,
+        expires_in=identity.tokens.access_token_seconds,
+    )
+
+
+def _open_mfa_challenge(
+    *, session: Session, identity: IdentityRuntime, clock: Clock, user_id: str, client_id: str
+) -> str:
+    token = new_opaque_token()
+    now = clock.now()
+    session.add(
+        MfaChallenge(
+            token_digest=identity.digests.digest(token, kind=MFA_TOKEN_KIND),
+            user_id=user_id,
+            client_id=client_id,
+            failed_attempts=0,
+            expires_at=now + identity.mfa_token_lifetime,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return token

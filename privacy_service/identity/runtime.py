@@ -1,0 +1,91 @@
+"""Everything identity needs in one process, built once from the settings and the keyring.
+
+The pieces hold keys or pools and are shared by every request and worker
+thread: the password hasher and its bounded pool, the keyed digests, the
+recovery codes, the token issuer, the email blind index and the throttle's
+storage (Redis, shared by every process, or the database, per unit of work).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from privacy_service.core.clock import Clock
+from privacy_service.core.config import Settings
+from privacy_service.crypto import Argon2Parameters, BlindIndex, PasswordHasher
+from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
+from privacy_service.crypto.pepper import PepperPurpose, pepper_subkey
+from privacy_service.crypto.recovery_codes import RecoveryCodes
+from privacy_service.identity.accounts import PasswordTools
+from privacy_service.identity.hashing_pool import PasswordWorkPool
+from privacy_service.identity.password_rules import PasswordPolicy
+from privacy_service.identity.throttle import DatabaseFailureStore, LoginThrottle, RedisFailureStore
+from privacy_service.identity.tokens import TokenIssuer
+from privacy_service.keys.service import Keyring
+from privacy_service.vault.lookup import email_index
+
+
+@dataclass(frozen=True)
+class IdentityRuntime:
+    passwords: PasswordTools
+    digests: OpaqueTokenDigests
+    recovery: RecoveryCodes
+    tokens: TokenIssuer
+    emails: BlindIndex
+    throttle_key: bytes
+    redis_failures: RedisFailureStore | None
+    session_lifetime: timedelta
+    mfa_token_lifetime: timedelta
+    totp_issuer: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, keyring: Keyring, clock: Clock) -> IdentityRuntime:
+        provider = keyring.provider
+        pepper = provider.pepper_key()
+        parameters = Argon2Parameters(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            insecure_for_tests=settings.argon2_insecure_for_tests,
+        )
+        pool = PasswordWorkPool(
+            workers=settings.password_pool_workers, queue_size=settings.password_pool_queue
+        )
+        passwords = PasswordTools(
+            hasher=PasswordHasher(pepper_key=pepper, parameters=parameters),
+            pool=pool,
+            customer_policy=PasswordPolicy(minimum_length=settings.password_min_length),
+            staff_policy=PasswordPolicy(minimum_length=settings.staff_password_min_length),
+        )
+        issuer = settings.public_url or "http://127.0.0.1:8000"
+        return cls(
+            passwords=passwords,
+            digests=OpaqueTokenDigests(pepper_key=pepper),
+            recovery=RecoveryCodes(pepper_key=pepper),
+            tokens=TokenIssuer(
+                provider=provider,
+                clock=clock,
+                issuer=issuer,
+                access_token_seconds=settings.access_token_seconds,
+                key_cache_seconds=settings.signing_key_cache_seconds,
+            ),
+            emails=email_index(provider),
+            throttle_key=pepper_subkey(pepper, purpose=PepperPurpose.LOGIN_THROTTLE),
+            redis_failures=RedisFailureStore(url=settings.rate_limit_url)
+            if settings.rate_limit_url
+            else None,
+            session_lifetime=timedelta(days=settings.session_days),
+            mfa_token_lifetime=timedelta(seconds=settings.mfa_token_seconds),
+            totp_issuer=settings.totp_issuer,
+        )
+
+    def throttle(self, *, session: Session, clock: Clock) -> LoginThrottle:
+        """The login throttle for one unit of work: Redis when configured, else the caller's transaction."""
+        store = self.redis_failures or DatabaseFailureStore(session=session, clock=clock)
+        return LoginThrottle(store=store, digest_key=self.throttle_key)
+
+    def close(self) -> None:
+        self.passwords.pool.shutdown()
