@@ -72,7 +72,7 @@ def create_app(
             worker = Worker(
                 sessions=app.state.sessions,
                 clock=clock,
-                jobs=default_jobs(),
+                jobs=default_jobs(settings=settings, provider=app.state.keyring.provider),
                 poll_seconds=settings.worker_poll_seconds,
             )
             worker.start_in_thread()

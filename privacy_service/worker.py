@@ -17,8 +17,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from privacy_service.audit.checkpoints import CheckpointCadence
+from privacy_service.audit.jobs import seal_events_job, write_checkpoint_job
+from privacy_service.audit.witness import FileWitness
 from privacy_service.core.clock import Clock
+from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.crypto import KeyProvider
 from privacy_service.identity import throttle
 
 log = logging.getLogger(__name__)
@@ -49,9 +54,20 @@ def _purge_login_failures(job: JobContext) -> None:
     throttle.purge_expired(session=job.session, clock=job.clock)
 
 
-def default_jobs() -> list[Job]:
+def default_jobs(*, settings: Settings, provider: KeyProvider) -> list[Job]:
     """The jobs every worker runs; each capability adds its own here."""
+    cadence = CheckpointCadence(
+        every_events=settings.audit_checkpoint_every, every_seconds=settings.audit_checkpoint_seconds
+    )
+    witness = FileWitness(settings.audit_witness_file) if settings.audit_witness_file else None
     return [
+        # Sealing and checkpoints are separate jobs: a checkpoint signs only what is committed.
+        Job(name="audit_seal", run=seal_events_job(batch_size=settings.audit_seal_batch), every_seconds=1),
+        Job(
+            name="audit_checkpoint",
+            run=write_checkpoint_job(provider=provider, cadence=cadence, witness=witness),
+            every_seconds=min(5.0, settings.audit_checkpoint_seconds / 4),
+        ),
         Job(name="purge_login_failures", run=_purge_login_failures, every_seconds=300),
     ]
 

@@ -4,6 +4,7 @@ serve, worker, migrate, openapi      running the service       (cli/processes.py
 keys status|rotate|rotate-signing    keys                      (cli/keys.py)
 admin create, clients create,
 users import                         accounts and shop clients (cli/accounts.py)
+audit verify                         the audit trail           (cli/audit.py)
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import click
 
 import privacy_service
-from privacy_service.cli import accounts, keys, processes
+from privacy_service.cli import accounts, audit, keys, processes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +30,7 @@ for command in (
     accounts.admin,
     accounts.clients_group,
     accounts.users_group,
+    audit.audit,
 ):
     cli.add_command(command)
 

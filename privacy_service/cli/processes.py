@@ -98,10 +98,11 @@ def worker() -> None:
     settings = settings_or_exit()
     configure_logging(settings.log_level)
     engine = ready_engine(settings, migrate_embedded=False)
+    keyring = open_keyring(settings)
     loop = Worker(
         sessions=create_session_factory(engine),
         clock=SystemClock(),
-        jobs=default_jobs(),
+        jobs=default_jobs(settings=settings, provider=keyring.provider),
         poll_seconds=settings.worker_poll_seconds,
     )
     _on_signals(lambda: loop.stop(), signal.SIGTERM, signal.SIGINT)

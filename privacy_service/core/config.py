@@ -141,6 +141,23 @@ class Settings(BaseSettings):
         max_length=64,
         description="Issuer shown in authenticator apps.",
     )
+    audit_checkpoint_every: int = Field(
+        default=1000, ge=1, description="A signed audit checkpoint after at most this many sealed events."
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="A signed audit checkpoint at least this often, even if idle.",
+    )
+    audit_seal_batch: int = Field(
+        default=1000, ge=1, le=100_000, description="Audit events the sealer chains per transaction."
+    )
+    audit_witness_file: Path | None = Field(
+        default=None,
+        description="Also append every audit checkpoint to this file "
+        "(storage the database host cannot rewrite).",
+    )
     signing_key_cache_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -104,18 +107,22 @@ def test_the_worker_runs_alone_and_stops_on_sigterm(tmp_path: Path, server_datab
     env = service_environment(tmp_path / "data", server_database)
     if server_database.startswith("sqlite"):
         assert run_cli("migrate", env=env).returncode == 0
-    import subprocess
-    import sys
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "privacy_service", "worker"], env=env, stderr=subprocess.PIPE, text=True
-    )
-    threading.Event().wait(1.5)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
-    assert "worker started" in stderr
-    assert "worker stopped" in stderr
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "privacy_service", "worker"], env=env, stderr=log, stdout=log, text=True
+        )
+        deadline = time.monotonic() + 30
+        while "worker started" not in log_path.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            time.sleep(0.05)
+        threading.Event().wait(1.5)  # let it seal and checkpoint at least once
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, log_path.read_text()
+    output = log_path.read_text()
+    assert "worker stopped" in output
+    assert "Traceback" not in output
+    assert "worker job failed" not in output
 
 
 def test_the_module_and_the_console_script_are_the_same_command(tmp_path: Path) -> None:

@@ -1,0 +1,74 @@
+"""The audit vocabulary: what happened (``Action``), how it ended (``Outcome``), and who or what took part.
+
+Action names follow the OWASP Logging Vocabulary (``authn_login_success``,
+``authz_fail``, ``sensitive_read``…) where it has a name, and the same style
+otherwise; they never contain a dot, which stays free for shops' own actions
+(``order.amount_change``). Nobody types an action string anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    AUDIT_READ = "audit_read"
+    AUTHN_LOGIN_FAIL = "authn_login_fail"
+    AUTHN_LOGIN_SUCCESS = "authn_login_success"
+    AUTHN_PASSWORD_CHANGE = "authn_password_change"  # noqa: S105 - an action name, not a secret
+    AUTHN_TOKEN_REUSE = "authn_token_reuse"  # noqa: S105 - an action name, not a secret
+    AUTHZ_FAIL = "authz_fail"
+    CLIENT_CREATE = "client_create"
+    CLIENT_DISABLE = "client_disable"
+    DSR_COMPLETE = "dsr_complete"
+    DSR_CREATE = "dsr_create"
+    KEY_ROTATE = "key_rotate"
+    KEY_SHRED = "key_shred"
+    MFA_DISABLE = "mfa_disable"
+    MFA_ENABLE = "mfa_enable"
+    SENSITIVE_DELETE = "sensitive_delete"
+    SENSITIVE_READ = "sensitive_read"
+    SENSITIVE_UPDATE = "sensitive_update"
+    SESSION_REVOKE = "session_revoke"
+    SIGNING_KEY_ROTATE = "signing_key_rotate"
+    USER_CREATE = "user_create"
+
+
+class Outcome(StrEnum):
+    FAILURE = "failure"
+    SUCCESS = "success"
+
+
+class PartyType(StrEnum):
+    """The kind of thing an actor or a target is; ids are opaque, never an email or a name."""
+
+    AUDIT_TRAIL = "audit_trail"
+    CLIENT = "client"
+    DSR = "dsr"
+    KEY = "key"
+    SESSION = "session"
+    SIGNING_KEY = "signing_key"
+    SUBJECT = "subject"
+    SYSTEM = "system"
+    USER = "user"
+
+
+#: Parties that are data subjects: details of an event naming one are sealed under their key.
+SUBJECT_PARTIES = frozenset({PartyType.SUBJECT, PartyType.USER})
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """An actor or a target of an event, named by type and id."""
+
+    type: PartyType
+    id: str
+
+    @property
+    def is_subject(self) -> bool:
+        return self.type in SUBJECT_PARTIES
+
+
+#: The service itself, for what the worker or an operator's command does.
+SYSTEM = Party(type=PartyType.SYSTEM, id="privacy-service")

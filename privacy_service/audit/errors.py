@@ -1,0 +1,25 @@
+"""Named failures of the audit trail."""
+
+from __future__ import annotations
+
+from privacy_service.core.errors import DomainError
+
+
+class AuditError(DomainError):
+    code = "audit_error"
+    status = 500
+    title = "Audit trail error"
+
+
+class KeyringRequired(AuditError):
+    """An event names a data subject and carries details, which must be sealed under their key."""
+
+    code = "audit_keyring_required"
+    title = "Details about a data subject need the keyring to be sealed"
+
+
+class NoSigningKey(AuditError):
+    """No active checkpoint-signing key exists; ``ensure_signing_key`` creates one."""
+
+    code = "audit_no_signing_key"
+    title = "No audit checkpoint signing key"

@@ -1,0 +1,76 @@
+"""The audit trail's tables: events (appended unsealed, then sealed into the hash chain), signed
+checkpoints of the chain's head, and the Ed25519 keys that sign them.
+
+``seq``, ``prev_hash``, ``hash`` and ``sealed_at`` stay NULL until the sealer
+fills them in once; triggers (migration 0005) refuse any other update and
+every delete. The unique constraints on ``seq`` and ``prev_hash`` make a fork
+of the chain impossible to store: two events can never claim the same
+predecessor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from privacy_service.core.db import Base
+from privacy_service.core.ids import new_id
+from privacy_service.core.types import UTCDateTime
+
+HASH_LENGTH = 64  # SHA-256, lowercase hex
+PARTY_ID_LENGTH = 64
+
+
+class AuditEvent(Base):
+    """One recorded operation. ``details`` is sealed JSON under ``subject_id``'s data key, or plain JSON
+    without personal data when the event names no subject."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str] = mapped_column(String(PARTY_ID_LENGTH))
+    action: Mapped[str] = mapped_column(String(100))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(PARTY_ID_LENGTH))
+    outcome: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(26))
+    details: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prev_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), unique=True)
+    hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), unique=True)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditSigningKey(Base):
+    """An Ed25519 key pair that signs checkpoints; the private half only wrapped by the key provider."""
+
+    __tablename__ = "audit_signing_keys"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditCheckpoint(Base):
+    """A signed statement "at ``at`` the chain ended at ``seq`` with ``hash``"; ``number`` is gap-free.
+
+    ``seq`` 0 and the genesis hash stand for an empty chain: checkpoints are
+    written even when nothing happened, so a missing one is itself evidence.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(26), ForeignKey("audit_signing_keys.id"))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,101 @@
+"""``record``: the one way to write an audit event, inside the caller's transaction.
+
+The event is written unsealed (no ``seq`` or hash yet), so recording takes no
+lock on the chain's head and concurrent business transactions never queue
+behind each other; the sealer chains committed events within about a second.
+An event exists exactly when the change it describes committed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from privacy_service.audit.actions import Action, Outcome, Party
+from privacy_service.audit.errors import KeyringRequired
+from privacy_service.audit.models import AuditEvent
+from privacy_service.core.clock import Clock
+from privacy_service.core.ids import new_id
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.keys.service import Keyring
+
+DETAILS_TABLE = "audit_events"
+DETAILS_COLUMN = "details"
+
+
+def subject_of(*, actor: Party, target: Party) -> str | None:
+    """The data subject whose key seals the details: the target if it is one, else the actor if it is."""
+    for party in (target, actor):
+        if party.is_subject:
+            return party.id
+    return None
+
+
+def record(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: Party,
+    action: Action,
+    target: Party,
+    outcome: Outcome,
+    request_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    keyring: Keyring | None = None,
+) -> AuditEvent:
+    """Add an unsealed event to the caller's transaction and return it.
+
+    When the event names a data subject (a ``user`` or ``subject`` party),
+    ``details`` are sealed under that subject's data key, so erasing the subject
+    makes them unreadable while the chain stays verifiable; otherwise they are
+    stored as plain JSON and must hold no personal data.
+    """
+    subject_id = subject_of(actor=actor, target=target)
+    sealed: bytes | None = None
+    if details is not None:
+        if subject_id is None:
+            sealed = json.dumps(dict(details), sort_keys=True, separators=(",", ":")).encode()
+        elif keyring is None:
+            raise KeyringRequired()
+        else:
+            fields = SubjectFields(
+                key=keyring.for_subject(session=session, subject_id=subject_id),
+                table=DETAILS_TABLE,
+                subject_id=subject_id,
+            )
+            sealed = fields.seal_json(DETAILS_COLUMN, dict(details))
+    event = AuditEvent(
+        id=new_id(),
+        at=clock.now(),
+        actor_type=actor.type.value,
+        actor_id=actor.id,
+        action=action.value,
+        target_type=target.type.value,
+        target_id=target.id,
+        outcome=outcome.value,
+        request_id=request_id,
+        subject_id=subject_id,
+        details=sealed,
+    )
+    session.add(event)
+    return event
+
+
+def open_details(*, session: Session, event: AuditEvent, keyring: Keyring | None) -> dict[str, Any] | None:
+    """The event's details as a dict; raises SubjectKeyDestroyed once the subject was erased."""
+    if event.details is None:
+        return None
+    if event.subject_id is None:
+        value: dict[str, Any] = json.loads(event.details)
+        return value
+    if keyring is None:
+        raise KeyringRequired()
+    fields = SubjectFields(
+        key=keyring.for_subject(session=session, subject_id=event.subject_id),
+        table=DETAILS_TABLE,
+        subject_id=event.subject_id,
+    )
+    return fields.open_json(DETAILS_COLUMN, event.details)

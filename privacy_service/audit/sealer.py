@@ -1,0 +1,80 @@
+"""The sealer: chains committed, unsealed events into the hash chain, one sealer at a time.
+
+Recording never touches the chain's head, so business transactions do not
+serialise on it; this single sealer does, in batches. On PostgreSQL a
+transaction-scoped advisory lock keeps a second sealer (another worker
+process) out: it returns at once having sealed nothing. SQLite has one writer
+at a time anyway. Events are taken in ``(at, id)`` order among those visible
+as committed; their ``seq`` continues gap-free from the last sealed event and
+each ``prev_hash`` is its predecessor's ``hash``. Should two sealers ever run
+at once regardless, the unique constraints on ``seq`` and ``prev_hash`` make
+the second one's commit fail instead of forking the chain.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent
+from privacy_service.audit.models import AuditEvent
+from privacy_service.core.clock import Clock
+
+#: The PostgreSQL advisory lock key of the sealer ("PRIVAUD1" as a 64-bit integer).
+SEALER_LOCK_KEY: Final = 0x5052_4956_4155_4431
+DEFAULT_BATCH_SIZE: Final = 1000
+
+
+def try_lock_sealer(session: Session) -> bool:
+    """Take the sealer's lock for the rest of this transaction; False if another transaction holds it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    acquired = session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
+    return bool(acquired)
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """The last sealed event's ``(seq, hash)``, or ``(0, GENESIS_HASH)`` for an empty chain."""
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return 0, GENESIS_HASH
+    seq, hash_ = row
+    assert seq is not None
+    assert hash_ is not None
+    return seq, hash_
+
+
+def seal_pending_events(*, session: Session, clock: Clock, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Seal up to ``batch_size`` pending events in the caller's transaction; return how many.
+
+    Returns 0 without waiting when another sealer holds the lock. Nothing is
+    committed here: the caller's unit of work commits the batch as a whole.
+    """
+    if not try_lock_sealer(session):
+        return 0
+    pending = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.seq.is_(None))
+            .order_by(AuditEvent.at, AuditEvent.id)
+            .limit(batch_size)
+        )
+    )
+    if not pending:
+        return 0
+    seq, prev_hash = chain_head(session)
+    sealed_at = clock.now()
+    for event in pending:
+        seq += 1
+        event.hash = ChainedEvent.of(event).hash_at(seq=seq, prev_hash=prev_hash, sealed_at=sealed_at)
+        event.seq, event.prev_hash, event.sealed_at = seq, prev_hash, sealed_at
+        prev_hash = event.hash
+    session.flush()
+    return len(pending)

@@ -1,0 +1,58 @@
+"""Audit test helpers: events recorded through the service, sealed, and ways around the guards to tamper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from privacy_service.audit import Action, Outcome, Party, PartyType, record, seal_pending_events
+from privacy_service.audit.models import AuditEvent
+from privacy_service.core.clock import FrozenClock
+from tests.unit.audit.tampering import TestSigner
+
+STAFF = Party(type=PartyType.USER, id="staff-1")
+CLIENT = Party(type=PartyType.CLIENT, id="client-1")
+
+RecordEvents = Callable[[int], list[AuditEvent]]
+
+
+@pytest.fixture
+def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
+    """Record ``count`` events about clients (no subject, no keyring needed), one millisecond apart."""
+
+    def record_events(count: int) -> list[AuditEvent]:
+        events = []
+        for index in range(count):
+            events.append(
+                record(
+                    session=session,
+                    clock=clock,
+                    actor=CLIENT,
+                    action=Action.CLIENT_CREATE,
+                    target=Party(type=PartyType.CLIENT, id=f"client-{index}"),
+                    outcome=Outcome.SUCCESS,
+                    request_id=f"req-{index}",
+                    details={"index": index},
+                )
+            )
+            clock.advance(timedelta(milliseconds=1))
+        session.flush()
+        return events
+
+    return record_events
+
+
+@pytest.fixture
+def sealed_chain(session: Session, clock: FrozenClock, record_events: RecordEvents) -> list[AuditEvent]:
+    """Five sealed events, seq 1 to 5."""
+    events = record_events(5)
+    assert seal_pending_events(session=session, clock=clock, batch_size=100) == 5
+    return sorted(events, key=lambda event: event.seq or 0)
+
+
+@pytest.fixture
+def signer(session: Session, clock: FrozenClock) -> TestSigner:
+    return TestSigner(session, clock)

@@ -1,0 +1,188 @@
+"""The sealer: gap-free seq, linked hashes, batches, crash recovery, one sealer at a time, append-only."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from privacy_service.audit import SYSTEM, Action, Outcome, record, seal_pending_events
+from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent
+from privacy_service.audit.models import AuditCheckpoint, AuditEvent
+from privacy_service.audit.sealer import chain_head, try_lock_sealer
+from privacy_service.core.clock import FrozenClock
+from privacy_service.core.db import unit_of_work
+from tests.conftest import requires_postgres
+from tests.unit.audit.conftest import CLIENT, RecordEvents
+from tests.unit.audit.tampering import TestSigner
+
+
+def test_an_empty_chain_has_the_genesis_head_and_nothing_to_seal(
+    session: Session, clock: FrozenClock
+) -> None:
+    assert chain_head(session) == (0, GENESIS_HASH)
+    assert seal_pending_events(session=session, clock=clock) == 0
+
+
+def test_sealing_numbers_and_links_events_in_recording_order(
+    session: Session, clock: FrozenClock, record_events: RecordEvents
+) -> None:
+    events = record_events(3)
+    clock.advance(timedelta(seconds=1))
+    assert seal_pending_events(session=session, clock=clock) == 3
+    assert [event.seq for event in events] == [1, 2, 3]
+    assert [event.prev_hash for event in events] == [GENESIS_HASH, events[0].hash, events[1].hash]
+    for event in events:
+        assert event.sealed_at == clock.now()
+        assert ChainedEvent.of(event).hash_matches()
+    assert chain_head(session) == (3, events[2].hash)
+
+
+def test_the_hash_covers_the_canonical_encoding_documented_in_canonical_py(
+    session: Session, clock: FrozenClock
+) -> None:
+    event = record(
+        session=session,
+        clock=clock,
+        actor=SYSTEM,
+        action=Action.KEY_ROTATE,
+        target=CLIENT,
+        outcome=Outcome.SUCCESS,
+    )
+    seal_pending_events(session=session, clock=clock)
+    expected = (
+        '{"action":"key_rotate","actor_id":"privacy-service","actor_type":"system",'
+        '"at":"2026-01-15T12:00:00.000000Z","details":null,"id":"' + event.id + '","outcome":"success",'
+        '"prev_hash":"' + GENESIS_HASH + '","request_id":null,"sealed_at":"2026-01-15T12:00:00.000000Z",'
+        '"seq":1,"subject_id":null,"target_id":"client-1","target_type":"client","v":1}'
+    )
+    assert event.hash == hashlib.sha256(expected.encode()).hexdigest()
+
+
+def test_a_later_batch_continues_the_chain_and_respects_the_batch_size(
+    session: Session, clock: FrozenClock, record_events: RecordEvents
+) -> None:
+    first = record_events(2)
+    seal_pending_events(session=session, clock=clock)
+    later = record_events(3)
+    assert seal_pending_events(session=session, clock=clock, batch_size=2) == 2
+    assert [event.seq for event in later] == [3, 4, None]
+    assert later[0].prev_hash == first[1].hash
+    assert seal_pending_events(session=session, clock=clock, batch_size=2) == 1
+    assert later[2].seq == 5
+
+
+def test_an_event_committed_before_a_crash_is_sealed_by_the_next_sealer_run(
+    sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    with unit_of_work(sessions) as session:
+        record(
+            session=session,
+            clock=clock,
+            actor=SYSTEM,
+            action=Action.KEY_ROTATE,
+            target=CLIENT,
+            outcome=Outcome.SUCCESS,
+        )
+    # The process dies here: committed, never sealed. A new process's sealer picks it up.
+    with unit_of_work(sessions) as session:
+        assert seal_pending_events(session=session, clock=clock) == 1
+    with sessions() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))) == 0
+        )
+        assert session.scalar(select(AuditEvent.seq)) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"action": "authz_fail"},
+        {"details": b"{}"},
+        {"seq": 99},
+        {"hash": "f" * 64},
+        {"sealed_at": None},
+    ],
+)
+def test_the_database_refuses_to_change_a_sealed_event(
+    session: Session, sealed_chain: list[AuditEvent], change: dict[str, object]
+) -> None:
+    with pytest.raises(IntegrityError, match="append-only"):
+        session.execute(update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 2).values(**change))
+
+
+def test_the_database_refuses_to_change_what_an_unsealed_event_recorded(
+    session: Session, record_events: RecordEvents
+) -> None:
+    record_events(1)
+    with pytest.raises(IntegrityError, match="append-only"):
+        session.execute(update(AuditEvent.__table__).values(outcome="failure"))
+
+
+@pytest.mark.parametrize("sealed", [True, False])
+def test_the_database_refuses_to_delete_an_event(
+    session: Session, clock: FrozenClock, record_events: RecordEvents, sealed: bool
+) -> None:
+    record_events(1)
+    if sealed:
+        seal_pending_events(session=session, clock=clock)
+    with pytest.raises(IntegrityError, match="append-only"):
+        session.execute(delete(AuditEvent.__table__))
+
+
+@pytest.mark.parametrize("statement", ["update", "delete"])
+def test_the_database_refuses_to_change_or_delete_a_checkpoint(
+    session: Session, clock: FrozenClock, signer: TestSigner, statement: str
+) -> None:
+    signer.checkpoint(number=1, seq=0, hash=GENESIS_HASH, at=clock.now())
+    table = AuditCheckpoint.__table__
+    query = update(table).values(seq=5) if statement == "update" else delete(table)
+    with pytest.raises(IntegrityError, match="append-only"):
+        session.execute(query)
+
+
+def test_on_sqlite_the_sealer_needs_no_lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        pytest.skip("SQLite only")
+    assert try_lock_sealer(session)
+
+
+@requires_postgres
+def test_two_sealers_never_both_seal(engine: Engine, clock: FrozenClock) -> None:
+    with engine.connect() as first_connection, engine.connect() as second_connection:
+        first_connection.begin()
+        second_connection.begin()
+        first = Session(bind=first_connection)
+        second = Session(bind=second_connection)
+        try:
+            assert seal_pending_events(session=first, clock=clock) == 0  # nothing to seal, but holds the lock
+            record(
+                session=second,
+                clock=clock,
+                actor=SYSTEM,
+                action=Action.KEY_ROTATE,
+                target=CLIENT,
+                outcome=Outcome.SUCCESS,
+            )
+            second.flush()
+            assert not try_lock_sealer(second)
+            assert seal_pending_events(session=second, clock=clock) == 0  # a pending event, but no lock
+            first_connection.rollback()  # the first sealer's transaction ends and releases the lock
+            assert seal_pending_events(session=second, clock=clock) == 1
+        finally:
+            first.close()
+            second.close()
+            second_connection.rollback()
+
+
+def test_a_sealer_that_does_not_get_the_lock_seals_nothing(
+    session: Session, clock: FrozenClock, record_events: RecordEvents, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_events(2)
+    monkeypatch.setattr("privacy_service.audit.sealer.try_lock_sealer", lambda session: False)
+    assert seal_pending_events(session=session, clock=clock) == 0
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))) == 2
