@@ -153,12 +153,16 @@ def complete_mfa(
     client_id: str,
     mfa_token: str,
     code: str,
+    ip: str | None = None,
     user_agent: str | None = None,
 ) -> tuple[str, TokenPair]:
     """Finish a login with a TOTP or recovery code; return the user id and tokens with ``amr`` pwd+otp.
 
     A wrong code counts against the MFA token (``InvalidCode``, committed); the
     token stays usable until it expires or has failed ``MAX_MFA_FAILURES`` times.
+    It also counts as a failed login of the account
+    (``mfa.verify_second_factor_throttled``), so whoever holds the password
+    cannot buy five more guesses with every fresh ``mfa_token``.
     """
     digest = identity.digests.digest(mfa_token, kind=MFA_TOKEN_KIND)
     challenge = session.scalar(select(MfaChallenge).where(MfaChallenge.token_digest == digest))
@@ -172,12 +176,15 @@ def complete_mfa(
     ):
         raise InvalidMfaToken()
     try:
-        mfa.verify_second_factor(
+        mfa.verify_second_factor_throttled(
             session=session,
             keyring=keyring,
             recovery=identity.recovery,
+            throttle=identity.throttle(session=session, clock=clock),
             clock=clock,
             user_id=challenge.user_id,
+            client_id=client_id,
+            ip=ip,
             code=code,
         )
     except InvalidCode:

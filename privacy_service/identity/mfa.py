@@ -26,6 +26,7 @@ from privacy_service.identity.errors import (
     MfaNotEnabled,
 )
 from privacy_service.identity.models import RecoveryCode, TotpFactor
+from privacy_service.identity.throttle import LoginThrottle
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
 
@@ -92,13 +93,32 @@ def issue_recovery_codes(*, session: Session, recovery: RecoveryCodes, user_id: 
 
 
 def disable_totp(
-    *, session: Session, keyring: Keyring, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
+    *,
+    session: Session,
+    keyring: Keyring,
+    recovery: RecoveryCodes,
+    throttle: LoginThrottle,
+    clock: Clock,
+    user_id: str,
+    client_id: str,
+    code: str,
 ) -> None:
-    """Turn TOTP off; it takes a current second factor (a TOTP or recovery code), not just a session."""
+    """Turn TOTP off; it takes a current second factor (a TOTP or recovery code), not just a session.
+
+    Wrong codes are throttled like failed logins, so a stolen session cannot guess its way to turning it off.
+    """
     if confirmed_factor(session=session, user_id=user_id) is None:
         raise MfaNotEnabled()
-    verify_second_factor(
-        session=session, keyring=keyring, recovery=recovery, clock=clock, user_id=user_id, code=code
+    verify_second_factor_throttled(
+        session=session,
+        keyring=keyring,
+        recovery=recovery,
+        throttle=throttle,
+        clock=clock,
+        user_id=user_id,
+        client_id=client_id,
+        ip=None,
+        code=code,
     )
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
@@ -116,6 +136,40 @@ def verify_second_factor(
         _check_totp(factor=factor, keyring=keyring, session=session, clock=clock, code=compact)
         return
     _burn_recovery_code(session=session, recovery=recovery, clock=clock, user_id=user_id, code=code)
+
+
+def verify_second_factor_throttled(
+    *,
+    session: Session,
+    keyring: Keyring,
+    recovery: RecoveryCodes,
+    throttle: LoginThrottle,
+    clock: Clock,
+    user_id: str,
+    client_id: str,
+    ip: str | None,
+    code: str,
+) -> None:
+    """``verify_second_factor`` under the login throttle: a wrong code is a failed attempt of the account.
+
+    NIST SP 800-63B §5.2.2 limits failed attempts per authenticator, OTPs
+    included: wrong codes fill the same windows and growing delay as wrong
+    passwords, and an active throttle refuses (``TooManyAttempts``) before
+    the code is looked at.
+    """
+    account_key = user_id.encode()  # the login's account key (login.login, accounts.change_password)
+    throttle.check(account_key=account_key, ip=ip, client_id=client_id)
+    try:
+        verify_second_factor(
+            session=session, keyring=keyring, recovery=recovery, clock=clock, user_id=user_id, code=code
+        )
+    except InvalidCode:
+        throttle.record_failure(account_key=account_key, ip=ip, client_id=client_id)
+        raise
+    except BaseException:
+        throttle.abandon(account_key=account_key)
+        raise
+    throttle.record_success(account_key=account_key)
 
 
 def _check_totp(*, factor: TotpFactor, keyring: Keyring, session: Session, clock: Clock, code: str) -> None:

@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from privacy_service.crypto.passwords import MAX_PASSWORD_LENGTH
-from privacy_service.vault.schemas import CountryCode, EmailAddress
+from privacy_service.vault.schemas import (
+    CountryCode,
+    EmailAddress,
+    ExtraFields,
+    LocaleTag,
+    PersonName,
+    PhoneNumber,
+)
 
 # Long enough for any passphrase the rules allow, short enough that argon2 is never fed megabytes.
 Password = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
@@ -17,11 +24,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RegistrationProfile(Strict):
+    """The further profile fields a shop may send at registration (``email`` and ``country`` are top-level).
+
+    Checked here, at the edge, so a bad field is a 422 naming it, never a failure inside the service.
+    """
+
+    given_name: PersonName | None = None
+    family_name: PersonName | None = None
+    phone: PhoneNumber | None = None
+    locale: LocaleTag | None = None
+    extra: ExtraFields | None = None
+
+    def profile_values(self) -> dict[str, Any]:
+        """The fields sent with a value, as the vault's profile takes them."""
+        return self.model_dump(exclude_none=True)
+
+
 class Registration(Strict):
     email: EmailAddress
     password: str = Password
     country: CountryCode
-    profile: dict[str, Any] | None = None
+    profile: RegistrationProfile | None = None
 
 
 class Created(BaseModel):
@@ -62,6 +86,11 @@ class MfaRequired(BaseModel):
 class MfaRequest(Strict):
     mfa_token: str = Field(min_length=1, max_length=200)
     code: str = Field(min_length=1, max_length=32)
+    context: LoginContext | None = Field(
+        default=None,
+        description="The end user's connection, as for the login: the session opened here shows its "
+        "user agent.",
+    )
 
 
 class TotpEnrolmentView(BaseModel):

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import Clock
@@ -194,9 +194,30 @@ def revoke_all_sessions(
     return result.rowcount
 
 
-def list_sessions(*, session: Session, keyring: Keyring, clock: Clock, user_id: str) -> list[SessionView]:
-    """A user's live sessions (neither revoked nor expired), the most recently used first."""
-    rows = session.scalars(
+@dataclass(frozen=True)
+class SessionPosition:
+    """Where a page of ``list_sessions`` ended: when its last session was last used, and its id."""
+
+    last_used_at: datetime
+    id: str
+
+
+def list_sessions(
+    *,
+    session: Session,
+    keyring: Keyring,
+    clock: Clock,
+    user_id: str,
+    limit: int | None = None,
+    after: SessionPosition | None = None,
+) -> list[SessionView]:
+    """A user's live sessions (neither revoked nor expired), the most recently used first; at most ``limit``.
+
+    ``after`` is the position of the previous page's last session: the page
+    goes on from there (a session used in between moves to the front, which
+    the caller has already seen).
+    """
+    query = (
         select(UserSession)
         .where(
             UserSession.user_id == user_id,
@@ -204,7 +225,17 @@ def list_sessions(*, session: Session, keyring: Keyring, clock: Clock, user_id: 
             UserSession.expires_at > clock.now(),
         )
         .order_by(UserSession.last_used_at.desc(), UserSession.id)
-    ).all()
+    )
+    if after is not None:
+        query = query.where(
+            or_(
+                UserSession.last_used_at < after.last_used_at,
+                and_(UserSession.last_used_at == after.last_used_at, UserSession.id > after.id),
+            )
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = session.scalars(query).all()
     fields = _session_fields(session=session, keyring=keyring, user_id=user_id)
     return [
         SessionView(

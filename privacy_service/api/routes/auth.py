@@ -53,7 +53,7 @@ def register(
         clock=clock,
         email=body.email,
         password=body.password,
-        profile={**(body.profile or {}), "country": body.country},
+        profile={**(body.profile.profile_values() if body.profile else {}), "country": body.country},
     )
     return Created(id=user.id)
 
@@ -116,6 +116,8 @@ def second_factor(
         client_id=client.client_id,
         mfa_token=body.mfa_token,
         code=body.code,
+        ip=body.context.ip if body.context else None,
+        user_agent=body.context.user_agent if body.context else None,
     )
     return _tokens(tokens)
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import base64
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.exceptions import RequestValidationError
 
 from privacy_service.api.deps import ClockDep, CurrentUser, DbSession, IdentityDep, KeyringDep
 from privacy_service.identity import accounts, mfa
@@ -14,11 +19,15 @@ from privacy_service.identity.schemas import (
     SessionList,
     TotpEnrolmentView,
 )
-from privacy_service.identity.sessions import list_sessions, revoke_session
+from privacy_service.identity.sessions import SessionPosition, SessionView, list_sessions, revoke_session
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields, ProfileUpdate
 
 router = APIRouter(tags=["me"])
+
+# API.md "Conventions": lists answer pages of ``limit`` items, 50 by default and at most 500.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
 
 
 @router.get("/v1/me/profile", response_model=ProfileFields, summary="My profile")
@@ -98,8 +107,10 @@ def disable_totp(
         session=session,
         keyring=keyring,
         recovery=identity.recovery,
+        throttle=identity.throttle(session=session, clock=clock),
         clock=clock,
         user_id=me.id,
+        client_id=me.client_id,
         code=body.code,
     )
 
@@ -128,9 +139,26 @@ def change_password(
 
 
 @router.get("/v1/me/sessions", response_model=SessionList, summary="My open sessions")
-def my_sessions(me: CurrentUser, session: DbSession, keyring: KeyringDep, clock: ClockDep) -> SessionList:
-    views = list_sessions(session=session, keyring=keyring, clock=clock, user_id=me.id)
+def my_sessions(
+    me: CurrentUser,
+    session: DbSession,
+    keyring: KeyringDep,
+    clock: ClockDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> SessionList:
+    # One more than the page holds: whether it comes back says if there is a next page.
+    views = list_sessions(
+        session=session,
+        keyring=keyring,
+        clock=clock,
+        user_id=me.id,
+        limit=limit + 1,
+        after=_session_position(cursor),
+    )
+    views, more = views[:limit], len(views) > limit
     return SessionList(
+        next_cursor=_session_cursor(views[-1]) if more else None,
         items=[
             SessionItem(
                 id=view.id,
@@ -142,8 +170,38 @@ def my_sessions(me: CurrentUser, session: DbSession, keyring: KeyringDep, clock:
                 current=view.id == me.session_id,
             )
             for view in views
-        ]
+        ],
     )
+
+
+def _session_cursor(view: SessionView) -> str:
+    """An opaque cursor naming the position after ``view``; it carries no personal data."""
+    position = f"{view.last_used_at.isoformat()}|{view.id}".encode()
+    return base64.urlsafe_b64encode(position).rstrip(b"=").decode("ascii")
+
+
+def _session_position(cursor: str | None) -> SessionPosition | None:
+    """The position a cursor of ``_session_cursor`` names; a 422 on ``cursor`` for anything else."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        last_used_at, separator, session_id = text.partition("|")
+        moment = datetime.fromisoformat(last_used_at)
+        if not separator or not session_id or moment.tzinfo is None:
+            raise ValueError("not a cursor")
+    except (ValueError, UnicodeDecodeError):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "cursor"),
+                    "msg": "Value error, not a cursor this list issued",
+                    "input": None,
+                }
+            ]
+        ) from None
+    return SessionPosition(last_used_at=moment, id=session_id)
 
 
 @router.delete(
