@@ -19,6 +19,7 @@ from privacy_service.audit.errors import KeyringRequired
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import Clock
 from privacy_service.core.ids import new_id
+from privacy_service.core.logging import request_id_var
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
 
@@ -53,6 +54,8 @@ def record(
     makes them unreadable while the chain stays verifiable; otherwise they are
     stored as plain JSON and must hold no personal data.
     """
+    if request_id is None:
+        request_id = request_id_var.get()  # the HTTP request being served, if any
     subject_id = subject_of(actor=actor, target=target)
     sealed: bytes | None = None
     if details is not None:

@@ -7,6 +7,8 @@ import time
 
 import click
 
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.cli.bootstrap import database_errors, fail, open_keyring, ready_engine, settings_or_exit
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.db import create_session_factory, unit_of_work
@@ -48,6 +50,15 @@ def rotate(batch_size: int) -> None:
         except DomainError as error:
             fail(error.detail)
         click.echo(f"added KEK version {version}; new data keys are wrapped under it")
+        with database_errors(), unit_of_work(sessions) as session:
+            audit.record(
+                session=session,
+                clock=SystemClock(),
+                actor=SYSTEM,
+                action=Action.KEY_ROTATE,
+                target=Party(type=PartyType.KEY, id=f"kek-{version}"),
+                outcome=Outcome.SUCCESS,
+            )
         with database_errors(), unit_of_work(sessions) as session:
             stale = keyring.stale_count(session=session)
     with database_errors(), click.progressbar(length=stale, label="re-wrapping data keys") as progress:
@@ -102,6 +113,14 @@ def rotate_signing() -> None:
     try:
         with database_errors(), unit_of_work(create_session_factory(engine)) as session:
             kid = identity.tokens.rotate_signing_key(session=session)
+            audit.record(
+                session=session,
+                clock=SystemClock(),
+                actor=SYSTEM,
+                action=Action.SIGNING_KEY_ROTATE,
+                target=Party(type=PartyType.SIGNING_KEY, id=kid),
+                outcome=Outcome.SUCCESS,
+            )
     finally:
         identity.close()
         engine.dispose()

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party
 from privacy_service.core.clock import Clock
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex, InvalidPassword, PasswordHasher
@@ -22,6 +24,7 @@ from privacy_service.identity.errors import InvalidCredentials
 from privacy_service.identity.hashing_pool import PasswordWorkPool
 from privacy_service.identity.models import User
 from privacy_service.identity.password_rules import PasswordPolicy
+from privacy_service.identity.principals import user_party
 from privacy_service.identity.scopes import Role, parse_roles
 from privacy_service.identity.sessions import revoke_all_sessions
 from privacy_service.identity.throttle import LoginThrottle
@@ -57,6 +60,7 @@ def register_user(
     password: str,
     profile: Mapping[str, Any] | None = None,
     roles: Iterable[Role] = (),
+    actor: Party = SYSTEM,
 ) -> User:
     """Create a data subject and its account. Raises PasswordRejected, EmailTaken, or a validation error."""
     roles = frozenset(roles)
@@ -73,6 +77,8 @@ def register_user(
         fields=fields,
         sealed_password=sealed,
         roles=roles,
+        actor=actor,
+        imported=False,
     )
 
 
@@ -86,6 +92,7 @@ def import_user(
     email: str,
     legacy_hash: str,
     profile: Mapping[str, Any] | None = None,
+    actor: Party = SYSTEM,
 ) -> User:
     """Create an account whose password is a shop's old hash, sealed as it is; upgraded at the first login."""
     fields = ProfileFields.model_validate({**(profile or {}), "email": email})
@@ -100,6 +107,8 @@ def import_user(
         fields=fields,
         sealed_password=sealed,
         roles=frozenset(),
+        actor=actor,
+        imported=True,
     )
 
 
@@ -113,6 +122,8 @@ def _create_account(
     fields: ProfileFields,
     sealed_password: bytes,
     roles: frozenset[Role],
+    actor: Party,
+    imported: bool,
 ) -> User:
     vault.create_subject(
         session=session, keyring=keyring, blind_index=emails, clock=clock, profile=fields, subject_id=user_id
@@ -127,6 +138,16 @@ def _create_account(
     )
     session.add(user)
     session.flush()
+    audit.record(
+        session=session,
+        clock=clock,
+        keyring=keyring,
+        actor=actor,
+        action=Action.USER_CREATE,
+        target=user_party(user_id),
+        outcome=Outcome.SUCCESS,
+        details={"roles": sorted(roles), "imported": imported},
+    )
     return user
 
 
@@ -169,6 +190,7 @@ def change_password(
         passwords.pool.run(lambda: passwords.hasher.verify(sealed, current_password, account_id=user_id))
     except InvalidPassword:
         throttle.record_failure(account_key=account_key, ip=None, client_id=client_id)
+        _record_password_change(session=session, clock=clock, user_id=user_id, outcome=Outcome.FAILURE)
         raise InvalidCredentials("The current password is wrong.") from None
     throttle.record_success(account_key=account_key)
     email = vault.read_profile(session=session, keyring=keyring, subject_id=user_id).email
@@ -176,3 +198,15 @@ def change_password(
     user.password = passwords.hash(new_password, account_id=user_id)
     user.password_changed_at = clock.now()
     revoke_all_sessions(session=session, clock=clock, user_id=user_id, except_session_id=current_session_id)
+    _record_password_change(session=session, clock=clock, user_id=user_id, outcome=Outcome.SUCCESS)
+
+
+def _record_password_change(*, session: Session, clock: Clock, user_id: str, outcome: Outcome) -> None:
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=user_party(user_id),
+        action=Action.AUTHN_PASSWORD_CHANGE,
+        target=user_party(user_id),
+        outcome=outcome,
+    )

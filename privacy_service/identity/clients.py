@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.core.clock import Clock
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.errors import IdentityError
@@ -43,7 +45,13 @@ class AuthenticatedClient:
 
 
 def register_client(
-    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, name: str, scopes: Iterable[Scope]
+    *,
+    session: Session,
+    digests: OpaqueTokenDigests,
+    clock: Clock,
+    name: str,
+    scopes: Iterable[Scope],
+    actor: Party = SYSTEM,
 ) -> RegisteredClient:
     secret = new_opaque_token()
     granted = tuple(sorted(set(scopes)))
@@ -55,6 +63,15 @@ def register_client(
     )
     session.add(client)
     session.flush()
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action=Action.CLIENT_CREATE,
+        target=Party(type=PartyType.CLIENT, id=client.id),
+        outcome=Outcome.SUCCESS,
+        details={"scopes": list(granted)},
+    )
     return RegisteredClient(client_id=client.id, client_secret=secret, name=name, scopes=granted)
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.clock import Clock
 from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.crypto import InvalidPassword
@@ -32,6 +34,7 @@ from privacy_service.identity.accounts import find_user_by_email, roles_of
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
 from privacy_service.identity.models import MfaChallenge, User
 from privacy_service.identity.password_rules import is_blocklisted
+from privacy_service.identity.principals import client_party, user_party
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import start_session
@@ -110,11 +113,34 @@ def login(
     # 3. The outcome, with its bookkeeping, in one unit of work.
     with unit_of_work(sessions) as session:
         throttle = identity.throttle(session=session, clock=clock)
+        shop = client_party(attempt.client_id)
         if not verified or known is None:
             throttle.record_failure(account_key=account_key, ip=attempt.ip, client_id=attempt.client_id)
+            # An unknown email is named by no id at all: the trail never holds the address.
+            target = user_party(known[0]) if known is not None else Party(type=PartyType.USER, id="unknown")
+            audit.record(
+                session=session,
+                clock=clock,
+                keyring=keyring,
+                actor=shop,
+                action=Action.AUTHN_LOGIN_FAIL,
+                target=target,
+                outcome=Outcome.FAILURE,
+                details={"reason": "invalid_credentials", "ip": attempt.ip} if known is not None else None,
+            )
             raise InvalidCredentials("The email or password is wrong.")
         throttle.record_success(account_key=account_key)
         account = session.get_one(User, known[0])
+        audit.record(
+            session=session,
+            clock=clock,
+            keyring=keyring,
+            actor=shop,
+            action=Action.AUTHN_LOGIN_SUCCESS,
+            target=user_party(account.id),
+            outcome=Outcome.SUCCESS,
+            details={"factor": "password", "ip": attempt.ip, "upgraded_hash": rehashed is not None},
+        )
         if rehashed is not None:
             account.password = rehashed  # argon2id at today's parameters, or upgraded from a legacy hash
         change_required = is_blocklisted(attempt.password)
@@ -189,8 +215,28 @@ def complete_mfa(
         )
     except InvalidCode:
         challenge.failed_attempts += 1
+        audit.record(
+            session=session,
+            clock=clock,
+            keyring=keyring,
+            actor=client_party(client_id),
+            action=Action.AUTHN_LOGIN_FAIL,
+            target=user_party(challenge.user_id),
+            outcome=Outcome.FAILURE,
+            details={"reason": "invalid_code", "ip": ip},
+        )
         raise
     challenge.used_at = now
+    audit.record(
+        session=session,
+        clock=clock,
+        keyring=keyring,
+        actor=client_party(client_id),
+        action=Action.AUTHN_LOGIN_SUCCESS,
+        target=user_party(challenge.user_id),
+        outcome=Outcome.SUCCESS,
+        details={"factor": "second", "ip": ip},
+    )
     user = session.get_one(User, challenge.user_id)
     tokens = issue_tokens(
         session=session,

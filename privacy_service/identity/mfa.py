@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import SYSTEM, Action, Outcome
 from privacy_service.core.clock import Clock
 from privacy_service.crypto import InvalidCode as CryptoInvalidCode
 from privacy_service.crypto import ReplayedCode as CryptoReplayedCode
@@ -26,6 +28,7 @@ from privacy_service.identity.errors import (
     MfaNotEnabled,
 )
 from privacy_service.identity.models import RecoveryCode, TotpFactor
+from privacy_service.identity.principals import user_party
 from privacy_service.identity.throttle import LoginThrottle
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
@@ -80,6 +83,7 @@ def confirm_totp(
         raise MfaAlreadyEnabled()
     _check_totp(factor=factor, keyring=keyring, session=session, clock=clock, code=code)
     factor.confirmed_at = clock.now()
+    _record(session=session, keyring=keyring, clock=clock, user_id=user_id, action=Action.MFA_ENABLE)
     return issue_recovery_codes(session=session, recovery=recovery, user_id=user_id)
 
 
@@ -122,6 +126,7 @@ def disable_totp(
     )
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
+    _record(session=session, keyring=keyring, clock=clock, user_id=user_id, action=Action.MFA_DISABLE)
 
 
 def verify_second_factor(
@@ -226,4 +231,25 @@ def enrol_confirmed_totp(
     )
     factor = session.get_one(TotpFactor, user_id)
     factor.confirmed_at = clock.now()
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=SYSTEM,
+        action=Action.MFA_ENABLE,
+        target=user_party(user_id),
+        outcome=Outcome.SUCCESS,
+    )
     return enrolment, issue_recovery_codes(session=session, recovery=recovery, user_id=user_id)
+
+
+def _record(*, session: Session, keyring: Keyring, clock: Clock, user_id: str, action: Action) -> None:
+    """The user changed their own second factor."""
+    audit.record(
+        session=session,
+        clock=clock,
+        keyring=keyring,
+        actor=user_party(user_id),
+        action=action,
+        target=user_party(user_id),
+        outcome=Outcome.SUCCESS,
+    )

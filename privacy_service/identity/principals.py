@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from privacy_service.audit.actions import Party, PartyType
 from privacy_service.identity.scopes import AuthMethod, Role, Scope
 
 
@@ -36,3 +37,16 @@ class Principal:
     @property
     def has_second_factor(self) -> bool:
         return AuthMethod.OTP in self.amr
+
+    @property
+    def party(self) -> Party:
+        """How the audit trail names this caller."""
+        return Party(type=PartyType.USER if self.is_user else PartyType.CLIENT, id=self.id)
+
+
+def user_party(user_id: str) -> Party:
+    return Party(type=PartyType.USER, id=user_id)
+
+
+def client_party(client_id: str) -> Party:
+    return Party(type=PartyType.CLIENT, id=client_id)

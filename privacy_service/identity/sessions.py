@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.clock import Clock
 from privacy_service.core.errors import NotFound
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
@@ -131,8 +133,15 @@ def rotate_refresh_token(
     if row.used_at is not None:
         user_session.revoked_at = now
         session.flush()
-        # The audit recorder's hook (authn_token_reuse) until the audit trail lands.
         log.warning("refresh token reused: session %s revoked", user_session.id)
+        audit.record(
+            session=session,
+            clock=clock,
+            actor=Party(type=PartyType.CLIENT, id=client_id),
+            action=Action.AUTHN_TOKEN_REUSE,
+            target=Party(type=PartyType.USER, id=user_session.user_id),
+            outcome=Outcome.FAILURE,
+        )
         raise RefreshTokenReused()
     row.used_at = now
     user_session.last_used_at = now
@@ -160,6 +169,23 @@ def revoke_refresh_token(
     if user_session.revoked_at is None:
         user_session.revoked_at = clock.now()
         session.flush()
+        _record_revocation(
+            session=session,
+            clock=clock,
+            actor=Party(type=PartyType.CLIENT, id=client_id),
+            user_id=user_session.user_id,
+        )
+
+
+def _record_revocation(*, session: Session, clock: Clock, actor: Party, user_id: str) -> None:
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action=Action.SESSION_REVOKE,
+        target=Party(type=PartyType.USER, id=user_id),
+        outcome=Outcome.SUCCESS,
+    )
 
 
 def revoke_session(*, session: Session, clock: Clock, user_id: str, session_id: str) -> None:
@@ -174,6 +200,9 @@ def revoke_session(*, session: Session, clock: Clock, user_id: str, session_id: 
     if user_session.revoked_at is None:
         user_session.revoked_at = clock.now()
         session.flush()
+        _record_revocation(
+            session=session, clock=clock, actor=Party(type=PartyType.USER, id=user_id), user_id=user_id
+        )
 
 
 def revoke_all_sessions(

@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.core.clock import Clock
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
@@ -106,6 +108,41 @@ def read_profile(*, session: Session, keyring: Keyring, subject_id: str) -> Prof
     )
 
 
+def read_profile_for(
+    *, session: Session, keyring: Keyring, clock: Clock, subject_id: str, reader: Party
+) -> ProfileFields:
+    """Someone else's read of the subject's profile (staff, a shop): audited as ``sensitive_read``."""
+    profile = read_profile(session=session, keyring=keyring, subject_id=subject_id)
+    _record_access(
+        session=session, keyring=keyring, clock=clock, actor=reader, subject_id=subject_id,
+        action=Action.SENSITIVE_READ, what="profile",
+    )  # fmt: skip
+    return profile
+
+
+def _record_access(
+    *,
+    session: Session,
+    keyring: Keyring,
+    clock: Clock,
+    actor: Party,
+    subject_id: str,
+    action: Action,
+    what: str,
+) -> None:
+    """An access to a subject's data by someone else, in the same transaction; ``what`` is sealed with it."""
+    audit.record(
+        session=session,
+        clock=clock,
+        keyring=keyring,
+        actor=actor,
+        action=action,
+        target=Party(type=PartyType.SUBJECT, id=subject_id),
+        outcome=Outcome.SUCCESS,
+        details={"data": what},
+    )
+
+
 def update_profile(
     *,
     session: Session,
@@ -186,6 +223,7 @@ def put_record(
     subject_id: str,
     category: str,
     data: Mapping[str, Any],
+    writer: Party = SYSTEM,
 ) -> None:
     """Store ``data`` under ``category`` for the subject, replacing what was there.
 
@@ -207,6 +245,10 @@ def put_record(
             set_={"data": insert.excluded.data, "updated_at": insert.excluded.updated_at},
         )
     )
+    _record_access(
+        session=session, keyring=keyring, clock=clock, actor=writer, subject_id=subject_id,
+        action=Action.SENSITIVE_UPDATE, what=f"record:{category}",
+    )  # fmt: skip
 
 
 def get_record(*, session: Session, keyring: Keyring, subject_id: str, category: str) -> dict[str, Any]:
@@ -226,6 +268,18 @@ def get_record(*, session: Session, keyring: Keyring, subject_id: str, category:
     return _record_fields(session=session, keyring=keyring, subject_id=subject_id).open_json(
         _record_column(category), sealed
     )
+
+
+def get_record_for(
+    *, session: Session, keyring: Keyring, clock: Clock, subject_id: str, category: str, reader: Party
+) -> dict[str, Any]:
+    """A shop's read of a subject's record: audited as ``sensitive_read``."""
+    record = get_record(session=session, keyring=keyring, subject_id=subject_id, category=category)
+    _record_access(
+        session=session, keyring=keyring, clock=clock, actor=reader, subject_id=subject_id,
+        action=Action.SENSITIVE_READ, what=f"record:{category}",
+    )  # fmt: skip
+    return record
 
 
 def list_categories(*, session: Session, keyring: Keyring, subject_id: str) -> list[str]:

@@ -39,7 +39,7 @@ LoginClient = Annotated[Principal, Depends(client_with(Scope.AUTH_LOGIN))]
 )
 def register(
     body: Registration,
-    _client: UsersWriter,
+    client: UsersWriter,
     session: DbSession,
     identity: IdentityDep,
     keyring: KeyringDep,
@@ -54,6 +54,7 @@ def register(
         email=body.email,
         password=body.password,
         profile={**(body.profile.profile_values() if body.profile else {}), "country": body.country},
+        actor=client.party,
     )
     return Created(id=user.id)
 

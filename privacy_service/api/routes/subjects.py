@@ -47,9 +47,11 @@ class SubjectPage(BaseModel):
 
 @router.get("/v1/subjects/{subject_id}/profile", response_model=ProfileFields, summary="A subject's profile")
 def subject_profile(
-    subject_id: SubjectId, _reader: VaultReader, session: DbSession, keyring: KeyringDep
+    subject_id: SubjectId, reader: VaultReader, session: DbSession, keyring: KeyringDep, clock: ClockDep
 ) -> ProfileFields:
-    return vault.read_profile(session=session, keyring=keyring, subject_id=subject_id)
+    return vault.read_profile_for(
+        session=session, keyring=keyring, clock=clock, subject_id=subject_id, reader=reader.party
+    )
 
 
 @router.put(
@@ -61,21 +63,39 @@ def put_record(
     subject_id: SubjectId,
     category: Category,
     data: Annotated[RecordData, Body()],
-    _writer: VaultWriter,
+    writer: VaultWriter,
     session: DbSession,
     keyring: KeyringDep,
     clock: ClockDep,
 ) -> None:
     vault.put_record(
-        session=session, keyring=keyring, clock=clock, subject_id=subject_id, category=category, data=data
+        session=session,
+        keyring=keyring,
+        clock=clock,
+        subject_id=subject_id,
+        category=category,
+        data=data,
+        writer=writer.party,
     )
 
 
 @router.get("/v1/subjects/{subject_id}/records/{category}", summary="Read a record back")
 def get_record(
-    subject_id: SubjectId, category: Category, _reader: RecordReader, session: DbSession, keyring: KeyringDep
+    subject_id: SubjectId,
+    category: Category,
+    reader: RecordReader,
+    session: DbSession,
+    keyring: KeyringDep,
+    clock: ClockDep,
 ) -> dict[str, Any]:
-    return vault.get_record(session=session, keyring=keyring, subject_id=subject_id, category=category)
+    return vault.get_record_for(
+        session=session,
+        keyring=keyring,
+        clock=clock,
+        subject_id=subject_id,
+        category=category,
+        reader=reader.party,
+    )
 
 
 @router.post("/v1/subjects/search", response_model=SubjectPage, summary="Find a subject by exact email")
