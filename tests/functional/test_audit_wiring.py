@@ -62,9 +62,7 @@ def test_a_shop_reading_a_record_is_a_sensitive_read_and_writing_one_a_sensitive
     path = f"/v1/subjects/{customer.id}/records/address"
     assert api.http.put(path, json={"city": "Lyon"}, headers=vault_shop.headers).status_code == 204
     assert api.http.get(path, headers=vault_shop.headers).status_code == 200
-    assert (
-        api.http.get(f"/v1/subjects/{customer.id}/profile", headers=vault_shop.headers).status_code == 200
-    )
+    assert api.http.get(f"/v1/subjects/{customer.id}/profile", headers=vault_shop.headers).status_code == 200
     (update,) = events(sessions, "sensitive_update")
     reads = events(sessions, "sensitive_read")
     assert (update.actor_id, update.target_type, update.target_id) == (
