@@ -18,7 +18,7 @@ from privacy_service.api.middleware import (
     SecurityHeadersMiddleware,
 )
 from privacy_service.api.problems import document_problems, install_problem_handlers
-from privacy_service.api.routes import auth, health, me, oauth, subjects, wellknown
+from privacy_service.api.routes import audit, auth, health, me, oauth, subjects, wellknown
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
@@ -112,6 +112,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(me.router)
     app.include_router(subjects.router)
+    app.include_router(audit.router)
     _describe_errors_as_problems(app)
 
     # add_middleware wraps: the last added is the outermost.

@@ -25,9 +25,10 @@ from privacy_service.core.db import create_session_factory, unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
-from privacy_service.identity import accounts, clients, mfa
+from privacy_service.identity import accounts, clients
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, parse_scopes
+from privacy_service.identity.staff import create_staff
 from privacy_service.vault.errors import EmailTaken
 
 MAX_IMPORT_LINE_BYTES = 64 * 1024
@@ -67,24 +68,14 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
     identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
     try:
         with database_errors(), unit_of_work(create_session_factory(engine)) as session:
-            user = accounts.register_user(
+            staff = create_staff(
                 session=session,
+                identity=identity,
                 keyring=keyring,
-                emails=identity.emails,
-                passwords=identity.passwords,
                 clock=clock,
                 email=email,
                 password=password,
                 roles=[Role(role)],
-            )
-            enrolment, codes = mfa.enrol_confirmed_totp(
-                session=session,
-                keyring=keyring,
-                recovery=identity.recovery,
-                clock=clock,
-                user_id=user.id,
-                account_name=email,
-                issuer=identity.totp_issuer,
             )
     except ValidationError as error:
         fail(_validation_message(error), exit_code=EXIT_USAGE)
@@ -93,18 +84,19 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
     finally:
         identity.close()
         engine.dispose()
+    assert staff.enrolment is not None
     if as_json:
         answer = {
-            "id": user.id,
+            "id": staff.user_id,
             "email": email,
-            "otpauth_uri": enrolment.otpauth_uri,
-            "recovery_codes": codes,
+            "otpauth_uri": staff.enrolment.otpauth_uri,
+            "recovery_codes": staff.recovery_codes,
         }
         click.echo(json.dumps(answer))
         return
-    click.echo(f"created {role} {user.id}")
-    click.echo(f"TOTP enrolment (load it into an authenticator app): {enrolment.otpauth_uri}")
-    click.echo("recovery codes (shown once): " + " ".join(codes))
+    click.echo(f"created {role} {staff.user_id}")
+    click.echo(f"TOTP enrolment (load it into an authenticator app): {staff.enrolment.otpauth_uri}")
+    click.echo("recovery codes (shown once): " + " ".join(staff.recovery_codes))
 
 
 @click.group("clients")

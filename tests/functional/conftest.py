@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import unit_of_work
-from privacy_service.identity import accounts, mfa
 from privacy_service.identity.clients import register_client
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
+from privacy_service.identity.staff import create_staff
 from privacy_service.keys.service import Keyring
 
 PROBLEM = "application/problem+json"
@@ -379,34 +379,24 @@ def make_staff(
     def make(roles: Iterable[Role] = (Role.COMPLIANCE_OFFICER,), *, with_totp: bool = True) -> Staff:
         email = unique_email("officer")
         with unit_of_work(sessions) as session:
-            user = accounts.register_user(
+            staff = create_staff(
                 session=session,
+                identity=identity,
                 keyring=keyring,
-                emails=identity.emails,
-                passwords=identity.passwords,
                 clock=clock,
                 email=email,
                 password=STAFF_PASSWORD,
-                profile={"country": "DE"},
                 roles=roles,
+                with_totp=with_totp,
             )
-            if not with_totp:
-                return Staff(id=user.id, email=email, password=STAFF_PASSWORD, totp=None)
-            enrolment, codes = mfa.enrol_confirmed_totp(
-                session=session,
-                keyring=keyring,
-                recovery=identity.recovery,
-                clock=clock,
-                user_id=user.id,
-                account_name=email,
-                issuer=identity.totp_issuer,
-            )
+        if staff.enrolment is None:
+            return Staff(id=staff.user_id, email=email, password=STAFF_PASSWORD, totp=None)
         return Staff(
-            id=user.id,
+            id=staff.user_id,
             email=email,
             password=STAFF_PASSWORD,
-            totp=pyotp.TOTP(enrolment.secret),
-            recovery_codes=tuple(codes),
+            totp=pyotp.TOTP(staff.enrolment.secret),
+            recovery_codes=tuple(staff.recovery_codes),
         )
 
     return make

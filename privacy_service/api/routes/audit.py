@@ -1,0 +1,264 @@
+"""Reviewing the audit trail: events, their streamed export, verification of the chain, and checkpoints.
+
+For compliance officers signed in with a second factor only (admins are not
+auditors). Every read is itself recorded as ``audit_read`` in the request's
+transaction, with the filters used (ids and names only, no personal data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from privacy_service.api.deps import ClockDep, DbSession, KeyringDep, SessionsDep, SettingsDep, staff_with
+from privacy_service.audit import Action, Outcome, Party, PartyType, record
+from privacy_service.audit.checkpoints import CheckpointCadence, public_keys
+from privacy_service.audit.models import PARTY_ID_LENGTH
+from privacy_service.audit.queries import (
+    EventFilter,
+    InvalidQuery,
+    PartyFilter,
+    checkpoint_cursor,
+    checkpoint_number,
+    event_cursor,
+    event_position,
+    iter_events,
+    list_checkpoints,
+    list_events,
+)
+from privacy_service.audit.schemas import (
+    AuditEventItem,
+    AuditEventPage,
+    CheckpointItem,
+    CheckpointPage,
+    VerificationView,
+    csv_lines,
+    jsonl_lines,
+)
+from privacy_service.audit.verify import verify_chain
+from privacy_service.audit.witness import FileWitness
+from privacy_service.core.clock import Clock
+from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.scopes import Role
+from privacy_service.keys.service import Keyring
+
+router = APIRouter(tags=["audit trail"])
+
+Officer = Annotated[Principal, Depends(staff_with(Role.COMPLIANCE_OFFICER))]
+AUDIT_TRAIL = Party(type=PartyType.AUDIT_TRAIL, id="audit")
+
+# API.md "Conventions": lists answer pages of ``limit`` items, 50 by default and at most 500.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+PARTY_FILTER_MAX_LENGTH = 33 + PARTY_ID_LENGTH  # "type:" (a type of at most 32) and the id
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=400)]
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+_EXPORT_MEDIA_TYPES = {
+    ExportFormat.JSONL: "application/jsonl",
+    ExportFormat.CSV: "text/csv; charset=utf-8; header=present",
+}
+
+
+def _invalid(error: InvalidQuery) -> RequestValidationError:
+    """A query parameter the read side refused, answered as any other 422 naming the field."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", error.field), "msg": error.message, "input": None}]
+    )
+
+
+def event_filter(
+    actor: Annotated[
+        str | None, Query(min_length=1, max_length=PARTY_FILTER_MAX_LENGTH, description="id or type:id")
+    ] = None,
+    action: Annotated[
+        str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,99}$", description="e.g. authn_login_success")
+    ] = None,
+    target: Annotated[
+        str | None, Query(min_length=1, max_length=PARTY_FILTER_MAX_LENGTH, description="id or type:id")
+    ] = None,
+    outcome: Annotated[Outcome | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="RFC 3339; events at or after it")] = None,
+    until: Annotated[datetime | None, Query(description="RFC 3339; events before it")] = None,
+) -> EventFilter:
+    try:
+        return EventFilter(
+            actor=None if actor is None else PartyFilter.parse(actor, field="actor"),
+            action=action,
+            target=None if target is None else PartyFilter.parse(target, field="target"),
+            outcome=outcome,
+            since=since,
+            until=until,
+        )
+    except InvalidQuery as error:
+        raise _invalid(error) from None
+
+
+Filters = Annotated[EventFilter, Depends(event_filter)]
+
+
+def _record_read(
+    *,
+    session: Session,
+    clock: Clock,
+    keyring: Keyring,
+    officer: Principal,
+    endpoint: str,
+    **details: Any,
+) -> None:
+    record(
+        session=session,
+        clock=clock,
+        actor=officer.party,
+        action=Action.AUDIT_READ,
+        target=AUDIT_TRAIL,
+        outcome=Outcome.SUCCESS,
+        details={"endpoint": endpoint, **details},
+        keyring=keyring,
+    )
+
+
+@router.get(
+    "/v1/audit/events",
+    response_model=AuditEventPage,
+    summary="Audit events, filtered; sealed ones by seq, then unsealed ones by time",
+)
+def audit_events(
+    officer: Officer,
+    filters: Filters,
+    session: DbSession,
+    keyring: KeyringDep,
+    clock: ClockDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> AuditEventPage:
+    try:
+        after = None if cursor is None else event_position(cursor)
+    except InvalidQuery as error:
+        raise _invalid(error) from None
+    page = list_events(session=session, keyring=keyring, filters=filters, limit=limit, after=after)
+    _record_read(
+        session=session,
+        clock=clock,
+        keyring=keyring,
+        officer=officer,
+        endpoint="events",
+        filters=filters.to_json(),
+    )
+    return AuditEventPage(
+        items=[AuditEventItem.of(view) for view in page.items],
+        next_cursor=None if page.next_position is None else event_cursor(page.next_position),
+    )
+
+
+@router.get(
+    "/v1/audit/events/export",
+    response_class=StreamingResponse,
+    summary="Every matching audit event, streamed as JSON lines or CSV",
+    responses={
+        200: {
+            "content": {"application/jsonl": {}, "text/csv": {}},
+            "description": "JSON lines (one event a line, as in the list) or CSV with a header row.",
+        }
+    },
+)
+def export_audit_events(
+    officer: Officer,
+    filters: Filters,
+    session: DbSession,
+    sessions: SessionsDep,
+    keyring: KeyringDep,
+    clock: ClockDep,
+    format: Annotated[ExportFormat, Query()] = ExportFormat.JSONL,
+) -> StreamingResponse:
+    # Recorded in the request's transaction, which commits before the first byte is streamed.
+    _record_read(
+        session=session,
+        clock=clock,
+        keyring=keyring,
+        officer=officer,
+        endpoint="export",
+        format=format.value,
+        filters=filters.to_json(),
+    )
+    encode = jsonl_lines if format is ExportFormat.JSONL else csv_lines
+    filename = f"audit-events-{clock.now().strftime('%Y%m%dT%H%M%SZ')}.{format.value}"
+    return StreamingResponse(
+        encode(_exported(sessions=sessions, keyring=keyring, filters=filters)),
+        media_type=_EXPORT_MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _exported(
+    *, sessions: SessionFactory, keyring: Keyring, filters: EventFilter
+) -> Iterator[AuditEventItem]:
+    """The export's events, read in batches in a transaction of its own (the request's has committed)."""
+    with unit_of_work(sessions) as session:
+        for view in iter_events(session=session, keyring=keyring, filters=filters):
+            yield AuditEventItem.of(view)
+
+
+@router.get("/v1/audit/verify", response_model=VerificationView, summary="Verify the whole hash chain")
+def verify_audit_trail(
+    officer: Officer, session: DbSession, keyring: KeyringDep, clock: ClockDep, settings: SettingsDep
+) -> VerificationView:
+    cadence = CheckpointCadence(
+        every_events=settings.audit_checkpoint_every, every_seconds=settings.audit_checkpoint_seconds
+    )
+    witness_file = settings.audit_witness_file
+    report = verify_chain(
+        session=session,
+        public_keys=public_keys(session),
+        cadence=cadence,
+        now=clock.now(),
+        witnessed=FileWitness(Path(witness_file)).statements() if witness_file is not None else (),
+    )
+    _record_read(
+        session=session,
+        clock=clock,
+        keyring=keyring,
+        officer=officer,
+        endpoint="verify",
+        ok=report.ok,
+        first_bad_seq=report.first_bad_seq,
+    )
+    return VerificationView.of(report)
+
+
+@router.get(
+    "/v1/audit/checkpoints", response_model=CheckpointPage, summary="Signed checkpoints, oldest first"
+)
+def audit_checkpoints(
+    officer: Officer,
+    session: DbSession,
+    keyring: KeyringDep,
+    clock: ClockDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> CheckpointPage:
+    try:
+        after = None if cursor is None else checkpoint_number(cursor)
+    except InvalidQuery as error:
+        raise _invalid(error) from None
+    page = list_checkpoints(session=session, limit=limit, after=after)
+    _record_read(session=session, clock=clock, keyring=keyring, officer=officer, endpoint="checkpoints")
+    return CheckpointPage(
+        items=[CheckpointItem.of(checkpoint) for checkpoint in page.items],
+        next_cursor=None if page.next_number is None else checkpoint_cursor(page.next_number),
+    )

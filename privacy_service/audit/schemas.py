@@ -1,0 +1,192 @@
+"""The shapes of the audit trail's answers at the HTTP edge (API.md "Audit trail").
+
+Times are RFC 3339 in UTC with six fraction digits, as the chain hashes them;
+``hash`` and ``prev_hash`` are null until the sealer has chained the event.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from privacy_service.audit.canonical import format_instant
+from privacy_service.audit.models import AuditCheckpoint
+from privacy_service.audit.queries import DetailsState, EventView
+from privacy_service.audit.verify import VerificationReport
+
+
+class PartyRef(BaseModel):
+    type: str
+    id: str
+
+
+class AuditEventItem(BaseModel):
+    id: str
+    seq: int | None = Field(description="Position in the hash chain; null until sealed.")
+    at: str
+    actor: PartyRef
+    action: str
+    target: PartyRef
+    outcome: str
+    request_id: str | None
+    hash: str | None
+    prev_hash: str | None
+    sealed_at: str | None
+    details: dict[str, Any] | None = Field(
+        description="Null when the event has none, or when they are withheld (see details_state)."
+    )
+    details_state: DetailsState = Field(
+        description="available, none, erased (the subject was erased: their key is shredded) or "
+        "unreadable (the stored ciphertext does not open; GET /v1/audit/verify locates it)."
+    )
+
+    @classmethod
+    def of(cls, view: EventView) -> AuditEventItem:
+        return cls(
+            id=view.id,
+            seq=view.seq,
+            at=format_instant(view.at),
+            actor=PartyRef(type=view.actor_type, id=view.actor_id),
+            action=view.action,
+            target=PartyRef(type=view.target_type, id=view.target_id),
+            outcome=view.outcome,
+            request_id=view.request_id,
+            hash=view.hash,
+            prev_hash=view.prev_hash,
+            sealed_at=None if view.sealed_at is None else format_instant(view.sealed_at),
+            details=view.details,
+            details_state=view.details_state,
+        )
+
+
+class AuditEventPage(BaseModel):
+    items: list[AuditEventItem]
+    next_cursor: str | None = None
+
+
+class CheckpointItem(BaseModel):
+    """A signed checkpoint: Ed25519 over the canonical statement (audit/canonical.py), hex-encoded."""
+
+    number: int
+    seq: int
+    hash: str
+    at: str
+    key_id: str
+    signature: str
+
+    @classmethod
+    def of(cls, checkpoint: AuditCheckpoint) -> CheckpointItem:
+        return cls(
+            number=checkpoint.number,
+            seq=checkpoint.seq,
+            hash=checkpoint.hash,
+            at=format_instant(checkpoint.at),
+            key_id=checkpoint.key_id,
+            signature=checkpoint.signature.hex(),
+        )
+
+
+class CheckpointPage(BaseModel):
+    items: list[CheckpointItem]
+    next_cursor: str | None = None
+
+
+class CheckpointSummaryView(BaseModel):
+    number: int
+    seq: int
+    hash: str
+    at: str
+    key_id: str
+
+
+class VerificationView(BaseModel):
+    ok: bool
+    events_checked: int
+    last_seq: int | None
+    last_checkpoint: CheckpointSummaryView | None
+    first_bad_seq: int | None
+    problem: str | None = Field(
+        description="altered, missing, inserted, reordered, truncated, checkpoint_mismatch, "
+        "checkpoint_missing or bad_signature; null when ok."
+    )
+
+    @classmethod
+    def of(cls, report: VerificationReport) -> VerificationView:
+        return cls.model_validate(report.to_json())
+
+
+#: The columns of the CSV export, in order; ``details`` holds the details as a JSON string.
+CSV_COLUMNS = (
+    "id",
+    "seq",
+    "at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "request_id",
+    "hash",
+    "prev_hash",
+    "sealed_at",
+    "details_state",
+    "details",
+)
+
+# OWASP "CSV Injection": a cell starting with one of these runs as a formula in a spreadsheet. Request ids
+# and shops' parties are caller-chosen, so such a cell is prefixed with a quote (JSON lines stay exact).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def jsonl_lines(items: Iterable[AuditEventItem]) -> Iterator[bytes]:
+    """One JSON object a line (JSON Lines), each the item as ``GET /v1/audit/events`` shows it."""
+    for item in items:
+        yield item.model_dump_json().encode() + b"\n"
+
+
+def csv_lines(items: Iterable[AuditEventItem]) -> Iterator[bytes]:
+    """RFC 4180 CSV: a header row of ``CSV_COLUMNS``, then one row an event; empty cells for nulls."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def flush() -> bytes:
+        line = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        return line
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for item in items:
+        details = None if item.details is None else json.dumps(item.details, sort_keys=True)
+        row = (
+            item.id,
+            item.seq,
+            item.at,
+            item.actor.type,
+            item.actor.id,
+            item.action,
+            item.target.type,
+            item.target.id,
+            item.outcome,
+            item.request_id,
+            item.hash,
+            item.prev_hash,
+            item.sealed_at,
+            item.details_state.value,
+            details,
+        )
+        writer.writerow([_csv_cell(value) for value in row])
+        yield flush()
