@@ -42,7 +42,7 @@ import hmac
 import ipaddress
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -53,7 +53,7 @@ import redis
 from limits import RateLimitItemPerSecond
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import Clock
@@ -113,6 +113,10 @@ class FailureStore(Protocol):
 
     def state(self, *, scope: ThrottleScope, key: bytes, window: Window) -> WindowState:
         """The failures of ``(scope, key)`` in the window ending now."""
+        ...
+
+    def states(self, windows: Sequence[tuple[ThrottleScope, bytes, Window]]) -> list[WindowState]:
+        """``state`` of each ``(scope, key, window)``, in order; the database answers in one query."""
         ...
 
     def clear(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
@@ -240,12 +244,9 @@ class LoginThrottle:
         keys = self._keys(account_key=account_key, ip=ip, client_id=client_id)
         if not self._store.claim(key=keys.account, seconds=self.limits.claim_seconds):
             raise TooManyAttempts(retry_after=1)  # another attempt on this account is being verified
-        waits = [
-            self._store.state(scope=scope, key=key, window=window).reopens_in
-            for scope, key, window in self._windows(keys)
-        ]
-        waits.append(self._delay(keys.account))
-        wait = max(waits)
+        windows = [*self._windows(keys), (ThrottleScope.STREAK, keys.account, self.limits.streak)]
+        *states, streak = self._store.states(windows)
+        wait = max(*(state.reopens_in for state in states), self._delay_of(streak))
         if wait > 0:
             self._store.release(key=keys.account)
             raise TooManyAttempts(retry_after=math.ceil(wait))
@@ -268,8 +269,7 @@ class LoginThrottle:
         """End an attempt that was neither a failure nor a success, counting nothing."""
         self._store.release(key=self._digest(ThrottleScope.ACCOUNT, account_key))
 
-    def _delay(self, account: bytes) -> float:
-        streak = self._store.state(scope=ThrottleScope.STREAK, key=account, window=self.limits.streak)
+    def _delay_of(self, streak: WindowState) -> float:
         delay = self.limits.delay_after(streak.count)
         if delay == 0 or streak.since_last is None:
             return 0.0
@@ -360,6 +360,36 @@ class DatabaseFailureStore:
             reopens_in = (leaving + length - now).total_seconds()
         return WindowState(count=count, reopens_in=reopens_in, since_last=(now - newest).total_seconds())
 
+    def states(self, windows: Sequence[tuple[ThrottleScope, bytes, Window]]) -> list[WindowState]:
+        """One grouped query for every window (each with its own length); a full one costs one more."""
+        now = self._clock.now()
+        conditions = [
+            and_(
+                LoginFailure.scope == scope.value,
+                LoginFailure.key == key,
+                LoginFailure.at > now - timedelta(seconds=window.seconds),
+            )
+            for scope, key, window in windows
+        ]
+        rows = self._session.execute(
+            select(LoginFailure.scope, LoginFailure.key, func.count(), func.max(LoginFailure.at))
+            .where(or_(*conditions))
+            .group_by(LoginFailure.scope, LoginFailure.key)
+        ).all()
+        found = {(scope, bytes(key)): (count, newest) for scope, key, count, newest in rows}
+        answers = []
+        for scope, key, window in windows:
+            count, newest = found.get((scope.value, key), (0, None))
+            if newest is not None and count >= window.limit:
+                answers.append(self.state(scope=scope, key=key, window=window))  # rare: when it reopens
+            elif newest is None:
+                answers.append(WindowState(count=0, reopens_in=0.0, since_last=None))
+            else:
+                answers.append(
+                    WindowState(count=count, reopens_in=0.0, since_last=(now - newest).total_seconds())
+                )
+        return answers
+
     def clear(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
         self._session.execute(
             delete(LoginFailure).where(LoginFailure.scope == scope.value, LoginFailure.key == key)
@@ -425,6 +455,9 @@ class RedisFailureStore:
             return WindowState(count=count, reopens_in=0.0, since_last=None)
         reopens_in = max(0.0, stats.reset_time - now) if count >= window.limit else 0.0
         return WindowState(count=count, reopens_in=reopens_in, since_last=max(0.0, now - float(last)))
+
+    def states(self, windows: Sequence[tuple[ThrottleScope, bytes, Window]]) -> list[WindowState]:
+        return [self.state(scope=scope, key=key, window=window) for scope, key, window in windows]
 
     def clear(self, *, scope: ThrottleScope, key: bytes, window: Window) -> None:
         with _redis_reachable():

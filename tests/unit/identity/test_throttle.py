@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import FrozenClock
@@ -564,3 +564,49 @@ def test_an_unreachable_redis_refuses_logins_with_503_instead_of_letting_them_th
         throttle.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)
     assert unavailable.value.status == 503
     assert "unreachable" in repr(store)
+
+
+def test_states_answers_what_state_answers_for_each_window_in_order(
+    store: FailureStore, clock: FrozenClock
+) -> None:
+    long_window = Window(limit=5, seconds=3600)
+    for _ in range(3):
+        store.add(scope=ThrottleScope.ACCOUNT, key=b"k", window=WINDOW)  # full
+    store.add(scope=ThrottleScope.STREAK, key=b"k", window=long_window)  # same key, another scope
+    store.add(scope=ThrottleScope.IP, key=b"ip", window=WINDOW)
+    windows = [
+        (ThrottleScope.ACCOUNT, b"k", WINDOW),
+        (ThrottleScope.IP, b"ip", WINDOW),
+        (ThrottleScope.CLIENT, b"nobody", WINDOW),
+        (ThrottleScope.STREAK, b"k", long_window),
+    ]
+
+    answers = store.states(windows)
+
+    expected = [store.state(scope=scope, key=key, window=window) for scope, key, window in windows]
+    counts = [(a.count, a.since_last is None) for a in answers]
+    assert counts == [(3, False), (1, False), (0, True), (1, False)]
+    for answer, single in zip(answers, expected, strict=True):
+        assert answer.count == single.count
+        assert answer.reopens_in == pytest.approx(single.reopens_in, abs=1.0)
+        assert (answer.since_last is None) == (single.since_last is None)
+
+
+def test_the_database_store_reads_every_window_in_one_query_unless_one_is_full(
+    session: Session, clock: FrozenClock
+) -> None:
+    store = DatabaseFailureStore(session=session, clock=clock)
+    store.add(scope=ThrottleScope.ACCOUNT, key=b"k", window=WINDOW)
+    session.flush()
+    statements: list[str] = []
+    bind = session.get_bind()
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        store.states([(ThrottleScope.ACCOUNT, b"k", WINDOW), (ThrottleScope.STREAK, b"k", WINDOW)])
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    assert len(statements) == 1
