@@ -93,12 +93,28 @@ def _authenticate(request: Request, form: dict[str, str], identity: IdentityRunt
         raise OAuthError("invalid_client", "Client authentication failed.", status=401) from None
 
 
+async def _authenticated_form(
+    request: Request,
+) -> tuple[dict[str, str], IdentityRuntime, AuthenticatedClient]:
+    """The request's form and its authenticated client; the database lookup runs off the event loop."""
+    form = await _form(request)
+    identity = get_identity(request)
+    client = await run_in_threadpool(_authenticate, request, form, identity)
+    return form, identity, client
+
+
+def _token_parameter(form: dict[str, str]) -> str:
+    """RFC 7009 §2.1 and RFC 7662 §2.1: the ``token`` parameter is required."""
+    token_value = form.get("token", "")
+    if not token_value:
+        raise OAuthError("invalid_request", "token is required.")
+    return token_value
+
+
 @router.post("/oauth/token", summary="Issue tokens (client_credentials, refresh_token)", openapi_extra=_FORM)
 async def token(request: Request) -> JSONResponse:
     try:
-        form = await _form(request)
-        identity = get_identity(request)
-        client = _authenticate(request, form, identity)
+        form, identity, client = await _authenticated_form(request)
         return await _grant(request, form, identity, client)
     except OAuthError as error:
         return error.response()
@@ -156,12 +172,8 @@ async def _grant(
 @router.post("/oauth/revoke", summary="Revoke a refresh token (RFC 7009)", openapi_extra=_FORM)
 async def revoke(request: Request) -> JSONResponse:
     try:
-        form = await _form(request)
-        identity = get_identity(request)
-        client = _authenticate(request, form, identity)
-        token_value = form.get("token", "")
-        if not token_value:
-            raise OAuthError("invalid_request", "token is required.")
+        form, identity, client = await _authenticated_form(request)
+        token_value = _token_parameter(form)
 
         def run() -> None:
             try:
@@ -185,12 +197,8 @@ async def revoke(request: Request) -> JSONResponse:
 @router.post("/oauth/introspect", summary="Describe a token (RFC 7662)", openapi_extra=_FORM)
 async def introspect(request: Request) -> JSONResponse:
     try:
-        form = await _form(request)
-        identity = get_identity(request)
-        client = _authenticate(request, form, identity)
-        token_value = form.get("token", "")
-        if not token_value:
-            raise OAuthError("invalid_request", "token is required.")
+        form, identity, client = await _authenticated_form(request)
+        token_value = _token_parameter(form)
 
         def run() -> dict[str, object]:
             with unit_of_work(get_sessions(request)) as session:
