@@ -16,17 +16,12 @@ from privacy_service.cli.bootstrap import (
     EXIT_USAGE,
     database_errors,
     fail,
-    open_keyring,
-    ready_engine,
-    settings_or_exit,
+    identity_console,
 )
-from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import unit_of_work
 from privacy_service.core.errors import DomainError
-from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
 from privacy_service.identity import accounts, clients
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, parse_scopes
 from privacy_service.identity.staff import create_staff
 from privacy_service.vault.errors import EmailTaken
@@ -60,19 +55,13 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = settings_or_exit()
-    configure_logging(settings.log_level)
-    engine = ready_engine(settings, migrate_embedded=True)
-    keyring = open_keyring(settings)
-    clock = SystemClock()
-    identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
     try:
-        with database_errors(), unit_of_work(create_session_factory(engine)) as session:
+        with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
             staff = create_staff(
                 session=session,
-                identity=identity,
-                keyring=keyring,
-                clock=clock,
+                identity=console.identity,
+                keyring=console.keyring,
+                clock=console.clock,
                 email=email,
                 password=password,
                 roles=[Role(role)],
@@ -81,9 +70,6 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
         fail(_validation_message(error), exit_code=EXIT_USAGE)
     except DomainError as error:
         fail(error.detail, exit_code=EXIT_USAGE if error.status < 500 else EXIT_FAILURE)
-    finally:
-        identity.close()
-        engine.dispose()
     assert staff.enrolment is not None
     if as_json:
         answer = {
@@ -118,19 +104,10 @@ def create_client(name: str, scopes: str, as_json: bool) -> None:
         fail(str(error), exit_code=EXIT_USAGE)
     if not granted:
         fail("give at least one scope", exit_code=EXIT_USAGE)
-    settings = settings_or_exit()
-    configure_logging(settings.log_level)
-    engine = ready_engine(settings, migrate_embedded=True)
-    keyring = open_keyring(settings)
-    identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=SystemClock())
-    try:
-        with database_errors(), unit_of_work(create_session_factory(engine)) as session:
-            registered = clients.register_client(
-                session=session, digests=identity.digests, clock=SystemClock(), name=name, scopes=granted
-            )
-    finally:
-        identity.close()
-        engine.dispose()
+    with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
+        registered = clients.register_client(
+            session=session, digests=console.identity.digests, clock=console.clock, name=name, scopes=granted
+        )
     if as_json:
         answer = {
             "client_id": registered.client_id,
@@ -159,47 +136,36 @@ def import_users(file: Path, as_json: bool) -> None:
     already present is skipped; a bad line is reported by number and the rest
     go on; the command exits non-zero if any line failed.
     """
-    settings = settings_or_exit()
-    configure_logging(settings.log_level)
-    engine = ready_engine(settings, migrate_embedded=True)
-    keyring = open_keyring(settings)
-    clock = SystemClock()
-    identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
-    sessions = create_session_factory(engine)
     imported = skipped = 0
     failed: list[dict[str, Any]] = []
-    try:
-        with file.open("rb") as lines:
-            for number, raw in enumerate(lines, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    account = _parse_import_line(raw)
-                    with unit_of_work(sessions) as session:
-                        accounts.import_user(
-                            session=session,
-                            keyring=keyring,
-                            emails=identity.emails,
-                            hasher=identity.passwords.hasher,
-                            clock=clock,
-                            email=account["email"],
-                            legacy_hash=account["password_hash"],
-                            profile={**account.get("profile", {}), "country": account["country"]},
-                        )
-                    imported += 1
-                except EmailTaken:
-                    skipped += 1
-                except ImportLineError as error:
-                    failed.append({"line": number, "error": str(error)})
-                except ValidationError as error:
-                    failed.append({"line": number, "error": _validation_message(error)})
-                except (DomainError, CryptoError) as error:
-                    failed.append({"line": number, "error": getattr(error, "detail", None) or error.title})
-                except SQLAlchemyError as error:
-                    fail(f"line {number}: the database refused the import ({type(error).__name__})")
-    finally:
-        identity.close()
-        engine.dispose()
+    with identity_console() as console, file.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                account = _parse_import_line(raw)
+                with unit_of_work(console.sessions) as session:
+                    accounts.import_user(
+                        session=session,
+                        keyring=console.keyring,
+                        emails=console.identity.emails,
+                        hasher=console.identity.passwords.hasher,
+                        clock=console.clock,
+                        email=account["email"],
+                        legacy_hash=account["password_hash"],
+                        profile={**account.get("profile", {}), "country": account["country"]},
+                    )
+                imported += 1
+            except EmailTaken:
+                skipped += 1
+            except ImportLineError as error:
+                failed.append({"line": number, "error": str(error)})
+            except ValidationError as error:
+                failed.append({"line": number, "error": _validation_message(error)})
+            except (DomainError, CryptoError) as error:
+                failed.append({"line": number, "error": getattr(error, "detail", None) or error.title})
+            except SQLAlchemyError as error:
+                fail(f"line {number}: the database refused the import ({type(error).__name__})")
     if as_json:
         click.echo(json.dumps({"imported": imported, "skipped": skipped, "failed": failed}))
     else:

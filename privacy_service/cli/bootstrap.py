@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
@@ -17,10 +18,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_service.core import migrations
-from privacy_service.core.clock import SystemClock
+from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings, SettingsError, load_settings
-from privacy_service.core.db import create_engine_for
+from privacy_service.core.db import SessionFactory, create_engine_for, create_session_factory
+from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
+from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 
 EXIT_FAILURE = 1
@@ -82,3 +85,36 @@ def open_keyring(settings: Settings) -> Keyring:
         sys.exit(EXIT_USAGE)
     except (CryptoError, OSError) as error:
         fail(f"cannot open the keys: {error}")
+
+
+@dataclass(frozen=True)
+class Console:
+    """What an account or key command works with: settings, sessions, keys, identity, the wall clock."""
+
+    settings: Settings
+    sessions: SessionFactory
+    keyring: Keyring
+    identity: IdentityRuntime
+    clock: Clock
+
+
+@contextmanager
+def identity_console() -> Iterator[Console]:
+    """Settings (with logging), an up-to-date database, the keys and identity's runtime; closed after."""
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    engine = ready_engine(settings, migrate_embedded=True)
+    keyring = open_keyring(settings)
+    clock = SystemClock()
+    identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
+    try:
+        yield Console(
+            settings=settings,
+            sessions=create_session_factory(engine),
+            keyring=keyring,
+            identity=identity,
+            clock=clock,
+        )
+    finally:
+        identity.close()
+        engine.dispose()

@@ -9,13 +9,19 @@ import click
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
-from privacy_service.cli.bootstrap import database_errors, fail, open_keyring, ready_engine, settings_or_exit
+from privacy_service.cli.bootstrap import (
+    database_errors,
+    fail,
+    identity_console,
+    open_keyring,
+    ready_engine,
+    settings_or_exit,
+)
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.db import create_session_factory, unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto.key_file import DEFAULT_RELOAD_INTERVAL
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import add_kek_version
 
 # A running process re-reads the key file at most this long after it changes.
@@ -105,24 +111,15 @@ def rotate_signing() -> None:
 
     Running services sign with the new key within PRIVACY_SIGNING_KEY_CACHE_SECONDS.
     """
-    settings = settings_or_exit()
-    configure_logging(settings.log_level)
-    engine = ready_engine(settings, migrate_embedded=True)
-    keyring = open_keyring(settings)
-    identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=SystemClock())
-    try:
-        with database_errors(), unit_of_work(create_session_factory(engine)) as session:
-            kid = identity.tokens.rotate_signing_key(session=session)
-            audit.record(
-                session=session,
-                clock=SystemClock(),
-                actor=SYSTEM,
-                action=Action.SIGNING_KEY_ROTATE,
-                target=Party(type=PartyType.SIGNING_KEY, id=kid),
-                outcome=Outcome.SUCCESS,
-            )
-    finally:
-        identity.close()
-        engine.dispose()
-    within = settings.signing_key_cache_seconds
+    with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
+        kid = console.identity.tokens.rotate_signing_key(session=session)
+        audit.record(
+            session=session,
+            clock=console.clock,
+            actor=SYSTEM,
+            action=Action.SIGNING_KEY_ROTATE,
+            target=Party(type=PartyType.SIGNING_KEY, id=kid),
+            outcome=Outcome.SUCCESS,
+        )
+        within = console.settings.signing_key_cache_seconds
     click.echo(f"new token-signing key {kid}; running services use it within {within:g} s")
