@@ -70,5 +70,13 @@ class Party:
         return self.type in SUBJECT_PARTIES
 
 
+def user_party(user_id: str) -> Party:
+    return Party(type=PartyType.USER, id=user_id)
+
+
+def client_party(client_id: str) -> Party:
+    return Party(type=PartyType.CLIENT, id=client_id)
+
+
 #: The service itself, for what the worker or an operator's command does.
 SYSTEM = Party(type=PartyType.SYSTEM, id="privacy-service")

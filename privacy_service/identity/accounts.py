@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
-from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, user_party
 from privacy_service.core.clock import Clock
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex, InvalidPassword, PasswordHasher
@@ -24,7 +24,6 @@ from privacy_service.identity.errors import InvalidCredentials
 from privacy_service.identity.hashing_pool import PasswordWorkPool
 from privacy_service.identity.models import User
 from privacy_service.identity.password_rules import PasswordPolicy
-from privacy_service.identity.principals import user_party
 from privacy_service.identity.scopes import Role, parse_roles
 from privacy_service.identity.sessions import revoke_all_sessions
 from privacy_service.identity.throttle import LoginThrottle

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
-from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, client_party
 from privacy_service.core.clock import Clock
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.errors import IdentityError
@@ -68,7 +68,7 @@ def register_client(
         clock=clock,
         actor=actor,
         action=Action.CLIENT_CREATE,
-        target=Party(type=PartyType.CLIENT, id=client.id),
+        target=client_party(client.id),
         outcome=Outcome.SUCCESS,
         details={"scopes": list(granted)},
     )

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
-from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.audit.actions import Action, Outcome, Party, PartyType, client_party, user_party
 from privacy_service.core.clock import Clock
 from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.crypto import InvalidPassword
@@ -34,7 +34,6 @@ from privacy_service.identity.accounts import find_user_by_email, roles_of
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
 from privacy_service.identity.models import MfaChallenge, User
 from privacy_service.identity.password_rules import is_blocklisted
-from privacy_service.identity.principals import client_party, user_party
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import start_session

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
-from privacy_service.audit.actions import SYSTEM, Action, Outcome
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, user_party
 from privacy_service.core.clock import Clock
 from privacy_service.crypto import InvalidCode as CryptoInvalidCode
 from privacy_service.crypto import ReplayedCode as CryptoReplayedCode
@@ -28,7 +28,6 @@ from privacy_service.identity.errors import (
     MfaNotEnabled,
 )
 from privacy_service.identity.models import RecoveryCode, TotpFactor
-from privacy_service.identity.principals import user_party
 from privacy_service.identity.throttle import LoginThrottle
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from privacy_service.audit.actions import Party, PartyType
+from privacy_service.audit.actions import Party, client_party, user_party
 from privacy_service.identity.scopes import AuthMethod, Role, Scope
 
 
@@ -41,12 +41,4 @@ class Principal:
     @property
     def party(self) -> Party:
         """How the audit trail names this caller."""
-        return Party(type=PartyType.USER if self.is_user else PartyType.CLIENT, id=self.id)
-
-
-def user_party(user_id: str) -> Party:
-    return Party(type=PartyType.USER, id=user_id)
-
-
-def client_party(client_id: str) -> Party:
-    return Party(type=PartyType.CLIENT, id=client_id)
+        return user_party(self.id) if self.is_user else client_party(self.id)

@@ -25,7 +25,7 @@ from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
-from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.audit.actions import Action, Outcome, Party, client_party, user_party
 from privacy_service.core.clock import Clock
 from privacy_service.core.errors import NotFound
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
@@ -137,9 +137,9 @@ def rotate_refresh_token(
         audit.record(
             session=session,
             clock=clock,
-            actor=Party(type=PartyType.CLIENT, id=client_id),
+            actor=client_party(client_id),
             action=Action.AUTHN_TOKEN_REUSE,
-            target=Party(type=PartyType.USER, id=user_session.user_id),
+            target=user_party(user_session.user_id),
             outcome=Outcome.FAILURE,
         )
         raise RefreshTokenReused()
@@ -172,7 +172,7 @@ def revoke_refresh_token(
         _record_revocation(
             session=session,
             clock=clock,
-            actor=Party(type=PartyType.CLIENT, id=client_id),
+            actor=client_party(client_id),
             user_id=user_session.user_id,
         )
 
@@ -183,7 +183,7 @@ def _record_revocation(*, session: Session, clock: Clock, actor: Party, user_id:
         clock=clock,
         actor=actor,
         action=Action.SESSION_REVOKE,
-        target=Party(type=PartyType.USER, id=user_id),
+        target=user_party(user_id),
         outcome=Outcome.SUCCESS,
     )
 
@@ -200,9 +200,7 @@ def revoke_session(*, session: Session, clock: Clock, user_id: str, session_id: 
     if user_session.revoked_at is None:
         user_session.revoked_at = clock.now()
         session.flush()
-        _record_revocation(
-            session=session, clock=clock, actor=Party(type=PartyType.USER, id=user_id), user_id=user_id
-        )
+        _record_revocation(session=session, clock=clock, actor=user_party(user_id), user_id=user_id)
 
 
 def revoke_all_sessions(
