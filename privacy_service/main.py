@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,13 +19,16 @@ from privacy_service.api.middleware import (
     SecurityHeadersMiddleware,
 )
 from privacy_service.api.problems import document_problems, install_problem_handlers
-from privacy_service.api.routes import audit, auth, health, me, oauth, subjects, wellknown
+from privacy_service.api.routes import audit, auth, dsr, health, me, oauth, subjects, systems, wellknown
+from privacy_service.connectors import Connector, WebhookConnector
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
-from privacy_service.worker import Worker, default_jobs
+from privacy_service.policy import Policies, load_policies
+from privacy_service.worker import build_worker
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +43,18 @@ def create_app(
     engine: Engine | None = None,
     keyring: Keyring | None = None,
     identity: IdentityRuntime | None = None,
+    policies: Policies | None = None,
+    connector: Connector | None = None,
     run_worker: bool = False,
 ) -> FastAPI:
     """Build the HTTP application.
 
     Nothing connects to the database until the server starts, and without a
     ``keyring`` the key provider is opened only then, so building the app
-    (e.g. for its OpenAPI document) has no side effects.
+    (e.g. for its OpenAPI document) has no side effects. Without ``policies``
+    they are loaded from the settings' directory at start-up (``serve`` loads
+    them first, so a bad file stops it with its path and line); without a
+    ``connector`` deliveries go out as Standard Webhooks over HTTP.
     """
     owns_engine = engine is None
     engine = engine or create_engine_for(settings)
@@ -67,13 +76,22 @@ def create_app(
         except SQLAlchemyError:
             # Serve anyway: /readyz reports the database, and the first token signed makes the key.
             log.warning("could not ensure a token-signing key at start-up: the database is unreachable")
+        delivering = connector if connector is not None else WebhookConnector()
+        app.state.dsr = DsrRuntime.from_settings(
+            settings,
+            policies=policies or load_policies(settings.effective_policies_dir, environ=os.environ),
+            connector=delivering,
+            keyring=app.state.keyring,
+            emails=app.state.identity.emails,
+        )
         worker = None
         if run_worker:
-            worker = Worker(
+            worker = build_worker(
+                settings=settings,
                 sessions=app.state.sessions,
                 clock=clock,
-                jobs=default_jobs(settings=settings, provider=app.state.keyring.provider),
-                poll_seconds=settings.worker_poll_seconds,
+                provider=app.state.keyring.provider,
+                dsr=app.state.dsr,
             )
             worker.start_in_thread()
         try:
@@ -84,6 +102,8 @@ def create_app(
                 worker.stop()
                 if not worker.join(WORKER_STOP_TIMEOUT_SECONDS):
                     log.warning("worker did not stop in time")
+            if connector is None and isinstance(delivering, WebhookConnector):
+                delivering.close()
             if owns_identity:
                 app.state.identity.close()
             if owns_engine:
@@ -104,6 +124,7 @@ def create_app(
     app.state.clock = clock
     app.state.keyring = keyring
     app.state.identity = identity
+    app.state.dsr = None
 
     install_problem_handlers(app)
     app.include_router(health.router)
@@ -113,6 +134,8 @@ def create_app(
     app.include_router(me.router)
     app.include_router(subjects.router)
     app.include_router(audit.router)
+    app.include_router(dsr.router)
+    app.include_router(systems.router)
     _describe_errors_as_problems(app)
 
     # add_middleware wraps: the last added is the outermost.

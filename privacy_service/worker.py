@@ -24,9 +24,20 @@ from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.crypto import KeyProvider
+from privacy_service.dsr.fanout import FanOut
+from privacy_service.dsr.jobs import (
+    close_requests_job,
+    deliver_tasks_job,
+    journal_erasures_job,
+    purge_exports_job,
+)
+from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity import throttle
 
 log = logging.getLogger(__name__)
+
+# How often the worker looks for due deliveries: a request's fan-out starts within this.
+DELIVERY_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -54,13 +65,13 @@ def _purge_login_failures(job: JobContext) -> None:
     throttle.purge_expired(session=job.session, clock=job.clock)
 
 
-def default_jobs(*, settings: Settings, provider: KeyProvider) -> list[Job]:
+def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | None = None) -> list[Job]:
     """The jobs every worker runs; each capability adds its own here."""
     cadence = CheckpointCadence(
         every_events=settings.audit_checkpoint_every, every_seconds=settings.audit_checkpoint_seconds
     )
     witness = FileWitness(settings.audit_witness_file) if settings.audit_witness_file else None
-    return [
+    jobs = [
         # Sealing and checkpoints are separate jobs: a checkpoint signs only what is committed.
         Job(name="audit_seal", run=seal_events_job(batch_size=settings.audit_seal_batch), every_seconds=1),
         Job(
@@ -70,6 +81,29 @@ def default_jobs(*, settings: Settings, provider: KeyProvider) -> list[Job]:
         ),
         Job(name="purge_login_failures", run=_purge_login_failures, every_seconds=300),
     ]
+    if fanout is not None:
+        dsr = fanout.runtime
+        jobs += [
+            Job(name="dsr_deliver", run=deliver_tasks_job(fanout), every_seconds=DELIVERY_POLL_SECONDS),
+            Job(name="dsr_close", run=close_requests_job(dsr), every_seconds=1),
+            Job(name="erasure_journal", run=journal_erasures_job(dsr.erasure_journal), every_seconds=5),
+            Job(name="purge_exports", run=purge_exports_job(), every_seconds=300),
+        ]
+    return jobs
+
+
+def build_worker(
+    *, settings: Settings, sessions: SessionFactory, clock: Clock, provider: KeyProvider, dsr: DsrRuntime
+) -> Worker:
+    """The worker of ``serve`` and ``privacy-service worker``: every job, and deliveries drained on stop."""
+    fanout = FanOut(sessions=sessions, runtime=dsr, clock=clock)
+    return Worker(
+        sessions=sessions,
+        clock=clock,
+        jobs=default_jobs(settings=settings, provider=provider, fanout=fanout),
+        poll_seconds=settings.worker_poll_seconds,
+        on_stop=[fanout.close],
+    )
 
 
 class Worker:
@@ -80,11 +114,13 @@ class Worker:
         clock: Clock,
         jobs: Sequence[Job],
         poll_seconds: float = 1.0,
+        on_stop: Sequence[Callable[[], None]] = (),
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._jobs = list(jobs)
         self._poll_seconds = poll_seconds
+        self._on_stop = list(on_stop)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -116,10 +152,20 @@ class Worker:
     def run(self) -> None:
         """Loop until ``stop()``; the job in flight when it is called still finishes."""
         log.info("worker started", extra={"jobs": [job.name for job in self._jobs]})
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self._poll_seconds)
+        try:
+            while not self._stop.is_set():
+                self.run_once()
+                self._stop.wait(self._pause())
+        finally:
+            for hook in self._on_stop:
+                hook()  # e.g. deliveries in flight finish and are recorded
         log.info("worker stopped")
+
+    def _pause(self) -> float:
+        """Sleep until the next job is due, at most ``poll_seconds``."""
+        now = time.monotonic()
+        next_due = min((job._next_due for job in self._jobs), default=now + self._poll_seconds)
+        return max(0.0, min(self._poll_seconds, next_due - now))
 
     def stop(self) -> None:
         self._stop.set()

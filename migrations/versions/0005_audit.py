@@ -8,23 +8,16 @@ Append-only, enforced by the database itself. Triggers on both PostgreSQL
 and SQLite refuse every DELETE of an audit event or checkpoint, and every
 UPDATE of an event except the sealer's: setting ``seq``, ``prev_hash``,
 ``hash`` and ``sealed_at`` on a row where they are still NULL, changing
-nothing else.
+nothing else. (Migration 0006 lets an archived prefix of the chain be deleted.)
 
 Least privilege on PostgreSQL: two roles. The owner role (here, whoever runs
 ``privacy-service migrate``) owns the tables and is the only one that may
 alter or drop them or disable the triggers. The service role that the API and
-the worker connect as gets only what it needs on the trail; as the owner:
-
-    CREATE ROLE privacy_service LOGIN PASSWORD '...';
-    GRANT USAGE ON SCHEMA public TO privacy_service;
-    GRANT SELECT, INSERT ON audit_events, audit_checkpoints TO privacy_service;
-    GRANT UPDATE (seq, prev_hash, hash, sealed_at) ON audit_events TO privacy_service;
-    GRANT SELECT, INSERT, UPDATE (retired_at) ON audit_signing_keys TO privacy_service;
-    REVOKE DELETE, TRUNCATE ON audit_events, audit_checkpoints, audit_signing_keys FROM privacy_service;
-
-(plus its ordinary grants on the other tables). The trigger still guards the
-sealing UPDATE the column grant allows, and TRUNCATE (which fires no row
-trigger) is left to the owner alone.
+the worker act as, ``privacy_service_app``, is created and granted only what
+it needs on the trail by migration 0006 (no DELETE or TRUNCATE; UPDATE only of
+the sealer's columns). The trigger still guards the sealing UPDATE the column
+grant allows, and TRUNCATE (which fires no row trigger) is left to the owner
+alone.
 """
 
 from __future__ import annotations

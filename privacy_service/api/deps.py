@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.clients import find_client
 from privacy_service.identity.errors import Forbidden, InvalidToken, MfaRequiredForStaff, NotAuthenticated
 from privacy_service.identity.principals import Principal, PrincipalKind
@@ -50,6 +51,11 @@ def get_identity(request: Request) -> IdentityRuntime:
     return identity
 
 
+def get_dsr(request: Request) -> DsrRuntime:
+    dsr: DsrRuntime = request.app.state.dsr
+    return dsr
+
+
 def get_sessions(request: Request) -> SessionFactory:
     sessions: SessionFactory = request.app.state.sessions
     return sessions
@@ -65,6 +71,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 IdentityDep = Annotated[IdentityRuntime, Depends(get_identity)]
 SessionsDep = Annotated[SessionFactory, Depends(get_sessions)]
+DsrDep = Annotated[DsrRuntime, Depends(get_dsr)]
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 

@@ -21,8 +21,14 @@ class Action(StrEnum):
     AUTHZ_FAIL = "authz_fail"
     CLIENT_CREATE = "client_create"
     CLIENT_DISABLE = "client_disable"
+    DSR_APPROVE = "dsr_approve"
     DSR_COMPLETE = "dsr_complete"
     DSR_CREATE = "dsr_create"
+    DSR_EXPORT_DOWNLOAD = "dsr_export_download"
+    DSR_REJECT = "dsr_reject"
+    DSR_TASK_COMPLETE = "dsr_task_complete"
+    DSR_TASK_FAIL = "dsr_task_fail"
+    ERASURE_REPLAY = "erasure_replay"
     KEY_ROTATE = "key_rotate"
     KEY_SHRED = "key_shred"
     MFA_DISABLE = "mfa_disable"
@@ -32,6 +38,8 @@ class Action(StrEnum):
     SENSITIVE_UPDATE = "sensitive_update"
     SESSION_REVOKE = "session_revoke"
     SIGNING_KEY_ROTATE = "signing_key_rotate"
+    SYSTEM_CREATE = "system_create"
+    SYSTEM_DELETE = "system_delete"
     USER_CREATE = "user_create"
 
 
@@ -45,6 +53,7 @@ class PartyType(StrEnum):
 
     AUDIT_TRAIL = "audit_trail"
     CLIENT = "client"
+    DOWNSTREAM_SYSTEM = "downstream_system"
     DSR = "dsr"
     KEY = "key"
     SESSION = "session"

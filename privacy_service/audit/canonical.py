@@ -21,7 +21,9 @@ so UTF-16 and code-point key order agree.
 
 A checkpoint signs ``b"privacy-service/audit-checkpoint/v1\\n" + JCS({"at",
 "hash", "key_id", "number", "seq"})``, the prefix keeping the signature from
-ever verifying as anything else.
+ever verifying as anything else. An archive record signs
+``b"privacy-service/audit-archive/v1\\n" + JCS({"at", "before", "digest",
+"first_seq", "hash", "key_id", "number", "through_seq"})`` likewise.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from privacy_service.audit.models import AuditEvent
 GENESIS_HASH: Final = "0" * 64
 EVENT_ENCODING_VERSION: Final = 1
 _CHECKPOINT_PREFIX: Final = b"privacy-service/audit-checkpoint/v1\n"
+_ARCHIVE_PREFIX: Final = b"privacy-service/audit-archive/v1\n"
 
 
 def canonical_json(value: Mapping[str, str | int | None]) -> bytes:
@@ -140,3 +143,28 @@ def checkpoint_message(*, number: int, seq: int, hash: str, at: datetime, key_id
         "seq": seq,
     }
     return _CHECKPOINT_PREFIX + canonical_json(body)
+
+
+def archive_message(
+    *,
+    number: int,
+    first_seq: int,
+    through_seq: int,
+    hash: str,
+    before: datetime,
+    digest: str,
+    at: datetime,
+    key_id: str,
+) -> bytes:
+    """The bytes an archive record's signature covers."""
+    body: dict[str, str | int | None] = {
+        "at": format_instant(at),
+        "before": format_instant(before),
+        "digest": digest,
+        "first_seq": first_seq,
+        "hash": hash,
+        "key_id": key_id,
+        "number": number,
+        "through_seq": through_seq,
+    }
+    return _ARCHIVE_PREFIX + canonical_json(body)

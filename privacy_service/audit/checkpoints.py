@@ -84,6 +84,13 @@ def rotate_signing_key(*, session: Session, provider: KeyProvider, clock: Clock)
     return _create_signing_key(session=session, provider=provider, clock=clock)
 
 
+def unwrap_signing_key(*, key: AuditSigningKey, provider: KeyProvider) -> bytes:
+    """The private half of ``key``, unwrapped by the key provider for one signature; never stored."""
+    return provider.unwrap(
+        WrappedKey(kek_version=key.kek_version, blob=key.private_key), associated_data=_wrap_context(key.id)
+    )
+
+
 def public_keys(session: Session) -> dict[str, bytes]:
     """Every signing key's public half by id, retired ones included.
 
@@ -125,9 +132,7 @@ def write_checkpoint(
     key = active_signing_key(session)
     if key is None:
         raise NoSigningKey()
-    private_key = provider.unwrap(
-        WrappedKey(kek_version=key.kek_version, blob=key.private_key), associated_data=_wrap_context(key.id)
-    )
+    private_key = unwrap_signing_key(key=key, provider=provider)
     number = 1 if previous is None else previous.number + 1
     message = checkpoint_message(number=number, seq=seq, hash=head_hash, at=now, key_id=key.id)
     checkpoint = AuditCheckpoint(

@@ -19,6 +19,8 @@ from privacy_service.audit.witness import Witness
 from privacy_service.core.clock import Clock
 from privacy_service.crypto import KeyProvider
 
+DEFAULT_MAX_BATCHES = 10
+
 
 class JobInput(Protocol):
     @property
@@ -28,11 +30,17 @@ class JobInput(Protocol):
     def clock(self) -> Clock: ...
 
 
-def seal_events_job(*, batch_size: int = DEFAULT_BATCH_SIZE) -> Callable[[JobInput], None]:
-    """A job that seals one batch of pending events per run (run it every second or so)."""
+def seal_events_job(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: int = DEFAULT_MAX_BATCHES
+) -> Callable[[JobInput], None]:
+    """A job that seals pending events in batches until none is full, at most ``max_batches`` per run
+    (run it every second or so), so a burst of more than ``batch_size`` events a second is sealed
+    within about a second instead of piling up; all in the run's one transaction."""
 
     def run(job: JobInput) -> None:
-        seal_pending_events(session=job.session, clock=job.clock, batch_size=batch_size)
+        for _ in range(max_batches):
+            if seal_pending_events(session=job.session, clock=job.clock, batch_size=batch_size) < batch_size:
+                return
 
     return run
 

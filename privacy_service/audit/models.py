@@ -1,11 +1,12 @@
 """The audit trail's tables: events (appended unsealed, then sealed into the hash chain), signed
-checkpoints of the chain's head, and the Ed25519 keys that sign them.
+checkpoints of the chain's head, the Ed25519 keys that sign them, and signed records of archived
+prefixes.
 
 ``seq``, ``prev_hash``, ``hash`` and ``sealed_at`` stay NULL until the sealer
-fills them in once; triggers (migration 0005) refuse any other update and
-every delete. The unique constraints on ``seq`` and ``prev_hash`` make a fork
-of the chain impossible to store: two events can never claim the same
-predecessor.
+fills them in once; triggers (migrations 0005 and 0006) refuse any other update
+and every delete except of an archived prefix. The unique constraints on
+``seq`` and ``prev_hash`` make a fork of the chain impossible to store: two
+events can never claim the same predecessor.
 """
 
 from __future__ import annotations
@@ -71,6 +72,28 @@ class AuditCheckpoint(Base):
     number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, index=True)
     hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(26), ForeignKey("audit_signing_keys.id"))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditArchive(Base):
+    """A signed statement "events ``first_seq``..``through_seq`` were exported to an archive whose event
+    lines hash to ``digest``; the chain now starts after ``through_seq``, whose hash was ``hash``".
+
+    The remaining chain verifies from this anchor. Only events up to the newest
+    archive's ``through_seq`` can be deleted (the trigger of migration 0006), and
+    only by the owner role; ``number`` is gap-free and rows never change.
+    """
+
+    __tablename__ = "audit_archives"
+
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    through_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    before: Mapped[datetime] = mapped_column(UTCDateTime())
+    digest: Mapped[str] = mapped_column(String(HASH_LENGTH))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     key_id: Mapped[str] = mapped_column(String(26), ForeignKey("audit_signing_keys.id"))
     signature: Mapped[bytes] = mapped_column(LargeBinary)

@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent
-from privacy_service.audit.models import AuditEvent
+from privacy_service.audit.models import AuditArchive, AuditEvent
 from privacy_service.core.clock import Clock
 
 #: The PostgreSQL advisory lock key of the sealer ("PRIVAUD1" as a 64-bit integer).
@@ -36,13 +36,21 @@ def try_lock_sealer(session: Session) -> bool:
 
 
 def chain_head(session: Session) -> tuple[int, str]:
-    """The last sealed event's ``(seq, hash)``, or ``(0, GENESIS_HASH)`` for an empty chain."""
+    """The last sealed event's ``(seq, hash)``, or ``(0, GENESIS_HASH)`` for an empty chain.
+
+    When every sealed event has been archived, the head is the newest archive's
+    last event, so the chain goes on from it instead of starting over.
+    """
     row = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.seq.is_not(None))
         .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()
+    if row is None:
+        row = session.execute(
+            select(AuditArchive.through_seq, AuditArchive.hash).order_by(AuditArchive.number.desc()).limit(1)
+        ).first()
     if row is None:
         return 0, GENESIS_HASH
     seq, hash_ = row

@@ -5,6 +5,7 @@ keys status|rotate|rotate-signing    keys                      (cli/keys.py)
 admin create, clients create,
 users import                         accounts and shop clients (cli/accounts.py)
 audit verify                         the audit trail           (cli/audit.py)
+policies check|explain               policies as code          (cli/policies.py)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import click
 
 import privacy_service
-from privacy_service.cli import accounts, audit, keys, processes
+from privacy_service.cli import accounts, audit, keys, policies, processes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +32,7 @@ for command in (
     accounts.clients_group,
     accounts.users_group,
     audit.audit,
+    policies.policies,
 ):
     cli.add_command(command)
 

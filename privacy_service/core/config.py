@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default=Path("data"),
         description="Where the embedded database and the local key file live.",
     )
+    policies_dir: Path | None = Field(
+        default=None,
+        description="The policies directory (jurisdictions, retention, downstream systems). "
+        "Default: policies/ of the source checkout, else the copy bundled with the package.",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
@@ -66,6 +71,34 @@ class Settings(BaseSettings):
     )
     delivery_retry_max_seconds: float = Field(
         default=3600.0, gt=0, description="Longest pause between delivery attempts."
+    )
+    delivery_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long a delivery waits for a downstream system registered through the API "
+        "(systems in policies/ set their own).",
+    )
+    delivery_concurrency: int = Field(
+        default=64, ge=1, le=512, description="Deliveries to downstream systems in flight at once per worker."
+    )
+    dsr_export_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=90,
+        description="How long the export bundle of an access request can be downloaded before it is purged.",
+    )
+    dsr_recent_login_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        le=1440,
+        description="A customer files a request only this soon after signing in (proof of identity).",
+    )
+    erasure_journal_file: Path | None = Field(
+        default=None,
+        description="Erasures are also appended here (keyed digests only), outside the database, so "
+        "`erasures replay` can erase again what a restored backup brings back. "
+        "Default: <data dir>/erasure-journal.jsonl.",
     )
     max_body_bytes: int = Field(
         default=1 * MiB, ge=1024, description="Request bodies larger than this are refused with 413."
@@ -215,8 +248,27 @@ class Settings(BaseSettings):
         return {int(version): material for version, _, material in pairs}
 
     @property
+    def effective_erasure_journal_file(self) -> Path:
+        return self.erasure_journal_file or self.data_dir / "erasure-journal.jsonl"
+
+    @property
     def effective_key_file(self) -> Path:
         return self.key_file or self.data_dir / "keys.json"
+
+    @property
+    def effective_policies_dir(self) -> Path:
+        """The policies in use: the setting, else the checkout's policies/, else the wheel's bundled copy.
+
+        A checkout is recognised by its policies/jurisdictions.yaml next to the package, so an
+        installed package never picks up an unrelated policies/ directory.
+        """
+        if self.policies_dir is not None:
+            return self.policies_dir
+        package_dir = Path(__file__).resolve().parents[1]
+        checkout = package_dir.parent / "policies"
+        if (checkout / "jurisdictions.yaml").is_file():
+            return checkout
+        return package_dir / "_bundled" / "policies"
 
     @property
     def is_embedded(self) -> bool:

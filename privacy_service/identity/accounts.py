@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
@@ -22,7 +23,14 @@ from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex, InvalidPassword, PasswordHasher
 from privacy_service.identity.errors import InvalidCredentials
 from privacy_service.identity.hashing_pool import PasswordWorkPool
-from privacy_service.identity.models import User
+from privacy_service.identity.models import (
+    MfaChallenge,
+    RecoveryCode,
+    RefreshToken,
+    TotpFactor,
+    User,
+    UserSession,
+)
 from privacy_service.identity.password_rules import PasswordPolicy
 from privacy_service.identity.scopes import Role, parse_roles
 from privacy_service.identity.sessions import revoke_all_sessions
@@ -209,3 +217,20 @@ def _record_password_change(*, session: Session, clock: Clock, user_id: str, out
         target=user_party(user_id),
         outcome=outcome,
     )
+
+
+def delete_account(*, session: Session, user_id: str) -> bool:
+    """Delete an account, its credentials, second factors, sessions and refresh tokens; True if it existed.
+
+    Children first and explicitly, as the vault erases: ON DELETE CASCADE is a
+    safety net, not the mechanism. The subject's personal data is the vault's
+    to erase (``vault.erase_subject``).
+    """
+    session_ids = select(UserSession.id).where(UserSession.user_id == user_id).scalar_subquery()
+    session.execute(delete(RefreshToken).where(RefreshToken.session_id.in_(session_ids)))
+    for model in (UserSession, MfaChallenge, RecoveryCode):
+        session.execute(delete(model).where(model.user_id == user_id))
+    session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
+    result = session.execute(delete(User).where(User.id == user_id))
+    assert isinstance(result, CursorResult)
+    return result.rowcount > 0

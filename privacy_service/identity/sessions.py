@@ -70,6 +70,7 @@ class SessionView:
     created_at: datetime
     last_used_at: datetime
     expires_at: datetime
+    revoked_at: datetime | None = None
 
 
 def start_session(
@@ -237,8 +238,11 @@ def list_sessions(
     user_id: str,
     limit: int | None = None,
     after: SessionPosition | None = None,
+    include_ended: bool = False,
 ) -> list[SessionView]:
     """A user's live sessions (neither revoked nor expired), the most recently used first; at most ``limit``.
+
+    ``include_ended`` lists ended ones too: the login history an access request exports.
 
     ``after`` is the position of the previous page's last session: the page
     goes on from there (a session used in between moves to the front, which
@@ -246,13 +250,11 @@ def list_sessions(
     """
     query = (
         select(UserSession)
-        .where(
-            UserSession.user_id == user_id,
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > clock.now(),
-        )
+        .where(UserSession.user_id == user_id)
         .order_by(UserSession.last_used_at.desc(), UserSession.id)
     )
+    if not include_ended:
+        query = query.where(UserSession.revoked_at.is_(None), UserSession.expires_at > clock.now())
     if after is not None:
         query = query.where(
             or_(
@@ -273,6 +275,7 @@ def list_sessions(
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
         )
         for row in rows
     ]

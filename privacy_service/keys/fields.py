@@ -63,6 +63,12 @@ class SubjectFields:
             return None
         return decrypt_field(key=self._key, ciphertext=ciphertext, context=self._context(column)).decode()
 
+    def seal_bytes(self, column: str, value: bytes) -> bytes:
+        return encrypt_field(key=self._key, plaintext=value, context=self._context(column))
+
+    def open_bytes(self, column: str, ciphertext: bytes) -> bytes:
+        return decrypt_field(key=self._key, ciphertext=ciphertext, context=self._context(column))
+
     def seal_json(self, column: str, value: dict[str, Any]) -> bytes:
         plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
         return encrypt_field(key=self._key, plaintext=plaintext, context=self._context(column))

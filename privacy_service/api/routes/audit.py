@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from privacy_service.api.deps import ClockDep, DbSession, KeyringDep, SessionsDep, SettingsDep, staff_with
+from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Limit
 from privacy_service.audit import Action, Outcome, Party, PartyType, record
 from privacy_service.audit.checkpoints import CheckpointCadence, public_keys
 from privacy_service.audit.models import PARTY_ID_LENGTH
@@ -56,11 +57,7 @@ router = APIRouter(tags=["audit trail"])
 Officer = Annotated[Principal, Depends(staff_with(Role.COMPLIANCE_OFFICER))]
 AUDIT_TRAIL = Party(type=PartyType.AUDIT_TRAIL, id="audit")
 
-# API.md "Conventions": lists answer pages of ``limit`` items, 50 by default and at most 500.
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
 PARTY_FILTER_MAX_LENGTH = 33 + PARTY_ID_LENGTH  # "type:" (a type of at most 32) and the id
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=400)]
 
 

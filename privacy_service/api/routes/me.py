@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
-from typing import Annotated
-
-from fastapi import APIRouter, Query, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, status
 
 from privacy_service.api.deps import ClockDep, CurrentUser, DbSession, IdentityDep, KeyringDep
+from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Cursor, Limit, page_position
+from privacy_service.core.cursors import Position, encode_cursor
 from privacy_service.identity import accounts, mfa
 from privacy_service.identity.schemas import (
     CodeRequest,
@@ -24,10 +21,6 @@ from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields, ProfileUpdate
 
 router = APIRouter(tags=["me"])
-
-# API.md "Conventions": lists answer pages of ``limit`` items, 50 by default and at most 500.
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
 
 
 @router.get("/v1/me/profile", response_model=ProfileFields, summary="My profile")
@@ -144,8 +137,8 @@ def my_sessions(
     session: DbSession,
     keyring: KeyringDep,
     clock: ClockDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> SessionList:
     # One more than the page holds: whether it comes back says if there is a next page.
     views = list_sessions(
@@ -176,32 +169,15 @@ def my_sessions(
 
 def _session_cursor(view: SessionView) -> str:
     """An opaque cursor naming the position after ``view``; it carries no personal data."""
-    position = f"{view.last_used_at.isoformat()}|{view.id}".encode()
-    return base64.urlsafe_b64encode(position).rstrip(b"=").decode("ascii")
+    return encode_cursor(Position(at=view.last_used_at, id=view.id))
 
 
 def _session_position(cursor: str | None) -> SessionPosition | None:
     """The position a cursor of ``_session_cursor`` names; a 422 on ``cursor`` for anything else."""
     if cursor is None:
         return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        last_used_at, separator, session_id = text.partition("|")
-        moment = datetime.fromisoformat(last_used_at)
-        if not separator or not session_id or moment.tzinfo is None:
-            raise ValueError("not a cursor")
-    except (ValueError, UnicodeDecodeError):
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "cursor"),
-                    "msg": "Value error, not a cursor this list issued",
-                    "input": None,
-                }
-            ]
-        ) from None
-    return SessionPosition(last_used_at=moment, id=session_id)
+    position = page_position(cursor)
+    return SessionPosition(last_used_at=position.at, id=position.id)
 
 
 @router.delete(

@@ -156,7 +156,7 @@ def test_the_worker_jobs_seal_and_checkpoint(
 ) -> None:
     record_events(4)
     context = JobContext(session=session, clock=clock)
-    seal_events_job(batch_size=3)(context)
+    seal_events_job(batch_size=3, max_batches=1)(context)
     assert session.scalar(select(func.max(AuditEvent.seq))) == 3
     witness = MemoryWitness()
     write_checkpoint_job(provider=key_file, cadence=CADENCE, witness=witness)(context)

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.audit import SYSTEM, Action, Outcome, record, seal_pending_events
 from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent
+from privacy_service.audit.jobs import seal_events_job
 from privacy_service.audit.models import AuditCheckpoint, AuditEvent
 from privacy_service.audit.sealer import chain_head, try_lock_sealer
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import unit_of_work
+from privacy_service.worker import JobContext
 from tests.conftest import requires_postgres
 from tests.unit.audit.conftest import CLIENT, RecordEvents
 from tests.unit.audit.tampering import TestSigner
@@ -186,3 +188,14 @@ def test_a_sealer_that_does_not_get_the_lock_seals_nothing(
     monkeypatch.setattr("privacy_service.audit.sealer.try_lock_sealer", lambda session: False)
     assert seal_pending_events(session=session, clock=clock) == 0
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))) == 2
+
+
+def test_the_sealing_job_drains_a_burst_in_full_batches_up_to_its_limit(
+    session: Session, clock: FrozenClock, record_events: RecordEvents
+) -> None:
+    record_events(7)
+    context = JobContext(session=session, clock=clock)
+    seal_events_job(batch_size=2, max_batches=3)(context)
+    assert session.scalar(select(func.max(AuditEvent.seq))) == 6
+    seal_events_job(batch_size=2, max_batches=3)(context)
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))) == 0

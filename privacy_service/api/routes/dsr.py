@@ -1,0 +1,172 @@
+"""Data subject requests: filed by a customer or a shop, followed by the subject, queued for officers.
+
+Also the callback through which a downstream system completes its task
+later; it carries no bearer token, only the system's Standard Webhooks
+signature, checked in the DSR layer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi.responses import Response
+
+from privacy_service.api.deps import ClockDep, DbSession, DsrDep, PrincipalDep, staff_with
+from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Cursor, Limit, page_position
+from privacy_service.core.cursors import encode_cursor
+from privacy_service.dsr import service
+from privacy_service.dsr.callbacks import receive_callback
+from privacy_service.dsr.exports import download_export
+from privacy_service.dsr.schemas import (
+    CallbackAnswer,
+    Rejection,
+    RequestFiling,
+    RequestPage,
+    RequestReceipt,
+    RequestView,
+)
+from privacy_service.dsr.states import RequestStatus, TaskStatus
+from privacy_service.identity.errors import Forbidden
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.scopes import Role, Scope
+from privacy_service.policy import RequestType
+
+router = APIRouter(tags=["data subject requests"])
+
+Officer = Annotated[Principal, Depends(staff_with(Role.COMPLIANCE_OFFICER))]
+RequestId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.post(
+    "/v1/dsr",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RequestReceipt,
+    summary="File an access or erasure request",
+)
+def file_request(
+    body: RequestFiling, caller: PrincipalDep, session: DbSession, dsr: DsrDep, clock: ClockDep
+) -> RequestReceipt:
+    if not caller.is_user and Scope.DSR_WRITE not in caller.scopes:
+        raise Forbidden(f"The client lacks the scope {Scope.DSR_WRITE.value}.")
+    request = service.file_request(
+        session=session,
+        runtime=dsr,
+        clock=clock,
+        requester=caller,
+        request_type=body.type,
+        subject_id=body.subject_id,
+    )
+    return RequestReceipt(
+        id=request.id,
+        type=RequestType(request.type),
+        status=RequestStatus(request.status),
+        due_at=request.due_at,
+    )
+
+
+@router.get("/v1/dsr", response_model=RequestPage, summary="The officers' queue, most urgent first")
+def list_requests(
+    _officer: Officer,
+    session: DbSession,
+    dsr: DsrDep,
+    clock: ClockDep,
+    status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
+    type_: Annotated[RequestType | None, Query(alias="type")] = None,
+    overdue: Annotated[
+        bool, Query(description="only requests past their due date, not yet answered")
+    ] = False,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> RequestPage:
+    views, next_position = service.list_requests(
+        session=session,
+        runtime=dsr,
+        clock=clock,
+        filters=service.RequestFilter(status=status_, type=type_, overdue=overdue),
+        limit=limit,
+        after=page_position(cursor) if cursor else None,
+    )
+    return RequestPage(items=views, next_cursor=encode_cursor(next_position) if next_position else None)
+
+
+@router.get("/v1/dsr/{request_id}", response_model=RequestView, summary="A request and its tasks")
+def get_request(
+    request_id: RequestId, caller: PrincipalDep, session: DbSession, dsr: DsrDep, clock: ClockDep
+) -> RequestView:
+    request = service.visible_request(session=session, principal=caller, request_id=request_id)
+    return service.request_view(session=session, runtime=dsr, clock=clock, request=request)
+
+
+@router.post("/v1/dsr/{request_id}/approve", response_model=RequestView, summary="Let a request go ahead")
+def approve(
+    request_id: RequestId, officer: Officer, session: DbSession, dsr: DsrDep, clock: ClockDep
+) -> RequestView:
+    request = service.approve_request(
+        session=session, runtime=dsr, clock=clock, officer=officer, request_id=request_id
+    )
+    return service.request_view(session=session, runtime=dsr, clock=clock, request=request)
+
+
+@router.post(
+    "/v1/dsr/{request_id}/reject", response_model=RequestView, summary="Refuse a request, saying why"
+)
+def reject(
+    request_id: RequestId, body: Rejection, officer: Officer, session: DbSession, dsr: DsrDep, clock: ClockDep
+) -> RequestView:
+    request = service.reject_request(
+        session=session,
+        runtime=dsr,
+        clock=clock,
+        officer=officer,
+        request_id=request_id,
+        reason=body.reason,
+        detail=body.detail,
+    )
+    return service.request_view(session=session, runtime=dsr, clock=clock, request=request)
+
+
+@router.get(
+    "/v1/dsr/{request_id}/export",
+    summary="The export bundle of a completed access request (a ZIP)",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "The bundle"}},
+)
+def export(
+    request_id: RequestId, caller: PrincipalDep, session: DbSession, dsr: DsrDep, clock: ClockDep
+) -> Response:
+    content, bundle = download_export(
+        session=session, runtime=dsr, clock=clock, principal=caller, request_id=request_id
+    )
+    return Response(
+        content=content,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="dsr-{request_id}.zip"',
+            "Digest": f"sha-256={bundle.sha256}",
+        },
+    )
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body exactly as sent: the signature covers these bytes, so no model parses them first."""
+    return await request.body()
+
+
+@router.post(
+    "/v1/dsr/callbacks/{task_id}",
+    response_model=CallbackAnswer,
+    summary="A downstream system completes its task (Standard Webhooks signature, no token)",
+)
+def callback(
+    task_id: RequestId,
+    request: Request,
+    body: Annotated[bytes, Depends(raw_body)],
+    session: DbSession,
+    dsr: DsrDep,
+    clock: ClockDep,
+) -> CallbackAnswer:
+    task = receive_callback(
+        session=session, runtime=dsr, clock=clock, task_id=task_id, headers=dict(request.headers), body=body
+    )
+    return CallbackAnswer(task_id=task.id, status=TaskStatus(task.status))

@@ -1,0 +1,71 @@
+"""Downstream systems: registered, listed and removed by admins (signed in with a second factor)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, status
+
+from privacy_service.api.deps import ClockDep, DbSession, DsrDep, staff_with
+from privacy_service.dsr import systems
+from privacy_service.dsr.schemas import SYSTEM_NAME_PATTERN, SystemPage, SystemRegistration, SystemView
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.scopes import Role
+
+router = APIRouter(tags=["downstream systems"])
+
+Admin = Annotated[Principal, Depends(staff_with(Role.ADMIN))]
+SystemName = Annotated[str, Path(pattern=SYSTEM_NAME_PATTERN)]
+
+
+def _view(target: systems.SystemTarget) -> SystemView:
+    return SystemView(
+        name=target.name,
+        url=target.url,
+        request_types=sorted(target.request_types),
+        categories=list(target.categories),
+        timeout_seconds=target.timeout_seconds,
+        source=target.source.value,
+    )
+
+
+@router.get("/v1/systems", response_model=SystemPage, summary="Every downstream system (never a secret)")
+def list_systems(_admin: Admin, session: DbSession, dsr: DsrDep) -> SystemPage:
+    targets = systems.all_targets(session=session, keyring=dsr.keyring, policies=dsr.policies)
+    return SystemPage(items=[_view(target) for target in targets])
+
+
+@router.post(
+    "/v1/systems",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SystemView,
+    summary="Register a downstream system; its secret is sealed and never returned",
+)
+def register_system(
+    body: SystemRegistration, admin: Admin, session: DbSession, dsr: DsrDep, clock: ClockDep
+) -> SystemView:
+    target = systems.register_system(
+        session=session,
+        keyring=dsr.keyring,
+        clock=clock,
+        policies=dsr.policies,
+        actor=admin.party,
+        name=body.name,
+        url=str(body.url),
+        secret=body.secret.get_secret_value(),
+        request_types=body.request_types,
+        categories=body.categories,
+        timeout_seconds=body.timeout_seconds or dsr.default_timeout_seconds,
+    )
+    return _view(target)
+
+
+@router.delete(
+    "/v1/systems/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Unregister a downstream system"
+)
+def unregister_system(
+    name: SystemName, admin: Admin, session: DbSession, dsr: DsrDep, clock: ClockDep
+) -> None:
+    systems.unregister_system(
+        session=session, keyring=dsr.keyring, clock=clock, policies=dsr.policies, actor=admin.party, name=name
+    )

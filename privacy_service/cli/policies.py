@@ -1,0 +1,97 @@
+"""``privacy-service policies``: validate the policies directory and show what it would do.
+
+``check`` runs the same validation as start-up, so a change to ``policies/``
+can be tried (and run in CI) before it is deployed; ``explain`` is a dry run of
+one request that an operator or auditor can read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from privacy_service.cli.bootstrap import EXIT_FAILURE, settings_or_exit
+from privacy_service.core.clock import SystemClock
+from privacy_service.policy import Policies, PolicyError, RequestType, load_policies
+from privacy_service.policy.loader import JURISDICTIONS_FILE, RETENTION_FILE, SYSTEMS_FILE
+
+_COUNTRY = re.compile(r"[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?")
+
+_directory_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The policies directory (default: PRIVACY_POLICIES_DIR, else the shipped policies/).",
+)
+
+
+@click.group()
+def policies() -> None:
+    """Policies as code: jurisdictions, retention, downstream systems."""
+
+
+@policies.command()
+@_directory_option
+def check(directory: Path | None) -> None:
+    """Validate every policy file; print a summary, or each problem by file and line and exit 1."""
+    loaded = _load_or_exit(directory)
+    source = _shown(loaded.source)
+    countries = sum(len(jurisdiction.countries) for jurisdiction in loaded.jurisdictions)
+    click.echo(
+        f"{source / JURISDICTIONS_FILE}: {len(loaded.jurisdictions)} jurisdictions "
+        f"({countries} countries) and a default"
+    )
+    click.echo(f"{source / RETENTION_FILE}: {len(loaded.retention)} retention rules")
+    click.echo(f"{source / SYSTEMS_FILE}: {len(loaded.systems)} downstream systems")
+
+
+@policies.command()
+@click.option("--country", required=True, help="ISO 3166 code of the subject's country: DE, GB, US-CA…")
+@click.option(
+    "--type",
+    "request_type",
+    required=True,
+    type=click.Choice([str(kind) for kind in RequestType]),
+    help="The kind of request.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@_directory_option
+def explain(country: str, request_type: str, as_json: bool, directory: Path | None) -> None:
+    """Show what would happen to a request: law, deadline, approval, systems asked, data kept back."""
+    if not _COUNTRY.fullmatch(country.strip()):
+        raise click.BadParameter("an ISO 3166 code such as DE or US-CA", param_hint="--country")
+    loaded = _load_or_exit(directory)
+    explanation = loaded.explain(
+        country=country, request_type=RequestType(request_type), received_at=SystemClock().now()
+    )
+    if as_json:
+        click.echo(json.dumps(explanation.to_json(), ensure_ascii=False))
+    else:
+        for line in explanation.render():
+            click.echo(line)
+
+
+def _load_or_exit(directory: Path | None) -> Policies:
+    """The policies, or each problem on stderr and exit 1; settings are read only when no --dir is given."""
+    path = directory if directory is not None else settings_or_exit().effective_policies_dir
+    try:
+        return load_policies(path, environ=os.environ)
+    except PolicyError as error:
+        for problem in error.problems:
+            where = f"{_shown(problem.file)}:{problem.line}" if problem.line else str(_shown(problem.file))
+            click.echo(f"privacy-service: policy error: {where}: {problem.message}", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+def _shown(path: Path) -> Path:
+    """A path relative to the working directory when it lies below it: shorter to read."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path

@@ -1,0 +1,1 @@
+"""Data subject requests: access and erasure, fanned out to every downstream system, by jurisdiction."""

@@ -1,0 +1,164 @@
+"""How tasks and requests end: a task completes or fails; a request ends once none of its tasks is open.
+
+Ending an access request builds its export bundle; ending an erasure request
+erases the subject here too (``erasure.py``), last, because every system had
+to be told who to erase. Both happen in the transaction that closes the last
+task, with the ``dsr_complete`` event, so a request is never left completed
+without its bundle or its erasure.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.connectors import Completed
+from privacy_service.core.clock import Clock
+from privacy_service.dsr.bundle import store_export
+from privacy_service.dsr.erasure import erase_locally
+from privacy_service.dsr.models import ERROR_LENGTH, DsrRequest, DsrTask
+from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.sealing import RESULT_COLUMN, subject_fields
+from privacy_service.dsr.states import (
+    ACTIVE_REQUEST_STATUSES,
+    OPEN_TASK_STATUSES,
+    RequestStatus,
+    TaskStatus,
+    final_status,
+)
+from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
+from privacy_service.policy import RequestType
+
+# Open tasks are failed once their request's deadline has passed by this much (clock skew between workers).
+DEADLINE_GRACE = timedelta(seconds=0)
+
+
+def _request_party(request_id: str) -> Party:
+    return Party(type=PartyType.DSR, id=request_id)
+
+
+def _system_party(name: str) -> Party:
+    return Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name)
+
+
+def complete_task(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    task: DsrTask,
+    request: DsrRequest,
+    answer: Completed,
+) -> None:
+    """A system answered: keep what it holds (sealed under the subject's key) and what it keeps back."""
+    task.status = TaskStatus.COMPLETED.value
+    task.completed_at = clock.now()
+    task.lease_until = None
+    task.last_error = None
+    if answer.data:
+        try:
+            fields = subject_fields(session=session, keyring=runtime.keyring, table=DsrTask.__tablename__,
+                                    subject_id=request.subject_id)  # fmt: skip
+            task.result = fields.seal_json(RESULT_COLUMN, answer.data)
+        except (SubjectKeyDestroyed, SubjectKeyNotFound):
+            task.result = None  # the subject was erased meanwhile: what came back about them is not kept
+    task.retained = json.dumps(
+        [{"category": item.category, "reason": item.reason, "until": item.until} for item in answer.retained]
+    ) if answer.retained else None  # fmt: skip
+    audit.record(
+        session=session, clock=clock, actor=_system_party(task.system), action=Action.DSR_TASK_COMPLETE,
+        target=_request_party(request.id), outcome=Outcome.SUCCESS,
+        details={"task_id": task.id, "attempts": task.attempts, "retained": len(answer.retained)},
+    )  # fmt: skip
+
+
+def fail_task(
+    *, session: Session, runtime: DsrRuntime, clock: Clock, task: DsrTask, request: DsrRequest, error: str
+) -> None:
+    """A task that will not complete: it ends with the error that stopped it (no personal data in it)."""
+    task.status = TaskStatus.FAILED.value
+    task.lease_until = None
+    task.last_error = error[:ERROR_LENGTH]
+    audit.record(
+        session=session, clock=clock, actor=_system_party(task.system), action=Action.DSR_TASK_FAIL,
+        target=_request_party(request.id), outcome=Outcome.FAILURE,
+        details={"task_id": task.id, "attempts": task.attempts, "error": task.last_error},
+    )  # fmt: skip
+
+
+def close_request_if_done(*, session: Session, runtime: DsrRuntime, clock: Clock, request_id: str) -> bool:
+    """End the request if none of its tasks is open; True when it ended now."""
+    request = session.scalar(select(DsrRequest).where(DsrRequest.id == request_id).with_for_update())
+    if request is None or RequestStatus(request.status) not in ACTIVE_REQUEST_STATUSES:
+        return False
+    statuses = [
+        TaskStatus(status)
+        for status in session.scalars(select(DsrTask.status).where(DsrTask.request_id == request_id))
+    ]
+    if any(status in OPEN_TASK_STATUSES for status in statuses):
+        return False
+    outcome = final_status(statuses)
+    if RequestType(request.type) is RequestType.ACCESS:
+        store_export(session=session, runtime=runtime, clock=clock, request=request)
+    else:
+        erase_locally(session=session, runtime=runtime, clock=clock, request=request)
+    request.status = outcome.value
+    request.completed_at = clock.now()
+    audit.record(
+        session=session, clock=clock, actor=_system_party("privacy-service"), action=Action.DSR_COMPLETE,
+        target=_request_party(request.id), outcome=Outcome.SUCCESS if outcome is RequestStatus.COMPLETED
+        else Outcome.FAILURE,
+        details={"status": outcome.value, "type": request.type,
+                 "systems_completed": statuses.count(TaskStatus.COMPLETED),
+                 "systems_failed": statuses.count(TaskStatus.FAILED)},
+    )  # fmt: skip
+    return True
+
+
+def fail_overdue_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limit: int = 500) -> int:
+    """Fail the open tasks of requests whose deadline has passed, with their last error; return how many."""
+    now = clock.now()
+    rows = session.execute(
+        select(DsrTask, DsrRequest)
+        .join(DsrRequest, DsrTask.request_id == DsrRequest.id)
+        .where(
+            DsrTask.status.in_([status.value for status in OPEN_TASK_STATUSES]),
+            DsrRequest.status.in_([status.value for status in ACTIVE_REQUEST_STATUSES]),
+            DsrRequest.due_at <= now - DEADLINE_GRACE,
+            (DsrTask.lease_until.is_(None)) | (DsrTask.lease_until < now),
+        )
+        .limit(limit)
+        .with_for_update(of=DsrTask, skip_locked=True)
+    ).all()
+    for task, request in rows:
+        if task.status == TaskStatus.WAITING.value:
+            reason = "the system accepted the request but did not call back before the deadline"
+        elif task.last_error:
+            reason = f"{task.last_error}; the deadline passed"
+        else:
+            reason = "the deadline passed before the system could be reached"
+        fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request, error=reason)
+    return len(rows)
+
+
+def close_finished_requests(*, session: Session, runtime: DsrRuntime, clock: Clock, limit: int = 100) -> int:
+    """End active requests none of whose tasks is open (those with no system at all, or after a crash)."""
+    open_task = exists().where(
+        DsrTask.request_id == DsrRequest.id,
+        DsrTask.status.in_([status.value for status in OPEN_TASK_STATUSES]),
+    )
+    request_ids = session.scalars(
+        select(DsrRequest.id)
+        .where(DsrRequest.status.in_([status.value for status in ACTIVE_REQUEST_STATUSES]), ~open_task)
+        .order_by(DsrRequest.received_at)
+        .limit(limit)
+    ).all()
+    return sum(
+        close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request_id)
+        for request_id in request_ids
+    )

@@ -1,0 +1,207 @@
+"""Erasure here: the subject's data key shredded, their data and account deleted, a record of it kept.
+
+The record holds keyed digests only (the email blind index and a keyed digest
+of the subject id), never an identifier in clear. It is also appended to an
+erasure journal outside the database, because a database restored from a
+backup taken before the erasure brings the subject back together with their
+wrapped data key, and forgets the record too; ``replay_erasures`` then erases
+again every subject that a record or a journal line names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, user_party
+from privacy_service.core.clock import Clock
+from privacy_service.core.errors import DomainError
+from privacy_service.core.ids import new_id
+from privacy_service.crypto import BlindIndex
+from privacy_service.dsr.models import DsrRequest, ErasureRecord
+from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.identity.accounts import delete_account
+from privacy_service.keys.models import SubjectKey
+from privacy_service.keys.service import Keyring
+from privacy_service.vault import service as vault
+from privacy_service.vault.models import Subject
+
+_SCAN_BATCH = 2_000
+
+
+def erase_locally(*, session: Session, runtime: DsrRuntime, clock: Clock, request: DsrRequest) -> bool:
+    """Erase the subject of ``request`` here; False when there was nothing left to erase."""
+    try:
+        profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=request.subject_id)
+    except DomainError:
+        return False
+    session.add(
+        ErasureRecord(
+            id=new_id(),
+            request_id=request.id,
+            erased_at=clock.now(),
+            subject_digest=runtime.erased_subjects.digest(request.subject_id),
+            email_digest=runtime.emails.digest(profile.email),
+        )
+    )
+    _erase(session=session, keyring=runtime.keyring, clock=clock, subject_id=request.subject_id, replay=False)
+    return True
+
+
+def _erase(*, session: Session, keyring: Keyring, clock: Clock, subject_id: str, replay: bool) -> None:
+    delete_account(session=session, user_id=subject_id)
+    if session.get(Subject, subject_id) is not None:
+        vault.erase_subject(session=session, keyring=keyring, subject_id=subject_id)
+    else:
+        keyring.shred(session=session, subject_id=subject_id)
+    # Recorded without details: anything sealed under the shredded key would be unreadable anyway.
+    audit.record(
+        session=session, clock=clock, actor=SYSTEM,
+        action=Action.ERASURE_REPLAY if replay else Action.SENSITIVE_DELETE,
+        target=user_party(subject_id), outcome=Outcome.SUCCESS,
+    )  # fmt: skip
+
+
+# -- the journal outside the database ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErasureEntry:
+    """One erasure as the journal and ``replay`` see it: when, and keyed digests of who."""
+
+    erased_at: datetime
+    subject_digest: bytes
+    email_digest: bytes | None
+
+    def to_line(self) -> str:
+        return json.dumps(
+            {
+                "erased_at": self.erased_at.isoformat(),
+                "subject_digest": self.subject_digest.hex(),
+                "email_digest": self.email_digest.hex() if self.email_digest else None,
+            },
+            separators=(",", ":"),
+        )
+
+
+class JournalError(ValueError):
+    """A line of the erasure journal cannot be read; the message names the file and line."""
+
+
+def journal_pending_erasures(*, session: Session, clock: Clock, path: Path) -> int:
+    """Append the erasure records not yet in the journal, then mark them; return how many.
+
+    Appended (and flushed to disk) before the transaction marks them, so a
+    crash in between writes a line twice at worst, which replay tolerates.
+    """
+    rows = session.scalars(
+        select(ErasureRecord).where(ErasureRecord.journaled_at.is_(None)).order_by(ErasureRecord.erased_at)
+    ).all()
+    if not rows:
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as journal:
+        for row in rows:
+            entry = ErasureEntry(
+                erased_at=row.erased_at, subject_digest=row.subject_digest, email_digest=row.email_digest
+            )
+            journal.write(entry.to_line() + "\n")
+        journal.flush()
+        os.fsync(journal.fileno())
+    now = clock.now()
+    for row in rows:
+        row.journaled_at = now
+    return len(rows)
+
+
+def read_journal(path: Path) -> Iterator[ErasureEntry]:
+    """The journal's entries; JournalError naming the file and line for one that cannot be read."""
+    with path.open(encoding="utf-8") as journal:
+        for number, line in enumerate(journal, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+                erased_at = datetime.fromisoformat(value["erased_at"])
+                subject_digest = bytes.fromhex(value["subject_digest"])
+                email = value.get("email_digest")
+                email_digest = bytes.fromhex(email) if email else None
+            except (ValueError, KeyError, TypeError):
+                raise JournalError(f"{path}:{number}: not an erasure journal entry") from None
+            if erased_at.tzinfo is None:
+                raise JournalError(f"{path}:{number}: erased_at needs a time zone")
+            yield ErasureEntry(erased_at=erased_at, subject_digest=subject_digest, email_digest=email_digest)
+
+
+# -- replay after a restore ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    entries: int
+    erased: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"entries": self.entries, "erased": self.erased}
+
+
+def replay_erasures(
+    *,
+    session: Session,
+    keyring: Keyring,
+    emails: BlindIndex,
+    erased_subjects: BlindIndex,
+    clock: Clock,
+    since: datetime,
+    journal: Iterable[ErasureEntry] = (),
+) -> ReplayReport:
+    """Erase again every subject an erasure since ``since`` names, in the database's records or the journal.
+
+    Matches by the email blind index (an indexed column) and by the keyed
+    digest of each subject id and data-key owner still present (a scan, as
+    the ids are kept only as digests); idempotent.
+    """
+    entries = [
+        ErasureEntry(
+            erased_at=row.erased_at, subject_digest=row.subject_digest, email_digest=row.email_digest
+        )
+        for row in session.scalars(select(ErasureRecord).where(ErasureRecord.erased_at >= since))
+    ]
+    entries += [entry for entry in journal if entry.erased_at >= since]
+    subject_digests = {entry.subject_digest for entry in entries}
+    email_digests = {entry.email_digest for entry in entries if entry.email_digest is not None}
+    doomed: set[str] = set()
+    if email_digests:
+        doomed.update(session.scalars(select(Subject.id).where(Subject.email_index.in_(list(email_digests)))))
+    if subject_digests:
+        for owner in _live_key_owners(session):
+            if erased_subjects.digest(owner) in subject_digests:
+                doomed.add(owner)
+    for subject_id in sorted(doomed):
+        _erase(session=session, keyring=keyring, clock=clock, subject_id=subject_id, replay=True)
+    return ReplayReport(entries=len(entries), erased=len(doomed))
+
+
+def _live_key_owners(session: Session) -> Iterator[str]:
+    """Every subject id that still has a data key (in batches, constant memory)."""
+    after = ""
+    while True:
+        batch = session.scalars(
+            select(SubjectKey.subject_id)
+            .where(SubjectKey.destroyed_at.is_(None), SubjectKey.subject_id > after)
+            .order_by(SubjectKey.subject_id)
+            .limit(_SCAN_BATCH)
+        ).all()
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1]

@@ -1,0 +1,93 @@
+"""What can go wrong with a data subject request, each with a stable code (mapped once in api/problems.py)."""
+
+from __future__ import annotations
+
+from privacy_service.core.errors import Conflict, DomainError, NotFound
+
+
+class DsrError(DomainError):
+    code = "dsr_error"
+
+
+class RequestNotFound(NotFound):
+    """No such request, or one the caller may not see (the two are not told apart)."""
+
+    code = "not_found"
+    title = "No such data subject request"
+
+
+class TaskNotFound(NotFound):
+    code = "not_found"
+    title = "No such task"
+
+
+class SubjectUnknown(NotFound):
+    code = "subject_not_found"
+    title = "No such data subject"
+
+
+class SubjectIdRequired(DsrError):
+    code = "validation_error"
+    status = 422
+    title = "A shop files a request on a subject's behalf: subject_id is required"
+
+
+class RecentLoginRequired(DsrError):
+    """GDPR Art. 12(6): the controller must be sure of the requester; a recent sign-in proves it here."""
+
+    code = "recent_login_required"
+    status = 403
+    title = "Sign in again to file this request"
+
+
+class SecondFactorRequired(DsrError):
+    code = "mfa_required"
+    status = 403
+    title = "Sign in with your second factor to file this request"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "The request is not in a state that allows this"
+
+
+class ExportNotReady(Conflict):
+    code = "export_not_ready"
+    title = "The export is not ready"
+
+
+class ExportExpired(DsrError):
+    code = "export_expired"
+    status = 410
+    title = "The export has expired and was deleted"
+
+
+class CallbackReplayed(Conflict):
+    code = "callback_replayed"
+    title = "This callback was already received"
+
+
+class TaskClosed(Conflict):
+    code = "task_closed"
+    title = "The task has already ended"
+
+
+class SystemExists(Conflict):
+    code = "system_exists"
+    title = "A downstream system with this name exists"
+
+
+class SystemNotFound(NotFound):
+    code = "not_found"
+    title = "No such downstream system"
+
+
+class SystemDeclaredInPolicies(Conflict):
+    code = "system_in_policies"
+    title = "This system is declared in policies/; change it there"
+
+
+class InvalidSystem(DsrError):
+    code = "validation_error"
+    status = 422
+    title = "The downstream system is not valid"

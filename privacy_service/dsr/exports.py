@@ -1,0 +1,60 @@
+"""Downloading and purging export bundles: only the subject and staff, only until the bundle expires."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.core.clock import Clock
+from privacy_service.dsr.errors import ExportExpired, ExportNotReady, RequestNotFound
+from privacy_service.dsr.models import DsrExport, DsrRequest
+from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.sealing import BUNDLE_COLUMN, subject_fields
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.scopes import Role
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
+
+
+def may_download(request: DsrRequest, principal: Principal) -> bool:
+    """The subject themself, or staff signed in with a second factor; not the shop that filed it."""
+    if not principal.is_user:
+        return False
+    if principal.id == request.subject_id:
+        return True
+    return bool(principal.roles & STAFF_ROLES) and principal.has_second_factor
+
+
+def download_export(
+    *, session: Session, runtime: DsrRuntime, clock: Clock, principal: Principal, request_id: str
+) -> tuple[bytes, DsrExport]:
+    """The bundle's ZIP bytes, with ``dsr_export_download`` recorded."""
+    request = session.get(DsrRequest, request_id)
+    if request is None or not may_download(request, principal):
+        raise RequestNotFound()
+    export = session.get(DsrExport, request_id)
+    if export is None:
+        raise ExportNotReady("The export is ready once the access request has completed.")
+    if export.bundle is None or export.expires_at <= clock.now():
+        raise ExportExpired()
+    fields = subject_fields(
+        session=session, keyring=runtime.keyring, table=DsrExport.__tablename__, subject_id=request.subject_id
+    )
+    content = fields.open_bytes(BUNDLE_COLUMN, export.bundle)
+    audit.record(
+        session=session, clock=clock, actor=principal.party, action=Action.DSR_EXPORT_DOWNLOAD,
+        target=Party(type=PartyType.DSR, id=request.id), outcome=Outcome.SUCCESS,
+    )  # fmt: skip
+    return content, export
+
+
+def purge_expired_exports(*, session: Session, clock: Clock) -> int:
+    """Delete the bundles whose time is up (the row stays, so a late download says it expired)."""
+    result = session.execute(
+        update(DsrExport)
+        .where(DsrExport.expires_at <= clock.now(), DsrExport.bundle.is_not(None))
+        .values(bundle=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

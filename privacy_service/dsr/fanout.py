@@ -1,0 +1,273 @@
+"""Delivering tasks to downstream systems: claimed in one transaction, sent outside any, recorded in another.
+
+A claim sets a lease on due tasks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so two workers never take the same task) and builds each delivery. The
+deliveries then run concurrently in a bounded thread pool, so one slow system
+does not hold up the others, and each outcome is recorded in its own short
+transaction as soon as it arrives. A worker killed mid-delivery leaves only
+leases, which run out; the task is then delivered again, with the same
+``webhook-id``. A failed attempt is retried with exponential backoff and
+jitter until the request's deadline, and then the task fails with its last
+error.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from privacy_service.connectors import Accepted, Completed, Delivery, DeliveryOutcome, Failed
+from privacy_service.core.clock import Clock
+from privacy_service.core.db import SessionFactory, unit_of_work
+from privacy_service.core.errors import DomainError
+from privacy_service.dsr.closing import close_request_if_done, complete_task, fail_task
+from privacy_service.dsr.models import DsrRequest, DsrTask
+from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.states import ACTIVE_REQUEST_STATUSES, RequestStatus, TaskStatus
+from privacy_service.dsr.systems import SystemTarget, find_target
+from privacy_service.vault import service as vault
+from privacy_service.vault.schemas import ProfileFields
+
+log = logging.getLogger(__name__)
+
+# A lease outlives the delivery's own timeout by this much, so a slow answer is not delivered twice.
+LEASE_MARGIN = timedelta(seconds=5)
+
+
+def retry_delay(*, attempts: int, minimum: timedelta, maximum: timedelta, rng: random.Random) -> timedelta:
+    """The pause after the ``attempts``-th failure: doubling from ``minimum``, jittered, at most ``maximum``.
+
+    The jitter ("full jitter" on top of the base) spreads the retries of many
+    tasks to one recovering system instead of sending them all at once.
+    """
+    base = minimum * (2 ** min(max(attempts - 1, 0), 32))
+    base = min(base, maximum)
+    jittered: timedelta = base + base * rng.random()
+    return min(maximum, jittered)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task leased for one delivery attempt."""
+
+    task_id: str
+    request_id: str
+    delivery: Delivery
+
+
+def claim_due_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limit: int) -> list[Claim]:
+    """Lease up to ``limit`` due tasks and build their deliveries; a task that cannot be sent fails here."""
+    now = clock.now()
+    rows = session.execute(
+        select(DsrTask, DsrRequest)
+        .join(DsrRequest, DsrTask.request_id == DsrRequest.id)
+        .where(
+            DsrTask.status == TaskStatus.PENDING.value,
+            DsrTask.next_attempt_at <= now,
+            or_(DsrTask.lease_until.is_(None), DsrTask.lease_until < now),
+            DsrRequest.status.in_([status.value for status in ACTIVE_REQUEST_STATUSES]),
+            DsrRequest.due_at > now,
+        )
+        .order_by(DsrTask.next_attempt_at, DsrTask.id)
+        .limit(limit)
+        .with_for_update(of=DsrTask, skip_locked=True)
+    ).all()
+    claims: list[Claim] = []
+    profiles: dict[str, ProfileFields | None] = {}
+    for task, request in rows:
+        target = find_target(
+            session=session, keyring=runtime.keyring, policies=runtime.policies, name=task.system
+        )
+        if target is None:
+            fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
+                      error="the system is no longer registered")  # fmt: skip
+            continue
+        if request.subject_id not in profiles:
+            profiles[request.subject_id] = _profile(
+                session=session, runtime=runtime, subject_id=request.subject_id
+            )
+        profile = profiles[request.subject_id]
+        if profile is None:
+            fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
+                      error="the subject no longer exists here")  # fmt: skip
+            continue
+        task.attempts += 1
+        task.lease_until = now + timedelta(seconds=target.timeout_seconds) + LEASE_MARGIN
+        if request.status == RequestStatus.RECEIVED.value:
+            # Conditional, so a concurrent rejection by an officer is never overwritten.
+            session.execute(
+                update(DsrRequest)
+                .where(DsrRequest.id == request.id, DsrRequest.status == RequestStatus.RECEIVED.value)
+                .values(status=RequestStatus.IN_PROGRESS.value)
+            )
+        claims.append(
+            Claim(
+                task_id=task.id,
+                request_id=request.id,
+                delivery=_delivery(
+                    runtime=runtime, task=task, request=request, target=target, profile=profile
+                ),
+            )
+        )
+    return claims
+
+
+def _profile(*, session: Session, runtime: DsrRuntime, subject_id: str) -> ProfileFields | None:
+    try:
+        return vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+    except DomainError:
+        return None
+
+
+def _delivery(
+    *, runtime: DsrRuntime, task: DsrTask, request: DsrRequest, target: SystemTarget, profile: ProfileFields
+) -> Delivery:
+    """API.md "What downstream systems receive"."""
+    identifiers: dict[str, Any] = {"subject_id": request.subject_id, "email": profile.email}
+    if profile.phone:
+        identifiers["phone"] = profile.phone
+    payload = {
+        "type": f"dsr.{request.type}",
+        "request_id": request.id,
+        "task_id": task.id,
+        "due_at": request.due_at.isoformat().replace("+00:00", "Z"),
+        "subject": {"id": request.subject_id, "email": profile.email, "identifiers": identifiers},
+        "callback_url": runtime.callback_url(task.id),
+    }
+    return Delivery(
+        system=target.name,
+        url=target.url,
+        secret=target.secret,
+        webhook_id=task.webhook_id,
+        payload=payload,
+        timeout_seconds=target.timeout_seconds,
+    )
+
+
+def record_outcome(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    task_id: str,
+    outcome: DeliveryOutcome,
+    rng: random.Random,
+) -> None:
+    """Write what one delivery attempt came to, and end the request if that was its last open task."""
+    task = session.scalar(select(DsrTask).where(DsrTask.id == task_id).with_for_update())
+    if task is None or TaskStatus(task.status).is_final:
+        return  # a callback got there first, or the request was rejected meanwhile
+    request = session.get(DsrRequest, task.request_id)
+    assert request is not None
+    task.lease_until = None
+    now = clock.now()
+    if isinstance(outcome, Completed):
+        complete_task(
+            session=session, runtime=runtime, clock=clock, task=task, request=request, answer=outcome
+        )
+    elif isinstance(outcome, Accepted):
+        if task.status == TaskStatus.PENDING.value:
+            task.status = TaskStatus.WAITING.value
+            task.accepted_at = now
+    else:
+        _after_failure(session=session, runtime=runtime, clock=clock, task=task, request=request,
+                       failure=outcome, rng=rng)  # fmt: skip
+    close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request.id)
+
+
+def _after_failure(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    task: DsrTask,
+    request: DsrRequest,
+    failure: Failed,
+    rng: random.Random,
+) -> None:
+    if not failure.retryable:
+        fail_task(
+            session=session, runtime=runtime, clock=clock, task=task, request=request, error=failure.error
+        )
+        return
+    next_attempt = clock.now() + retry_delay(
+        attempts=task.attempts, minimum=runtime.retry_min, maximum=runtime.retry_max, rng=rng
+    )
+    if next_attempt >= request.due_at:
+        fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
+                  error=f"{failure.error}; no attempt left before the deadline")  # fmt: skip
+        return
+    task.last_error = failure.error
+    task.next_attempt_at = next_attempt
+
+
+class FanOut:
+    """One worker process's deliveries: claims due tasks and sends them concurrently, at most ``capacity``."""
+
+    def __init__(self, *, sessions: SessionFactory, runtime: DsrRuntime, clock: Clock) -> None:
+        self._sessions = sessions
+        self.runtime = runtime
+        self._clock = clock
+        self._capacity = runtime.delivery_concurrency
+        self._pool = ThreadPoolExecutor(max_workers=self._capacity, thread_name_prefix="dsr-delivery")
+        self._in_flight: set[Future[None]] = set()
+        self._lock = threading.Lock()
+        self._rng = random.Random()  # noqa: S311 - jitter, not a secret
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def run_once(self) -> int:
+        """Claim as many due tasks as there are free places and start their deliveries; return how many."""
+        free = self._capacity - self.in_flight
+        if free <= 0:
+            return 0
+        with unit_of_work(self._sessions) as session:
+            claims = claim_due_tasks(session=session, runtime=self.runtime, clock=self._clock, limit=free)
+        for claim in claims:
+            future = self._pool.submit(self._deliver, claim)
+            with self._lock:
+                self._in_flight.add(future)
+            future.add_done_callback(self._done)
+        return len(claims)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
+
+    def _deliver(self, claim: Claim) -> None:
+        outcome = self.runtime.connector.deliver(claim.delivery, now=self._clock.now())
+        try:
+            with unit_of_work(self._sessions) as session:
+                record_outcome(
+                    session=session, runtime=self.runtime, clock=self._clock,
+                    task_id=claim.task_id, outcome=outcome, rng=self._rng,
+                )  # fmt: skip
+        except Exception:
+            # The lease runs out and the task is delivered again (same webhook-id): nothing is lost.
+            log.exception("could not record a delivery outcome", extra={"task_id": claim.task_id})
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the deliveries in flight; True when none is left."""
+        with self._lock:
+            pending = list(self._in_flight)
+        for future in pending:
+            try:
+                future.result(timeout=timeout)
+            except Exception:  # noqa: S112 - logged by _deliver; waiting is all that is asked here
+                continue
+        return self.in_flight == 0
+
+    def close(self) -> None:
+        """Finish the deliveries in flight (their outcomes are recorded), then stop."""
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,75 @@
+"""Everything data subject requests need in one process, built once from the settings.
+
+The policies are loaded (and validated) once; the connector's HTTP client and
+the delivery pool are shared by every worker thread; the rest are the
+settings' numbers under names that say what they bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from privacy_service.connectors import Connector
+from privacy_service.core.config import Settings
+from privacy_service.crypto import BlindIndex
+from privacy_service.keys.service import Keyring
+from privacy_service.policy import Policies
+
+# The purpose of the keyed digest that erasure records keep of a subject id (never the id itself).
+ERASED_SUBJECT_PURPOSE = "erased-subject"
+
+# Where the service is reached when PRIVACY_PUBLIC_URL is unset and nothing else says (serve sets it).
+FALLBACK_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class DsrRuntime:
+    policies: Policies
+    connector: Connector
+    keyring: Keyring
+    emails: BlindIndex
+    erased_subjects: BlindIndex
+    public_url: str
+    retry_min: timedelta
+    retry_max: timedelta
+    default_timeout_seconds: float
+    export_lifetime: timedelta
+    recent_login: timedelta
+    delivery_concurrency: int
+    erasure_journal: Path
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        policies: Policies,
+        connector: Connector,
+        keyring: Keyring,
+        emails: BlindIndex,
+    ) -> DsrRuntime:
+        return cls(
+            policies=policies,
+            connector=connector,
+            keyring=keyring,
+            emails=emails,
+            erased_subjects=erased_subject_index(keyring),
+            public_url=settings.public_url or FALLBACK_PUBLIC_URL,
+            retry_min=timedelta(seconds=settings.delivery_retry_min_seconds),
+            retry_max=timedelta(seconds=settings.delivery_retry_max_seconds),
+            default_timeout_seconds=settings.delivery_timeout_seconds,
+            export_lifetime=timedelta(days=settings.dsr_export_days),
+            recent_login=timedelta(minutes=settings.dsr_recent_login_minutes),
+            delivery_concurrency=settings.delivery_concurrency,
+            erasure_journal=settings.effective_erasure_journal_file,
+        )
+
+    def callback_url(self, task_id: str) -> str:
+        return f"{self.public_url}/v1/dsr/callbacks/{task_id}"
+
+
+def erased_subject_index(keyring: Keyring) -> BlindIndex:
+    """Keyed digests of erased subjects' ids, under the blind index key with a purpose of their own."""
+    return BlindIndex(key=keyring.provider.blind_index_key(), purpose=ERASED_SUBJECT_PURPOSE)

@@ -1,0 +1,118 @@
+"""What the DSR endpoints take and answer (API.md "Data subject requests" and "Downstream systems")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+
+from privacy_service.dsr.states import RejectionReason, RequestStatus, TaskStatus
+from privacy_service.policy import RequestType, SystemRequestType
+
+SYSTEM_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+SystemName = Annotated[str, StringConstraints(pattern=SYSTEM_NAME_PATTERN)]
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+
+class RequestFiling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: RequestType
+    subject_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class RequestReceipt(BaseModel):
+    id: str
+    type: RequestType
+    status: RequestStatus
+    due_at: datetime
+
+
+class RetainedItem(BaseModel):
+    """What a system keeps under a legal obligation, as it said."""
+
+    category: str
+    reason: str
+    until: str | None = None
+
+
+class TaskView(BaseModel):
+    id: str
+    system: str
+    status: TaskStatus
+    attempts: int
+    last_error: str | None = None
+    completed_at: datetime | None = None
+    retained: list[RetainedItem] = Field(default_factory=list)
+
+
+class RejectionView(BaseModel):
+    reason: RejectionReason
+    detail: str | None = None
+    at: datetime
+
+
+class ExportLink(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class RequestView(BaseModel):
+    id: str
+    type: RequestType
+    status: RequestStatus
+    subject_id: str
+    jurisdiction: str
+    received_at: datetime
+    due_at: datetime
+    extended: bool
+    overdue: bool
+    completed_at: datetime | None = None
+    tasks: list[TaskView]
+    rejection: RejectionView | None = None
+    export: ExportLink | None = None
+
+
+class RequestPage(BaseModel):
+    items: list[RequestView]
+    next_cursor: str | None = None
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: RejectionReason
+    detail: str | None = Field(default=None, max_length=2000)
+
+
+class SystemRegistration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: SystemName
+    url: AnyHttpUrl
+    secret: SecretStr = Field(
+        min_length=10, max_length=200, description="A Standard Webhooks secret, whsec_..."
+    )
+    request_types: list[SystemRequestType] = Field(min_length=1)
+    categories: list[Category] = Field(default_factory=list, max_length=100)
+    timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+
+
+class SystemView(BaseModel):
+    name: str
+    url: str
+    request_types: list[SystemRequestType]
+    categories: list[str]
+    timeout_seconds: float
+    source: str
+
+
+class SystemPage(BaseModel):
+    items: list[SystemView]
+    next_cursor: str | None = None
+
+
+class CallbackAnswer(BaseModel):
+    task_id: str
+    status: TaskStatus
+
+
+JsonObject = dict[str, Any]

@@ -1,0 +1,23 @@
+"""Sealing what the DSR tables hold about a person under that person's data key.
+
+A system's answer, the export bundle and an officer's reasoning are personal
+data: each is sealed under the subject's key, bound to its table and column,
+so erasing the subject makes every copy unreadable.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.keys.service import Keyring
+
+RESULT_COLUMN = "result"  # dsr_tasks
+BUNDLE_COLUMN = "bundle"  # dsr_exports
+REJECTION_DETAIL_COLUMN = "rejection_detail"  # dsr_requests
+
+
+def subject_fields(*, session: Session, keyring: Keyring, table: str, subject_id: str) -> SubjectFields:
+    return SubjectFields(
+        key=keyring.for_subject(session=session, subject_id=subject_id), table=table, subject_id=subject_id
+    )

@@ -1,0 +1,361 @@
+"""Filing, reading, approving and rejecting data subject requests.
+
+A request and one task per downstream system are written in one transaction
+(the transactional outbox), with its ``dsr_create`` event: nothing is sent
+for a request that did not commit, and nothing committed is left unsent. The
+worker delivers the tasks (``fanout.py``) and ends the request
+(``closing.py``). Every function here runs inside the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.core.clock import Clock
+from privacy_service.core.cursors import Position
+from privacy_service.core.ids import new_id
+from privacy_service.dsr.errors import (
+    InvalidTransition,
+    RecentLoginRequired,
+    RequestNotFound,
+    SecondFactorRequired,
+    SubjectIdRequired,
+)
+from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
+from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.schemas import (
+    ExportLink,
+    RejectionView,
+    RequestView,
+    RetainedItem,
+    TaskView,
+)
+from privacy_service.dsr.sealing import REJECTION_DETAIL_COLUMN, subject_fields
+from privacy_service.dsr.states import (
+    FINAL_REQUEST_STATUSES,
+    REQUEST_TRANSITIONS,
+    RejectionReason,
+    RequestStatus,
+    TaskStatus,
+)
+from privacy_service.dsr.systems import targets_for
+from privacy_service.identity.errors import Forbidden
+from privacy_service.identity.mfa import confirmed_factor
+from privacy_service.identity.models import UserSession
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.scopes import Role
+from privacy_service.keys.errors import SubjectKeyDestroyed
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.policy import RequestType, SystemRequestType
+from privacy_service.vault import service as vault
+from privacy_service.vault.schemas import ProfileFields
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
+
+
+def dsr_party(request_id: str) -> Party:
+    return Party(type=PartyType.DSR, id=request_id)
+
+
+def jurisdiction_country(profile: ProfileFields) -> str | None:
+    """The country whose law governs the subject: ``country``, or ``US-CA`` from a US profile's region."""
+    country = profile.country
+    region = profile.extra.get("region") if isinstance(profile.extra, dict) else None
+    if country and isinstance(region, str) and region.strip():
+        return f"{country}-{region.strip().upper()}"
+    return country
+
+
+def file_request(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    requester: Principal,
+    request_type: RequestType,
+    subject_id: str | None,
+) -> DsrRequest:
+    """File a request for a subject, with its tasks, and record ``dsr_create``.
+
+    A customer files for themself, signed in recently (and with their second
+    factor when they have one); a shop backend files on a subject's behalf.
+    """
+    subject_id = _requested_subject(session=session, runtime=runtime, clock=clock, requester=requester,
+                                    subject_id=subject_id)  # fmt: skip
+    profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+    jurisdiction = runtime.policies.jurisdiction_for(jurisdiction_country(profile))
+    now = clock.now()
+    needs_approval = runtime.policies.needs_approval(jurisdiction=jurisdiction, request_type=request_type)
+    request = DsrRequest(
+        id=new_id(),
+        type=request_type.value,
+        status=(RequestStatus.AWAITING_APPROVAL if needs_approval else RequestStatus.RECEIVED).value,
+        subject_id=subject_id,
+        jurisdiction=jurisdiction.code,
+        received_at=now,
+        due_at=runtime.policies.due_at(received_at=now, jurisdiction=jurisdiction),
+        extended=False,
+        filed_by_type=requester.party.type.value,
+        filed_by_id=requester.id,
+    )
+    session.add(request)
+    targets = targets_for(
+        session=session,
+        keyring=runtime.keyring,
+        policies=runtime.policies,
+        request_type=SystemRequestType(request_type.value),
+    )
+    for target in targets:
+        task_id = new_id()
+        session.add(
+            DsrTask(
+                id=task_id,
+                request_id=request.id,
+                system=target.name,
+                status=TaskStatus.PENDING.value,
+                webhook_id=f"msg_{task_id}",
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+    session.flush()
+    audit.record(
+        session=session, clock=clock, actor=requester.party, action=Action.DSR_CREATE,
+        target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
+        details={"type": request_type.value, "jurisdiction": jurisdiction.code, "systems": len(targets),
+                 "awaiting_approval": needs_approval},
+    )  # fmt: skip
+    return request
+
+
+def _requested_subject(
+    *, session: Session, runtime: DsrRuntime, clock: Clock, requester: Principal, subject_id: str | None
+) -> str:
+    if not requester.is_user:
+        if subject_id is None:
+            raise SubjectIdRequired()
+        return subject_id
+    if subject_id is not None and subject_id != requester.id:
+        raise Forbidden("A customer files requests for themself only.")
+    login = session.get(UserSession, requester.session_id) if requester.session_id else None
+    if login is None or login.created_at < clock.now() - runtime.recent_login:
+        raise RecentLoginRequired(
+            f"Requests need a sign-in of the last {int(runtime.recent_login.total_seconds() // 60)} minutes."
+        )
+    if not requester.has_second_factor and confirmed_factor(session=session, user_id=requester.id):
+        raise SecondFactorRequired()
+    return requester.id
+
+
+def may_see(request: DsrRequest, principal: Principal) -> bool:
+    """The subject, staff signed in with a second factor, and the shop that filed it may see a request."""
+    if principal.is_user:
+        if principal.id == request.subject_id:
+            return True
+        return bool(principal.roles & STAFF_ROLES) and principal.has_second_factor
+    return request.filed_by_type == PartyType.CLIENT.value and request.filed_by_id == principal.id
+
+
+def visible_request(*, session: Session, principal: Principal, request_id: str) -> DsrRequest:
+    """The request, or RequestNotFound also when the caller may not see it (its existence is not told)."""
+    request = session.get(DsrRequest, request_id)
+    if request is None or not may_see(request, principal):
+        raise RequestNotFound()
+    return request
+
+
+def request_view(*, session: Session, runtime: DsrRuntime, clock: Clock, request: DsrRequest) -> RequestView:
+    tasks = session.scalars(
+        select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
+    ).all()
+    return _view(session=session, runtime=runtime, clock=clock, request=request, tasks=list(tasks))
+
+
+def _view(
+    *, session: Session, runtime: DsrRuntime, clock: Clock, request: DsrRequest, tasks: list[DsrTask]
+) -> RequestView:
+    status = RequestStatus(request.status)
+    rejection = None
+    if request.rejection_reason is not None and request.decided_at is not None:
+        rejection = RejectionView(
+            reason=RejectionReason(request.rejection_reason),
+            detail=_open_rejection_detail(session=session, runtime=runtime, request=request),
+            at=request.decided_at,
+        )
+    export = None
+    if RequestType(request.type) is RequestType.ACCESS and status in {
+        RequestStatus.COMPLETED,
+        RequestStatus.PARTIALLY_COMPLETED,
+    }:
+        bundle = session.get(DsrExport, request.id)
+        if bundle is not None and bundle.bundle is not None and bundle.expires_at > clock.now():
+            export = ExportLink(
+                url=f"{runtime.public_url}/v1/dsr/{request.id}/export", expires_at=bundle.expires_at
+            )
+    return RequestView(
+        id=request.id,
+        type=RequestType(request.type),
+        status=status,
+        subject_id=request.subject_id,
+        jurisdiction=request.jurisdiction,
+        received_at=request.received_at,
+        due_at=request.due_at,
+        extended=request.extended,
+        overdue=status not in FINAL_REQUEST_STATUSES and request.due_at < clock.now(),
+        completed_at=request.completed_at,
+        tasks=[_task_view(task) for task in tasks],
+        rejection=rejection,
+        export=export,
+    )
+
+
+def _task_view(task: DsrTask) -> TaskView:
+    return TaskView(
+        id=task.id,
+        system=task.system,
+        status=TaskStatus(task.status),
+        attempts=task.attempts,
+        last_error=task.last_error,
+        completed_at=task.completed_at,
+        retained=[RetainedItem.model_validate(item) for item in retained_items(task)],
+    )
+
+
+def retained_items(task: DsrTask) -> list[dict[str, str | None]]:
+    if not task.retained:
+        return []
+    items: list[dict[str, str | None]] = json.loads(task.retained)
+    return items
+
+
+def _open_rejection_detail(*, session: Session, runtime: DsrRuntime, request: DsrRequest) -> str | None:
+    if request.rejection_detail is None:
+        return None
+    try:
+        return _request_fields(session=session, runtime=runtime, subject_id=request.subject_id).open(
+            REJECTION_DETAIL_COLUMN, request.rejection_detail
+        )
+    except SubjectKeyDestroyed:
+        return None
+
+
+def _request_fields(*, session: Session, runtime: DsrRuntime, subject_id: str) -> SubjectFields:
+    return subject_fields(
+        session=session, keyring=runtime.keyring, table=DsrRequest.__tablename__, subject_id=subject_id
+    )
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: RequestStatus | None = None
+    type: RequestType | None = None
+    overdue: bool = False
+
+
+def list_requests(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    filters: RequestFilter,
+    limit: int,
+    after: Position | None = None,
+) -> tuple[list[RequestView], Position | None]:
+    """An officer's queue: requests by due date, the most urgent first; the position of a next page."""
+    query = select(DsrRequest).order_by(DsrRequest.due_at, DsrRequest.id)
+    if filters.status is not None:
+        query = query.where(DsrRequest.status == filters.status.value)
+    if filters.type is not None:
+        query = query.where(DsrRequest.type == filters.type.value)
+    if filters.overdue:
+        query = query.where(
+            DsrRequest.due_at < clock.now(),
+            DsrRequest.status.not_in([status.value for status in FINAL_REQUEST_STATUSES]),
+        )
+    if after is not None:
+        query = query.where(
+            or_(DsrRequest.due_at > after.at, and_(DsrRequest.due_at == after.at, DsrRequest.id > after.id))
+        )
+    rows = list(session.scalars(query.limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    tasks_by_request: dict[str, list[DsrTask]] = {row.id: [] for row in rows}
+    if rows:
+        for task in session.scalars(
+            select(DsrTask).where(DsrTask.request_id.in_(list(tasks_by_request))).order_by(DsrTask.system)
+        ):
+            tasks_by_request[task.request_id].append(task)
+    views = [
+        _view(session=session, runtime=runtime, clock=clock, request=row, tasks=tasks_by_request[row.id])
+        for row in rows
+    ]
+    next_position = Position(at=rows[-1].due_at, id=rows[-1].id) if more else None
+    return views, next_position
+
+
+def move(request: DsrRequest, to: RequestStatus) -> None:
+    """Change a request's status along an allowed transition, or InvalidTransition."""
+    current = RequestStatus(request.status)
+    if to not in REQUEST_TRANSITIONS[current]:
+        raise InvalidTransition(f"A request that is {current.value} cannot become {to.value}.")
+    request.status = to.value
+
+
+def _locked_request(*, session: Session, request_id: str) -> DsrRequest:
+    request = session.scalar(select(DsrRequest).where(DsrRequest.id == request_id).with_for_update())
+    if request is None:
+        raise RequestNotFound()
+    return request
+
+
+def approve_request(
+    *, session: Session, runtime: DsrRuntime, clock: Clock, officer: Principal, request_id: str
+) -> DsrRequest:
+    """An officer lets a request that awaits approval go ahead: its tasks become deliverable."""
+    request = _locked_request(session=session, request_id=request_id)
+    if RequestStatus(request.status) is not RequestStatus.AWAITING_APPROVAL:
+        raise InvalidTransition("Only a request awaiting approval can be approved.")
+    move(request, RequestStatus.IN_PROGRESS)
+    request.decided_by, request.decided_at = officer.id, clock.now()
+    audit.record(
+        session=session, clock=clock, actor=officer.party, action=Action.DSR_APPROVE,
+        target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
+    )  # fmt: skip
+    return request
+
+
+def reject_request(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    officer: Principal,
+    request_id: str,
+    reason: RejectionReason,
+    detail: str | None,
+) -> DsrRequest:
+    """An officer refuses a request before any system was asked; its tasks are cancelled."""
+    request = _locked_request(session=session, request_id=request_id)
+    move(request, RequestStatus.REJECTED)
+    now = clock.now()
+    request.decided_by, request.decided_at, request.completed_at = officer.id, now, now
+    request.rejection_reason = reason.value
+    if detail:
+        request.rejection_detail = _request_fields(
+            session=session, runtime=runtime, subject_id=request.subject_id
+        ).seal(REJECTION_DETAIL_COLUMN, detail)
+    for task in session.scalars(select(DsrTask).where(DsrTask.request_id == request.id)):
+        task.status = TaskStatus.CANCELLED.value
+        task.lease_until = None
+    audit.record(
+        session=session, clock=clock, actor=officer.party, action=Action.DSR_REJECT,
+        target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
+        details={"reason": reason.value},
+    )  # fmt: skip
+    return request

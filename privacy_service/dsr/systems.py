@@ -1,0 +1,177 @@
+"""The registry of downstream systems: those declared in ``policies/`` and those registered through the API.
+
+A system in ``policies/`` is configuration (its secret comes from the
+environment); one registered through ``POST /v1/systems`` lives in the
+database with its secret sealed under a data key of its own. The fan-out sees
+both the same way, as ``SystemTarget``s. Names are unique across the two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy_service.audit import recorder as audit
+from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.connectors import is_webhook_secret
+from privacy_service.core.clock import Clock
+from privacy_service.core.ids import new_id
+from privacy_service.dsr.errors import InvalidSystem, SystemDeclaredInPolicies, SystemExists, SystemNotFound
+from privacy_service.dsr.models import DownstreamSystem
+from privacy_service.keys.fields import SubjectFields
+from privacy_service.keys.service import Keyring
+from privacy_service.policy import Policies, SystemRequestType
+
+SECRET_COLUMN = "secret"  # noqa: S105 - a column name, not a secret
+
+
+class SystemSource(StrEnum):
+    API = "api"
+    POLICIES = "policies"
+
+
+@dataclass(frozen=True)
+class SystemTarget:
+    """A downstream system as deliveries see it; holds the secret, so never log or return it."""
+
+    name: str
+    url: str
+    secret: str
+    request_types: frozenset[SystemRequestType]
+    categories: tuple[str, ...]
+    timeout_seconds: float
+    source: SystemSource
+
+    def __repr__(self) -> str:
+        return f"SystemTarget(name={self.name!r}, source={self.source.value!r})"
+
+
+def _policy_targets(policies: Policies) -> list[SystemTarget]:
+    return [
+        SystemTarget(
+            name=spec.name,
+            url=spec.url,
+            secret=spec.secret,
+            request_types=spec.request_types,
+            categories=tuple(spec.categories),
+            timeout_seconds=spec.timeout_seconds,
+            source=SystemSource.POLICIES,
+        )
+        for spec in policies.systems
+    ]
+
+
+def _fields(*, session: Session, keyring: Keyring, row: DownstreamSystem) -> SubjectFields:
+    return SubjectFields(
+        key=keyring.for_subject(session=session, subject_id=row.key_owner),
+        table=DownstreamSystem.__tablename__,
+        subject_id=row.key_owner,
+    )
+
+
+def _target(*, session: Session, keyring: Keyring, row: DownstreamSystem) -> SystemTarget:
+    secret = _fields(session=session, keyring=keyring, row=row).open(SECRET_COLUMN, row.secret)
+    assert secret is not None
+    return SystemTarget(
+        name=row.name,
+        url=row.url,
+        secret=secret,
+        request_types=frozenset(SystemRequestType(kind) for kind in row.request_types.split()),
+        categories=tuple(json.loads(row.categories)),
+        timeout_seconds=row.timeout_seconds,
+        source=SystemSource.API,
+    )
+
+
+def all_targets(*, session: Session, keyring: Keyring, policies: Policies) -> list[SystemTarget]:
+    """Every downstream system, policies' first, then the registered ones by name."""
+    rows = session.scalars(select(DownstreamSystem).order_by(DownstreamSystem.name)).all()
+    return _policy_targets(policies) + [_target(session=session, keyring=keyring, row=row) for row in rows]
+
+
+def targets_for(
+    *, session: Session, keyring: Keyring, policies: Policies, request_type: SystemRequestType
+) -> list[SystemTarget]:
+    """The systems that take ``request_type`` (one task each)."""
+    return [
+        target
+        for target in all_targets(session=session, keyring=keyring, policies=policies)
+        if request_type in target.request_types
+    ]
+
+
+def find_target(*, session: Session, keyring: Keyring, policies: Policies, name: str) -> SystemTarget | None:
+    for spec in _policy_targets(policies):
+        if spec.name == name:
+            return spec
+    row = session.get(DownstreamSystem, name)
+    return None if row is None else _target(session=session, keyring=keyring, row=row)
+
+
+def register_system(
+    *,
+    session: Session,
+    keyring: Keyring,
+    clock: Clock,
+    policies: Policies,
+    actor: Party,
+    name: str,
+    url: str,
+    secret: str,
+    request_types: Iterable[SystemRequestType],
+    categories: Iterable[str],
+    timeout_seconds: float,
+) -> SystemTarget:
+    """Register a system; its secret is sealed at once and never shown again."""
+    if not is_webhook_secret(secret):
+        raise InvalidSystem(
+            "secret must be a Standard Webhooks secret: whsec_ and base64 of 24 bytes or more."
+        )
+    if any(spec.name == name for spec in policies.systems):
+        raise SystemDeclaredInPolicies()
+    if session.get(DownstreamSystem, name) is not None:
+        raise SystemExists()
+    key_owner = f"system:{new_id()}"
+    key = keyring.create(session=session, subject_id=key_owner)
+    fields = SubjectFields(key=key, table=DownstreamSystem.__tablename__, subject_id=key_owner)
+    kinds = sorted(set(request_types))
+    row = DownstreamSystem(
+        name=name,
+        key_owner=key_owner,
+        url=url,
+        secret=fields.seal(SECRET_COLUMN, secret),
+        request_types=" ".join(kinds),
+        categories=json.dumps(sorted(set(categories))),
+        timeout_seconds=timeout_seconds,
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session=session, clock=clock, actor=actor, action=Action.SYSTEM_CREATE,
+        target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name), outcome=Outcome.SUCCESS,
+        details={"request_types": kinds},
+    )  # fmt: skip
+    return _target(session=session, keyring=keyring, row=row)
+
+
+def unregister_system(
+    *, session: Session, keyring: Keyring, clock: Clock, policies: Policies, actor: Party, name: str
+) -> None:
+    """Remove a registered system and shred the key of its secret; open tasks for it then fail."""
+    if any(spec.name == name for spec in policies.systems):
+        raise SystemDeclaredInPolicies()
+    row = session.get(DownstreamSystem, name)
+    if row is None:
+        raise SystemNotFound()
+    keyring.shred(session=session, subject_id=row.key_owner)
+    session.delete(row)
+    audit.record(
+        session=session, clock=clock, actor=actor, action=Action.SYSTEM_DELETE,
+        target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name), outcome=Outcome.SUCCESS,
+    )  # fmt: skip

@@ -1,0 +1,35 @@
+"""Policies as code: jurisdictions and their deadlines, retention rules, downstream systems.
+
+Loads and validates the top-level ``policies/`` directory and answers what the
+law asks of a data subject request: which jurisdiction applies, when the
+answer is due, whether an officer approves it first, which systems are asked
+and what is kept back. Pure: no database, no HTTP, no clock; time and the
+environment are passed in.
+"""
+
+from __future__ import annotations
+
+from privacy_service.policy.errors import PolicyError, PolicyProblem
+from privacy_service.policy.explanation import Explanation
+from privacy_service.policy.jurisdictions import Jurisdiction
+from privacy_service.policy.loader import POLICY_FILES, load_policies
+from privacy_service.policy.period import Period
+from privacy_service.policy.policies import Policies
+from privacy_service.policy.request_types import RequestType, SystemRequestType
+from privacy_service.policy.retention import RetentionRule
+from privacy_service.policy.systems import SystemSpec
+
+__all__ = [
+    "POLICY_FILES",
+    "Explanation",
+    "Jurisdiction",
+    "Period",
+    "Policies",
+    "PolicyError",
+    "PolicyProblem",
+    "RequestType",
+    "RetentionRule",
+    "SystemRequestType",
+    "SystemSpec",
+    "load_policies",
+]

@@ -1,0 +1,247 @@
+"""Read ``policies/`` and refuse it, with every problem by file and line, unless all of it is valid.
+
+All files are checked before failing, so one run of ``privacy-service policies
+check`` shows everything to fix. Secrets are read from the environment named
+in ``systems.yaml``; a problem with one names the variable, never its value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from privacy_service.policy.errors import PolicyError, PolicyProblem
+from privacy_service.policy.jurisdictions import Jurisdiction
+from privacy_service.policy.policies import Policies
+from privacy_service.policy.retention import RetentionRule
+from privacy_service.policy.schemas import (
+    DefaultJurisdictionEntry,
+    JurisdictionEntry,
+    JurisdictionsFile,
+    RetentionFile,
+    SystemsFile,
+)
+from privacy_service.policy.systems import SystemSpec
+from privacy_service.policy.yaml_source import Location, YamlSource, YamlSyntaxError
+
+JURISDICTIONS_FILE = "jurisdictions.yaml"
+RETENTION_FILE = "retention.yaml"
+SYSTEMS_FILE = "systems.yaml"
+POLICY_FILES = (JURISDICTIONS_FILE, RETENTION_FILE, SYSTEMS_FILE)
+
+# Standard Webhooks: a secret is "whsec_" and base64 of 24 to 64 random bytes.
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+_SECRET_BYTES = range(24, 65)
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+@dataclass
+class _File:
+    """One policy file being checked: where it is, its YAML, and the problems found so far."""
+
+    path: Path
+    source: YamlSource | None = None
+    problems: list[PolicyProblem] = field(default_factory=list)
+
+    def report(self, location: Location, message: str) -> None:
+        line = self.source.line_of(location) if self.source else None
+        self.problems.append(
+            PolicyProblem(file=self.path, line=line, message=f"{_dotted(location)}{message}")
+        )
+
+
+def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
+    """The policies in ``directory``, with the secrets of declared systems read from ``environ``.
+
+    Raises PolicyError listing every problem of every file.
+    """
+    if not directory.is_dir():
+        raise PolicyError([PolicyProblem(file=directory, line=None, message="no such policies directory")])
+    problems = [
+        PolicyProblem(
+            file=path, line=None, message=f"unknown policy file; expected {', '.join(POLICY_FILES)}"
+        )
+        for path in sorted(directory.iterdir())
+        if path.suffix in (".yaml", ".yml") and path.name not in POLICY_FILES
+    ]
+    jurisdictions_file = _File(directory / JURISDICTIONS_FILE)
+    retention_file = _File(directory / RETENTION_FILE)
+    systems_file = _File(directory / SYSTEMS_FILE)
+
+    jurisdictions = _validated(jurisdictions_file, JurisdictionsFile)
+    retention = _validated(retention_file, RetentionFile)
+    systems = _validated(systems_file, SystemsFile)
+    built_jurisdictions = _jurisdictions(jurisdictions_file, jurisdictions) if jurisdictions else None
+    built_systems = _systems(systems_file, systems, environ) if systems else None
+
+    for file in (jurisdictions_file, retention_file, systems_file):
+        problems.extend(file.problems)
+    if problems or built_jurisdictions is None or retention is None or built_systems is None:
+        raise PolicyError(problems)
+    listed, default = built_jurisdictions
+    return Policies(
+        jurisdictions=listed,
+        default=default,
+        retention=tuple(
+            RetentionRule(
+                category=rule.category,
+                countries=frozenset(rule.countries),
+                keep_for=rule.keep_for,
+                legal_basis=rule.legal_basis,
+            )
+            for rule in retention.retention
+        ),
+        systems=built_systems,
+        source=directory,
+    )
+
+
+def _validated(file: _File, model: type[_Model]) -> _Model | None:
+    """The file parsed and checked against ``model``; None (with problems recorded) when it is not valid."""
+    try:
+        text = file.path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        file.problems.append(PolicyProblem(file=file.path, line=None, message="file missing"))
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        file.problems.append(PolicyProblem(file=file.path, line=None, message=f"cannot read: {reason}"))
+        return None
+    try:
+        file.source = YamlSource.parse(text)
+    except YamlSyntaxError as error:
+        file.problems.append(PolicyProblem(file=file.path, line=error.line, message=f"YAML: {error.message}"))
+        return None
+    for path, duplicate in file.source.duplicate_keys():
+        file.problems.append(
+            PolicyProblem(
+                file=file.path,
+                line=duplicate.line,
+                message=f"{_dotted(path)}{duplicate.key}: key written twice (YAML keeps only the last)",
+            )
+        )
+    if not isinstance(file.source.value, dict):
+        expected = ", ".join(model.model_fields)
+        file.report((), f"must be a mapping with the keys {expected}")
+        return None
+    try:
+        validated = model.model_validate(file.source.value)
+    except ValidationError as error:
+        for item in error.errors(include_input=False, include_url=False, include_context=False):
+            file.report(item["loc"], _message(item["type"], item["msg"]))
+        return None
+    return None if file.problems else validated
+
+
+def _message(kind: str, message: str) -> str:
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key missing"
+    return message.removeprefix("Value error, ")
+
+
+def _dotted(location: Location) -> str:
+    """A location as a path a reader can follow: ``jurisdictions[0].deadline: ``."""
+    text = ""
+    for step in location:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return f"{text}: " if text else ""
+
+
+def _jurisdictions(
+    file: _File, validated: JurisdictionsFile
+) -> tuple[tuple[Jurisdiction, ...], Jurisdiction] | None:
+    """The jurisdictions, refusing a code or a country used twice (each would make a lookup ambiguous)."""
+    codes: dict[str, int] = {}
+    countries: dict[str, str] = {}
+    for index, entry in enumerate(validated.jurisdictions):
+        if entry.code in codes:
+            file.report(
+                ("jurisdictions", index, "code"),
+                f"code {entry.code} already used by jurisdictions[{codes[entry.code]}]",
+            )
+        codes.setdefault(entry.code, index)
+        for position, country in enumerate(entry.countries):
+            if country in countries:
+                file.report(
+                    ("jurisdictions", index, "countries", position),
+                    f"{country} is already listed in jurisdiction {countries[country]}",
+                )
+            countries.setdefault(country, entry.code)
+    if validated.default.code in codes:
+        file.report(("default", "code"), f"code {validated.default.code} already used by a jurisdiction")
+    if file.problems:
+        return None
+    return tuple(_jurisdiction(entry) for entry in validated.jurisdictions), _jurisdiction(validated.default)
+
+
+def _jurisdiction(entry: JurisdictionEntry | DefaultJurisdictionEntry) -> Jurisdiction:
+    return Jurisdiction(
+        code=entry.code,
+        name=entry.name,
+        law=entry.law,
+        countries=frozenset(entry.countries) if isinstance(entry, JurisdictionEntry) else frozenset(),
+        deadline=entry.deadline,
+        extension=entry.extension if entry.extension and not entry.extension.is_zero else None,
+        approval=frozenset(entry.approval),
+        supervisory_authority=entry.supervisory_authority,
+    )
+
+
+def _systems(
+    file: _File, validated: SystemsFile, environ: Mapping[str, str]
+) -> tuple[SystemSpec, ...] | None:
+    """The declared systems with their secrets from the environment; every unusable secret is reported."""
+    names: dict[str, int] = {}
+    systems: list[SystemSpec] = []
+    for index, entry in enumerate(validated.systems):
+        if entry.name in names:
+            file.report(
+                ("systems", index, "name"),
+                f"system {entry.name} already declared at systems[{names[entry.name]}]",
+            )
+        names.setdefault(entry.name, index)
+        secret = environ.get(entry.secret_env, "")
+        problem = _secret_problem(secret)
+        if problem:
+            file.report(
+                ("systems", index, "secret_env"), f"the environment variable {entry.secret_env} {problem}"
+            )
+            continue
+        systems.append(
+            SystemSpec(
+                name=entry.name,
+                url=entry.url,
+                request_types=frozenset(entry.request_types),
+                categories=tuple(entry.categories),
+                secret=secret,
+                timeout_seconds=entry.timeout_seconds,
+            )
+        )
+    return None if file.problems else tuple(systems)
+
+
+def _secret_problem(secret: str) -> str | None:
+    """What is wrong with a webhook secret, in words that never include it."""
+    if not secret.strip():
+        return "is not set"
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        return f"must hold a Standard Webhooks secret: {WEBHOOK_SECRET_PREFIX} followed by base64"
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return f"must hold {WEBHOOK_SECRET_PREFIX} followed by valid base64"
+    if len(key) not in _SECRET_BYTES:
+        return "must hold a key of 24 to 64 bytes (Standard Webhooks)"
+    return None

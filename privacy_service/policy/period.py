@@ -1,0 +1,77 @@
+"""Periods of months and days, counted on the calendar as the laws count them.
+
+A deadline of "one month" is not 30 days: Regulation (EEC, Euratom) No
+1182/71, Art. 3(2)(c), ends a period of months on the same date of the last
+month, or on that month's last day when the date does not exist there (a
+request received on 31 January is due on 28 or 29 February). Days are plain
+calendar days.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_PART = re.compile(r"(\d+)\s*(year|month|day)s?", re.IGNORECASE)
+_WHOLE = re.compile(r"\s*\d+\s*(?:year|month|day)s?(?:\s*(?:,|and)?\s*\d+\s*(?:year|month|day)s?)*\s*", re.I)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A length of time in months and days; years are written as twelve months."""
+
+    months: int = 0
+    days: int = 0
+
+    def __post_init__(self) -> None:
+        if self.months < 0 or self.days < 0:
+            raise ValueError("a period cannot be negative")
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Read "1 month", "15 days", "10 years" or "1 month 15 days"; raise ValueError otherwise."""
+        if not _WHOLE.fullmatch(text):
+            raise ValueError("must be a period such as '1 month', '15 days' or '10 years'")
+        months = days = 0
+        for amount, unit in _PART.findall(text):
+            match unit.lower():
+                case "year":
+                    months += 12 * int(amount)
+                case "month":
+                    months += int(amount)
+                case _:
+                    days += int(amount)
+        return cls(months=months, days=days)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.months == 0 and self.days == 0
+
+    def after(self, moment: datetime) -> datetime:
+        """The moment this period after ``moment``: months on the calendar (clamped), then days.
+
+        Time of day and timezone are kept, so a deadline ends at the hour the
+        request arrived.
+        """
+        month_index = moment.month - 1 + self.months
+        year = moment.year + month_index // 12
+        month = month_index % 12 + 1
+        day = min(moment.day, calendar.monthrange(year, month)[1])
+        return moment.replace(year=year, month=month, day=day) + timedelta(days=self.days)
+
+    def describe(self) -> str:
+        """The period in words: "1 month", "15 days", "10 years", "1 month and 15 days"."""
+        parts: list[str] = []
+        if self.months and self.months % 12 == 0:
+            parts.append(_plural(self.months // 12, "year"))
+        elif self.months:
+            parts.append(_plural(self.months, "month"))
+        if self.days or not parts:
+            parts.append(_plural(self.days, "day"))
+        return " and ".join(parts)
+
+
+def _plural(amount: int, unit: str) -> str:
+    return f"{amount} {unit}" if amount == 1 else f"{amount} {unit}s"

@@ -1,0 +1,95 @@
+"""The loaded policies, and the questions the rest of the service asks of them.
+
+Built once at start-up by ``load_policies`` and shared read-only: every
+answer here is a pure function of the files, so requests, the worker and the
+CLI agree on deadlines and retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from privacy_service.policy.explanation import Explanation
+from privacy_service.policy.jurisdictions import Jurisdiction, normalise_country
+from privacy_service.policy.request_types import RequestType, SystemRequestType
+from privacy_service.policy.retention import RetentionRule
+from privacy_service.policy.systems import SystemSpec
+
+
+@dataclass(frozen=True)
+class Policies:
+    jurisdictions: tuple[Jurisdiction, ...]
+    default: Jurisdiction
+    retention: tuple[RetentionRule, ...]
+    systems: tuple[SystemSpec, ...]
+    source: Path
+    _by_country: dict[str, Jurisdiction] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The loader refuses a country listed twice, so this index is unambiguous.
+        by_country = {country: item for item in self.jurisdictions for country in item.countries}
+        object.__setattr__(self, "_by_country", by_country)
+
+    def jurisdiction_for(self, country: str | None) -> Jurisdiction:
+        """The law of a subject living in ``country`` (ISO 3166-1 "DE" or ISO 3166-2 "US-CA").
+
+        A subdivision is looked up first, then its country ("US-CA", then "US"),
+        so California can have its own law while the rest of the country falls
+        back; an unknown or missing country gets the default.
+        """
+        if country is None or not country.strip():
+            return self.default
+        code = normalise_country(country)
+        found = self._by_country.get(code) or self._by_country.get(code.partition("-")[0])
+        return found or self.default
+
+    def due_at(self, *, received_at: datetime, jurisdiction: Jurisdiction) -> datetime:
+        """When the answer to a request received at ``received_at`` is due, before any extension."""
+        return jurisdiction.deadline.after(received_at)
+
+    def needs_approval(self, *, jurisdiction: Jurisdiction, request_type: RequestType) -> bool:
+        """Whether a compliance officer must approve this kind of request before it is carried out."""
+        return request_type in jurisdiction.approval
+
+    def retention_for(
+        self, *, country: str | None, categories: Iterable[str] | None = None
+    ) -> list[RetentionRule]:
+        """The rules that keep data of a subject in ``country`` back, optionally only for ``categories``.
+
+        In file order; several rules may name one category (a country's own and a general one).
+        """
+        wanted = None if categories is None else frozenset(categories)
+        return [
+            rule
+            for rule in self.retention
+            if rule.applies_to(country) and (wanted is None or rule.category in wanted)
+        ]
+
+    def systems_for(self, request_type: SystemRequestType) -> list[SystemSpec]:
+        """The declared systems that receive ``request_type``, in file order."""
+        return [system for system in self.systems if request_type in system.request_types]
+
+    def explain(
+        self, *, country: str, request_type: RequestType, received_at: datetime | None = None
+    ) -> Explanation:
+        """What would happen to a ``request_type`` request from ``country`` received at ``received_at``.
+
+        ``received_at`` is passed in (the CLI gives the wall clock) so the due date
+        can be shown without this package reading the time.
+        """
+        if received_at is not None and received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+        jurisdiction = self.jurisdiction_for(country)
+        return Explanation(
+            country=normalise_country(country),
+            request_type=request_type,
+            jurisdiction=jurisdiction,
+            needs_approval=self.needs_approval(jurisdiction=jurisdiction, request_type=request_type),
+            systems=tuple(system.name for system in self.systems_for(SystemRequestType(request_type))),
+            notice_systems=tuple(system.name for system in self.systems_for(SystemRequestType.NOTICE)),
+            retention=tuple(self.retention_for(country=country)),
+            received_at=received_at,
+        )

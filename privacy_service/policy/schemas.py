@@ -1,0 +1,139 @@
+"""The shape of each file in ``policies/``, as pydantic models that refuse unknown keys.
+
+These models only check what one value can tell (a period, a country code, a
+URL); checks across entries (a code or country used twice) are the loader's,
+where it can point at the line of the second use.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from privacy_service.policy.period import Period
+from privacy_service.policy.request_types import RequestType, SystemRequestType
+
+_COUNTRY = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+# The settings refuse unknown PRIVACY_ variables, so a secret kept under that prefix would stop start-up.
+_SETTINGS_PREFIX = "PRIVACY_"
+
+
+def _period(value: object) -> Period:
+    if not isinstance(value, str):
+        raise ValueError("must be a period such as '1 month', '15 days' or '10 years' (a string)")
+    return Period.parse(value)
+
+
+def _country(value: object) -> str:
+    if isinstance(value, bool):
+        # YAML 1.1 reads an unquoted NO (Norway) as false.
+        raise ValueError(
+            'must be a quoted country code: unquoted NO, YES, ON or OFF is a YAML boolean, write "NO"'
+        )
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 3166 country code such as DE or US-CA")
+    code = value.strip().upper()
+    if not _COUNTRY.fullmatch(code):
+        raise ValueError("must be an ISO 3166 country code such as DE or US-CA")
+    return code
+
+
+PeriodText = Annotated[Period, BeforeValidator(_period)]
+CountryCode = Annotated[str, BeforeValidator(_country)]
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class JurisdictionEntry(_Strict):
+    code: Code
+    name: Text
+    law: Text
+    countries: list[CountryCode] = Field(min_length=1)
+    deadline: PeriodText
+    extension: PeriodText | None = None
+    approval: list[RequestType] = []
+    supervisory_authority: Text | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _positive(cls, value: Period) -> Period:
+        if value.is_zero:
+            raise ValueError("must be longer than zero")
+        return value
+
+
+class DefaultJurisdictionEntry(_Strict):
+    """The law assumed when a subject's country is unknown or has no entry of its own."""
+
+    code: Code = "default"
+    name: Text
+    law: Text
+    deadline: PeriodText
+    extension: PeriodText | None = None
+    approval: list[RequestType] = []
+    supervisory_authority: Text | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _positive(cls, value: Period) -> Period:
+        if value.is_zero:
+            raise ValueError("must be longer than zero")
+        return value
+
+
+class JurisdictionsFile(_Strict):
+    jurisdictions: list[JurisdictionEntry]
+    default: DefaultJurisdictionEntry
+
+
+class RetentionEntry(_Strict):
+    category: Category
+    countries: list[CountryCode] = []
+    keep_for: PeriodText
+    legal_basis: Text
+
+
+class RetentionFile(_Strict):
+    retention: list[RetentionEntry]
+
+
+class SystemEntry(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    url: str
+    secret_env: str
+    request_types: list[SystemRequestType] = Field(min_length=1)
+    categories: list[Category] = []
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials; the secret comes from secret_env")
+        return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _environment_name(cls, value: str) -> str:
+        if not _ENV_NAME.fullmatch(value):
+            raise ValueError("must be the name of an environment variable (A-Z, 0-9, _), not a secret")
+        if value.startswith(_SETTINGS_PREFIX):
+            raise ValueError("must not start with PRIVACY_: that prefix is reserved for settings")
+        return value
+
+
+class SystemsFile(_Strict):
+    systems: list[SystemEntry]

@@ -1,0 +1,267 @@
+"""Data subject requests through HTTP, fanned out to real downstream systems on loopback."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from privacy_service.core.clock import FrozenClock
+from privacy_service.identity.scopes import Role, Scope
+from tests.functional.conftest import Api, Customer, MakeShop, MakeStaff, Shop, Staff, assert_problem
+from tests.functional.dsr_support import DsrDriver, task_of
+from tests.support.downstream import FakeDownstream
+
+
+@pytest.fixture
+def dsr(
+    app: FastAPI, client: object, sessions: sessionmaker[Session], clock: FrozenClock
+) -> Iterator[DsrDriver]:
+    driver = DsrDriver(app, sessions, clock)
+    yield driver
+    driver.shutdown()
+
+
+@pytest.fixture
+def orders() -> Iterator[FakeDownstream]:
+    with FakeDownstream(name="orders") as fake:
+        yield fake
+
+
+@pytest.fixture
+def dsr_shop(make_shop: MakeShop) -> Shop:
+    return make_shop(Scope.DSR_WRITE, name="shop backend")
+
+
+@pytest.fixture
+def officer(make_staff: MakeStaff) -> Staff:
+    return make_staff((Role.COMPLIANCE_OFFICER,))
+
+
+def signed_in(api: Api, staff: Staff) -> dict[str, str]:
+    """Fresh headers of a staff member signed in with password and TOTP now (tokens expire as time moves)."""
+    assert staff.totp is not None
+    return api.tokens_with_totp(staff.email, staff.password, staff.totp).headers
+
+
+def file(api: Api, headers: dict[str, str], **body: object) -> dict[str, object]:
+    response = api.http.post("/v1/dsr", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    receipt: dict[str, object] = response.json()
+    return receipt
+
+
+def view(api: Api, request_id: object, headers: dict[str, str]) -> dict[str, object]:
+    response = api.http.get(f"/v1/dsr/{request_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_an_access_request_is_answered_by_every_system_and_exported_to_the_subject_only(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, make_customer: object
+) -> None:
+    orders.answer_completed({"orders": [{"id": "o-1", "total": "12.50"}]})
+    dsr.register(orders)
+    me = api.tokens(customer.email, customer.password)
+
+    receipt = file(api, me.headers, type="access")
+    assert receipt["status"] == "received"
+    assert receipt["due_at"] == "2026-02-15T12:00:00Z"  # GDPR, one month after 2026-01-15 12:00 (DE)
+
+    assert dsr.deliver() == 1
+    [delivery] = orders.deliveries
+    assert delivery.payload["type"] == "dsr.access"
+    assert delivery.payload["subject"]["email"] == customer.email
+    assert delivery.webhook_id == delivery.headers["webhook-id"]
+
+    answered = view(api, receipt["id"], me.headers)
+    assert answered["status"] == "completed"
+    assert task_of(answered, "orders")["status"] == "completed"
+
+    export = api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=me.headers)
+    assert export.status_code == 200
+    assert export.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(export.content)) as bundle:
+        names = set(bundle.namelist())
+        assert {"manifest.json", "summary.html", "data/orders.json", "data/privacy-service.json"} <= names
+        assert json.loads(bundle.read("data/orders.json"))["data"]["orders"][0]["id"] == "o-1"
+        own = json.loads(bundle.read("data/privacy-service.json"))
+        assert own["profile"]["email"] == customer.email
+        assert own["login_history"], "the sign-in that filed the request is in the history"
+        manifest = json.loads(bundle.read("manifest.json"))
+        listed = {item["path"] for item in manifest["files"]}
+        assert listed == names - {"manifest.json"}
+
+    other = make_customer()  # type: ignore[operator]
+    other_tokens = api.tokens(other.email, other.password)
+    assert_problem(
+        api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=other_tokens.headers), 404, "not_found"
+    )
+    assert_problem(api.http.get(f"/v1/dsr/{receipt['id']}", headers=other_tokens.headers), 404, "not_found")
+
+
+def test_an_asynchronous_system_completes_by_a_signed_callback_which_cannot_be_replayed_or_forged(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, clock: FrozenClock
+) -> None:
+    orders.answer_accepted()
+    dsr.register(orders)
+    me = api.tokens(customer.email, customer.password)
+    receipt = file(api, me.headers, type="access")
+    dsr.deliver()
+    waiting = view(api, receipt["id"], me.headers)
+    assert (waiting["status"], task_of(waiting, "orders")["status"]) == ("in_progress", "waiting")
+    [delivery] = orders.deliveries
+
+    forged = FakeDownstream(name="orders").signed_callback(delivery, data={"x": 1}, timestamp=clock.now())
+    answer = api.http.post(
+        forged.url.replace("http://127.0.0.1:8000", ""), content=forged.body, headers=forged.headers
+    )
+    assert_problem(answer, 401, "invalid_signature")
+
+    stale = orders.signed_callback(delivery, data={"x": 1}, timestamp=clock.now() - timedelta(minutes=6))
+    answer = api.http.post(
+        stale.url.replace("http://127.0.0.1:8000", ""), content=stale.body, headers=stale.headers
+    )
+    assert_problem(answer, 401, "invalid_signature")
+
+    callback = orders.signed_callback(delivery, data={"tickets": [7]}, timestamp=clock.now())
+    path = callback.url.replace("http://127.0.0.1:8000", "")
+    first = api.http.post(path, content=callback.body, headers=callback.headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "completed"
+    assert_problem(
+        api.http.post(path, content=callback.body, headers=callback.headers), 409, "callback_replayed"
+    )
+
+    again = orders.signed_callback(delivery, data={"tickets": [8]}, timestamp=clock.now())
+    assert_problem(api.http.post(path, content=again.body, headers=again.headers), 409, "task_closed")
+    assert view(api, receipt["id"], me.headers)["status"] == "completed"
+
+
+def test_a_system_down_for_the_first_attempts_is_retried_with_the_same_webhook_id(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, clock: FrozenClock, dsr_shop: Shop
+) -> None:
+    orders.fail_first(2)
+    orders.answer_completed({"orders": []})
+    dsr.register(orders)
+    receipt = file(api, dsr_shop.headers, type="access", subject_id=customer.id)
+
+    dsr.deliver()
+    after_first = task_of(view(api, receipt["id"], dsr_shop.headers), "orders")
+    assert (after_first["status"], after_first["attempts"]) == ("pending", 1)
+    assert after_first["last_error"] == "HTTP 503 from the system"
+    assert dsr.deliver() == 0, "nothing is sent again before the backoff has passed"
+
+    for _ in range(2):
+        clock.advance(timedelta(hours=2))  # beyond any backoff of the first attempts
+        assert dsr.deliver() == 1
+    done = view(api, receipt["id"], dsr_shop.headers)
+    assert done["status"] == "completed"
+    assert task_of(done, "orders")["attempts"] == 3
+    assert len(orders.deliveries) == 3
+    assert {attempt.webhook_id for attempt in orders.deliveries} == {f"msg_{task_of(done, 'orders')['id']}"}
+
+
+def test_a_system_that_never_answers_fails_at_the_deadline_and_the_officer_sees_why(
+    api: Api,
+    dsr: DsrDriver,
+    orders: FakeDownstream,
+    customer: Customer,
+    clock: FrozenClock,
+    officer: Staff,
+) -> None:
+    with FakeDownstream(name="mailing") as mailing:
+        mailing.never_answer()
+        orders.answer_completed({"orders": []})
+        dsr.register(orders)
+        dsr.register(mailing, timeout_seconds=0.3)
+        me = api.tokens(customer.email, customer.password)
+        receipt = file(api, me.headers, type="access")
+        dsr.deliver()
+        pending = task_of(view(api, receipt["id"], me.headers), "mailing")
+        assert pending["status"] == "pending"
+        assert "timed out" in pending["last_error"]
+
+        clock.advance(timedelta(days=32))  # past the one-month deadline, without sleeping
+        overdue = api.http.get("/v1/dsr", params={"overdue": "true"}, headers=signed_in(api, officer))
+        assert receipt["id"] in [item["id"] for item in overdue.json()["items"]]
+        dsr.close()
+
+    headers = signed_in(api, officer)
+    ended = view(api, receipt["id"], headers)
+    assert ended["status"] == "partially_completed"
+    failed = task_of(ended, "mailing")
+    assert failed["status"] == "failed"
+    assert "timed out" in failed["last_error"]
+    assert "deadline" in failed["last_error"]
+    assert customer.email not in failed["last_error"]
+    queue = api.http.get("/v1/dsr", params={"overdue": "true"}, headers=headers).json()
+    assert receipt["id"] not in [item["id"] for item in queue["items"]]
+
+
+def test_an_erasure_reaches_every_system_keeps_what_the_law_holds_and_erases_the_subject_here(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, dsr_shop: Shop, vault_shop: Shop
+) -> None:
+    orders.answer_completed(
+        retained=[{"category": "invoices", "reason": "HGB §257, AO §147", "until": "2036-12-31"}]
+    )
+    dsr.register(orders)
+    receipt = file(api, dsr_shop.headers, type="erasure", subject_id=customer.id)
+    dsr.deliver()
+    assert orders.deliveries[0].payload["type"] == "dsr.erasure"
+
+    ended = view(api, receipt["id"], dsr_shop.headers)
+    assert ended["status"] == "completed"
+    assert task_of(ended, "orders")["retained"] == [
+        {"category": "invoices", "reason": "HGB §257, AO §147", "until": "2036-12-31"}
+    ]
+    assert api.login(customer.email, customer.password).status_code == 401
+    profile = api.http.get(f"/v1/subjects/{customer.id}/profile", headers=vault_shop.headers)
+    assert profile.status_code in {404, 410}
+
+
+def test_who_may_file_a_request(
+    api: Api, customer: Customer, make_shop: MakeShop, dsr_shop: Shop, make_customer: object
+) -> None:
+    me = api.tokens(customer.email, customer.password)
+    other = make_customer()  # type: ignore[operator]
+    for_other = {"type": "access", "subject_id": other.id}
+    assert_problem(api.http.post("/v1/dsr", json=for_other, headers=me.headers), 403, "forbidden")
+    no_subject = api.http.post("/v1/dsr", json={"type": "access"}, headers=dsr_shop.headers)
+    assert_problem(no_subject, 422, "validation_error")
+    no_scope = make_shop(Scope.VAULT_READ, name="reader")
+    for_customer = {"type": "access", "subject_id": customer.id}
+    assert_problem(api.http.post("/v1/dsr", json=for_customer, headers=no_scope.headers), 403, "forbidden")
+    for_nobody = {"type": "access", "subject_id": "nobody"}
+    assert_problem(
+        api.http.post("/v1/dsr", json=for_nobody, headers=dsr_shop.headers), 404, "subject_not_found"
+    )
+    assert_problem(
+        api.http.post("/v1/dsr", json={"type": "portability"}, headers=me.headers), 422, "validation_error"
+    )
+    assert_problem(api.http.get("/v1/dsr", headers=me.headers), 403, "forbidden")
+
+
+def test_a_customer_files_only_soon_after_signing_in_and_with_their_second_factor(
+    api: Api, customer: Customer, clock: FrozenClock
+) -> None:
+    me = api.tokens(customer.email, customer.password)
+    clock.advance(timedelta(minutes=16))
+    refreshed = api.refresh(me.refresh_token).json()
+    stale = {"Authorization": f"Bearer {refreshed['access_token']}"}
+    assert_problem(
+        api.http.post("/v1/dsr", json={"type": "access"}, headers=stale), 403, "recent_login_required"
+    )
+
+    fresh = api.tokens(customer.email, customer.password)
+    api.enrol_totp(fresh)  # now enrolled, but this session proved only the password
+    assert_problem(
+        api.http.post("/v1/dsr", json={"type": "erasure"}, headers=fresh.headers), 403, "mfa_required"
+    )
