@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('extended', sa.Boolean(), nullable=False),
     sa.Column('filed_by_type', sa.String(length=16), nullable=False),
     sa.Column('filed_by_id', sa.String(length=26), nullable=False),
+    sa.Column('client_id', sa.String(length=26), nullable=False),
     sa.Column('decided_by', sa.String(length=26), nullable=True),
     sa.Column('decided_at', UTC(timezone=True), nullable=True),
     sa.Column('rejection_reason', sa.String(length=32), nullable=True),
@@ -43,6 +44,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_dsr_requests_status_due_at', 'dsr_requests', ['status', 'due_at'], unique=False)
     op.create_index(op.f('ix_dsr_requests_subject_id'), 'dsr_requests', ['subject_id'], unique=False)
+    op.create_index(op.f('ix_dsr_requests_client_id'), 'dsr_requests', ['client_id'], unique=False)
     op.create_table('dsr_tasks',
     sa.Column('id', sa.String(length=26), nullable=False),
     sa.Column('request_id', sa.String(length=26), nullable=False),

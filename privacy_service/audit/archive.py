@@ -290,9 +290,9 @@ def archive_prefix(
     session.add(AuditArchive(**{name: getattr(statement, name) for name in ArchiveStatement.__slots__}))
     session.flush()  # the record first: the trigger lets only events up to its through_seq go
     session.execute(
-        delete(AuditEvent.__table__).where(
-            AuditEvent.__table__.c.seq >= first_seq, AuditEvent.__table__.c.seq <= through_seq
-        )
+        delete(AuditEvent)
+        .where(AuditEvent.seq >= first_seq, AuditEvent.seq <= through_seq)
+        .execution_options(synchronize_session=False)
     )
     out.write(_json_line({_STATEMENT_KEY: statement.to_json()}))
     return statement

@@ -30,6 +30,12 @@ What each problem means (``first_bad_seq`` in brackets):
 In a range (``from_seq``/``to_seq``) the event just before ``from_seq`` is
 trusted as the anchor, only checkpoints inside the range are checked, and a
 tail beyond ``to_seq`` is not looked at.
+
+After retention archived a prefix (``archive.py``), the chain starts just after
+the newest archive record, whose signed ``(through_seq, hash)`` is the anchor;
+every archive record must verify and follow on from the one before (else
+``bad_signature`` or ``missing`` at its first seq), and the report names the
+last archived seq (``archived_through``).
 """
 
 from __future__ import annotations
@@ -43,9 +49,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent, checkpoint_message, format_instant
+from privacy_service.audit.canonical import (
+    GENESIS_HASH,
+    ChainedEvent,
+    archive_message,
+    checkpoint_message,
+    format_instant,
+)
 from privacy_service.audit.checkpoints import CheckpointCadence
-from privacy_service.audit.models import AuditCheckpoint, AuditEvent
+from privacy_service.audit.models import AuditArchive, AuditCheckpoint, AuditEvent
 from privacy_service.audit.witness import CheckpointStatement
 from privacy_service.crypto import CryptoError
 from privacy_service.crypto.signing import verify_signature
@@ -90,6 +102,7 @@ class VerificationReport:
     last_checkpoint: CheckpointSummary | None
     first_bad_seq: int | None = None
     problem: Problem | None = None
+    archived_through: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +112,7 @@ class VerificationReport:
             "last_checkpoint": None if self.last_checkpoint is None else self.last_checkpoint.to_json(),
             "first_bad_seq": self.first_bad_seq,
             "problem": None if self.problem is None else self.problem.value,
+            "archived_through": self.archived_through,
         }
 
 
@@ -163,6 +177,42 @@ class _ChainVerifier:
         self.last_seq: int | None = None
         self.last_hash = GENESIS_HASH
         self.last_checkpoint: CheckpointSummary | None = None
+        self.archive: AuditArchive | None = None
+
+    # -- archives ---------------------------------------------------------------------------------
+
+    def check_archives(self) -> None:
+        """Every archive record is signed and follows on from the one before; the newest is the anchor."""
+        expected_first = 1
+        for number, archive in enumerate(
+            self.session.scalars(select(AuditArchive).order_by(AuditArchive.number)), 1
+        ):
+            if archive.number != number or archive.first_seq != expected_first:
+                raise _Broken(Problem.MISSING, expected_first)  # events left without a record of it
+            message = archive_message(
+                number=archive.number,
+                first_seq=archive.first_seq,
+                through_seq=archive.through_seq,
+                hash=archive.hash,
+                before=archive.before,
+                digest=archive.digest,
+                at=archive.at,
+                key_id=archive.key_id,
+            )
+            if not self._signed(key_id=archive.key_id, message=message, signature=archive.signature):
+                raise _Broken(Problem.BAD_SIGNATURE, archive.first_seq)
+            expected_first = archive.through_seq + 1
+            self.archive = archive
+
+    def _signed(self, *, key_id: str, message: bytes, signature: bytes) -> bool:
+        public_key = self.public_keys.get(key_id)
+        if public_key is None:
+            return False
+        try:
+            verify_signature(public_key=public_key, message=message, signature=signature)
+        except CryptoError:
+            return False
+        return True
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -216,30 +266,25 @@ class _ChainVerifier:
         )
 
     def check_signature(self, checkpoint: CheckpointStatement) -> None:
-        public_key = self.public_keys.get(checkpoint.key_id)
-        if public_key is None:
+        message = checkpoint_message(
+            number=checkpoint.number,
+            seq=checkpoint.seq,
+            hash=checkpoint.hash,
+            at=checkpoint.at,
+            key_id=checkpoint.key_id,
+        )
+        if not self._signed(key_id=checkpoint.key_id, message=message, signature=checkpoint.signature):
             raise _Broken(Problem.BAD_SIGNATURE, checkpoint.seq)
-        try:
-            verify_signature(
-                public_key=public_key,
-                message=checkpoint_message(
-                    number=checkpoint.number,
-                    seq=checkpoint.seq,
-                    hash=checkpoint.hash,
-                    at=checkpoint.at,
-                    key_id=checkpoint.key_id,
-                ),
-                signature=checkpoint.signature,
-            )
-        except CryptoError:
-            raise _Broken(Problem.BAD_SIGNATURE, checkpoint.seq) from None
 
     def check_witnessed(self, statement: CheckpointStatement) -> None:
         """A checkpoint a witness kept must still be in the database, and so must the chain it signed."""
         self.check_signature(statement)
         if statement.seq > (self.last_seq or 0):
             raise _Broken(Problem.TRUNCATED, (self.last_seq or 0) + 1)
-        if statement.seq > 0:
+        if self.archive is not None and statement.seq == self.archive.through_seq:
+            if statement.hash != self.archive.hash:
+                raise _Broken(Problem.CHECKPOINT_MISMATCH, statement.seq)
+        elif statement.seq > 0:
             stored_hash = self.session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == statement.seq))
             if stored_hash != statement.hash:
                 raise _Broken(Problem.CHECKPOINT_MISMATCH, statement.seq)
@@ -288,6 +333,9 @@ def verify_chain(
         tolerance = timedelta(seconds=cadence.every_seconds if cadence is not None else 0)
     verifier = _ChainVerifier(session=session, public_keys=public_keys, cadence=cadence, tolerance=tolerance)
     try:
+        verifier.check_archives()
+        if verifier.archive is not None:
+            first = max(first, verifier.archive.through_seq + 1)
         _verify(verifier, first=first, last=to_seq, now=now, batch_size=batch_size, progress=progress)
         for statement in witnessed:
             if first - 1 <= statement.seq and (to_seq is None or statement.seq <= to_seq):
@@ -300,12 +348,14 @@ def verify_chain(
             last_checkpoint=verifier.last_checkpoint,
             first_bad_seq=broken.seq,
             problem=broken.problem,
+            archived_through=None if verifier.archive is None else verifier.archive.through_seq,
         )
     return VerificationReport(
         ok=True,
         events_checked=verifier.events_checked,
         last_seq=verifier.last_seq,
         last_checkpoint=verifier.last_checkpoint,
+        archived_through=None if verifier.archive is None else verifier.archive.through_seq,
     )
 
 
@@ -319,7 +369,10 @@ def _verify(
     progress: Callable[[int], None] | None,
 ) -> None:
     session = verifier.session
-    if first > 1:
+    archive = verifier.archive
+    if archive is not None and first == archive.through_seq + 1:
+        verifier.last_seq, verifier.last_hash = archive.through_seq, archive.hash
+    elif first > 1:
         anchor = session.execute(
             select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq == first - 1)
         ).first()

@@ -6,6 +6,7 @@ admin create, clients create,
 users import                         accounts and shop clients (cli/accounts.py)
 audit verify                         the audit trail           (cli/audit.py)
 policies check|explain               policies as code          (cli/policies.py)
+erasures replay                      erasure after a restore   (cli/erasures.py)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import click
 
 import privacy_service
-from privacy_service.cli import accounts, audit, keys, policies, processes
+from privacy_service.cli import accounts, audit, erasures, keys, policies, processes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +34,7 @@ for command in (
     accounts.users_group,
     audit.audit,
     policies.policies,
+    erasures.erasures,
 ):
     cli.add_command(command)
 

@@ -7,6 +7,7 @@ says what is wrong and what to do, and a non-zero exit code; never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
+from privacy_service.policy import Policies, PolicyError, load_policies
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -61,6 +63,16 @@ def database_errors() -> Iterator[None]:
         fail(str(error))
     except SQLAlchemyError as error:
         fail(f"the database is not reachable or refused the operation ({type(error).__name__})")
+
+
+def policies_or_exit(settings: Settings) -> Policies:
+    """The policies, validated as start-up does: each problem named by file and line, then exit 2."""
+    try:
+        return load_policies(settings.effective_policies_dir, environ=os.environ)
+    except PolicyError as error:
+        for problem in error.problems:
+            click.echo(f"privacy-service: policy error: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def ready_engine(settings: Settings, *, migrate_embedded: bool) -> Engine:

@@ -15,6 +15,7 @@ from privacy_service.cli.bootstrap import (
     database_errors,
     fail,
     open_keyring,
+    policies_or_exit,
     prepare_data_dir,
     ready_engine,
     settings_or_exit,
@@ -64,9 +65,17 @@ def serve(
     if settings.public_url is None:
         scheme = "https" if ssl_certfile else "http"
         settings = settings.model_copy(update={"public_url": f"{scheme}://{host}:{port}"})
+    policies = policies_or_exit(settings)
     engine = ready_engine(settings, migrate_embedded=True)
     keyring = open_keyring(settings)
-    app = create_app(settings, engine=engine, keyring=keyring, clock=SystemClock(), run_worker=not no_worker)
+    app = create_app(
+        settings,
+        engine=engine,
+        keyring=keyring,
+        policies=policies,
+        clock=SystemClock(),
+        run_worker=not no_worker,
+    )
     log.info("serving", extra={"host": host, "port": port, "worker": not no_worker})
     # Uvicorn traps SIGTERM/SIGINT: it stops accepting, finishes in-flight requests,
     # then runs the app's shutdown, which stops the worker after its current job.
@@ -93,20 +102,34 @@ def serve(
 @click.command()
 def worker() -> None:
     """Run the background worker alone (fan-out, retries, audit sealing); stops cleanly on SIGTERM."""
-    from privacy_service.worker import Worker, default_jobs
+    from privacy_service.connectors import WebhookConnector
+    from privacy_service.dsr.runtime import DsrRuntime
+    from privacy_service.vault.lookup import email_index
+    from privacy_service.worker import build_worker
 
     settings = settings_or_exit()
     configure_logging(settings.log_level)
+    policies = policies_or_exit(settings)
     engine = ready_engine(settings, migrate_embedded=False)
     keyring = open_keyring(settings)
-    loop = Worker(
+    connector = WebhookConnector()
+    dsr = DsrRuntime.from_settings(
+        settings,
+        policies=policies,
+        connector=connector,
+        keyring=keyring,
+        emails=email_index(keyring.provider),
+    )
+    loop = build_worker(
+        settings=settings,
         sessions=create_session_factory(engine),
         clock=SystemClock(),
-        jobs=default_jobs(settings=settings, provider=keyring.provider),
-        poll_seconds=settings.worker_poll_seconds,
+        provider=keyring.provider,
+        dsr=dsr,
     )
     _on_signals(lambda: loop.stop(), signal.SIGTERM, signal.SIGINT)
     loop.run()
+    connector.close()
     engine.dispose()
 
 

@@ -191,6 +191,12 @@ class Settings(BaseSettings):
         description="Also append every audit checkpoint to this file "
         "(storage the database host cannot rewrite).",
     )
+    audit_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="`privacy-service audit archive` without --before archives audit events older than "
+        "this many days; none keeps them forever.",
+    )
     signing_key_cache_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -9,6 +9,7 @@ without its bundle or its erasure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import timedelta
 
@@ -33,6 +34,7 @@ from privacy_service.dsr.states import (
 )
 from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
 from privacy_service.policy import RequestType
+from privacy_service.vault.errors import SubjectNotFound
 
 # Open tasks are failed once their request's deadline has passed by this much (clock skew between workers).
 DEADLINE_GRACE = timedelta(seconds=0)
@@ -104,7 +106,9 @@ def close_request_if_done(*, session: Session, runtime: DsrRuntime, clock: Clock
         return False
     outcome = final_status(statuses)
     if RequestType(request.type) is RequestType.ACCESS:
-        store_export(session=session, runtime=runtime, clock=clock, request=request)
+        # A subject erased meanwhile leaves nobody to hand a copy to: the request ends without one.
+        with contextlib.suppress(SubjectKeyDestroyed, SubjectKeyNotFound, SubjectNotFound):
+            store_export(session=session, runtime=runtime, clock=clock, request=request)
     else:
         erase_locally(session=session, runtime=runtime, clock=clock, request=request)
     request.status = outcome.value

@@ -31,8 +31,10 @@ from privacy_service.core.errors import DomainError
 from privacy_service.dsr.closing import close_request_if_done, complete_task, fail_task
 from privacy_service.dsr.models import DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.service import jurisdiction_country
 from privacy_service.dsr.states import ACTIVE_REQUEST_STATUSES, RequestStatus, TaskStatus
 from privacy_service.dsr.systems import SystemTarget, find_target
+from privacy_service.policy import RequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
 
@@ -134,7 +136,7 @@ def _delivery(
     identifiers: dict[str, Any] = {"subject_id": request.subject_id, "email": profile.email}
     if profile.phone:
         identifiers["phone"] = profile.phone
-    payload = {
+    payload: dict[str, Any] = {
         "type": f"dsr.{request.type}",
         "request_id": request.id,
         "task_id": task.id,
@@ -142,6 +144,15 @@ def _delivery(
         "subject": {"id": request.subject_id, "email": profile.email, "identifiers": identifiers},
         "callback_url": runtime.callback_url(task.id),
     }
+    if request.type == RequestType.ERASURE.value:
+        # What the law makes this system keep for this subject's country: it answers with `retained`.
+        rules = runtime.policies.retention_for(
+            country=jurisdiction_country(profile), categories=target.categories
+        )
+        payload["legal_holds"] = [
+            {"category": rule.category, "keep_for": rule.keep_for.describe(), "legal_basis": rule.legal_basis}
+            for rule in rules
+        ]
     return Delivery(
         system=target.name,
         url=target.url,

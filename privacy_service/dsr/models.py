@@ -51,6 +51,9 @@ class DsrRequest(Base):
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     filed_by_type: Mapped[str] = mapped_column(String(16))  # audit PartyType: user or client
     filed_by_id: Mapped[str] = mapped_column(String(ID))
+    # The shop involved: the client that filed, or the one the customer signed in through. It may follow
+    # the request to its end, and show the subject what was kept back after their account is gone.
+    client_id: Mapped[str] = mapped_column(String(ID), index=True)
     decided_by: Mapped[str | None] = mapped_column(String(ID))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rejection_reason: Mapped[str | None] = mapped_column(String(32))  # dsr.states.RejectionReason

@@ -103,6 +103,7 @@ def file_request(
         extended=False,
         filed_by_type=requester.party.type.value,
         filed_by_id=requester.id,
+        client_id=requester.client_id,
     )
     session.add(request)
     targets = targets_for(
@@ -154,12 +155,16 @@ def _requested_subject(
 
 
 def may_see(request: DsrRequest, principal: Principal) -> bool:
-    """The subject, staff signed in with a second factor, and the shop that filed it may see a request."""
+    """The subject, staff signed in with a second factor, and the shop involved may see a request.
+
+    The shop is the client that filed it or that the customer filed it through: after an erasure the
+    customer's account is gone, and the shop shows them what its systems keep back and why.
+    """
     if principal.is_user:
         if principal.id == request.subject_id:
             return True
         return bool(principal.roles & STAFF_ROLES) and principal.has_second_factor
-    return request.filed_by_type == PartyType.CLIENT.value and request.filed_by_id == principal.id
+    return request.client_id == principal.id
 
 
 def visible_request(*, session: Session, principal: Principal, request_id: str) -> DsrRequest:

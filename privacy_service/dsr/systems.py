@@ -155,7 +155,7 @@ def register_system(
     audit.record(
         session=session, clock=clock, actor=actor, action=Action.SYSTEM_CREATE,
         target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name), outcome=Outcome.SUCCESS,
-        details={"request_types": kinds},
+        details={"request_types": kinds}, keyring=keyring,
     )  # fmt: skip
     return _target(session=session, keyring=keyring, row=row)
 

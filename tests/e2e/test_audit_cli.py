@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,55 @@ def test_an_altered_event_is_reported_by_seq_and_exits_non_zero(trail: tuple[dic
     assert report["ok"] is False
     assert report["first_bad_seq"] == 3
     assert report["problem"] == "altered"
+
+
+def test_archive_then_verify_the_rest_and_the_archive_file(
+    trail: tuple[dict[str, str], Engine], tmp_path: Path
+) -> None:
+    env, engine = trail
+    engine.dispose()
+    archive_file = tmp_path / "audit-archive-1.jsonl"
+    tomorrow = (SystemClock().now() + timedelta(days=1)).strftime("%Y-%m-%d")
+    archived = run_cli("audit", "archive", "--before", tomorrow, "--to", str(archive_file), "--json", env=env)
+    assert archived.returncode == 0, archived.stderr
+    assert json.loads(archived.stdout)["through_seq"] == 5
+    assert not archive_file.with_name(archive_file.name + ".partial").exists()
+
+    code, report = verify(env)
+    assert code == 0
+    assert (report["ok"], report["events_checked"], report["archived_through"]) == (True, 0, 5)
+    checked = run_cli("audit", "verify-archive", str(archive_file), env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert "5 events" in checked.stdout
+
+    lines = archive_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace('"outcome":"success"', '"outcome":"failure"')
+    archive_file.write_text("".join(lines), encoding="utf-8")
+    tampered = run_cli("audit", "verify-archive", str(archive_file), "--json", env=env)
+    assert tampered.returncode == 1
+    assert json.loads(tampered.stdout) == {"ok": False, "problem": "altered", "line": 3}
+
+
+def test_archive_needs_a_cut_off_and_never_overwrites(
+    trail: tuple[dict[str, str], Engine], tmp_path: Path
+) -> None:
+    env, engine = trail
+    engine.dispose()
+    existing = tmp_path / "exists.jsonl"
+    existing.write_text("keep me", encoding="utf-8")
+    without_cut_off = run_cli("audit", "archive", "--to", str(tmp_path / "new.jsonl"), env=env)
+    assert without_cut_off.returncode == 2
+    assert "PRIVACY_AUDIT_RETENTION_DAYS" in without_cut_off.stderr
+    over = run_cli("audit", "archive", "--before", "2000-01-01", "--to", str(existing), env=env)
+    assert over.returncode == 2
+    assert existing.read_text(encoding="utf-8") == "keep me"
+    nothing = run_cli(
+        "audit",
+        "archive",
+        "--to",
+        str(tmp_path / "none.jsonl"),
+        env={**env, "PRIVACY_AUDIT_RETENTION_DAYS": "30"},
+    )
+    assert nothing.returncode == 0, nothing.stderr
+    assert "nothing to archive" in nothing.stdout
+    assert not (tmp_path / "none.jsonl").exists()

@@ -212,10 +212,14 @@ def test_an_erasure_reaches_every_system_keeps_what_the_law_holds_and_erases_the
     orders.answer_completed(
         retained=[{"category": "invoices", "reason": "HGB §257, AO §147", "until": "2036-12-31"}]
     )
-    dsr.register(orders)
+    dsr.register(orders, categories=("invoices", "orders"))
     receipt = file(api, dsr_shop.headers, type="erasure", subject_id=customer.id)
     dsr.deliver()
-    assert orders.deliveries[0].payload["type"] == "dsr.erasure"
+    payload = orders.deliveries[0].payload
+    assert payload["type"] == "dsr.erasure"
+    # The customer lives in Germany: the system is told what German law makes it keep, and why.
+    assert [hold["category"] for hold in payload["legal_holds"]] == ["invoices"]
+    assert "AO §147" in payload["legal_holds"][0]["legal_basis"]
 
     ended = view(api, receipt["id"], dsr_shop.headers)
     assert ended["status"] == "completed"
@@ -265,3 +269,19 @@ def test_a_customer_files_only_soon_after_signing_in_and_with_their_second_facto
     assert_problem(
         api.http.post("/v1/dsr", json={"type": "erasure"}, headers=fresh.headers), 403, "mfa_required"
     )
+
+
+def test_after_a_customers_own_erasure_the_shop_they_signed_in_through_still_sees_what_was_kept(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, shop: Shop, dsr_shop: Shop
+) -> None:
+    orders.answer_completed(retained=[{"category": "invoices", "reason": "tax law", "until": "2034-12-31"}])
+    dsr.register(orders)
+    me = api.tokens(customer.email, customer.password)
+    receipt = file(api, me.headers, type="erasure")
+    dsr.deliver()
+
+    assert api.http.get(f"/v1/dsr/{receipt['id']}", headers=me.headers).status_code == 401  # account gone
+    seen_by_shop = view(api, receipt["id"], shop.headers)
+    assert seen_by_shop["status"] == "completed"
+    assert task_of(seen_by_shop, "orders")["retained"][0]["reason"] == "tax law"
+    assert_problem(api.http.get(f"/v1/dsr/{receipt['id']}", headers=dsr_shop.headers), 404, "not_found")

@@ -57,6 +57,7 @@ def test_an_empty_chain_verifies(session: Session) -> None:
         "last_checkpoint": None,
         "first_bad_seq": None,
         "problem": None,
+        "archived_through": None,
     }
 
 
