@@ -175,3 +175,25 @@ def test_a_shop_files_access_and_erasure_and_systems_answer_at_once_or_by_signed
         )
         assert again.status_code == 401
     assert "ada@example.com" not in server.log()
+
+
+def test_a_broken_policy_file_stops_start_up_naming_its_file_and_line(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    shipped = Path(__file__).parents[2] / "policies"
+    policies.mkdir()
+    for source in shipped.glob("*.yaml"):
+        (policies / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = (
+        (policies / "jurisdictions.yaml")
+        .read_text(encoding="utf-8")
+        .replace("deadline: 1 month", "deadline: one moon", 1)
+    )
+    (policies / "jurisdictions.yaml").write_text(broken, encoding="utf-8")
+    line = next(n for n, text in enumerate(broken.splitlines(), start=1) if "one moon" in text)
+    env = service_environment(tmp_path / "data", PRIVACY_POLICIES_DIR=str(policies))
+
+    for command in (["serve", "--port", "0"], ["worker"]):
+        result = run_cli(*command, env=env, timeout=30)
+        assert result.returncode == 2, result.stderr
+        assert f"jurisdictions.yaml:{line}:" in result.stderr
+        assert "Traceback" not in result.stderr
