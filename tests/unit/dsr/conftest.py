@@ -61,7 +61,9 @@ def runtime(
 def shop_backend() -> Principal:
     """A shop backend holding ``dsr:write``, as its access token would describe it."""
     client_id = f"client-{uuid.uuid4().hex[:12]}"
-    return Principal(kind=PrincipalKind.CLIENT, id=client_id, client_id=client_id, scopes=frozenset({Scope.DSR_WRITE}))
+    return Principal(
+        kind=PrincipalKind.CLIENT, id=client_id, client_id=client_id, scopes=frozenset({Scope.DSR_WRITE})
+    )
 
 
 @pytest.fixture
@@ -103,4 +105,3 @@ def file_request(
         )
 
     return file
-

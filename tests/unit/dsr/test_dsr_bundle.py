@@ -1,4 +1,4 @@
-"""The export bundle: the same answers give the same bytes, the manifest tells the truth, the summary is inert."""
+"""The export bundle: the same answers give the same bytes, a truthful manifest, an inert summary."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def parts() -> list[SystemPart]:
     return [
         SystemPart(system="orders", status="completed", data={"orders": [{"id": "o-1", "total": "12.50"}]},
                    retained=[], error=None),
-        SystemPart(system="invoices", status="completed", data={"invoices": ["R-2025-17"]},
-                   retained=[{"category": "invoices", "reason": "HGB §257", "until": "2036-12-31"}], error=None),
+        SystemPart(system="invoices", status="completed", data={"invoices": ["R-2025-17"]}, error=None,
+                   retained=[{"category": "invoices", "reason": "HGB §257", "until": "2036-12-31"}]),
         SystemPart(system="mailing", status="failed", data=None, retained=[],
                    error="timed out; no attempt left before the deadline"),
     ]  # fmt: skip
@@ -54,7 +54,12 @@ def test_the_manifest_lists_every_other_file_with_its_true_size_and_sha256() -> 
     manifest = json.loads(content.pop("manifest.json"))
     listed = {item["path"]: item for item in manifest["files"]}
     assert set(listed) == set(content)
-    assert set(content) == {"summary.html", "data/privacy-service.json", "data/orders.json", "data/invoices.json"}
+    assert set(content) == {
+        "summary.html",
+        "data/privacy-service.json",
+        "data/orders.json",
+        "data/invoices.json",
+    }
     for path, data in content.items():
         assert listed[path]["size"] == len(data), path
         assert listed[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
@@ -75,12 +80,15 @@ def test_the_manifest_says_how_each_system_answered_and_what_it_keeps() -> None:
 
 def test_the_summary_escapes_html_in_system_names_and_in_what_they_said() -> None:
     hostile = [
-        SystemPart(system=HOSTILE_SYSTEM, status="completed", data={}, error=None,
-                   retained=[{"category": "<b>invoices</b>", "reason": HOSTILE_REASON, "until": "<i>2036</i>"}]),
+        SystemPart(system=HOSTILE_SYSTEM, status="completed", data={}, error=None, retained=[
+            {"category": "<b>invoices</b>", "reason": HOSTILE_REASON, "until": "<i>2036</i>"},
+        ]),
     ]  # fmt: skip
     content = files(build_bundle(request=request(), generated_at=GENERATED_AT, own=OWN, systems=hostile))
     summary = content["summary.html"].decode()
-    assert "<script>" not in summary and "<img" not in summary and "<b>invoices" not in summary
+    assert "<script>" not in summary
+    assert "<img" not in summary
+    assert "<b>invoices" not in summary
     assert "<i>2036" not in summary
     assert "&lt;script&gt;alert(&#x27;system&#x27;)&lt;/script&gt;" in summary
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; HGB §257" in summary

@@ -96,8 +96,12 @@ def is_erased(session: Session, runtime: DsrRuntime, subject_id: str) -> bool:
         readable = True
     key = session.scalar(select(SubjectKey).where(SubjectKey.subject_id == subject_id))
     accounts = session.scalar(select(func.count()).select_from(User).where(User.id == subject_id))
-    return not readable and key is not None and key.wrapped is None and key.destroyed_at is not None and (
-        accounts == 0
+    return (
+        not readable
+        and key is not None
+        and key.wrapped is None
+        and key.destroyed_at is not None
+        and (accounts == 0)
     )
 
 
@@ -181,7 +185,9 @@ def test_replay_finds_a_restored_subject_by_its_id_digest_when_the_email_digest_
     erased, bystander, bystander_email, journal = erased_and_restored
     session.execute(delete(ErasureRecord))
     [entry] = read_journal(journal)
-    by_id_only = ErasureEntry(erased_at=entry.erased_at, subject_digest=entry.subject_digest, email_digest=None)
+    by_id_only = ErasureEntry(
+        erased_at=entry.erased_at, subject_digest=entry.subject_digest, email_digest=None
+    )
 
     assert replay(session, runtime, clock, journal=[by_id_only]).erased == 1
     assert is_erased(session, runtime, erased)
@@ -225,7 +231,8 @@ def test_the_erasure_record_keeps_only_keyed_digests(
     assert record.request_id == request.id
     assert record.subject_digest == runtime.erased_subjects.digest(subject)
     assert record.email_digest == runtime.emails.digest(email)
-    assert subject.encode() not in record.subject_digest and email.encode() not in (record.email_digest or b"")
+    assert subject.encode() not in record.subject_digest
+    assert email.encode() not in (record.email_digest or b"")
     with pytest.raises(SubjectKeyDestroyed):
         runtime.keyring.for_subject(session=session, subject_id=subject)
 
@@ -264,7 +271,10 @@ def test_the_journal_is_written_owner_only_and_each_record_is_journaled_once(
     [
         ("not json at all", "not an erasure journal entry"),
         ('{"erased_at": "2026-01-15T12:00:00+00:00"}', "not an erasure journal entry"),
-        ('{"erased_at": "2026-01-15T12:00:00+00:00", "subject_digest": "zz"}', "not an erasure journal entry"),
+        (
+            '{"erased_at": "2026-01-15T12:00:00+00:00", "subject_digest": "zz"}',
+            "not an erasure journal entry",
+        ),
         ('{"erased_at": "2026-01-15T12:00:00", "subject_digest": "ab"}', "erased_at needs a time zone"),
     ],
 )

@@ -1,0 +1,193 @@
+"""What the DSR tables hold at rest: no personal value, no webhook secret, in plaintext.
+
+One scenario writes everything DSR stores about a person: a registered system
+with its Standard Webhooks secret, an access request answered with personal
+data (the system's answer and the export bundle), and an erasure request an
+officer rejected with a free-text reason. On SQLite the database files are
+scanned byte for byte (the main file and the write-ahead log, before and after
+a checkpoint); on any backend (PostgreSQL in CI) every raw column of every
+table is read with SQL, bypassing the ORM. The system's name and the rejection
+reason, plaintext by design, are the positive controls proving each scan
+would have found a value had one been there.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from privacy_service.audit.actions import SYSTEM
+from privacy_service.connectors import Completed, InMemoryConnector
+from privacy_service.core import migrations
+from privacy_service.core.clock import FrozenClock
+from privacy_service.core.db import Base, create_engine_for, create_session_factory, unit_of_work
+from privacy_service.dsr import service, systems
+from privacy_service.dsr.fanout import claim_due_tasks, record_outcome
+from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
+from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.states import RejectionReason
+from privacy_service.identity.accounts import register_user
+from privacy_service.identity.principals import Principal, PrincipalKind
+from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.scopes import AuthMethod, Role
+from privacy_service.policy import RequestType, SystemRequestType
+from tests.conftest import make_settings
+from tests.unit.dsr.conftest import PASSWORD
+
+SYSTEM_NAME = "invoicing-ledger"  # plaintext by design: a positive control
+REASON = RejectionReason.MANIFESTLY_UNFOUNDED.value  # plaintext by design: a positive control
+EMAIL = "Henrietta.Quellmalz@example-shop.de"
+GIVEN_NAME = "Henrietta Ottilie"
+ANSWERED = {
+    "invoices": [{"number": "RE-2025-884213", "ship_to": "Gänsemarkt 44, 20354 Hamburg"}],
+    "iban": "DE89370400440532013000",
+}
+REJECTION_DETAIL = "Third identical request this week from the same mailbox, see ticket SUP-77123"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(bytes(range(7, 39))).decode("ascii")
+
+PLAINTEXTS = [
+    EMAIL,
+    EMAIL.lower(),
+    GIVEN_NAME,
+    "RE-2025-884213",
+    "Gänsemarkt 44",
+    "DE89370400440532013000",
+    REJECTION_DETAIL,
+    "SUP-77123",
+    WEBHOOK_SECRET,
+    WEBHOOK_SECRET.removeprefix("whsec_"),
+]
+RAW_SECRET = bytes(range(7, 39))
+
+
+def found(haystack: bytes) -> list[str]:
+    hits = [value for value in PLAINTEXTS if value.encode() in haystack]
+    return hits + (["the raw secret key"] if RAW_SECRET in haystack else [])
+
+
+def write_everything(
+    *, sessions: sessionmaker[Session], runtime: DsrRuntime, identity: IdentityRuntime, clock: FrozenClock
+) -> None:
+    """A system with its secret, an answered access request with its bundle, a rejected erasure request."""
+    assert isinstance(runtime.connector, InMemoryConnector)
+    runtime.connector.script(SYSTEM_NAME, Completed(data=ANSWERED, retained=()))
+    with unit_of_work(sessions) as session:
+        systems.register_system(
+            session=session, keyring=runtime.keyring, clock=clock, policies=runtime.policies, actor=SYSTEM,
+            name=SYSTEM_NAME, url="http://ledger.shop.internal:8080/privacy", secret=WEBHOOK_SECRET,
+            request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE), categories=("invoices",),
+            timeout_seconds=5,
+        )  # fmt: skip
+        subject_id = register_user(
+            session=session, keyring=runtime.keyring, emails=identity.emails, passwords=identity.passwords,
+            clock=clock, email=EMAIL, password=PASSWORD, profile={"given_name": GIVEN_NAME, "country": "DE"},
+        ).id  # fmt: skip
+        officer_id = register_user(
+            session=session, keyring=runtime.keyring, emails=identity.emails, passwords=identity.passwords,
+            clock=clock, email="officer@shop.example", password="Quiet-Orchard-Lantern-7",
+            roles=(Role.COMPLIANCE_OFFICER,),
+        ).id  # fmt: skip
+    shop = Principal(kind=PrincipalKind.CLIENT, id="shop-backend", client_id="shop-backend")
+    officer = Principal(kind=PrincipalKind.USER, id=officer_id, client_id="shop-backend",
+                        roles=frozenset({Role.COMPLIANCE_OFFICER}),
+                        amr=frozenset({AuthMethod.PASSWORD, AuthMethod.OTP}))  # fmt: skip
+    with unit_of_work(sessions) as session:
+        erasure = service.file_request(session=session, runtime=runtime, clock=clock, requester=shop,
+                                       request_type=RequestType.ERASURE, subject_id=subject_id)  # fmt: skip
+        service.reject_request(session=session, runtime=runtime, clock=clock, officer=officer,
+                               request_id=erasure.id, reason=RejectionReason(REASON),
+                               detail=REJECTION_DETAIL)  # fmt: skip
+    with unit_of_work(sessions) as session:
+        access = service.file_request(session=session, runtime=runtime, clock=clock, requester=shop,
+                                      request_type=RequestType.ACCESS, subject_id=subject_id)  # fmt: skip
+    with unit_of_work(sessions) as session:
+        [claim] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
+    outcome = runtime.connector.deliver(claim.delivery, now=clock.now())
+    with unit_of_work(sessions) as session:
+        record_outcome(
+            session=session,
+            runtime=runtime,
+            clock=clock,
+            task_id=claim.task_id,
+            outcome=outcome,
+            rng=random.Random(0),
+        )
+
+    with unit_of_work(sessions) as session:  # the scenario did write each sealed value
+        assert session.get(DsrRequest, access.id).status == "completed"  # type: ignore[union-attr]
+        assert session.scalars(select(DsrTask.result).where(DsrTask.request_id == access.id)).one()
+        assert session.get(DsrExport, access.id).bundle  # type: ignore[union-attr]
+        assert session.get(DsrRequest, erasure.id).rejection_detail  # type: ignore[union-attr]
+        view = service.request_view(session=session, runtime=runtime, clock=clock,
+                                    request=session.get(DsrRequest, erasure.id))  # type: ignore[arg-type]  # fmt: skip
+        assert view.rejection is not None
+        assert view.rejection.detail == REJECTION_DETAIL
+
+
+@pytest.fixture
+def database_file(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
+    path = tmp_path / "dsr-at-rest.db"
+    engine = create_engine_for(make_settings(tmp_path), database_url=f"sqlite:///{path}")
+    migrations.upgrade(engine)
+    yield engine, path
+    engine.dispose()
+
+
+def test_the_sqlite_files_hold_no_personal_value_nor_webhook_secret_from_requests(
+    database_file: tuple[Engine, Path], runtime: DsrRuntime, identity: IdentityRuntime, clock: FrozenClock
+) -> None:
+    engine, path = database_file
+    write_everything(sessions=create_session_factory(engine), runtime=runtime, identity=identity, clock=clock)
+
+    with engine.connect():  # an open connection keeps the write-ahead log in place
+        files = path.read_bytes() + path.with_name(path.name + "-wal").read_bytes()
+        assert SYSTEM_NAME.encode() in files
+        assert REASON.encode() in files
+        assert found(files) == []
+
+    engine.dispose()  # the last connection closes: SQLite checkpoints the log into the main file
+    checkpointed = path.read_bytes()
+    assert SYSTEM_NAME.encode() in checkpointed
+    assert REASON.encode() in checkpointed
+    assert found(checkpointed) == []
+
+
+def _renderings(value: Any) -> str:
+    """Every way a value could show its content: as text, and bytes decoded leniently as UTF-8."""
+    if isinstance(value, bytes | memoryview):
+        raw = bytes(value)
+        return raw.decode("utf-8", errors="ignore") + "\x00" + str(raw)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def test_no_raw_column_of_any_table_holds_a_personal_value_or_webhook_secret(
+    sessions: sessionmaker[Session],
+    session: Session,
+    runtime: DsrRuntime,
+    identity: IdentityRuntime,
+    clock: FrozenClock,
+) -> None:
+    write_everything(sessions=sessions, runtime=runtime, identity=identity, clock=clock)
+
+    seen: dict[str, bool] = {}
+    for table in Base.metadata.sorted_tables:
+        rows = session.execute(text(f"SELECT * FROM {table.name}")).all()  # noqa: S608 - names from the schema
+        raw = b"\x00".join(
+            bytes(value) if isinstance(value, bytes | memoryview) else _renderings(value).encode()
+            for row in rows
+            for value in row
+        )
+        assert found(raw) == [], table.name
+        seen[table.name] = SYSTEM_NAME.encode() in raw
+    assert seen["downstream_systems"]
+    assert seen["dsr_tasks"]
