@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.checkpoints import CheckpointCadence
@@ -32,12 +33,14 @@ from privacy_service.dsr.jobs import (
     purge_exports_job,
 )
 from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.service import committed_new_tasks
 from privacy_service.identity import throttle
 
 log = logging.getLogger(__name__)
 
-# How often the worker looks for due deliveries: a request's fan-out starts within this.
-DELIVERY_POLL_SECONDS = 0.2
+# How often a worker looks for due deliveries it was not told about: filed by another process, or
+# due for a retry. A request filed in this process wakes the worker at its commit instead.
+DELIVERY_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Job:
     name: str
     run: JobFunction
     every_seconds: float
+    wakes_on_new_tasks: bool = False  # runs at once when this process commits new deliveries
     _next_due: float = field(default=0.0, repr=False)
 
 
@@ -84,7 +88,12 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
     if fanout is not None:
         dsr = fanout.runtime
         jobs += [
-            Job(name="dsr_deliver", run=deliver_tasks_job(fanout), every_seconds=DELIVERY_POLL_SECONDS),
+            Job(
+                name="dsr_deliver",
+                run=deliver_tasks_job(fanout),
+                every_seconds=DELIVERY_POLL_SECONDS,
+                wakes_on_new_tasks=True,
+            ),
             Job(name="dsr_close", run=close_requests_job(dsr), every_seconds=1),
             Job(name="erasure_journal", run=journal_erasures_job(dsr.erasure_journal), every_seconds=5),
             Job(name="purge_exports", run=purge_exports_job(), every_seconds=300),
@@ -97,13 +106,21 @@ def build_worker(
 ) -> Worker:
     """The worker of ``serve`` and ``privacy-service worker``: every job, and deliveries drained on stop."""
     fanout = FanOut(sessions=sessions, runtime=dsr, clock=clock)
-    return Worker(
+    worker = Worker(
         sessions=sessions,
         clock=clock,
         jobs=default_jobs(settings=settings, provider=provider, fanout=fanout),
         poll_seconds=settings.worker_poll_seconds,
         on_stop=[fanout.close],
     )
+
+    def wake_on_new_tasks(session: Session) -> None:
+        if committed_new_tasks(session):
+            worker.wake()
+
+    # The fan-out of a request filed in this process starts at its commit, not at the next poll.
+    event.listen(sessions, "after_commit", wake_on_new_tasks)
+    return worker
 
 
 class Worker:
@@ -122,6 +139,7 @@ class Worker:
         self._poll_seconds = poll_seconds
         self._on_stop = list(on_stop)
         self._stop = threading.Event()
+        self._signal = threading.Event()  # set by stop() and wake(): cuts the pause short
         self._thread: threading.Thread | None = None
 
     @property
@@ -155,7 +173,8 @@ class Worker:
         try:
             while not self._stop.is_set():
                 self.run_once()
-                self._stop.wait(self._pause())
+                self._signal.wait(self._pause())
+                self._signal.clear()
         finally:
             for hook in self._on_stop:
                 hook()  # e.g. deliveries in flight finish and are recorded
@@ -169,6 +188,14 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        self._signal.set()
+
+    def wake(self) -> None:
+        """Run the jobs that wait for new tasks now, not at their next turn (safe from any thread)."""
+        for job in self._jobs:
+            if job.wakes_on_new_tasks:
+                job._next_due = 0.0
+        self._signal.set()
 
     def start_in_thread(self) -> None:
         self._thread = threading.Thread(target=self.run, name="privacy-worker", daemon=True)

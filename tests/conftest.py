@@ -87,8 +87,26 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url(data_dir: Path) -> str:
-    return POSTGRES_URL or f"sqlite:///{data_dir / 'test.db'}"
+def database_url(data_dir: Path, worker_id: str) -> Iterator[str]:
+    """The session's database: an SQLite file, or PostgreSQL; one of its own per xdist worker."""
+    if POSTGRES_URL is None:
+        yield f"sqlite:///{data_dir / 'test.db'}"
+        return
+    if worker_id == "master":
+        yield POSTGRES_URL
+        return
+    # pytest-xdist: each worker process gets a database of its own beside the one named.
+    name = f"{make_url(POSTGRES_URL).database}_{worker_id}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +30,7 @@ from privacy_service.core.clock import Clock
 from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.dsr.closing import close_request_if_done, complete_task, fail_task
-from privacy_service.dsr.models import DsrRequest, DsrTask
+from privacy_service.dsr.models import DownstreamSystem, DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.service import jurisdiction_country
 from privacy_service.dsr.states import ACTIVE_REQUEST_STATUSES, RequestStatus, TaskStatus
@@ -42,6 +43,13 @@ log = logging.getLogger(__name__)
 
 # A lease outlives the delivery's own timeout by this much, so a slow answer is not delivered twice.
 LEASE_MARGIN = timedelta(seconds=5)
+# httpx applies the timeout to each phase (pool, connect, write, read): a delivery can take this many.
+_TIMEOUT_PHASES = 4
+
+
+def lease_for(timeout_seconds: float) -> timedelta:
+    """How long a claim holds a task: longer than the slowest delivery, so no task is sent twice at once."""
+    return timedelta(seconds=timeout_seconds * _TIMEOUT_PHASES) + LEASE_MARGIN
 
 
 def retry_delay(*, attempts: int, minimum: timedelta, maximum: timedelta, rng: random.Random) -> timedelta:
@@ -62,6 +70,7 @@ class Claim:
 
     task_id: str
     request_id: str
+    attempt: int  # the task's attempt number this claim made: a later claim makes another
     delivery: Delivery
 
 
@@ -82,42 +91,53 @@ def claim_due_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limi
         .limit(limit)
         .with_for_update(of=DsrTask, skip_locked=True)
     ).all()
+    # Everything the deliveries need is read before any task changes, so reading never flushes one
+    # task's lease at a time; each system's secret and each subject's profile is opened once.
+    names = sorted({task.system for task, _ in rows})
+    # One query puts the registered systems in the session, where find_target then finds them.
+    session.scalars(select(DownstreamSystem).where(DownstreamSystem.name.in_(names))).all()
+    targets = {
+        name: find_target(session=session, keyring=runtime.keyring, policies=runtime.policies, name=name)
+        for name in names
+    }
+    profiles = {
+        subject_id: _profile(session=session, runtime=runtime, subject_id=subject_id)
+        for subject_id in sorted({request.subject_id for _, request in rows})
+    }
     claims: list[Claim] = []
-    profiles: dict[str, ProfileFields | None] = {}
+    starting: set[str] = set()
     for task, request in rows:
-        target = find_target(
-            session=session, keyring=runtime.keyring, policies=runtime.policies, name=task.system
-        )
+        target = targets[task.system]
         if target is None:
             fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
                       error="the system is no longer registered")  # fmt: skip
             continue
-        if request.subject_id not in profiles:
-            profiles[request.subject_id] = _profile(
-                session=session, runtime=runtime, subject_id=request.subject_id
-            )
         profile = profiles[request.subject_id]
         if profile is None:
             fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
                       error="the subject no longer exists here")  # fmt: skip
             continue
         task.attempts += 1
-        task.lease_until = now + timedelta(seconds=target.timeout_seconds) + LEASE_MARGIN
+        task.lease_until = now + lease_for(target.timeout_seconds)
         if request.status == RequestStatus.RECEIVED.value:
-            # Conditional, so a concurrent rejection by an officer is never overwritten.
-            session.execute(
-                update(DsrRequest)
-                .where(DsrRequest.id == request.id, DsrRequest.status == RequestStatus.RECEIVED.value)
-                .values(status=RequestStatus.IN_PROGRESS.value)
-            )
+            starting.add(request.id)
         claims.append(
             Claim(
                 task_id=task.id,
                 request_id=request.id,
+                attempt=task.attempts,
                 delivery=_delivery(
                     runtime=runtime, task=task, request=request, target=target, profile=profile
                 ),
             )
+        )
+    # In id order, as everything that locks several requests does, so two workers never deadlock.
+    for request_id in sorted(starting):
+        # Conditional, so a concurrent rejection by an officer is never overwritten.
+        session.execute(
+            update(DsrRequest)
+            .where(DsrRequest.id == request_id, DsrRequest.status == RequestStatus.RECEIVED.value)
+            .values(status=RequestStatus.IN_PROGRESS.value)
         )
     return claims
 
@@ -171,13 +191,91 @@ def record_outcome(
     task_id: str,
     outcome: DeliveryOutcome,
     rng: random.Random,
+    attempt: int | None = None,
 ) -> None:
     """Write what one delivery attempt came to, and end the request if that was its last open task."""
-    task = session.scalar(select(DsrTask).where(DsrTask.id == task_id).with_for_update())
-    if task is None or TaskStatus(task.status).is_final:
-        return  # a callback got there first, or the request was rejected meanwhile
-    request = session.get(DsrRequest, task.request_id)
-    assert request is not None
+    record_outcomes(
+        session=session, runtime=runtime, clock=clock, outcomes=[Answer(task_id, attempt, outcome)], rng=rng
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one delivery attempt came to; ``attempt`` None when the caller does not know which attempt."""
+
+    task_id: str
+    attempt: int | None
+    outcome: DeliveryOutcome
+
+    def is_stale_for(self, task: DsrTask) -> bool:
+        """True when the task was claimed again since: only a completion still counts then.
+
+        A late failure (or acceptance) of an attempt whose lease ran out must not overwrite the newer
+        attempt's lease or schedule; a late completion is still the system's answer, and ends the task.
+        """
+        return (
+            self.attempt is not None
+            and self.attempt != task.attempts
+            and not isinstance(self.outcome, Completed)
+        )
+
+
+def record_outcomes(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    outcomes: Sequence[Answer],
+    rng: random.Random,
+) -> None:
+    """Write what several delivery attempts came to, then end the requests whose last open task that was.
+
+    Tasks are locked first, then their requests in id order (``close_request_if_done``), so two
+    workers recording at once, or a callback, never wait for each other in a cycle.
+    """
+    # One query locks the batch's tasks (in id order) and one reads their requests, so recording a
+    # batch does not cost a round trip, and a flush, per task.
+    tasks = {
+        task.id: task
+        for task in session.scalars(
+            select(DsrTask)
+            .where(DsrTask.id.in_([answer.task_id for answer in outcomes]))
+            .order_by(DsrTask.id)
+            .with_for_update()
+        )
+    }
+    requests = {
+        request.id: request
+        for request in session.scalars(
+            select(DsrRequest).where(DsrRequest.id.in_({task.request_id for task in tasks.values()}))
+        )
+    }
+    ended: set[str] = set()
+    for answer in sorted(outcomes, key=lambda item: item.task_id):
+        task = tasks.get(answer.task_id)
+        if task is None or TaskStatus(task.status).is_final:
+            continue  # a callback got there first, or the request was rejected meanwhile
+        if answer.is_stale_for(task):
+            continue  # claimed again after this attempt's lease ran out: the newer attempt reports
+        request = requests[task.request_id]
+        _record_attempt(session=session, runtime=runtime, clock=clock, task=task, request=request,
+                        outcome=answer.outcome, rng=rng)  # fmt: skip
+        ended.add(request.id)
+    for request_id in sorted(ended):
+        close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request_id)
+
+
+def _record_attempt(
+    *,
+    session: Session,
+    runtime: DsrRuntime,
+    clock: Clock,
+    task: DsrTask,
+    request: DsrRequest,
+    outcome: DeliveryOutcome,
+    rng: random.Random,
+) -> None:
+    """Write one attempt's outcome on its (locked, still open) task."""
     task.lease_until = None
     now = clock.now()
     if isinstance(outcome, Completed):
@@ -191,7 +289,6 @@ def record_outcome(
     else:
         _after_failure(session=session, runtime=runtime, clock=clock, task=task, request=request,
                        failure=outcome, rng=rng)  # fmt: skip
-    close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request.id)
 
 
 def _after_failure(
@@ -231,6 +328,8 @@ class FanOut:
         self._pool = ThreadPoolExecutor(max_workers=self._capacity, thread_name_prefix="dsr-delivery")
         self._in_flight: set[Future[None]] = set()
         self._lock = threading.Lock()
+        self._outcomes: list[Answer] = []  # answered, not yet recorded
+        self._recording = threading.Lock()  # one recorder at a time
         self._rng = random.Random()  # noqa: S311 - jitter, not a secret
 
     @property
@@ -258,15 +357,33 @@ class FanOut:
 
     def _deliver(self, claim: Claim) -> None:
         outcome = self.runtime.connector.deliver(claim.delivery, now=self._clock.now())
+        with self._lock:
+            self._outcomes.append(Answer(claim.task_id, claim.attempt, outcome))
+        # Group commit: whoever holds the recorder writes every outcome that has arrived in one
+        # transaction, so answers arriving together do not queue one by one for the database's write
+        # lock. This delivery ends only once its outcome is recorded: either a recorder took it before
+        # this thread got the lock (and committed before releasing it), or this thread records it now.
+        with self._recording:
+            with self._lock:
+                batch, self._outcomes = self._outcomes, []
+            if batch:
+                self._record(batch)
+
+    def _record(self, batch: list[Answer]) -> None:
         try:
             with unit_of_work(self._sessions) as session:
-                record_outcome(
-                    session=session, runtime=self.runtime, clock=self._clock,
-                    task_id=claim.task_id, outcome=outcome, rng=self._rng,
-                )  # fmt: skip
+                record_outcomes(session=session, runtime=self.runtime, clock=self._clock,
+                                outcomes=batch, rng=self._rng)  # fmt: skip
+            return
         except Exception:
-            # The lease runs out and the task is delivered again (same webhook-id): nothing is lost.
-            log.exception("could not record a delivery outcome", extra={"task_id": claim.task_id})
+            if len(batch) == 1:
+                # The lease runs out and the task is delivered again (same webhook-id): nothing is lost.
+                log.exception("could not record a delivery outcome", extra={"task_id": batch[0].task_id})
+                return
+            log.warning("could not record a batch of delivery outcomes; recording them one by one",
+                        exc_info=True, extra={"outcomes": len(batch)})  # fmt: skip
+        for item in batch:
+            self._record([item])
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the deliveries in flight; True when none is left."""

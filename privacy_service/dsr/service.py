@@ -59,6 +59,20 @@ from privacy_service.vault.schemas import ProfileFields
 STAFF_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
 
 
+# Set on a session whose transaction makes tasks deliverable; a worker in the same process is woken when
+# it commits (worker.build_worker), so a fan-out starts at once rather than at the next poll.
+_NEW_TASKS = "dsr_new_tasks"
+
+
+def _note_new_tasks(session: Session) -> None:
+    session.info[_NEW_TASKS] = True
+
+
+def committed_new_tasks(session: Session) -> bool:
+    """Whether the transaction just committed made tasks deliverable (and forget it)."""
+    return bool(session.info.pop(_NEW_TASKS, False))
+
+
 def dsr_party(request_id: str) -> Party:
     return Party(type=PartyType.DSR, id=request_id)
 
@@ -126,6 +140,8 @@ def file_request(
             )
         )
     session.flush()
+    if not needs_approval and targets:
+        _note_new_tasks(session)
     audit.record(
         session=session, clock=clock, actor=requester.party, action=Action.DSR_CREATE,
         target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
@@ -328,6 +344,7 @@ def approve_request(
         raise InvalidTransition("Only a request awaiting approval can be approved.")
     move(request, RequestStatus.IN_PROGRESS)
     request.decided_by, request.decided_at = officer.id, clock.now()
+    _note_new_tasks(session)
     audit.record(
         session=session, clock=clock, actor=officer.party, action=Action.DSR_APPROVE,
         target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,

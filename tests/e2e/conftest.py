@@ -70,7 +70,7 @@ def start_server(env: dict[str, str], log_path: Path, *args: str) -> LiveServer:
         text=True,
     )
     server = LiveServer(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # generous: CI machines are shared
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
@@ -81,7 +81,7 @@ def start_server(env: dict[str, str], log_path: Path, *args: str) -> LiveServer:
             pass
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"server did not answer within 30 s:\n{server.log()}")
+    raise RuntimeError(f"server did not answer within 90 s:\n{server.log()}")
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
+from privacy_service.core.config import Settings
 from privacy_service.identity.scopes import Role, Scope
+from privacy_service.worker import build_worker
 from tests.functional.conftest import Api, Customer, MakeShop, MakeStaff, Shop, Staff, assert_problem
 from tests.functional.dsr_support import DsrDriver, task_of
 from tests.support.downstream import FakeDownstream
@@ -285,3 +287,31 @@ def test_after_a_customers_own_erasure_the_shop_they_signed_in_through_still_see
     assert seen_by_shop["status"] == "completed"
     assert task_of(seen_by_shop, "orders")["retained"][0]["reason"] == "tax law"
     assert_problem(api.http.get(f"/v1/dsr/{receipt['id']}", headers=dsr_shop.headers), 404, "not_found")
+
+
+def test_filing_a_request_wakes_the_worker_of_this_process_at_its_commit(
+    api: Api,
+    app: FastAPI,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    settings: Settings,
+    dsr: DsrDriver,
+    orders: FakeDownstream,
+    dsr_shop: Shop,
+    customer: Customer,
+) -> None:
+    worker = build_worker(
+        settings=settings,
+        sessions=sessions,
+        clock=clock,
+        provider=dsr.runtime.keyring.provider,
+        dsr=dsr.runtime,
+    )
+    woken: list[bool] = []
+    worker.wake = lambda: woken.append(True)  # type: ignore[method-assign]
+    api.http.get("/v1/dsr/nothing", headers=dsr_shop.headers)
+    assert woken == [], "a commit without new tasks does not wake it"
+
+    dsr.register(orders)
+    file(api, dsr_shop.headers, type="access", subject_id=customer.id)
+    assert woken == [True]

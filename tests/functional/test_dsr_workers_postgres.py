@@ -97,7 +97,11 @@ class WorkerProcess:
 def start_worker(settings: Settings, url: str, clock: FrozenClock) -> WorkerProcess:
     engine = create_engine_for(settings, database_url=url)
     sessions = create_session_factory(engine)
-    keyring = Keyring(provider=key_provider_for(settings), clock=clock, cache=DataKeyCache(max_entries=1000, ttl_seconds=300))
+    keyring = Keyring(
+        provider=key_provider_for(settings),
+        clock=clock,
+        cache=DataKeyCache(max_entries=1000, ttl_seconds=300),
+    )
     runtime = DsrRuntime.from_settings(
         settings,
         policies=load_policies(settings.effective_policies_dir, environ=os.environ),

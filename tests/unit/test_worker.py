@@ -75,3 +75,27 @@ def test_stopping_lets_the_job_in_flight_finish_and_starts_no_other(ledger: sess
     release.set()
     assert worker.join(5)
     assert entries(ledger) == ["slow"]
+
+
+def test_waking_runs_the_jobs_that_wait_for_new_tasks_before_their_next_turn(
+    ledger: sessionmaker[Session],
+) -> None:
+    runs = threading.Semaphore(0)
+
+    def deliver(_context: JobContext) -> None:
+        runs.release()
+
+    jobs = [
+        Job("deliver", deliver, every_seconds=3600, wakes_on_new_tasks=True),
+        Job("other", write("other"), every_seconds=3600),
+    ]
+    worker = Worker(sessions=ledger, clock=FrozenClock(), jobs=jobs, poll_seconds=3600)
+    worker.start_in_thread()
+    try:
+        assert runs.acquire(timeout=10)  # the first turn
+        worker.wake()
+        assert runs.acquire(timeout=10), "woken, the job ran again without waiting an hour for its turn"
+    finally:
+        worker.stop()
+        assert worker.join(10)
+    assert entries(ledger) == ["other"]  # the other job kept to its interval

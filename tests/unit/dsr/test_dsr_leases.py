@@ -1,0 +1,90 @@
+"""Leases: a task claimed again after its lease ran out is reported by its newer attempt only."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from privacy_service.audit.actions import SYSTEM
+from privacy_service.connectors import Completed, Failed
+from privacy_service.core.clock import FrozenClock
+from privacy_service.dsr import systems
+from privacy_service.dsr.fanout import Claim, claim_due_tasks, lease_for, record_outcome
+from privacy_service.dsr.models import DsrRequest, DsrTask
+from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.policy import RequestType, SystemRequestType
+
+SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def claimed_twice(
+    session: Session,
+    runtime: DsrRuntime,
+    clock: FrozenClock,
+    new_customer: Callable[..., str],
+    file_request: Callable[..., DsrRequest],
+) -> tuple[Claim, Claim]:
+    systems.register_system(
+        session=session, keyring=runtime.keyring, clock=clock, policies=runtime.policies, actor=SYSTEM,
+        name="orders", url="http://127.0.0.1:9/orders", secret=SECRET,
+        request_types=[SystemRequestType.ACCESS], categories=[], timeout_seconds=2.0,
+    )  # fmt: skip
+    file_request(new_customer(), RequestType.ACCESS)
+    [first] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
+    assert claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10) == []  # leased
+    clock.advance(lease_for(2.0) + timedelta(seconds=1))  # the first worker went quiet past its lease
+    [second] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
+    assert (first.task_id, first.attempt, second.attempt) == (second.task_id, 1, 2)
+    assert first.delivery.webhook_id == second.delivery.webhook_id
+    return first, second
+
+
+def answer(session: Session, runtime: DsrRuntime, clock: FrozenClock, claim: Claim, outcome: object) -> None:
+    assert isinstance(outcome, Completed | Failed)
+    record_outcome(
+        session=session, runtime=runtime, clock=clock, task_id=claim.task_id, attempt=claim.attempt,
+        outcome=outcome, rng=random.Random(0),
+    )  # fmt: skip
+
+
+def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
+    session: Session,
+    runtime: DsrRuntime,
+    clock: FrozenClock,
+    new_customer: Callable[..., str],
+    file_request: Callable[..., DsrRequest],
+) -> None:
+    first, second = claimed_twice(session, runtime, clock, new_customer, file_request)
+    task = session.get(DsrTask, first.task_id)
+    assert task is not None
+    lease = task.lease_until
+
+    answer(session, runtime, clock, first, Failed(error="timed out after 2 s", retryable=True))
+    assert (task.status, task.attempts, task.lease_until, task.last_error) == ("pending", 2, lease, None)
+
+    answer(session, runtime, clock, second, Failed(error="HTTP 503 from the system", retryable=True))
+    assert (task.lease_until, task.last_error) == (None, "HTTP 503 from the system")
+
+
+def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
+    session: Session,
+    runtime: DsrRuntime,
+    clock: FrozenClock,
+    new_customer: Callable[..., str],
+    file_request: Callable[..., DsrRequest],
+) -> None:
+    first, second = claimed_twice(session, runtime, clock, new_customer, file_request)
+    answer(session, runtime, clock, first, Completed(data={"orders": []}, retained=()))
+    task = session.get(DsrTask, first.task_id)
+    assert task is not None
+    assert task.status == "completed"
+    request = session.get(DsrRequest, first.request_id)
+    assert request is not None
+    assert request.status == "completed"
+
+    # The newer attempt's answer, arriving after, changes nothing.
+    answer(session, runtime, clock, second, Failed(error="HTTP 503 from the system", retryable=True))
+    assert (task.status, task.last_error) == ("completed", None)
