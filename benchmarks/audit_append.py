@@ -52,7 +52,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -65,7 +64,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, String, create_engine, func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from privacy_service.audit import Action, Outcome, Party, PartyType, record, verify_chain
@@ -75,6 +73,8 @@ from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.ids import new_id
 from privacy_service.crypto.signing import generate_signing_key, public_key_of, sign
+
+from scratch import scratch_database
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL_VERSUS_WITHOUT = 0.8
@@ -102,21 +102,6 @@ class Order(BenchBase):
 
 
 # --- Databases ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """The URL of a new ``privacy_bench_<random>`` database, dropped afterwards."""
-    name = f"privacy_bench_{secrets.token_hex(6)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def migrated_engine(url: str, *, pool_size: int) -> Engine:

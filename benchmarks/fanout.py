@@ -47,14 +47,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -67,8 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 for _name in [name for name in os.environ if name.upper().startswith("PRIVACY_")]:
     del os.environ[_name]
 
-from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine, create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from privacy_service.audit.actions import SYSTEM  # noqa: E402
@@ -90,6 +88,8 @@ from privacy_service.vault import service as vault  # noqa: E402
 from privacy_service.vault.lookup import email_index  # noqa: E402
 from privacy_service.vault.schemas import ProfileFields  # noqa: E402
 from privacy_service.worker import build_worker  # noqa: E402
+
+from scratch import scratch_database  # noqa: E402
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL_VERSUS_SLOWEST = 2.0
@@ -173,24 +173,6 @@ def fake_systems(count: int, *, prefix: str, answer_seconds: float) -> Iterator[
 
 
 # --- The service's side -------------------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(admin_url: str | None, prefix: str) -> Iterator[str | None]:
-    """None for the embedded SQLite, or the URL of a new ``<prefix><random>`` database, dropped afterwards."""
-    if admin_url is None:
-        yield None
-        return
-    name = f"{prefix}{secrets.token_hex(6)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class Service:
@@ -303,7 +285,7 @@ def bench_latency(*, systems: int, answer_ms: float, runs: int, admin_url: str |
     print(f"Latency: one access request over {systems} systems answering after {answer_ms:g} ms, {backend}")
     with (
         tempfile.TemporaryDirectory(prefix="privacy-bench-fanout-") as directory,
-        scratch_database(admin_url, prefix) as url,
+        scratch_database(admin_url, prefix=prefix) if admin_url else nullcontext(None) as url,
         fake_systems(systems, prefix="slow", answer_seconds=answer) as fleet,
     ):
         service = Service(Path(directory) / "data", url)
@@ -394,7 +376,7 @@ def bench_drain(
     )
     with (
         tempfile.TemporaryDirectory(prefix="privacy-bench-fanout-") as directory,
-        scratch_database(admin_url, prefix) as url,
+        scratch_database(admin_url, prefix=prefix) as url,
         fake_systems(systems, prefix="system", answer_seconds=answer_ms / 1000) as fleet,
     ):
         service = Service(Path(directory) / "data", url)

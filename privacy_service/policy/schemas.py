@@ -11,7 +11,7 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from privacy_service.policy.period import Period
 from privacy_service.policy.request_types import RequestType, SystemRequestType
@@ -29,6 +29,12 @@ def _period(value: object) -> Period:
     return Period.parse(value)
 
 
+def _longer_than_zero(value: Period) -> Period:
+    if value.is_zero:
+        raise ValueError("must be longer than zero")
+    return value
+
+
 def _country(value: object) -> str:
     if isinstance(value, bool):
         # YAML 1.1 reads an unquoted NO (Norway) as false.
@@ -44,6 +50,7 @@ def _country(value: object) -> str:
 
 
 PeriodText = Annotated[Period, BeforeValidator(_period)]
+Deadline = Annotated[Period, BeforeValidator(_period), AfterValidator(_longer_than_zero)]
 CountryCode = Annotated[str, BeforeValidator(_country)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
@@ -59,17 +66,10 @@ class JurisdictionEntry(_Strict):
     name: Text
     law: Text
     countries: list[CountryCode] = Field(min_length=1)
-    deadline: PeriodText
+    deadline: Deadline
     extension: PeriodText | None = None
     approval: list[RequestType] = []
     supervisory_authority: Text | None = None
-
-    @field_validator("deadline")
-    @classmethod
-    def _positive(cls, value: Period) -> Period:
-        if value.is_zero:
-            raise ValueError("must be longer than zero")
-        return value
 
 
 class DefaultJurisdictionEntry(_Strict):
@@ -78,17 +78,10 @@ class DefaultJurisdictionEntry(_Strict):
     code: Code = "default"
     name: Text
     law: Text
-    deadline: PeriodText
+    deadline: Deadline
     extension: PeriodText | None = None
     approval: list[RequestType] = []
     supervisory_authority: Text | None = None
-
-    @field_validator("deadline")
-    @classmethod
-    def _positive(cls, value: Period) -> Period:
-        if value.is_zero:
-            raise ValueError("must be longer than zero")
-        return value
 
 
 class JurisdictionsFile(_Strict):

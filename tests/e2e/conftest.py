@@ -1,20 +1,31 @@
-"""The real server, started as a subprocess on a free port, as an operator would run it."""
+"""The real server and worker, started as subprocesses, as an operator would run them.
+
+A test that writes to the service's database itself (``service_engine``) and
+then starts a worker on it (``start_worker``) sees the same rows as the worker.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
-from tests.conftest import scratch_database
+from privacy_service.core import migrations
+from privacy_service.core.db import create_engine_for
+from tests.conftest import make_settings, scratch_database
+
+# Generous: a loaded machine may be slow; a test never asserts on time, it only stops waiting.
+PATIENCE_SECONDS = 120
 
 
 def free_port() -> int:
@@ -84,6 +95,48 @@ def start_server(env: dict[str, str], log_path: Path, *args: str) -> LiveServer:
     raise RuntimeError(f"server did not answer within 90 s:\n{server.log()}")
 
 
+@dataclass
+class WorkerProcess:
+    """A running ``privacy-service worker``, its output in a log file."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        """Poll ``condition`` until it holds; fail if the worker exits first or patience runs out."""
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while not condition():
+            if self.process.poll() is not None:
+                raise AssertionError(f"the worker exited ({self.process.returncode}) before {what}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gave up waiting for {what}")
+            time.sleep(0.02)
+
+    def kill_9(self) -> None:
+        """End the worker with SIGKILL, so no shutdown code of its own runs, and reap it."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout)
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:
+    with log_path.open("wb") as log_file:  # the worker writes to its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "privacy_service", "worker"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    return WorkerProcess(process=process, log_path=log_path)
+
+
 @pytest.fixture
 def server_database(tmp_path: Path) -> Iterator[str]:
     """A database of its own for the server: an empty SQLite file, or a migrated scratch PostgreSQL."""
@@ -100,3 +153,20 @@ def live_server(tmp_path: Path, server_database: str) -> Iterator[LiveServer]:
     server = start_server(env, tmp_path / "server.log")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def service_engine(tmp_path: Path, server_database: str) -> Iterator[Engine]:
+    """The migrated database that the service's processes use, for the test to write and read directly.
+
+    Those processes run with ``service_environment(tmp_path / "data", server_database)``;
+    on SQLite that names no database URL, so they use the file in the data
+    directory, not the scratch one.
+    """
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700, exist_ok=True)
+    url = f"sqlite:///{data_dir / 'privacy.db'}" if server_database.startswith("sqlite") else server_database
+    engine = create_engine_for(make_settings(data_dir), database_url=url)
+    migrations.upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -14,11 +14,9 @@ from privacy_service.audit.checkpoints import CheckpointCadence, ensure_signing_
 from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.recorder import record
 from privacy_service.audit.sealer import seal_pending_events
-from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory, unit_of_work
 from privacy_service.crypto import LocalKeyFile
-from tests.conftest import make_settings
 from tests.e2e.conftest import run_cli, service_environment
 from tests.unit.audit.tampering import drop_guards
 
@@ -26,13 +24,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def trail(tmp_path: Path, server_database: str) -> tuple[dict[str, str], Engine]:
+def trail(tmp_path: Path, server_database: str, service_engine: Engine) -> tuple[dict[str, str], Engine]:
     """A migrated database holding five sealed, checkpointed events."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir(mode=0o700, exist_ok=True)
-    url = f"sqlite:///{data_dir / 'privacy.db'}" if server_database.startswith("sqlite") else server_database
-    engine = create_engine_for(make_settings(data_dir), database_url=url)
-    migrations.upgrade(engine)
+    data_dir, engine = tmp_path / "data", service_engine
     provider = LocalKeyFile.open_or_create(data_dir / "keys.json")
     clock = SystemClock()
     sessions = create_session_factory(engine)

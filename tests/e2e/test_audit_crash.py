@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +20,11 @@ from sqlalchemy.orm import Session
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.recorder import record
-from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
-from tests.conftest import make_settings
-from tests.e2e.conftest import run_cli, service_environment
+from privacy_service.core.db import create_session_factory, unit_of_work
+from tests.e2e.conftest import WorkerProcess, run_cli, service_environment, start_worker
 
 pytestmark = pytest.mark.e2e
-
-# Generous: a loaded machine may be slow; the test never asserts on time, it only stops waiting.
-PATIENCE_SECONDS = 120
 
 
 class Trail:
@@ -64,34 +55,13 @@ class Trail:
             condition = AuditEvent.seq.is_not(None) if sealed else AuditEvent.seq.is_(None)
             return session.scalar(select(func.count()).select_from(AuditEvent).where(condition)) or 0
 
-    def start_worker(self, name: str, **settings: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        return subprocess.Popen(
-            [sys.executable, "-m", "privacy_service", "worker"],
-            env={**self.env, **settings},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_for(self, condition: Callable[[], bool], worker: subprocess.Popen[bytes], what: str) -> None:
-        deadline = time.monotonic() + PATIENCE_SECONDS
-        while not condition():
-            if worker.poll() is not None:
-                raise AssertionError(f"the worker exited ({worker.returncode}) before {what}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gave up waiting for {what}")
-            time.sleep(0.02)
+    def start_worker(self, name: str, **settings: str) -> WorkerProcess:
+        return start_worker({**self.env, **settings}, self.log_dir / f"{name}.log")
 
 
 @pytest.fixture
-def trail(tmp_path: Path, server_database: str) -> Iterator[Trail]:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir(mode=0o700, exist_ok=True)
-    url = f"sqlite:///{data_dir / 'privacy.db'}" if server_database.startswith("sqlite") else server_database
-    engine = create_engine_for(make_settings(data_dir), database_url=url)
-    migrations.upgrade(engine)
-    yield Trail(engine, service_environment(data_dir, server_database), tmp_path)
-    engine.dispose()
+def trail(tmp_path: Path, server_database: str, service_engine: Engine) -> Trail:
+    return Trail(service_engine, service_environment(tmp_path / "data", server_database), tmp_path)
 
 
 def test_events_committed_before_a_kill_9_are_all_sealed_after_a_restart(trail: Trail) -> None:
@@ -99,20 +69,18 @@ def test_events_committed_before_a_kill_9_are_all_sealed_after_a_restart(trail: 
     # Small batches, so the worker is still sealing when it dies.
     first = trail.start_worker("first", PRIVACY_AUDIT_SEAL_BATCH="20", PRIVACY_WORKER_POLL_SECONDS="0.05")
     try:
-        trail.wait_for(lambda: trail.count(sealed=True) > 0, first, "a first sealed batch")
+        first.wait_for(lambda: trail.count(sealed=True) > 0, "a first sealed batch")
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(30)
-    assert first.returncode == -signal.SIGKILL
+        first.kill_9()
+    assert first.process.returncode == -signal.SIGKILL
     trail.record(25)  # committed while no worker runs
     assert trail.count(sealed=False) > 0
 
     second = trail.start_worker("second", PRIVACY_WORKER_POLL_SECONDS="0.05")
     try:
-        trail.wait_for(lambda: trail.count(sealed=False) == 0, second, "every event to be sealed")
+        second.wait_for(lambda: trail.count(sealed=False) == 0, "every event to be sealed")
     finally:
-        second.terminate()
-        second.wait(30)
+        second.stop()
     assert trail.count(sealed=True) == trail.recorded == 325
 
     verified = run_cli("audit", "verify", "--json", env=trail.env)

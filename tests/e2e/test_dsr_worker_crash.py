@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +23,8 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit.actions import SYSTEM
 from privacy_service.connectors import WebhookConnector
-from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory, unit_of_work
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.models import DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
@@ -42,7 +38,7 @@ from privacy_service.vault import service as vault
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.schemas import ProfileFields
 from tests.conftest import make_settings
-from tests.e2e.conftest import service_environment
+from tests.e2e.conftest import WorkerProcess, service_environment, start_worker
 from tests.support.downstream import FakeDownstream
 
 pytestmark = pytest.mark.e2e
@@ -54,8 +50,6 @@ SLOW_ANSWER_SECONDS = 2.0
 DELIVERY_TIMEOUT_SECONDS = 3.0
 # Fewer places than tasks, so some tasks are still unclaimed when the worker dies.
 DELIVERY_CONCURRENCY = 4
-# Generous: a loaded machine may be slow; the test never asserts on time, it only stops waiting.
-PATIENCE_SECONDS = 120
 
 SHOP = Principal(
     kind=PrincipalKind.CLIENT,
@@ -117,35 +111,13 @@ class Shop:
     def all_ended(self) -> bool:
         return all(RequestStatus(request.status) in FINAL_REQUEST_STATUSES for request in self.requests())
 
-    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        return subprocess.Popen(
-            [sys.executable, "-m", "privacy_service", "worker"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def log(self, name: str) -> str:
-        return (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
-
-    def wait_for(self, condition: Callable[[], bool], worker: subprocess.Popen[bytes], what: str) -> None:
-        deadline = time.monotonic() + PATIENCE_SECONDS
-        while not condition():
-            if worker.poll() is not None:
-                raise AssertionError(f"the worker exited ({worker.returncode}) before {what}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gave up waiting for {what}")
-            time.sleep(0.02)
+    def start_worker(self, name: str) -> WorkerProcess:
+        return start_worker(self.env, self.log_dir / f"{name}.log")
 
 
 @pytest.fixture
-def shop(tmp_path: Path, server_database: str) -> Iterator[Shop]:
+def shop(tmp_path: Path, server_database: str, service_engine: Engine) -> Iterator[Shop]:
     data_dir = tmp_path / "data"
-    data_dir.mkdir(mode=0o700, exist_ok=True)
-    url = f"sqlite:///{data_dir / 'privacy.db'}" if server_database.startswith("sqlite") else server_database
-    engine = create_engine_for(make_settings(data_dir), database_url=url)
-    migrations.upgrade(engine)
     env = service_environment(
         data_dir,
         server_database,
@@ -153,10 +125,9 @@ def shop(tmp_path: Path, server_database: str) -> Iterator[Shop]:
         PRIVACY_DELIVERY_CONCURRENCY=str(DELIVERY_CONCURRENCY),
         PRIVACY_WORKER_POLL_SECONDS="0.05",
     )
-    shop = Shop(engine, data_dir, env, tmp_path)
+    shop = Shop(service_engine, data_dir, env, tmp_path)
     yield shop
     shop.connector.close()
-    engine.dispose()
 
 
 @pytest.fixture
@@ -183,11 +154,10 @@ def test_a_worker_killed_mid_fan_out_loses_no_task_and_retries_reuse_their_webho
 
     first = shop.start_worker("first")
     try:
-        shop.wait_for(lambda: len(slow.deliveries) >= 2, first, "deliveries in flight to the slow system")
+        first.wait_for(lambda: len(slow.deliveries) >= 2, "deliveries in flight to the slow system")
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(30)
-    assert first.returncode == -signal.SIGKILL
+        first.kill_9()
+    assert first.process.returncode == -signal.SIGKILL
     before = {system.name: system.deliveries for system in (fast, slow)}
     unfinished = {task.webhook_id for task in shop.tasks() if task.status != TaskStatus.COMPLETED.value}
     in_flight = {delivery.webhook_id for delivery in before[slow.name]} & unfinished
@@ -196,11 +166,10 @@ def test_a_worker_killed_mid_fan_out_loses_no_task_and_retries_reuse_their_webho
 
     second = shop.start_worker("second")
     try:
-        shop.wait_for(shop.all_ended, second, "every request to end")
+        second.wait_for(shop.all_ended, "every request to end")
     finally:
-        second.terminate()
-        second.wait(30)
-    assert "Traceback" not in shop.log("second")
+        second.stop()
+    assert "Traceback" not in second.log()
 
     requests = shop.requests()
     assert {request.id for request in requests} == filed

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
-from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
 from privacy_service.crypto import LocalKeyFile
@@ -31,22 +31,17 @@ def open_keyring(data_dir: Path) -> Keyring:
 
 
 @pytest.fixture
-def operator_env(tmp_path: Path, server_database: str) -> dict[str, str]:
+def operator_env(tmp_path: Path, server_database: str, service_engine: Engine) -> dict[str, str]:
     """A data directory with a migrated database holding a few subjects' keys and sealed values."""
     data_dir = tmp_path / "data"
-    data_dir.mkdir(mode=0o700, exist_ok=True)
-    url = f"sqlite:///{data_dir / 'privacy.db'}" if server_database.startswith("sqlite") else server_database
-    engine = create_engine_for(make_settings(data_dir), database_url=url)
-    migrations.upgrade(engine)
     keyring = open_keyring(data_dir)
     sealed = {}
-    with unit_of_work(create_session_factory(engine)) as session:
+    with unit_of_work(create_session_factory(service_engine)) as session:
         for subject in SUBJECTS:
             key = keyring.create(session=session, subject_id=subject)
             sealed[subject] = SubjectFields(key=key, table="profiles", subject_id=subject).seal(
                 "email", subject
             )
-    engine.dispose()
     (tmp_path / "sealed.json").write_text(json.dumps({s: v.hex() for s, v in sealed.items() if v}))
     return service_environment(data_dir, server_database)
 

@@ -5,7 +5,9 @@ rows: a shop is registered with ``identity.clients.register_client`` and gets
 its bearer token from ``POST /oauth/token``; a customer registers through
 ``POST /v1/users``; staff are created as ``privacy-service admin create``
 does (``accounts.register_user`` with a role, TOTP enrolled and confirmed).
-Time is the ``clock`` fixture's: tests move it, never sleep.
+Time is the ``clock`` fixture's: tests move it, never sleep. Data subject
+requests are driven by ``dsr`` (``dsr_support.DsrDriver``) against the
+downstream system ``orders``, a real HTTP server on loopback.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import base64
 import json
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
@@ -35,6 +38,8 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.identity.staff import create_staff
 from privacy_service.keys.service import Keyring
+from tests.functional.dsr_support import DsrDriver
+from tests.support.downstream import FakeDownstream
 
 PROBLEM = "application/problem+json"
 CUSTOMER_PASSWORD = "Tandem-Lighthouse-42"
@@ -400,3 +405,35 @@ def make_staff(
         )
 
     return make
+
+
+# -- data subject requests ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dsr(
+    app: FastAPI, client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
+) -> Iterator[DsrDriver]:
+    """The worker's DSR steps, run by the test (``client`` starts the app, which builds its DSR runtime)."""
+    driver = DsrDriver(app, sessions, clock)
+    yield driver
+    driver.shutdown()
+
+
+@pytest.fixture
+def orders() -> Iterator[FakeDownstream]:
+    """A downstream system on loopback; a test says how it answers, then registers it with ``dsr``."""
+    with FakeDownstream(name="orders") as fake:
+        yield fake
+
+
+@pytest.fixture
+def dsr_shop(make_shop: MakeShop) -> Shop:
+    """A shop backend that files requests for its customers (``dsr:write``)."""
+    return make_shop(Scope.DSR_WRITE, name="shop backend")
+
+
+@pytest.fixture
+def officer(make_staff: MakeStaff) -> Staff:
+    """A compliance officer with TOTP enrolled; ``dsr_support.signed_in`` gives fresh headers."""
+    return make_staff((Role.COMPLIANCE_OFFICER,))

@@ -8,7 +8,7 @@ time, never by sleeping. Downstream systems are real HTTP servers on loopback.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +21,11 @@ from privacy_service.dsr.fanout import FanOut
 from privacy_service.dsr.jobs import close_requests_job
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.policy import SystemRequestType
+from privacy_service.worker import JobContext
 from tests.support.downstream import FakeDownstream
+
+if TYPE_CHECKING:  # conftest builds its ``dsr`` fixture from this module
+    from tests.functional.conftest import Api, Staff
 
 
 class DsrDriver:
@@ -65,18 +69,35 @@ class DsrDriver:
 
     def close(self) -> None:
         """The worker's other DSR job: fail tasks past their deadline, end requests with nothing open."""
-
-        class Job:
-            def __init__(self, session: Session, clock: FrozenClock) -> None:
-                self.session = session
-                self.clock = clock
-
         with unit_of_work(self.sessions) as session:
-            close_requests_job(self.runtime)(Job(session, self.clock))
+            close_requests_job(self.runtime)(JobContext(session=session, clock=self.clock))
 
     def shutdown(self) -> None:
         self.fanout.close()
 
 
+def signed_in(api: Api, staff: Staff) -> dict[str, str]:
+    """Fresh headers of a staff member signed in with password and TOTP now (tokens expire as time moves)."""
+    assert staff.totp is not None
+    return api.tokens_with_totp(staff.email, staff.password, staff.totp).headers
+
+
+def file(api: Api, headers: dict[str, str], **body: object) -> dict[str, Any]:
+    """File a request through ``POST /v1/dsr``; return the receipt."""
+    response = api.http.post("/v1/dsr", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    receipt: dict[str, Any] = response.json()
+    return receipt
+
+
+def view(api: Api, request_id: object, headers: dict[str, str]) -> dict[str, Any]:
+    """A request as ``GET /v1/dsr/{id}`` shows it to these headers."""
+    response = api.http.get(f"/v1/dsr/{request_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def task_of(view: dict[str, Any], system: str) -> dict[str, Any]:
+    """The task of one system in a request's view."""
     return next(task for task in view["tasks"] if task["system"] == system)

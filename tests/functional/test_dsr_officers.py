@@ -9,7 +9,6 @@ loopback, driven step by step on the frozen clock (``DsrDriver``).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +26,7 @@ from privacy_service.core.db import unit_of_work
 from privacy_service.dsr.exports import purge_expired_exports
 from privacy_service.dsr.models import DsrExport
 from privacy_service.identity.runtime import IdentityRuntime
-from privacy_service.identity.scopes import Role, Scope
+from privacy_service.identity.scopes import Role
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
 from privacy_service.policy import Policies, RequestType, load_policies
@@ -36,14 +34,13 @@ from tests.functional.conftest import (
     Api,
     Customer,
     MakeCustomer,
-    MakeShop,
     MakeStaff,
     Shop,
     Staff,
     assert_problem,
     unique_email,
 )
-from tests.functional.dsr_support import DsrDriver, task_of
+from tests.functional.dsr_support import DsrDriver, file, signed_in, task_of, view
 from tests.support.downstream import FakeDownstream, new_secret
 
 SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -98,53 +95,8 @@ def app(
 
 
 @pytest.fixture
-def dsr(
-    app: FastAPI, client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
-) -> Iterator[DsrDriver]:
-    driver = DsrDriver(app, sessions, clock)
-    yield driver
-    driver.shutdown()
-
-
-@pytest.fixture
-def orders() -> Iterator[FakeDownstream]:
-    with FakeDownstream(name="orders") as fake:
-        yield fake
-
-
-@pytest.fixture
-def dsr_shop(make_shop: MakeShop) -> Shop:
-    return make_shop(Scope.DSR_WRITE, name="shop backend")
-
-
-@pytest.fixture
-def officer(make_staff: MakeStaff) -> Staff:
-    return make_staff((Role.COMPLIANCE_OFFICER,))
-
-
-@pytest.fixture
 def admin(make_staff: MakeStaff) -> Staff:
     return make_staff((Role.ADMIN,))
-
-
-def signed_in(api: Api, staff: Staff) -> dict[str, str]:
-    """Fresh headers of a staff member signed in with password and TOTP now."""
-    assert staff.totp is not None
-    return api.tokens_with_totp(staff.email, staff.password, staff.totp).headers
-
-
-def file(api: Api, headers: dict[str, str], **body: object) -> dict[str, Any]:
-    response = api.http.post("/v1/dsr", json=body, headers=headers)
-    assert response.status_code == 202, response.text
-    receipt: dict[str, Any] = response.json()
-    return receipt
-
-
-def view(api: Api, request_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    response = api.http.get(f"/v1/dsr/{request_id}", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def customer_in(api: Api, country: str) -> Customer:

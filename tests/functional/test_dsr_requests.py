@@ -5,65 +5,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
-from privacy_service.identity.scopes import Role, Scope
+from privacy_service.identity.scopes import Scope
 from privacy_service.worker import build_worker
-from tests.functional.conftest import Api, Customer, MakeShop, MakeStaff, Shop, Staff, assert_problem
-from tests.functional.dsr_support import DsrDriver, task_of
+from tests.functional.conftest import Api, Customer, MakeShop, Shop, Staff, assert_problem
+from tests.functional.dsr_support import DsrDriver, file, signed_in, task_of, view
 from tests.support.downstream import FakeDownstream
-
-
-@pytest.fixture
-def dsr(
-    app: FastAPI, client: object, sessions: sessionmaker[Session], clock: FrozenClock
-) -> Iterator[DsrDriver]:
-    driver = DsrDriver(app, sessions, clock)
-    yield driver
-    driver.shutdown()
-
-
-@pytest.fixture
-def orders() -> Iterator[FakeDownstream]:
-    with FakeDownstream(name="orders") as fake:
-        yield fake
-
-
-@pytest.fixture
-def dsr_shop(make_shop: MakeShop) -> Shop:
-    return make_shop(Scope.DSR_WRITE, name="shop backend")
-
-
-@pytest.fixture
-def officer(make_staff: MakeStaff) -> Staff:
-    return make_staff((Role.COMPLIANCE_OFFICER,))
-
-
-def signed_in(api: Api, staff: Staff) -> dict[str, str]:
-    """Fresh headers of a staff member signed in with password and TOTP now (tokens expire as time moves)."""
-    assert staff.totp is not None
-    return api.tokens_with_totp(staff.email, staff.password, staff.totp).headers
-
-
-def file(api: Api, headers: dict[str, str], **body: object) -> dict[str, object]:
-    response = api.http.post("/v1/dsr", json=body, headers=headers)
-    assert response.status_code == 202, response.text
-    receipt: dict[str, object] = response.json()
-    return receipt
-
-
-def view(api: Api, request_id: object, headers: dict[str, str]) -> dict[str, object]:
-    response = api.http.get(f"/v1/dsr/{request_id}", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
 
 
 def test_an_access_request_is_answered_by_every_system_and_exported_to_the_subject_only(

@@ -1,1 +1,1 @@
-"""Test doubles shared by functional tests and benchmarks; they import nothing from pytest."""
+"""Test doubles and readers shared by the tests and the benchmarks; they import nothing from pytest."""

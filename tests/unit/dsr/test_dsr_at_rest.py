@@ -16,19 +16,16 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.audit.actions import SYSTEM
 from privacy_service.connectors import Completed, InMemoryConnector
-from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import Base, create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import Base, create_session_factory, unit_of_work
 from privacy_service.dsr import service, systems
 from privacy_service.dsr.fanout import claim_due_tasks, record_outcome
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
@@ -40,6 +37,7 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod, Role
 from privacy_service.policy import RequestType, SystemRequestType
 from tests.conftest import make_settings
+from tests.support.at_rest import migrated_sqlite_file, plaintexts_in, raw_table_bytes, read_sqlite_files
 from tests.unit.dsr.conftest import PASSWORD
 
 SYSTEM_NAME = "invoicing-ledger"  # plaintext by design: a positive control
@@ -69,8 +67,7 @@ RAW_SECRET = bytes(range(7, 39))
 
 
 def found(haystack: bytes) -> list[str]:
-    hits = [value for value in PLAINTEXTS if value.encode() in haystack]
-    return hits + (["the raw secret key"] if RAW_SECRET in haystack else [])
+    return plaintexts_in(haystack, PLAINTEXTS) + (["the raw secret key"] if RAW_SECRET in haystack else [])
 
 
 def write_everything(
@@ -135,10 +132,8 @@ def write_everything(
 @pytest.fixture
 def database_file(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
     path = tmp_path / "dsr-at-rest.db"
-    engine = create_engine_for(make_settings(tmp_path), database_url=f"sqlite:///{path}")
-    migrations.upgrade(engine)
-    yield engine, path
-    engine.dispose()
+    with migrated_sqlite_file(path, make_settings(tmp_path)) as engine:
+        yield engine, path
 
 
 def test_the_sqlite_files_hold_no_personal_value_nor_webhook_secret_from_requests(
@@ -147,27 +142,13 @@ def test_the_sqlite_files_hold_no_personal_value_nor_webhook_secret_from_request
     engine, path = database_file
     write_everything(sessions=create_session_factory(engine), runtime=runtime, identity=identity, clock=clock)
 
-    with engine.connect():  # an open connection keeps the write-ahead log in place
-        files = path.read_bytes() + path.with_name(path.name + "-wal").read_bytes()
-        assert SYSTEM_NAME.encode() in files
-        assert REASON.encode() in files
-        assert found(files) == []
-
-    engine.dispose()  # the last connection closes: SQLite checkpoints the log into the main file
-    checkpointed = path.read_bytes()
-    assert SYSTEM_NAME.encode() in checkpointed
-    assert REASON.encode() in checkpointed
-    assert found(checkpointed) == []
-
-
-def _renderings(value: Any) -> str:
-    """Every way a value could show its content: as text, and bytes decoded leniently as UTF-8."""
-    if isinstance(value, bytes | memoryview):
-        raw = bytes(value)
-        return raw.decode("utf-8", errors="ignore") + "\x00" + str(raw)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
+    files = read_sqlite_files(engine, path)
+    assert SYSTEM_NAME.encode() in files.live
+    assert REASON.encode() in files.live
+    assert found(files.live) == []
+    assert SYSTEM_NAME.encode() in files.checkpointed
+    assert REASON.encode() in files.checkpointed
+    assert found(files.checkpointed) == []
 
 
 def test_no_raw_column_of_any_table_holds_a_personal_value_or_webhook_secret(
@@ -181,12 +162,7 @@ def test_no_raw_column_of_any_table_holds_a_personal_value_or_webhook_secret(
 
     seen: dict[str, bool] = {}
     for table in Base.metadata.sorted_tables:
-        rows = session.execute(text(f"SELECT * FROM {table.name}")).all()  # noqa: S608 - names from the schema
-        raw = b"\x00".join(
-            bytes(value) if isinstance(value, bytes | memoryview) else _renderings(value).encode()
-            for row in rows
-            for value in row
-        )
+        raw = raw_table_bytes(session, table.name)
         assert found(raw) == [], table.name
         seen[table.name] = SYSTEM_NAME.encode() in raw
     assert seen["downstream_systems"]

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.actions import SYSTEM
@@ -20,6 +21,7 @@ from privacy_service.policy import RequestType, SystemRequestType
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
+@pytest.fixture
 def claimed_twice(
     session: Session,
     runtime: DsrRuntime,
@@ -27,6 +29,7 @@ def claimed_twice(
     new_customer: Callable[..., str],
     file_request: Callable[..., DsrRequest],
 ) -> tuple[Claim, Claim]:
+    """One access task, claimed by a first worker and again by a second once the first one's lease ran out."""
     systems.register_system(
         session=session, keyring=runtime.keyring, clock=clock, policies=runtime.policies, actor=SYSTEM,
         name="orders", url="http://127.0.0.1:9/orders", secret=SECRET,
@@ -51,13 +54,9 @@ def answer(session: Session, runtime: DsrRuntime, clock: FrozenClock, claim: Cla
 
 
 def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
-    session: Session,
-    runtime: DsrRuntime,
-    clock: FrozenClock,
-    new_customer: Callable[..., str],
-    file_request: Callable[..., DsrRequest],
+    session: Session, runtime: DsrRuntime, clock: FrozenClock, claimed_twice: tuple[Claim, Claim]
 ) -> None:
-    first, second = claimed_twice(session, runtime, clock, new_customer, file_request)
+    first, second = claimed_twice
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     lease = task.lease_until
@@ -70,13 +69,9 @@ def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
 
 
 def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
-    session: Session,
-    runtime: DsrRuntime,
-    clock: FrozenClock,
-    new_customer: Callable[..., str],
-    file_request: Callable[..., DsrRequest],
+    session: Session, runtime: DsrRuntime, clock: FrozenClock, claimed_twice: tuple[Claim, Claim]
 ) -> None:
-    first, second = claimed_twice(session, runtime, clock, new_customer, file_request)
+    first, second = claimed_twice
     answer(session, runtime, clock, first, Completed(data={"orders": []}, retained=()))
     task = session.get(DsrTask, first.task_id)
     assert task is not None

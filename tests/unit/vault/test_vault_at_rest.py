@@ -10,17 +10,14 @@ proves each scan would have found a plaintext value had one been there.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory, unit_of_work
 from privacy_service.crypto import BlindIndex, LocalKeyFile
 from privacy_service.keys.fields import ENCRYPTED
 from privacy_service.keys.service import Keyring
@@ -30,6 +27,7 @@ from privacy_service.vault.models import PersonalRecord, Profile, Subject
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.vault.sealing import SEALED_COLUMNS
 from tests.conftest import make_settings
+from tests.support.at_rest import migrated_sqlite_file, plaintexts_in, raw_table_bytes, read_sqlite_files
 
 CATEGORY = "shipping_address"  # a label, not a value: the positive control of every scan
 
@@ -113,17 +111,11 @@ def _write_subjects(
         )
 
 
-def _found(plaintexts: list[str], haystack: bytes) -> list[str]:
-    return [value for value in plaintexts if value.encode() in haystack]
-
-
 @pytest.fixture
 def database_file(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
     path = tmp_path / "at-rest.db"
-    engine = create_engine_for(make_settings(tmp_path), database_url=f"sqlite:///{path}")
-    migrations.upgrade(engine)
-    yield engine, path
-    engine.dispose()
+    with migrated_sqlite_file(path, make_settings(tmp_path)) as engine:
+        yield engine, path
 
 
 def test_the_sqlite_files_hold_no_plaintext_personal_value(
@@ -133,34 +125,12 @@ def test_the_sqlite_files_hold_no_plaintext_personal_value(
     with unit_of_work(create_session_factory(engine)) as session:
         _write_subjects(session=session, keyring=keyring, blind_index=email_index(key_file), clock=clock)
 
-    with engine.connect():  # an open connection keeps the write-ahead log in place
-        wal = path.with_name(path.name + "-wal")
-        files = path.read_bytes() + wal.read_bytes()
-        assert (
-            CATEGORY.encode() in wal.read_bytes()
-        )  # the committed rows are in the log, not yet checkpointed
-        assert _found([CATEGORY], files) == [CATEGORY]
-        assert _found(PLAINTEXTS, files) == []
-
-    engine.dispose()  # the last connection closes: SQLite checkpoints the log into the main file
-    checkpointed = path.read_bytes()
-    assert _found([CATEGORY], checkpointed) == [CATEGORY]
-    assert _found(PLAINTEXTS, checkpointed) == []
-
-
-def _raw_values(session: Session, table: str) -> Iterator[Any]:
-    for row in session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608 -- fixed table names
-        yield from row
-
-
-def _renderings(value: Any) -> str:
-    """Every way a value could show its content: as text, and bytes decoded leniently as UTF-8."""
-    if isinstance(value, bytes | memoryview):
-        raw = bytes(value)
-        return raw.decode("utf-8", errors="ignore") + "\x00" + str(raw)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
+    files = read_sqlite_files(engine, path)
+    assert CATEGORY.encode() in files.wal  # the committed rows are in the log, not yet checkpointed
+    assert plaintexts_in(files.live, [CATEGORY]) == [CATEGORY]
+    assert plaintexts_in(files.live, PLAINTEXTS) == []
+    assert plaintexts_in(files.checkpointed, [CATEGORY]) == [CATEGORY]
+    assert plaintexts_in(files.checkpointed, PLAINTEXTS) == []
 
 
 def test_no_raw_column_value_holds_a_plaintext_personal_value(
@@ -170,6 +140,6 @@ def test_no_raw_column_value_holds_a_plaintext_personal_value(
     session.flush()
 
     for table in ("subjects", "profiles", "personal_records", "subject_keys"):
-        rendered = "\x00".join(_renderings(value) for value in _raw_values(session, table))
-        assert [value for value in PLAINTEXTS if value in rendered] == [], table
-        assert (CATEGORY in rendered) is (table == "personal_records"), table
+        raw = raw_table_bytes(session, table)
+        assert plaintexts_in(raw, PLAINTEXTS) == [], table
+        assert (CATEGORY.encode() in raw) is (table == "personal_records"), table
