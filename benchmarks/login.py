@@ -62,6 +62,10 @@ take the per-client throttle out of the picture). Measured:
   them (``duration_ms``, from its outermost middleware to the answer), which leaves out the
   time a request waits for the event loop before the application sees it.
 - the status codes (and problem ``code``) of every answer.
+- the machine's ceiling: the same flood, for ``--reference-seconds`` (default 8; 0 leaves it out),
+  against a bare ASGI app answering 503 at once under the same uvicorn. The service's rejections
+  cannot be answered faster than that; on a machine shared with other work it says how much of
+  a missed latency goal is the machine's.
 - a real customer: every few seconds during the flood, a registered customer (an account
   and a ``context.ip`` the flood never uses) logs in with the right password through the shop
   client, from a thread of its own. A shop retries a 503 or 429 after its ``Retry-After``
@@ -93,16 +97,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher, Type
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from privacy_service.core.config import Settings
+
+from scratch import scratch_database
 
 GOAL_VERSUS_RAW = 0.8
 GOAL_REJECTION_P99_SECONDS = 0.100
@@ -140,24 +144,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@contextmanager
-def scratch_database(admin_url: str | None) -> Iterator[str | None]:
-    """None for the embedded SQLite, or the URL of a new ``privacy_bench_<random>`` database, then dropped."""
-    if admin_url is None:
-        yield None
-        return
-    name = f"privacy_bench_{secrets.token_hex(6)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def service_environment(data_dir: Path, database_url: str | None, extra: dict[str, str]) -> dict[str, str]:
@@ -808,6 +794,84 @@ def run_flood(
     return result
 
 
+_BARE_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    body = b'{"code":"hashing_busy"}'
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1")]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    answers_per_second: float
+    p50: float
+    p99: float
+    server_cpu: float
+
+
+def run_reference(
+    *, directory: Path, env: dict[str, str], concurrency: int, seconds: float
+) -> ReferenceResult:
+    """The same flood against a bare ASGI app that answers 503 at once, under the same uvicorn, now.
+
+    What the machine, the HTTP server and this load generator allow at best: the service's rejection
+    latency can come near it, not under it. On a machine shared with other work it moves from run to run.
+    """
+    (directory / "bare_app.py").write_text(_BARE_APP, encoding="utf-8")
+    port = free_port()
+    log_path = directory / "bare.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", "--app-dir", str(directory), "bare_app:app"),
+                *("--port", str(port), "--no-access-log", "--log-level", "warning"),
+            ],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    bare = Server(process=process, url=url, host="127.0.0.1", port=port, log_path=log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with suppress(httpx.TransportError):
+                httpx.get(bare.url, timeout=1)
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the bare reference app did not start:\n" + "\n".join(bare.log_lines()))
+            time.sleep(0.1)
+        result = FloodResult(seconds=seconds)
+        cpu_before, started = cpu_seconds(process.pid), time.monotonic()
+        asyncio.run(
+            _flood(
+                server=bare,
+                token="none",  # noqa: S106 -- the bare app reads no token
+                victim_email="-",
+                concurrency=concurrency,
+                seconds=seconds,
+                result=result,
+            )
+        )
+        elapsed = time.monotonic() - started
+        rejections = result.rejections()
+        return ReferenceResult(
+            answers_per_second=result.answered / elapsed,
+            p50=percentile(rejections, 0.5),
+            p99=percentile(rejections, 0.99),
+            server_cpu=(cpu_seconds(process.pid) - cpu_before) / elapsed,
+        )
+    finally:
+        bare.stop()
+
+
 def access_log_durations(server: Server, *, path: str, statuses: set[int]) -> list[float]:
     """``duration_ms`` of the server's access-log lines for ``path`` answered with one of ``statuses``.
 
@@ -881,7 +945,13 @@ def report_throughput(result: ThroughputResult, *, threads: int, rounds: int, se
 
 
 def report_flood(
-    result: FloodResult, *, concurrency: int, budget: int, pool_workers: int, memory_kib: int
+    result: FloodResult,
+    *,
+    concurrency: int,
+    budget: int,
+    pool_workers: int,
+    memory_kib: int,
+    reference: ReferenceResult | None,
 ) -> tuple[bool, bool, bool]:
     print(
         f"Flood: {concurrency} concurrent bogus logins for {result.seconds:.1f} s, "
@@ -917,6 +987,13 @@ def report_flood(
             "  the same rejections as the server's access log times them (duration_ms, from the app's first "
             f"middleware to its answer): p50 {percentile(inside, 0.5):.0f} ms, "
             f"p99 {percentile(inside, 0.99):.0f} ms"
+        )
+    if reference is not None:
+        print(
+            "  reference, the same flood against a bare ASGI app answering 503 at once under the same "
+            f"uvicorn (the machine's ceiling now): {reference.answers_per_second:,.0f} answers per s, "
+            f"p50 {reference.p50 * 1000:.0f} ms, p99 {reference.p99 * 1000:.0f} ms, "
+            f"server {reference.server_cpu:.2f} cores"
         )
     print(
         f"  CPU during the flood: server {result.server_cpu:.2f} cores, "
@@ -1011,6 +1088,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pool-queue", type=int, help="PRIVACY_PASSWORD_POOL_QUEUE for the server (default: 2 per worker)"
     )
+    parser.add_argument(
+        "--reference-seconds",
+        type=float,
+        default=8,
+        help="after the flood, flood a bare ASGI app this long for the machine's ceiling (0: not)",
+    )
     parser.add_argument("--skip", choices=["throughput", "flood"], help="leave one part out")
     parser.add_argument("--keep-log", type=Path, help="copy the server's log here at the end")
     arguments = parser.parse_args(argv)
@@ -1039,7 +1122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     met: list[bool] = []
     with (
         tempfile.TemporaryDirectory(prefix="privacy-bench-") as directory,
-        scratch_database(arguments.database_url) as url,
+        scratch_database(arguments.database_url) if arguments.database_url else nullcontext(None) as url,
     ):
         env = service_environment(Path(directory) / "data", url, extra)
         if url is not None:
@@ -1090,6 +1173,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if arguments.keep_log:
                     server.stop()
                     arguments.keep_log.write_bytes(server.log_path.read_bytes())
+            reference = None
+            if arguments.skip != "flood" and arguments.reference_seconds > 0:
+                reference = run_reference(
+                    directory=Path(directory),
+                    env=env,
+                    concurrency=arguments.flood_concurrency,
+                    seconds=arguments.reference_seconds,
+                )
             print()
             if arguments.skip != "throughput":
                 met.append(
@@ -1108,6 +1199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         budget=budget,
                         pool_workers=pool_workers,
                         memory_kib=memory_kib,
+                        reference=reference,
                     )
                 )
             print(

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import privacy_service
+from privacy_service.api.admission import LoginAdmissionMiddleware
 from privacy_service.api.middleware import (
     BodySizeLimitMiddleware,
     RequestIdMiddleware,
@@ -25,6 +26,7 @@ from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
 from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.identity.admission import LoginAdmission
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, load_policies
@@ -139,10 +141,16 @@ def create_app(
     _describe_errors_as_problems(app)
 
     # add_middleware wraps: the last added is the outermost.
+    app.add_middleware(LoginAdmissionMiddleware, admission=lambda: _admission_of(app))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def _admission_of(app: FastAPI) -> LoginAdmission | None:
+    identity: IdentityRuntime | None = app.state.identity
+    return identity.admission if identity is not None else None
 
 
 def _describe_errors_as_problems(app: FastAPI) -> None:

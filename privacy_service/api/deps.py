@@ -12,23 +12,27 @@ client with a scope, or staff with a role and a second factor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from privacy_service.api.admission import PLACE_STATE_KEY as PASSWORD_PLACE
 from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.clients import find_client
 from privacy_service.identity.errors import Forbidden, InvalidToken, MfaRequiredForStaff, NotAuthenticated
+from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.principals import Principal, PrincipalKind
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.identity.sessions import is_session_active
 from privacy_service.keys.service import Keyring
+
+T = TypeVar("T")
 
 
 def get_settings(request: Request) -> Settings:
@@ -56,6 +60,12 @@ def get_dsr(request: Request) -> DsrRuntime:
     return dsr
 
 
+def get_password_place(request: Request) -> PoolPlace | None:
+    """The password pool's place the edge took for this login (``api/admission.py``), if it took one."""
+    place: PoolPlace | None = request.scope.get("state", {}).get(PASSWORD_PLACE)
+    return place
+
+
 def get_sessions(request: Request) -> SessionFactory:
     sessions: SessionFactory = request.app.state.sessions
     return sessions
@@ -66,12 +76,23 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-KeyringDep = Annotated[Keyring, Depends(get_keyring)]
-IdentityDep = Annotated[IdentityRuntime, Depends(get_identity)]
-SessionsDep = Annotated[SessionFactory, Depends(get_sessions)]
-DsrDep = Annotated[DsrRuntime, Depends(get_dsr)]
+def _in_event_loop(getter: Callable[[Request], T]) -> Callable[[Request], Awaitable[T]]:
+    """``getter`` as an async dependency: FastAPI runs a sync dependency through a worker thread,
+    a hop that costs more than reading the app's state and waits for a free thread under load."""
+
+    async def dependency(request: Request) -> T:
+        return getter(request)
+
+    return dependency
+
+
+SettingsDep = Annotated[Settings, Depends(_in_event_loop(get_settings))]
+ClockDep = Annotated[Clock, Depends(_in_event_loop(get_clock))]
+KeyringDep = Annotated[Keyring, Depends(_in_event_loop(get_keyring))]
+IdentityDep = Annotated[IdentityRuntime, Depends(_in_event_loop(get_identity))]
+SessionsDep = Annotated[SessionFactory, Depends(_in_event_loop(get_sessions))]
+DsrDep = Annotated[DsrRuntime, Depends(_in_event_loop(get_dsr))]
+PasswordPlaceDep = Annotated[PoolPlace | None, Depends(_in_event_loop(get_password_place))]
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
@@ -115,7 +136,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_current_user(principal: PrincipalDep) -> Principal:
+async def get_current_user(principal: PrincipalDep) -> Principal:
     if not principal.is_user:
         raise Forbidden("This endpoint acts for a signed-in user, not a client.")
     return principal
@@ -124,37 +145,44 @@ def get_current_user(principal: PrincipalDep) -> Principal:
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def client_with(scope: Scope) -> Callable[[Principal], Principal]:
-    """A dependency admitting only a client granted ``scope``."""
+def client_with(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting only a client granted ``scope`` (async: a check, no I/O)."""
 
-    def dependency(principal: PrincipalDep) -> Principal:
-        if principal.is_user:
-            raise Forbidden("This endpoint is for shop backends (OAuth clients).")
-        if scope not in principal.scopes:
-            raise Forbidden(f"The client lacks the scope {scope.value}.")
-        return principal
+    async def dependency(principal: PrincipalDep) -> Principal:
+        return _as_client(principal, scope)
 
     return dependency
 
 
-def staff_with(*roles: Role) -> Callable[[Principal], Principal]:
+def staff_with(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only staff holding one of ``roles``, signed in with a second factor."""
 
-    def dependency(principal: PrincipalDep) -> Principal:
-        if not principal.is_user or principal.roles.isdisjoint(roles):
-            raise Forbidden("This endpoint is for staff.")
-        if not principal.has_second_factor:
-            raise MfaRequiredForStaff("Sign in with a second factor (amr must contain otp).")
-        return principal
+    async def dependency(principal: PrincipalDep) -> Principal:
+        return _as_staff(principal, roles)
 
     return dependency
 
 
-def staff_or_client_with(scope: Scope, *roles: Role) -> Callable[[Principal], Principal]:
+def staff_or_client_with(scope: Scope, *roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """Staff (with 2FA) holding one of ``roles``, or a client granted ``scope``."""
-    as_client, as_staff = client_with(scope), staff_with(*roles)
 
-    def dependency(principal: PrincipalDep) -> Principal:
-        return as_staff(principal) if principal.is_user else as_client(principal)
+    async def dependency(principal: PrincipalDep) -> Principal:
+        return _as_staff(principal, roles) if principal.is_user else _as_client(principal, scope)
 
     return dependency
+
+
+def _as_client(principal: Principal, scope: Scope) -> Principal:
+    if principal.is_user:
+        raise Forbidden("This endpoint is for shop backends (OAuth clients).")
+    if scope not in principal.scopes:
+        raise Forbidden(f"The client lacks the scope {scope.value}.")
+    return principal
+
+
+def _as_staff(principal: Principal, roles: tuple[Role, ...]) -> Principal:
+    if not principal.is_user or principal.roles.isdisjoint(roles):
+        raise Forbidden("This endpoint is for staff.")
+    if not principal.has_second_factor:
+        raise MfaRequiredForStaff("Sign in with a second factor (amr must contain otp).")
+    return principal

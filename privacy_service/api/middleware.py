@@ -3,7 +3,8 @@
 Plain ASGI middleware (not ``BaseHTTPMiddleware``), so bodies stream through
 untouched and an oversized upload is refused before it is read whole.
 Outermost first: ``SecurityHeadersMiddleware`` → ``RequestIdMiddleware`` →
-``BodySizeLimitMiddleware`` → the app; whatever any inner layer answers,
+``BodySizeLimitMiddleware`` → ``LoginAdmissionMiddleware`` (``api/admission.py``)
+→ the app; whatever any inner layer answers,
 including the last-resort 500, carries the request id and security headers.
 """
 
@@ -51,7 +52,7 @@ def _with_headers(message: Message, extra: list[tuple[bytes, bytes]]) -> Message
     return {**message, "headers": headers}
 
 
-async def _send_problem(send: Send, *, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+async def send_problem(send: Send, *, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -119,7 +120,7 @@ class RequestIdMiddleware:
             error_log.exception("unhandled error")
             if status == 0:
                 status = 500
-                await _send_problem(send, status=500, body=internal_error_bytes(), headers=id_header)
+                await send_problem(send, status=500, body=internal_error_bytes(), headers=id_header)
         finally:
             access_log.info(
                 "request",
@@ -154,7 +155,7 @@ class BodySizeLimitMiddleware:
             try:
                 too_large = int(declared) > self.max_bytes
             except ValueError:
-                await _send_problem(
+                await send_problem(
                     send,
                     status=400,
                     body=problem_bytes(
@@ -207,4 +208,4 @@ class BodySizeLimitMiddleware:
             max_bytes=self.max_bytes,
         )
         # Close the connection: the rest of the oversized body is not read.
-        await _send_problem(send, status=413, body=body, headers=[(b"connection", b"close")])
+        await send_problem(send, status=413, body=body, headers=[(b"connection", b"close")])

@@ -64,9 +64,11 @@ def problem_body(
     return body
 
 
-def problem_bytes(*, status: int, code: str, detail: str, **extensions: Any) -> bytes:
+def problem_bytes(
+    *, status: int, code: str, detail: str, title: str | None = None, **extensions: Any
+) -> bytes:
     return json.dumps(
-        problem_body(status=status, code=code, detail=detail, **extensions), ensure_ascii=False
+        problem_body(status=status, code=code, detail=detail, title=title, **extensions), ensure_ascii=False
     ).encode()
 
 
@@ -89,12 +91,27 @@ class ProblemResponse(Response):
         )
 
 
-def _domain_error(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, DomainError)
+def _domain_error_headers(error: DomainError) -> dict[str, str]:
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
     challenge = getattr(error, "challenge", None)
     if challenge:
         headers["WWW-Authenticate"] = challenge
+    return headers
+
+
+def domain_problem(error: DomainError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A domain error as ASGI parts (status, headers, body), for edge layers that answer before routing."""
+    body = problem_bytes(
+        status=error.status, code=error.code, detail=error.detail, title=error.title, **error.extensions
+    )
+    named = _domain_error_headers(error)
+    headers = [(name.lower().encode(), value.encode()) for name, value in named.items()]
+    return error.status, headers, body
+
+
+def _domain_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    headers = _domain_error_headers(error)
     return ProblemResponse(
         status=error.status,
         code=error.code,

@@ -10,7 +10,7 @@ runs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, select
@@ -165,6 +165,36 @@ def find_user_by_email(*, session: Session, emails: BlindIndex, email: str) -> U
         if user is not None:
             return user
     return None
+
+
+@dataclass(frozen=True)
+class LoginAccount:
+    """What a login needs of an account, read in one query: no second read when the password matched."""
+
+    id: str
+    password: bytes = field(repr=False)  # sealed (crypto.passwords)
+    roles: frozenset[Role]
+    second_factor: bool  # a confirmed TOTP factor: the login asks for it
+
+
+def find_login_account(*, session: Session, emails: BlindIndex, email: str) -> LoginAccount | None:
+    """The account whose normalised email matches (through the blind index only), with its second factor."""
+    subject_ids = vault.find_by_email(session=session, blind_index=emails, email=email)
+    if not subject_ids:
+        return None
+    row = session.execute(
+        select(User.id, User.password, User.roles, TotpFactor.confirmed_at)
+        .outerjoin(TotpFactor, TotpFactor.user_id == User.id)
+        .where(User.id.in_(subject_ids))
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    user_id, password, roles, confirmed_at = row
+    return LoginAccount(
+        id=user_id, password=password, roles=parse_roles(roles), second_factor=confirmed_at is not None
+    )
 
 
 def roles_of(user: User) -> frozenset[Role]:

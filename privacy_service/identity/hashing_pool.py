@@ -9,6 +9,13 @@ a short queue; when both are full, a new request is refused at once with
 GIL while it hashes. Memory is bounded by ``workers`` hashes at a time, plus
 ``queue_size`` waiting requests that hold no argon2 memory yet.
 
+A place can also be taken ahead of the work (``reserve``): the HTTP edge
+takes one for a login before the request body is parsed or any thread or
+database work starts, so a flood is refused from the event loop; the login
+then hashes in the place it holds. ``reserved`` of the places are kept for
+logins that ``identity.admission`` admits ahead of the rest (a refused login
+that came back after its Retry-After), so a flood cannot hold every place.
+
 This bounds the service's own work; it is not the login throttle
 (``identity.throttle``), which bounds guesses per account, IP and client.
 """
@@ -42,17 +49,51 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+class PoolPlace:
+    """One place in a ``PasswordWorkPool``, taken ahead of the work; ``release`` it when it is not used.
+
+    The first ``run`` given the place hashes in it and frees it when its work
+    ends; releasing it again (or releasing a place already freed) does nothing,
+    so the holder can always release it when its request ends.
+    """
+
+    __slots__ = ("_held", "_pool", "priority")
+
+    def __init__(self, pool: PasswordWorkPool, *, priority: bool) -> None:
+        self._pool = pool
+        self._held = True
+        self.priority = priority
+
+    @property
+    def held(self) -> bool:
+        """True until the place is used by ``run`` or released."""
+        return self._held
+
+    def release(self) -> None:
+        self._pool._give_back(self)
+
+    def __repr__(self) -> str:
+        return f"PoolPlace(held={self._held}, priority={self.priority})"
+
+
 class PasswordWorkPool:
     """Runs password hashing and verification callables on at most ``workers`` threads at once.
 
-    At most ``workers + queue_size`` calls are in flight (running or queued);
-    one more is refused immediately with ``HashingBusy``. ``run`` blocks the
-    calling request thread until its result, and re-raises the callable's own
-    exception (``InvalidPassword``, say) unchanged.
+    At most ``workers + queue_size`` calls are in flight (running, queued, or
+    places reserved ahead of their work); one more is refused immediately with
+    ``HashingBusy``. Of those places, ``reserved`` are taken only by
+    ``reserve(priority=True)``. ``run`` blocks the calling request thread until
+    its result, and re-raises the callable's own exception (``InvalidPassword``,
+    say) unchanged.
     """
 
     def __init__(
-        self, *, workers: int | None = None, queue_size: int | None = None, timeout_seconds: float = 10.0
+        self,
+        *,
+        workers: int | None = None,
+        queue_size: int | None = None,
+        reserved: int | None = None,
+        timeout_seconds: float = 10.0,
     ) -> None:
         workers = _usable_cores() if workers is None else workers
         queue_size = 2 * workers if queue_size is None else queue_size
@@ -62,8 +103,13 @@ class PasswordWorkPool:
             raise ValueError("the queue size of a password pool cannot be negative")
         if timeout_seconds <= 0:
             raise ValueError("the timeout of a password pool must be positive")
+        # By default the queue's places beyond one per worker: every worker stays busy with the others.
+        reserved = min(workers, queue_size) if reserved is None else reserved
+        if not 0 <= reserved < workers + queue_size:
+            raise ValueError("the reserved places must leave at least one place for everyone")
         self.workers = workers
         self.queue_size = queue_size
+        self.reserved = reserved
         self.timeout_seconds = timeout_seconds
         self._capacity = workers + queue_size
         self._in_flight = 0
@@ -77,19 +123,39 @@ class PasswordWorkPool:
         with self._lock:
             return self._in_flight
 
-    def run(self, fn: Callable[[*Ts], T], /, *args: *Ts, timeout: float | None = None) -> T:
+    def reserve(self, *, priority: bool = False) -> PoolPlace:
+        """Take a place now, for work to ``run`` later; raises ``HashingBusy`` when none is free.
+
+        Without ``priority`` only the unreserved places can be taken. Never
+        blocks (the lock guards a counter), so the event loop may call it.
+        """
+        with self._lock:
+            self._take(priority=priority)
+            return PoolPlace(self, priority=priority)
+
+    def run(
+        self,
+        fn: Callable[[*Ts], T],
+        /,
+        *args: *Ts,
+        timeout: float | None = None,
+        place: PoolPlace | None = None,
+    ) -> T:
         """Run ``fn(*args)`` in the pool and return its result, or raise what it raised.
 
-        Raises ``HashingBusy`` at once when the pool and its queue are full or
-        the pool is shutting down, and after ``timeout`` seconds (default: the
-        pool's) without a result; a call still queued then is withdrawn.
+        In ``place`` when one is given and still held (it is freed when the work
+        ends); otherwise in a place taken now. Raises ``HashingBusy`` at once
+        when no place is free or the pool is shutting down, and after
+        ``timeout`` seconds (default: the pool's) without a result; a call
+        still queued then is withdrawn.
         """
         with self._lock:
             if self._closed:
                 raise HashingBusy("The service is stopping")
-            if self._in_flight >= self._capacity:
-                raise HashingBusy()
-            self._in_flight += 1
+            if place is not None and place._pool is self and place._held:
+                place._held = False  # the work now owns the place; _work frees it
+            else:
+                self._take(priority=False)
 
             def call() -> T:
                 return fn(*args)
@@ -103,6 +169,20 @@ class PasswordWorkPool:
             raise HashingBusy("Password checks are taking too long") from None
         except CancelledError:  # the pool was shut down without waiting for queued calls
             raise HashingBusy("The service is stopping") from None
+
+    def _take(self, *, priority: bool) -> None:
+        """Count one more place in flight, or raise ``HashingBusy``; the caller holds the lock."""
+        if self._closed:
+            raise HashingBusy("The service is stopping")
+        if self._in_flight >= self._capacity - (0 if priority else self.reserved):
+            raise HashingBusy()
+        self._in_flight += 1
+
+    def _give_back(self, place: PoolPlace) -> None:
+        with self._lock:
+            if place._held:
+                place._held = False
+                self._in_flight -= 1
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Refuse new calls; with ``wait``, return once every accepted call has finished."""
@@ -123,4 +203,5 @@ class PasswordWorkPool:
             self._in_flight -= 1
 
     def __repr__(self) -> str:
-        return f"PasswordWorkPool(workers={self.workers}, queue_size={self.queue_size})"
+        sizes = f"workers={self.workers}, queue_size={self.queue_size}, reserved={self.reserved}"
+        return f"PasswordWorkPool({sizes})"

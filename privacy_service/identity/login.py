@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
@@ -30,12 +30,13 @@ from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.crypto import InvalidPassword
 from privacy_service.crypto.opaque_tokens import new_opaque_token
 from privacy_service.identity import mfa
-from privacy_service.identity.accounts import find_user_by_email, roles_of
+from privacy_service.identity.accounts import LoginAccount, PasswordTools, find_login_account, roles_of
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
+from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.models import MfaChallenge, User
 from privacy_service.identity.password_rules import is_blocklisted
 from privacy_service.identity.runtime import IdentityRuntime
-from privacy_service.identity.scopes import AuthMethod
+from privacy_service.identity.scopes import AuthMethod, Role
 from privacy_service.identity.sessions import start_session
 from privacy_service.keys.service import Keyring
 
@@ -77,30 +78,32 @@ def login(
     keyring: Keyring,
     clock: Clock,
     attempt: LoginAttempt,
+    place: PoolPlace | None = None,
 ) -> LoginResult:
-    """Check a customer's password on behalf of a shop; raises InvalidCredentials, TooManyAttempts or 503."""
+    """Check a customer's password on behalf of a shop; raises InvalidCredentials, TooManyAttempts or 503.
+
+    ``place`` is the password pool's place the HTTP edge took for this login
+    (``identity.admission``); without one, a place is taken when the password
+    is checked.
+    """
     # 1. Who is it, and may they try now?
     with unit_of_work(sessions) as session:
-        user = find_user_by_email(session=session, emails=identity.emails, email=attempt.email)
-        account_key = user.id.encode() if user is not None else identity.emails.digest(attempt.email)
-        identity.throttle(session=session, clock=clock).check(
+        account = find_login_account(session=session, emails=identity.emails, email=attempt.email)
+        account_key = account.id.encode() if account is not None else identity.emails.digest(attempt.email)
+        streak = identity.throttle(session=session, clock=clock).check(
             account_key=account_key, ip=attempt.ip, client_id=attempt.client_id
         )
-        known = (user.id, user.password) if user is not None else None
 
     # 2. The password, in the bounded pool, with no transaction open.
     passwords = identity.passwords
     rehashed: bytes | None = None
     try:
-        if known is None:
-            passwords.pool.run(lambda: passwords.hasher.dummy_verify(attempt.password))
+        if account is None:
+            passwords.pool.run(lambda: passwords.hasher.dummy_verify(attempt.password), place=place)
         else:
-            user_id, sealed = known
-            result = passwords.pool.run(
-                lambda: passwords.hasher.verify(sealed, attempt.password, account_id=user_id)
+            rehashed = passwords.pool.run(
+                _verify_and_rehash, passwords, account, attempt.password, place=place
             )
-            if result.needs_rehash:
-                rehashed = passwords.hash(attempt.password, account_id=user_id)
         verified = True
     except InvalidPassword:
         verified = False
@@ -113,10 +116,12 @@ def login(
     with unit_of_work(sessions) as session:
         throttle = identity.throttle(session=session, clock=clock)
         shop = client_party(attempt.client_id)
-        if not verified or known is None:
+        if not verified or account is None:
             throttle.record_failure(account_key=account_key, ip=attempt.ip, client_id=attempt.client_id)
             # An unknown email is named by no id at all: the trail never holds the address.
-            target = user_party(known[0]) if known is not None else Party(type=PartyType.USER, id="unknown")
+            target = (
+                user_party(account.id) if account is not None else Party(type=PartyType.USER, id="unknown")
+            )
             audit.record(
                 session=session,
                 clock=clock,
@@ -125,11 +130,10 @@ def login(
                 action=Action.AUTHN_LOGIN_FAIL,
                 target=target,
                 outcome=Outcome.FAILURE,
-                details={"reason": "invalid_credentials", "ip": attempt.ip} if known is not None else None,
+                details={"reason": "invalid_credentials", "ip": attempt.ip} if account is not None else None,
             )
             raise InvalidCredentials("The email or password is wrong.")
-        throttle.record_success(account_key=account_key)
-        account = session.get_one(User, known[0])
+        throttle.record_success(account_key=account_key, streak=streak)
         audit.record(
             session=session,
             clock=clock,
@@ -141,9 +145,10 @@ def login(
             details={"factor": "password", "ip": attempt.ip, "upgraded_hash": rehashed is not None},
         )
         if rehashed is not None:
-            account.password = rehashed  # argon2id at today's parameters, or upgraded from a legacy hash
+            # argon2id at today's parameters, or upgraded from a legacy hash
+            session.execute(update(User).where(User.id == account.id).values(password=rehashed))
         change_required = is_blocklisted(attempt.password)
-        if mfa.confirmed_factor(session=session, user_id=account.id) is not None:
+        if account.second_factor:
             token = _open_mfa_challenge(
                 session=session,
                 identity=identity,
@@ -159,7 +164,8 @@ def login(
             identity=identity,
             keyring=keyring,
             clock=clock,
-            user=account,
+            user_id=account.id,
+            roles=account.roles,
             client_id=attempt.client_id,
             amr=(AuthMethod.PASSWORD,),
             user_agent=attempt.user_agent,
@@ -167,6 +173,18 @@ def login(
         return LoginResult(
             tokens=tokens, mfa_token=None, password_change_required=change_required, user_id=account.id
         )
+
+
+def _verify_and_rehash(passwords: PasswordTools, account: LoginAccount, password: str) -> bytes | None:
+    """Verify (raises ``InvalidPassword``); return the new sealed hash when the stored one is outdated.
+
+    One job in the pool: the rehash runs in the place the verification had, so
+    a login that succeeded cannot be refused for want of a second place.
+    """
+    result = passwords.hasher.verify(account.password, password, account_id=account.id)
+    if not result.needs_rehash:
+        return None
+    return passwords.hasher.hash(password, account_id=account.id)
 
 
 def complete_mfa(
@@ -242,7 +260,8 @@ def complete_mfa(
         identity=identity,
         keyring=keyring,
         clock=clock,
-        user=user,
+        user_id=user.id,
+        roles=roles_of(user),
         client_id=client_id,
         amr=(AuthMethod.PASSWORD, AuthMethod.OTP),
         user_agent=user_agent,
@@ -256,7 +275,8 @@ def issue_tokens(
     identity: IdentityRuntime,
     keyring: Keyring,
     clock: Clock,
-    user: User,
+    user_id: str,
+    roles: frozenset[Role],
     client_id: str,
     amr: tuple[AuthMethod, ...],
     user_agent: str | None,
@@ -267,7 +287,7 @@ def issue_tokens(
         keyring=keyring,
         digests=identity.digests,
         clock=clock,
-        user_id=user.id,
+        user_id=user_id,
         client_id=client_id,
         amr=amr,
         user_agent=user_agent,
@@ -275,11 +295,11 @@ def issue_tokens(
     )
     access = identity.tokens.issue_access_token(
         session=session,
-        subject=user.id,
+        subject=user_id,
         audience=client_id,
         client_id=client_id,
         amr=amr,
-        roles=roles_of(user),
+        roles=roles,
         session_id=issued.session_id,
     )
     return TokenPair(

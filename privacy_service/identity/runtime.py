@@ -2,7 +2,8 @@
 
 The pieces hold keys or pools and are shared by every request and worker
 thread: the password hasher and its bounded pool, the keyed digests, the
-recovery codes, the token issuer, the email blind index and the throttle's
+recovery codes, the token issuer, the email blind index, the admission of logins
+to the password pool and the throttle's
 storage (Redis, shared by every process, or the database, per unit of work).
 """
 
@@ -20,6 +21,7 @@ from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
 from privacy_service.crypto.pepper import PepperPurpose, pepper_subkey
 from privacy_service.crypto.recovery_codes import RecoveryCodes
 from privacy_service.identity.accounts import PasswordTools
+from privacy_service.identity.admission import LoginAdmission
 from privacy_service.identity.hashing_pool import PasswordWorkPool
 from privacy_service.identity.password_rules import PasswordPolicy
 from privacy_service.identity.throttle import DatabaseFailureStore, LoginThrottle, RedisFailureStore
@@ -31,6 +33,7 @@ from privacy_service.vault.lookup import email_index
 @dataclass(frozen=True)
 class IdentityRuntime:
     passwords: PasswordTools
+    admission: LoginAdmission
     digests: OpaqueTokenDigests
     recovery: RecoveryCodes
     tokens: TokenIssuer
@@ -63,6 +66,7 @@ class IdentityRuntime:
         issuer = settings.public_url or "http://127.0.0.1:8000"
         return cls(
             passwords=passwords,
+            admission=LoginAdmission(pool=pool, clock=clock),
             digests=OpaqueTokenDigests(pepper_key=pepper),
             recovery=RecoveryCodes(pepper_key=pepper),
             tokens=TokenIssuer(

@@ -37,6 +37,7 @@ service process shares them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -45,7 +46,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -53,7 +54,7 @@ import redis
 from limits import RateLimitItemPerSecond
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import CursorResult, and_, delete, func, or_, select
+from sqlalchemy import CursorResult, Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import Clock
@@ -235,11 +236,12 @@ class LoginThrottle:
         self._store = store
         self._prefixed = hmac.new(digest_key, _DIGEST_LABEL, hashlib.sha256)
 
-    def check(self, *, account_key: bytes, ip: str | None, client_id: str) -> None:
+    def check(self, *, account_key: bytes, ip: str | None, client_id: str) -> int:
         """Raise ``TooManyAttempts`` with the longest wait that applies; otherwise claim the account.
 
         ``ip`` is the end user's (``context.ip``), to be trusted only from an
         authenticated client; without it, only the account and client count.
+        Returns the failures in the account's streak, for ``record_success``.
         """
         keys = self._keys(account_key=account_key, ip=ip, client_id=client_id)
         if not self._store.claim(key=keys.account, seconds=self.limits.claim_seconds):
@@ -250,6 +252,7 @@ class LoginThrottle:
         if wait > 0:
             self._store.release(key=keys.account)
             raise TooManyAttempts(retry_after=math.ceil(wait))
+        return streak.count
 
     def record_failure(self, *, account_key: bytes, ip: str | None, client_id: str) -> None:
         """Count a wrong password against the account, the IP (when given) and the client."""
@@ -259,10 +262,16 @@ class LoginThrottle:
         self._store.add(scope=ThrottleScope.STREAK, key=keys.account, window=self.limits.streak)
         self._store.release(key=keys.account)
 
-    def record_success(self, *, account_key: bytes) -> None:
-        """End the account's streak of failures (its delay), not its window."""
+    def record_success(self, *, account_key: bytes, streak: int | None = None) -> None:
+        """End the account's streak of failures (its delay), not its window.
+
+        ``streak`` is what ``check`` returned: when it was 0 there is nothing to
+        clear (a failure recorded since by a concurrent attempt stays counted,
+        which errs on the safe side) and the store is spared a write.
+        """
         account = self._digest(ThrottleScope.ACCOUNT, account_key)
-        self._store.clear(scope=ThrottleScope.STREAK, key=account, window=self.limits.streak)
+        if streak != 0:
+            self._store.clear(scope=ThrottleScope.STREAK, key=account, window=self.limits.streak)
         self._store.release(key=account)
 
     def abandon(self, *, account_key: bytes) -> None:
@@ -363,19 +372,12 @@ class DatabaseFailureStore:
     def states(self, windows: Sequence[tuple[ThrottleScope, bytes, Window]]) -> list[WindowState]:
         """One grouped query for every window (each with its own length); a full one costs one more."""
         now = self._clock.now()
-        conditions = [
-            and_(
-                LoginFailure.scope == scope.value,
-                LoginFailure.key == key,
-                LoginFailure.at > now - timedelta(seconds=window.seconds),
-            )
-            for scope, key, window in windows
-        ]
-        rows = self._session.execute(
-            select(LoginFailure.scope, LoginFailure.key, func.count(), func.max(LoginFailure.at))
-            .where(or_(*conditions))
-            .group_by(LoginFailure.scope, LoginFailure.key)
-        ).all()
+        parameters: dict[str, object] = {}
+        for index, (scope, key, window) in enumerate(windows):
+            parameters[f"scope_{index}"] = scope.value
+            parameters[f"key_{index}"] = key
+            parameters[f"since_{index}"] = now - timedelta(seconds=window.seconds)
+        rows = self._session.execute(_states_query(len(windows)), parameters).all()
         found = {(scope, bytes(key)): (count, newest) for scope, key, count, newest in rows}
         answers = []
         for scope, key, window in windows:
@@ -406,6 +408,24 @@ class DatabaseFailureStore:
 
     def release(self, *, key: bytes) -> None:
         """Nothing to do: the claim ends with the unit of work."""
+
+
+@functools.cache
+def _states_query(windows: int) -> Select[str, bytes, int, datetime]:
+    """The grouped query of ``DatabaseFailureStore.states`` for so many windows, built once per count."""
+    conditions = [
+        and_(
+            LoginFailure.scope == bindparam(f"scope_{index}"),
+            LoginFailure.key == bindparam(f"key_{index}"),
+            LoginFailure.at > bindparam(f"since_{index}"),
+        )
+        for index in range(windows)
+    ]
+    return (
+        select(LoginFailure.scope, LoginFailure.key, func.count(), func.max(LoginFailure.at))
+        .where(or_(*conditions))
+        .group_by(LoginFailure.scope, LoginFailure.key)
+    )
 
 
 def purge_expired(*, session: Session, clock: Clock, limits: ThrottleLimits | None = None) -> int:

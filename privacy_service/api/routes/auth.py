@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
+from starlette.concurrency import run_in_threadpool
 
 from privacy_service.api.deps import (
     ClockDep,
@@ -12,6 +14,7 @@ from privacy_service.api.deps import (
     DbSession,
     IdentityDep,
     KeyringDep,
+    PasswordPlaceDep,
     SessionsDep,
     client_with,
 )
@@ -65,27 +68,36 @@ def register(
     summary="Check a customer's password for a shop",
     responses={401: {"description": "invalid_credentials"}, 429: {"description": "rate_limited"}, 503: {}},
 )
-def log_in(
+async def log_in(
     body: LoginRequest,
     client: LoginClient,
     sessions: SessionsDep,
     identity: IdentityDep,
     keyring: KeyringDep,
     clock: ClockDep,
+    place: PasswordPlaceDep,
 ) -> Tokens | MfaRequired:
+    # Async, with the login itself in one worker thread: a sync route would cost two hops between the
+    # event loop and the threads (the call, then the response's validation), and under a flood each
+    # hop waits for a busy event loop while the login holds its place in the password pool.
     context = body.context
-    result = login.login(
-        sessions=sessions,
-        identity=identity,
-        keyring=keyring,
-        clock=clock,
-        attempt=login.LoginAttempt(
-            email=body.email,
-            password=body.password,
-            client_id=client.client_id,
-            ip=context.ip if context else None,
-            user_agent=context.user_agent if context else None,
-        ),
+    attempt = login.LoginAttempt(
+        email=body.email,
+        password=body.password,
+        client_id=client.client_id,
+        ip=context.ip if context else None,
+        user_agent=context.user_agent if context else None,
+    )
+    result = await run_in_threadpool(
+        functools.partial(
+            login.login,
+            sessions=sessions,
+            identity=identity,
+            keyring=keyring,
+            clock=clock,
+            place=place,
+            attempt=attempt,
+        )
     )
     if result.mfa_token is not None:
         return MfaRequired(

@@ -62,7 +62,7 @@ def in_thread(pool: PasswordWorkPool, work: Callable[[], str], outcomes: list[ob
 
 @pytest.fixture
 def small_pool() -> Iterator[PasswordWorkPool]:
-    pool = PasswordWorkPool(workers=1, queue_size=1)
+    pool = PasswordWorkPool(workers=1, queue_size=1, reserved=0)
     yield pool
     pool.shutdown(wait=False)
 
@@ -124,7 +124,7 @@ def test_capacity_frees_up_once_work_completes(small_pool: PasswordWorkPool) -> 
 
 
 def test_a_flood_of_200_calls_never_has_more_than_workers_plus_queue_in_flight() -> None:
-    pool = PasswordWorkPool(workers=2, queue_size=3)
+    pool = PasswordWorkPool(workers=2, queue_size=3, reserved=0)
     work, outcomes = HeldWork(), list[object]()
     most_in_flight = 0
 
@@ -210,7 +210,10 @@ def test_the_pool_is_sized_to_the_cores_this_process_may_use(monkeypatch: pytest
     pool = PasswordWorkPool()
     assert pool.workers == len(os.sched_getaffinity(0))
     assert pool.queue_size == 2 * pool.workers
-    assert repr(pool) == f"PasswordWorkPool(workers={pool.workers}, queue_size={2 * pool.workers})"
+    assert pool.reserved == pool.workers
+    assert repr(pool) == (
+        f"PasswordWorkPool(workers={pool.workers}, queue_size={2 * pool.workers}, reserved={pool.workers})"
+    )
     pool.shutdown()
 
     monkeypatch.delattr(os, "sched_getaffinity")  # macOS and Windows have no affinity mask
@@ -232,3 +235,74 @@ def test_the_pool_is_sized_to_the_cores_this_process_may_use(monkeypatch: pytest
 def test_a_pool_without_sense_is_refused(size: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PasswordWorkPool(**{"workers": 1, **size})  # type: ignore[arg-type]
+
+
+def test_a_place_reserved_ahead_is_used_by_the_work_and_freed_when_it_ends() -> None:
+    pool = PasswordWorkPool(workers=1, queue_size=1, reserved=0)
+    try:
+        place = pool.reserve()
+        assert pool.in_flight == 1
+        assert pool.run(lambda: "hashed", place=place) == "hashed"
+        assert not place.held
+        assert pool.in_flight == 0
+        place.release()  # releasing a place its work already freed does nothing
+        assert pool.in_flight == 0
+    finally:
+        pool.shutdown()
+
+
+def test_a_reserved_place_released_unused_is_free_again(small_pool: PasswordWorkPool) -> None:
+    first, second = small_pool.reserve(), small_pool.reserve()
+    with pytest.raises(HashingBusy):
+        small_pool.reserve()
+    with pytest.raises(HashingBusy):
+        small_pool.run(lambda: "no place left")
+
+    first.release()
+    first.release()  # once only
+    assert small_pool.in_flight == 1
+    assert small_pool.run(lambda: "now", place=first) == "now"  # a place no longer held: a new one is taken
+    second.release()
+    assert small_pool.in_flight == 0
+
+
+def test_the_reserved_places_are_taken_only_with_priority() -> None:
+    pool = PasswordWorkPool(workers=1, queue_size=2, reserved=1)
+    try:
+        ordinary = [pool.reserve(), pool.reserve()]
+        with pytest.raises(HashingBusy):
+            pool.reserve()
+        with pytest.raises(HashingBusy):
+            pool.run(lambda: "ordinary work uses the unreserved places only")
+        promised = pool.reserve(priority=True)
+        assert promised.priority
+        assert repr(promised) == "PoolPlace(held=True, priority=True)"
+        with pytest.raises(HashingBusy):
+            pool.reserve(priority=True)
+        for place in (*ordinary, promised):
+            place.release()
+        assert pool.in_flight == 0
+    finally:
+        pool.shutdown()
+
+
+def test_a_place_of_another_pool_is_not_used(small_pool: PasswordWorkPool) -> None:
+    other = PasswordWorkPool(workers=1, queue_size=0, reserved=0)
+    try:
+        foreign = other.reserve()
+        assert small_pool.run(lambda: "own place", place=foreign) == "own place"
+        assert foreign.held
+        foreign.release()
+    finally:
+        other.shutdown()
+
+
+def test_a_stopping_pool_reserves_no_place(small_pool: PasswordWorkPool) -> None:
+    small_pool.shutdown()
+    with pytest.raises(HashingBusy, match="stopping"):
+        small_pool.reserve()
+
+
+def test_the_reserve_must_leave_a_place_for_everyone() -> None:
+    with pytest.raises(ValueError, match="at least one place"):
+        PasswordWorkPool(workers=1, queue_size=1, reserved=2)

@@ -205,6 +205,28 @@ def test_a_success_ends_the_delay_streak_but_not_the_window(
     assert retry_after(throttle) > 800
 
 
+def test_check_tells_the_streak_so_a_success_after_a_clean_check_writes_nothing(
+    throttle: LoginThrottle, clock: FrozenClock, session: Session
+) -> None:
+    assert throttle.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT) == 0
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(session.get_bind(), "before_cursor_execute", count)
+    throttle.record_success(account_key=ACCOUNT, streak=0)
+    event.remove(session.get_bind(), "before_cursor_execute", count)
+    assert statements == []
+
+    fail(throttle)
+    fail(throttle)
+    streak = throttle.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)
+    assert streak == 2
+    throttle.record_success(account_key=ACCOUNT, streak=streak)
+    assert throttle.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT) == 0  # the streak was cleared
+
+
 def test_an_attacker_retrying_at_every_allowed_moment_gets_at_most_100_failures_in_any_hour(
     throttle: LoginThrottle, clock: FrozenClock
 ) -> None:

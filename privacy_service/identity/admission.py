@@ -1,0 +1,114 @@
+"""Admission of logins before any work: a place in the password pool, or a refusal at once.
+
+Every login costs one argon2 verification, known email or not, so a flood of
+logins fills the password pool (``identity.hashing_pool``) and the pool must
+refuse the surplus (503 + Retry-After). The HTTP edge asks here first, before
+the request's body is parsed, a thread is taken or the database is touched, so
+a refusal costs next to nothing (DESIGN.md "Concurrency").
+
+Refusing alone would not be fair: under a flood a freed place is retaken at
+once by whichever request arrives next, so a shop that waits as Retry-After
+tells it, for its customer, would be refused every time by callers that do not
+wait. So a refusal is remembered (a keyed digest of the caller's credentials,
+the email and the end-user IP: never the values), and the same login coming
+back once its Retry-After has passed is admitted into the places the pool
+keeps in reserve. Coming back early starts the wait again, so a caller that
+hammers never reaches the reserve.
+
+What it does not do: look anything up. Whether the email belongs to an
+account plays no part (the same refusals whatever it names), and the login
+admitted still goes through the client's token, the throttle and argon2 like
+any other. A caller that waits as told competes for the reserve with every
+other such caller; the reserve only stops callers who do not wait from
+taking every place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+from privacy_service.core.clock import Clock
+from privacy_service.identity.hashing_pool import HashingBusy, PasswordWorkPool, PoolPlace
+
+#: Refusals remembered at most (the oldest are forgotten first): about 10 MiB.
+REMEMBERED_REFUSALS = 65_536
+
+
+class LoginAdmission:
+    """Gives a login a place in the password pool, or refuses it with ``HashingBusy``; never blocks.
+
+    One per process, called from the event loop: each call takes a lock for a
+    few dictionary operations and does no I/O. Time is the injected clock's.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: PasswordWorkPool,
+        clock: Clock,
+        retry_after_seconds: int = 1,
+        promise_seconds: float = 30.0,
+        remembered: int = REMEMBERED_REFUSALS,
+    ) -> None:
+        if retry_after_seconds < 1 or promise_seconds <= 0 or remembered < 1:
+            raise ValueError("retry_after_seconds, promise_seconds and remembered must be positive")
+        self.pool = pool
+        self.retry_after_seconds = retry_after_seconds
+        self.promise_seconds = promise_seconds
+        self._promise = timedelta(seconds=promise_seconds)
+        self._remembered = remembered
+        self._clock = clock
+        self._key = secrets.token_bytes(32)  # this process's own: the digests mean nothing elsewhere
+        self._refused: OrderedDict[bytes, datetime] = OrderedDict()  # digest -> when it may come back
+        self._lock = threading.Lock()
+
+    def admit(self) -> PoolPlace | None:
+        """A place among the pool's unreserved ones, or None when they are all taken."""
+        try:
+            return self.pool.reserve()
+        except HashingBusy:
+            return None
+
+    def admit_returning(self, *, caller: bytes, email: str | None, ip: str | None) -> PoolPlace:
+        """A reserved place for a login refused earlier that came back after its Retry-After.
+
+        Otherwise raises ``HashingBusy`` with that Retry-After and remembers the
+        refusal. ``caller`` is the client's credentials as sent (the
+        Authorization header); ``email`` and ``ip`` are the login's, None when
+        the body could not be read (then nothing is remembered: it would be
+        refused as invalid anyway).
+        """
+        if email is None:
+            raise HashingBusy(retry_after=self.retry_after_seconds)
+        digest = self._digest(caller, email, ip or "")
+        now = self._clock.now()
+        with self._lock:
+            comes_back_at = self._refused.get(digest)
+            if comes_back_at is not None and comes_back_at <= now <= comes_back_at + self._promise:
+                place = self.pool.reserve(priority=True)  # HashingBusy: keep the promise for the next try
+                del self._refused[digest]
+                return place
+            self._refused[digest] = now + timedelta(seconds=self.retry_after_seconds)
+            self._refused.move_to_end(digest)
+            while len(self._refused) > self._remembered:
+                self._refused.popitem(last=False)
+        raise HashingBusy(retry_after=self.retry_after_seconds)
+
+    @property
+    def remembered(self) -> int:
+        """Refusals currently remembered (for tests and metrics)."""
+        with self._lock:
+            return len(self._refused)
+
+    def _digest(self, caller: bytes, email: str, ip: str) -> bytes:
+        mac = hashlib.blake2b(key=self._key, digest_size=16)
+        for part in (caller, email.encode(), ip.encode()):
+            mac.update(len(part).to_bytes(4, "big") + part)
+        return mac.digest()
+
+    def __repr__(self) -> str:
+        return f"LoginAdmission(pool={self.pool!r}, retry_after_seconds={self.retry_after_seconds})"
