@@ -171,38 +171,44 @@ def decrypt_field(*, key: DataKey, ciphertext: bytes, context: FieldContext) -> 
     return _open(key, ciphertext, context.associated_data)
 
 
-def decrypt_row(
+def decrypt_text_row(
     *, key: DataKey, table: str, subject_id: str, ciphertexts: Mapping[str, bytes | None]
-) -> dict[str, bytes | None]:
-    """Open several columns of one subject's row: ``decrypt_field`` for each, with the same guarantees.
+) -> dict[str, str | None]:
+    """Open several text columns of one subject's row: ``decrypt_field`` for each, decoded from UTF-8.
 
-    The associated data is exactly what a ``FieldContext`` of each column
-    encodes; building it here once per row, not once per value, is what makes
-    bulk reads cheap. ``None`` (a NULL column) stays ``None``.
+    The same guarantees as ``decrypt_field``, value by value: the associated
+    data is exactly what a ``FieldContext`` of each column encodes, built here
+    once per row rather than once per value, which is what makes bulk reads
+    cheap. ``None`` (a NULL column) stays ``None``.
     """
     if not (table and subject_id):
-        raise ValueError("decrypt_row needs a non-empty table and subject_id")
+        raise ValueError("decrypt_text_row needs a non-empty table and subject_id")
     # The hot loop of bulk reads: everything per row is computed once, per value only the
-    # header check, the slicing and the AEAD call remain; failures are explained off the fast path.
+    # header check, the slicing, the AEAD call and the decoding remain; failures are explained
+    # off the fast path.
     header = key.header
     nonce_start = len(header)
     body_start = nonce_start + _NONCE_SIZE
     decrypt = key._cipher.decrypt
+    place_prefix = _place_prefix
     subject_part = _encode_part(subject_id)
-    opened: dict[str, bytes | None] = {}
+    opened: dict[str, str | None] = {}
     for column, ciphertext in ciphertexts.items():
         if ciphertext is None:
             opened[column] = None
             continue
         if not ciphertext.startswith(header):
             raise _refusal(key, ciphertext)
-        associated_data = header + _place_prefix(table, column) + subject_part
         try:
-            opened[column] = decrypt(
-                ciphertext[nonce_start:body_start], ciphertext[body_start:], associated_data
+            plaintext = decrypt(
+                ciphertext[nonce_start:body_start],
+                ciphertext[body_start:],
+                header + place_prefix(table, column) + subject_part,
             )
         except (InvalidTag, ValueError):
             raise _refusal(key, ciphertext) from None
+        # Outside the ``try``: text that verified but is not UTF-8 is a caller's mistake, not tampering.
+        opened[column] = plaintext.decode()
     return opened
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from privacy_service.crypto import DataKey
 
@@ -40,6 +40,27 @@ class DataKeyCache:
                 return None
             self._entries.move_to_end(subject_id)
             return key
+
+    def get_many(self, subject_ids: Iterable[str]) -> dict[str, DataKey]:
+        """The live keys of ``subject_ids``, under one lock and one reading of the clock; misses left out.
+
+        The same rules as ``get``, key by key: an expired entry is dropped, a hit becomes the most
+        recently used.
+        """
+        found: dict[str, DataKey] = {}
+        with self._lock:
+            entries = self._entries
+            now = self._monotonic()
+            for subject_id in subject_ids:
+                entry = entries.get(subject_id)
+                if entry is None:
+                    continue
+                if now >= entry[0]:
+                    del entries[subject_id]
+                    continue
+                entries.move_to_end(subject_id)
+                found[subject_id] = entry[1]
+        return found
 
     def put(self, subject_id: str, key: DataKey) -> None:
         if self._max_entries == 0 or self._ttl == 0:

@@ -96,14 +96,8 @@ class Keyring:
 
     def for_subjects(self, *, session: Session, subject_ids: Sequence[str]) -> dict[str, DataKey]:
         """Keys of many subjects, one query for those not cached; destroyed or missing ones are left out."""
-        keys: dict[str, DataKey] = {}
-        missing = []
-        for subject_id in subject_ids:
-            cached = self._cache.get(subject_id)
-            if cached is None:
-                missing.append(subject_id)
-            else:
-                keys[subject_id] = cached
+        keys = self._cache.get_many(subject_ids)
+        missing = [subject_id for subject_id in subject_ids if subject_id not in keys]
         if missing:
             rows = session.scalars(
                 select(SubjectKey).where(SubjectKey.subject_id.in_(missing), SubjectKey.wrapped.is_not(None))

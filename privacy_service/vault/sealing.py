@@ -70,6 +70,7 @@ def open_profile(*, fields: SubjectFields, row: SealedProfile) -> ProfileFields:
     )
     email = opened["email"]
     assert email is not None  # the column is NOT NULL
+    extra = row.extra
     return ProfileFields.model_construct(
         email=email,
         given_name=opened["given_name"],
@@ -77,5 +78,5 @@ def open_profile(*, fields: SubjectFields, row: SealedProfile) -> ProfileFields:
         phone=opened["phone"],
         country=opened["country"],
         locale=opened["locale"],
-        extra=fields.open_json(EXTRA_COLUMN, row.extra) if row.extra is not None else {},
+        extra=fields.open_json(EXTRA_COLUMN, extra) if extra is not None else {},
     )

@@ -28,8 +28,8 @@ def test_the_encoding_is_length_prefixed_per_part() -> None:
     assert context.associated_data == b"\x00\x00\x00\x02ab\x00\x00\x00\x01c\x00\x00\x00\x01s"
 
 
-def test_a_row_opens_like_its_fields_one_by_one() -> None:
-    from privacy_service.crypto import DataKey, decrypt_row, encrypt_field, generate_data_key
+def test_a_row_opens_like_its_fields_one_by_one_as_text() -> None:
+    from privacy_service.crypto import DataKey, decrypt_text_row, encrypt_field, generate_data_key
 
     key = DataKey(key_id="k1", version=1, material=generate_data_key())
     sealed = {
@@ -38,9 +38,9 @@ def test_a_row_opens_like_its_fields_one_by_one() -> None:
         )
         for column in ("a", "b")
     }
-    assert decrypt_row(key=key, table="t", subject_id="s", ciphertexts={**sealed, "c": None}) == {
-        "a": b"a",
-        "b": b"b",
+    assert decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={**sealed, "c": None}) == {
+        "a": "a",
+        "b": "b",
         "c": None,
     }
 
@@ -49,7 +49,7 @@ def test_a_row_refuses_swapped_columns_and_an_empty_place() -> None:
     from privacy_service.crypto import (
         DataKey,
         DecryptionFailed,
-        decrypt_row,
+        decrypt_text_row,
         encrypt_field,
         generate_data_key,
     )
@@ -59,9 +59,9 @@ def test_a_row_refuses_swapped_columns_and_an_empty_place() -> None:
         key=key, plaintext=b"x", context=FieldContext(table="t", column="a", subject_id="s")
     )
     with pytest.raises(DecryptionFailed):
-        decrypt_row(key=key, table="t", subject_id="s", ciphertexts={"b": sealed})
+        decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={"b": sealed})
     with pytest.raises(ValueError, match="non-empty"):
-        decrypt_row(key=key, table="", subject_id="s", ciphertexts={})
+        decrypt_text_row(key=key, table="", subject_id="s", ciphertexts={})
 
 
 def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
@@ -69,7 +69,7 @@ def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
         DataKey,
         DecryptionFailed,
         MalformedCiphertext,
-        decrypt_row,
+        decrypt_text_row,
         encrypt_field,
         generate_data_key,
     )
@@ -82,7 +82,7 @@ def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
         altered = bytearray(sealed)
         altered[bit // 8] ^= 1 << (bit % 8)
         with pytest.raises((DecryptionFailed, MalformedCiphertext)):
-            decrypt_row(key=key, table="t", subject_id="s", ciphertexts={"a": bytes(altered)})
+            decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={"a": bytes(altered)})
     for length in range(len(sealed)):
         with pytest.raises((DecryptionFailed, MalformedCiphertext)):
-            decrypt_row(key=key, table="t", subject_id="s", ciphertexts={"a": sealed[:length]})
+            decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={"a": sealed[:length]})

@@ -52,3 +52,19 @@ def test_a_zero_sized_cache_keeps_nothing() -> None:
     for cache in (DataKeyCache(max_entries=0, ttl_seconds=60), DataKeyCache(max_entries=10, ttl_seconds=0)):
         cache.put("a", key("a"))
         assert cache.get("a") is None
+
+
+def test_many_keys_are_read_by_the_same_rules_as_one() -> None:
+    ticker = Ticker()
+    cache = DataKeyCache(max_entries=3, ttl_seconds=60, monotonic=ticker)
+    cache.put("old", key("old"))
+    ticker.now = 30.0
+    cache.put("a", key("a"))
+    cache.put("b", key("b"))
+    ticker.now = 60.0
+    found = cache.get_many(["a", "old", "missing"])
+    assert sorted(found) == ["a"]  # the expired key and the unknown subject are left out
+    assert len(cache) == 2  # the expired entry is dropped
+    cache.put("c", key("c"))
+    cache.put("d", key("d"))  # beyond the bound: b, not a (just read), goes first
+    assert sorted(cache.get_many(["a", "b", "c", "d"])) == ["a", "c", "d"]

@@ -21,6 +21,25 @@ def test_text_and_json_round_trip(alice: SubjectFields) -> None:
     assert alice.open_json("data", alice.seal_json("data", record)) == record
 
 
+def test_bytes_round_trip_and_stay_bound_to_their_column(alice: SubjectFields) -> None:
+    content = bytes(range(256))
+    sealed = alice.seal_bytes("bundle", content)
+    assert alice.open_bytes("bundle", sealed) == content
+    with pytest.raises(DecryptionFailed):
+        alice.open_bytes("data", sealed)
+
+
+def test_a_row_opens_as_text_and_refuses_a_value_moved_within_it(alice: SubjectFields) -> None:
+    email, phone = alice.seal("email", "alice@example.com"), alice.seal("phone", "+49 30 1234")
+    assert alice.open_row({"email": email, "phone": phone, "locale": None}) == {
+        "email": "alice@example.com",
+        "phone": "+49 30 1234",
+        "locale": None,
+    }
+    with pytest.raises(DecryptionFailed):
+        alice.open_row({"email": phone, "phone": email})
+
+
 def test_none_stays_none(alice: SubjectFields) -> None:
     assert alice.seal("phone", None) is None
     assert alice.open("phone", None) is None
