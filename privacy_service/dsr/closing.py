@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -35,9 +34,6 @@ from privacy_service.dsr.states import (
 from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
 from privacy_service.policy import RequestType
 from privacy_service.vault.errors import SubjectNotFound
-
-# Open tasks are failed once their request's deadline has passed by this much (clock skew between workers).
-DEADLINE_GRACE = timedelta(seconds=0)
 
 
 def _request_party(request_id: str) -> Party:
@@ -133,7 +129,7 @@ def fail_overdue_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, l
         .where(
             DsrTask.status.in_([status.value for status in OPEN_TASK_STATUSES]),
             DsrRequest.status.in_([status.value for status in ACTIVE_REQUEST_STATUSES]),
-            DsrRequest.due_at <= now - DEADLINE_GRACE,
+            DsrRequest.due_at <= now,
             (DsrTask.lease_until.is_(None)) | (DsrTask.lease_until < now),
         )
         .limit(limit)

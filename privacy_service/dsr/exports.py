@@ -13,9 +13,6 @@ from privacy_service.dsr.models import DsrExport, DsrRequest
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.sealing import BUNDLE_COLUMN, subject_fields
 from privacy_service.identity.principals import Principal
-from privacy_service.identity.scopes import Role
-
-STAFF_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
 
 
 def may_download(request: DsrRequest, principal: Principal) -> bool:
@@ -24,7 +21,7 @@ def may_download(request: DsrRequest, principal: Principal) -> bool:
         return False
     if principal.id == request.subject_id:
         return True
-    return bool(principal.roles & STAFF_ROLES) and principal.has_second_factor
+    return principal.is_staff and principal.has_second_factor
 
 
 def download_export(

@@ -44,20 +44,16 @@ from privacy_service.dsr.states import (
     RequestStatus,
     TaskStatus,
 )
-from privacy_service.dsr.systems import targets_for
+from privacy_service.dsr.systems import systems_taking
 from privacy_service.identity.errors import Forbidden
 from privacy_service.identity.mfa import confirmed_factor
 from privacy_service.identity.models import UserSession
 from privacy_service.identity.principals import Principal
-from privacy_service.identity.scopes import Role
 from privacy_service.keys.errors import SubjectKeyDestroyed
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
-
-STAFF_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
-
 
 # Set on a session whose transaction makes tasks deliverable; a worker in the same process is woken when
 # it commits (worker.build_worker), so a fan-out starts at once rather than at the next poll.
@@ -120,19 +116,16 @@ def file_request(
         client_id=requester.client_id,
     )
     session.add(request)
-    targets = targets_for(
-        session=session,
-        keyring=runtime.keyring,
-        policies=runtime.policies,
-        request_type=SystemRequestType(request_type.value),
+    names = systems_taking(
+        session=session, policies=runtime.policies, request_type=SystemRequestType(request_type.value)
     )
-    for target in targets:
+    for name in names:
         task_id = new_id()
         session.add(
             DsrTask(
                 id=task_id,
                 request_id=request.id,
-                system=target.name,
+                system=name,
                 status=TaskStatus.PENDING.value,
                 webhook_id=f"msg_{task_id}",
                 attempts=0,
@@ -140,12 +133,12 @@ def file_request(
             )
         )
     session.flush()
-    if not needs_approval and targets:
+    if not needs_approval and names:
         _note_new_tasks(session)
     audit.record(
         session=session, clock=clock, actor=requester.party, action=Action.DSR_CREATE,
         target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
-        details={"type": request_type.value, "jurisdiction": jurisdiction.code, "systems": len(targets),
+        details={"type": request_type.value, "jurisdiction": jurisdiction.code, "systems": len(names),
                  "awaiting_approval": needs_approval},
     )  # fmt: skip
     return request
@@ -179,7 +172,7 @@ def may_see(request: DsrRequest, principal: Principal) -> bool:
     if principal.is_user:
         if principal.id == request.subject_id:
             return True
-        return bool(principal.roles & STAFF_ROLES) and principal.has_second_factor
+        return principal.is_staff and principal.has_second_factor
     return request.client_id == principal.id
 
 

@@ -8,9 +8,10 @@ both the same way, as ``SystemTarget``s. Names are unique across the two.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from privacy_service.dsr.errors import InvalidSystem, SystemDeclaredInPolicies, 
 from privacy_service.dsr.models import DownstreamSystem
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
-from privacy_service.policy import Policies, SystemRequestType
+from privacy_service.policy import Policies, SystemRequestType, SystemSpec
 
 SECRET_COLUMN = "secret"  # noqa: S105 - a column name, not a secret
 
@@ -36,34 +37,49 @@ class SystemSource(StrEnum):
 
 
 @dataclass(frozen=True)
-class SystemTarget:
-    """A downstream system as deliveries see it; holds the secret, so never log or return it."""
+class SystemDescription:
+    """A downstream system as listings and filings see it: everything but its secret."""
 
     name: str
     url: str
-    secret: str
     request_types: frozenset[SystemRequestType]
     categories: tuple[str, ...]
     timeout_seconds: float
     source: SystemSource
 
-    def __repr__(self) -> str:
-        return f"SystemTarget(name={self.name!r}, source={self.source.value!r})"
+
+@dataclass(frozen=True)
+class SystemTarget(SystemDescription):
+    """A system as deliveries and callbacks see it: with its secret, so never log or return it."""
+
+    secret: str = field(repr=False, kw_only=True)
+
+    @classmethod
+    def of(cls, description: SystemDescription, *, secret: str) -> SystemTarget:
+        values = {item.name: getattr(description, item.name) for item in dataclasses.fields(description)}
+        return cls(**values, secret=secret)
 
 
-def _policy_targets(policies: Policies) -> list[SystemTarget]:
-    return [
-        SystemTarget(
-            name=spec.name,
-            url=spec.url,
-            secret=spec.secret,
-            request_types=spec.request_types,
-            categories=tuple(spec.categories),
-            timeout_seconds=spec.timeout_seconds,
-            source=SystemSource.POLICIES,
-        )
-        for spec in policies.systems
-    ]
+def _described_spec(spec: SystemSpec) -> SystemDescription:
+    return SystemDescription(
+        name=spec.name,
+        url=spec.url,
+        request_types=spec.request_types,
+        categories=tuple(spec.categories),
+        timeout_seconds=spec.timeout_seconds,
+        source=SystemSource.POLICIES,
+    )
+
+
+def _described_row(row: DownstreamSystem) -> SystemDescription:
+    return SystemDescription(
+        name=row.name,
+        url=row.url,
+        request_types=frozenset(SystemRequestType(kind) for kind in row.request_types.split()),
+        categories=tuple(json.loads(row.categories)),
+        timeout_seconds=row.timeout_seconds,
+        source=SystemSource.API,
+    )
 
 
 def _fields(*, session: Session, keyring: Keyring, row: DownstreamSystem) -> SubjectFields:
@@ -77,38 +93,29 @@ def _fields(*, session: Session, keyring: Keyring, row: DownstreamSystem) -> Sub
 def _target(*, session: Session, keyring: Keyring, row: DownstreamSystem) -> SystemTarget:
     secret = _fields(session=session, keyring=keyring, row=row).open(SECRET_COLUMN, row.secret)
     assert secret is not None
-    return SystemTarget(
-        name=row.name,
-        url=row.url,
-        secret=secret,
-        request_types=frozenset(SystemRequestType(kind) for kind in row.request_types.split()),
-        categories=tuple(json.loads(row.categories)),
-        timeout_seconds=row.timeout_seconds,
-        source=SystemSource.API,
-    )
+    return SystemTarget.of(_described_row(row), secret=secret)
 
 
-def all_targets(*, session: Session, keyring: Keyring, policies: Policies) -> list[SystemTarget]:
-    """Every downstream system, policies' first, then the registered ones by name."""
+def describe_systems(*, session: Session, policies: Policies) -> list[SystemDescription]:
+    """Every downstream system, policies' first, then the registered ones by name; no secret is opened."""
     rows = session.scalars(select(DownstreamSystem).order_by(DownstreamSystem.name)).all()
-    return _policy_targets(policies) + [_target(session=session, keyring=keyring, row=row) for row in rows]
+    return [_described_spec(spec) for spec in policies.systems] + [_described_row(row) for row in rows]
 
 
-def targets_for(
-    *, session: Session, keyring: Keyring, policies: Policies, request_type: SystemRequestType
-) -> list[SystemTarget]:
-    """The systems that take ``request_type`` (one task each)."""
+def systems_taking(*, session: Session, policies: Policies, request_type: SystemRequestType) -> list[str]:
+    """The names of the systems that take ``request_type`` (one task each)."""
     return [
-        target
-        for target in all_targets(session=session, keyring=keyring, policies=policies)
-        if request_type in target.request_types
+        system.name
+        for system in describe_systems(session=session, policies=policies)
+        if request_type in system.request_types
     ]
 
 
 def find_target(*, session: Session, keyring: Keyring, policies: Policies, name: str) -> SystemTarget | None:
-    for spec in _policy_targets(policies):
+    """The system ``name`` with its secret opened, for a delivery or a callback; None if it is gone."""
+    for spec in policies.systems:
         if spec.name == name:
-            return spec
+            return SystemTarget.of(_described_spec(spec), secret=spec.secret)
     row = session.get(DownstreamSystem, name)
     return None if row is None else _target(session=session, keyring=keyring, row=row)
 
@@ -126,7 +133,7 @@ def register_system(
     request_types: Iterable[SystemRequestType],
     categories: Iterable[str],
     timeout_seconds: float,
-) -> SystemTarget:
+) -> SystemDescription:
     """Register a system; its secret is sealed at once and never shown again."""
     if not is_webhook_secret(secret):
         raise InvalidSystem(
@@ -157,7 +164,7 @@ def register_system(
         target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name), outcome=Outcome.SUCCESS,
         details={"request_types": kinds}, keyring=keyring,
     )  # fmt: skip
-    return _target(session=session, keyring=keyring, row=row)
+    return _described_row(row)
 
 
 def unregister_system(

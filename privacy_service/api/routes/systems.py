@@ -18,7 +18,7 @@ Admin = Annotated[Principal, Depends(staff_with(Role.ADMIN))]
 SystemName = Annotated[str, Path(pattern=SYSTEM_NAME_PATTERN)]
 
 
-def _view(target: systems.SystemTarget) -> SystemView:
+def _view(target: systems.SystemDescription) -> SystemView:
     return SystemView(
         name=target.name,
         url=target.url,
@@ -31,7 +31,7 @@ def _view(target: systems.SystemTarget) -> SystemView:
 
 @router.get("/v1/systems", response_model=SystemPage, summary="Every downstream system (never a secret)")
 def list_systems(_admin: Admin, session: DbSession, dsr: DsrDep) -> SystemPage:
-    targets = systems.all_targets(session=session, keyring=dsr.keyring, policies=dsr.policies)
+    targets = systems.describe_systems(session=session, policies=dsr.policies)
     return SystemPage(items=[_view(target) for target in targets])
 
 
