@@ -56,14 +56,16 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 @contextmanager
-def scratch_database(tmp_dir: Path) -> Iterator[str]:
-    """A brand-new, empty database of the backend under test, dropped afterwards."""
-    if POSTGRES_URL is None:
-        yield f"sqlite:///{tmp_dir / f'scratch-{uuid.uuid4().hex}.db'}"
-        return
-    name = f"privacy_scratch_{uuid.uuid4().hex[:12]}"
+def postgres_database(name: str) -> Iterator[str]:
+    """A new, empty database ``name`` beside PRIVACY_TEST_DATABASE_URL's, dropped afterwards.
+
+    One a crashed run left behind is replaced. Both statements run on an AUTOCOMMIT connection:
+    PostgreSQL runs neither inside a transaction.
+    """
+    assert POSTGRES_URL is not None
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
@@ -71,6 +73,16 @@ def scratch_database(tmp_dir: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def scratch_database(tmp_dir: Path) -> Iterator[str]:
+    """A brand-new, empty database of the backend under test, dropped afterwards."""
+    if POSTGRES_URL is None:
+        yield f"sqlite:///{tmp_dir / f'scratch-{uuid.uuid4().hex}.db'}"
+        return
+    with postgres_database(f"privacy_scratch_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 def reset_schema(engine: Engine) -> None:
@@ -96,17 +108,8 @@ def database_url(data_dir: Path, worker_id: str) -> Iterator[str]:
         yield POSTGRES_URL
         return
     # pytest-xdist: each worker process gets a database of its own beside the one named.
-    name = f"{make_url(POSTGRES_URL).database}_{worker_id}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(f"{make_url(POSTGRES_URL).database}_{worker_id}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
