@@ -70,7 +70,6 @@ from privacy_service.crypto import (
     generate_data_key,
 )
 from privacy_service.keys.cache import DataKeyCache
-from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.models import Profile
@@ -346,8 +345,7 @@ def load_encrypted_entities(
         for subject_id in batch:
             row, key = rows.get(subject_id), keys.get(subject_id)
             if row is not None and key is not None:
-                fields = SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
-                profiles[subject_id] = open_profile(fields=fields, row=row)
+                profiles[subject_id] = open_profile(key=key, subject_id=subject_id, row=row)
     return profiles
 
 

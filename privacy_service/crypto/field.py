@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -171,45 +171,58 @@ def decrypt_field(*, key: DataKey, ciphertext: bytes, context: FieldContext) -> 
     return _open(key, ciphertext, context.associated_data)
 
 
-def decrypt_text_row(
-    *, key: DataKey, table: str, subject_id: str, ciphertexts: Mapping[str, bytes | None]
-) -> dict[str, str | None]:
-    """Open several text columns of one subject's row: ``decrypt_field`` for each, decoded from UTF-8.
+class TextColumns:
+    """Text columns of one table that are opened together, one subject's row at a time (bulk reads).
 
-    The same guarantees as ``decrypt_field``, value by value: the associated
-    data is exactly what a ``FieldContext`` of each column encodes, built here
-    once per row rather than once per value, which is what makes bulk reads
-    cheap. ``None`` (a NULL column) stays ``None``.
+    ``open`` gives the same guarantees as ``decrypt_field`` for each value, and
+    the associated data is exactly what a ``FieldContext`` of each column
+    encodes; what makes it cheap is that the (table, column) parts are encoded
+    once here, and per row only the subject's part, so a load of many rows does
+    little more per value than the AEAD call itself.
     """
-    if not (table and subject_id):
-        raise ValueError("decrypt_text_row needs a non-empty table and subject_id")
-    # The hot loop of bulk reads: everything per row is computed once, per value only the
-    # header check, the slicing, the AEAD call and the decoding remain; failures are explained
-    # off the fast path.
-    header = key.header
-    nonce_start = len(header)
-    body_start = nonce_start + _NONCE_SIZE
-    decrypt = key._cipher.decrypt
-    place_prefix = _place_prefix
-    subject_part = _encode_part(subject_id)
-    opened: dict[str, str | None] = {}
-    for column, ciphertext in ciphertexts.items():
-        if ciphertext is None:
-            opened[column] = None
-            continue
-        if not ciphertext.startswith(header):
-            raise _refusal(key, ciphertext)
-        try:
-            plaintext = decrypt(
-                ciphertext[nonce_start:body_start],
-                ciphertext[body_start:],
-                header + place_prefix(table, column) + subject_part,
-            )
-        except (InvalidTag, ValueError):
-            raise _refusal(key, ciphertext) from None
-        # Outside the ``try``: text that verified but is not UTF-8 is a caller's mistake, not tampering.
-        opened[column] = plaintext.decode()
-    return opened
+
+    __slots__ = ("_places", "columns", "table")
+
+    def __init__(self, table: str, columns: Sequence[str]) -> None:
+        if not (table and columns and all(columns)):
+            raise ValueError("TextColumns needs a non-empty table and non-empty column names")
+        self.table = table
+        self.columns = tuple(columns)
+        self._places = tuple(_place_prefix(table, column) for column in self.columns)
+
+    def open(self, *, key: DataKey, subject_id: str, ciphertexts: Sequence[bytes | None]) -> list[str | None]:
+        """The plaintexts of ``ciphertexts``, given in the order of ``columns``; NULL stays ``None``.
+
+        Raises ``MalformedCiphertext`` or ``DecryptionFailed`` as ``decrypt_field``
+        does, and ``ValueError`` when the values do not match the columns.
+        """
+        if not subject_id:
+            raise ValueError("TextColumns.open needs a non-empty subject_id")
+        if len(ciphertexts) != len(self._places):
+            raise ValueError(f"expected {len(self._places)} values, one per column, got {len(ciphertexts)}")
+        # The hot loop of bulk reads: per value only the header check, two slices, the
+        # associated data, the AEAD call and the decoding remain; failures are explained off it.
+        header = key.header
+        nonce_start = len(header)
+        body_start = nonce_start + _NONCE_SIZE
+        decrypt = key._cipher.decrypt
+        subject_part = _encode_part(subject_id)
+        opened: list[str | None] = []
+        for place, ciphertext in zip(self._places, ciphertexts, strict=True):
+            if ciphertext is None:
+                opened.append(None)
+                continue
+            if not ciphertext.startswith(header):
+                raise _refusal(key, ciphertext)
+            try:
+                plaintext = decrypt(
+                    ciphertext[nonce_start:body_start], ciphertext[body_start:], header + place + subject_part
+                )
+            except (InvalidTag, ValueError):
+                raise _refusal(key, ciphertext) from None
+            # Outside the ``try``: text that verified but is not UTF-8 is a caller's mistake, not tampering.
+            opened.append(plaintext.decode())
+        return opened
 
 
 def _open(key: DataKey, ciphertext: bytes, context_data: bytes) -> bytes:

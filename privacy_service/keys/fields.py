@@ -12,13 +12,12 @@ table.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
-from privacy_service.crypto import DataKey, FieldContext, decrypt_field, decrypt_text_row, encrypt_field
+from privacy_service.crypto import DataKey, FieldContext, decrypt_field, encrypt_field
 
 ENCRYPTED = "encrypted"
 
@@ -51,12 +50,6 @@ class SubjectFields:
         if value is None:
             return None
         return encrypt_field(key=self._key, plaintext=value.encode(), context=self._context(column))
-
-    def open_row(self, ciphertexts: Mapping[str, bytes | None]) -> dict[str, str | None]:
-        """Open several text columns of the row at once (bulk reads): same checks, less work per value."""
-        return decrypt_text_row(
-            key=self._key, table=self.table, subject_id=self.subject_id, ciphertexts=ciphertexts
-        )
 
     def open(self, column: str, ciphertext: bytes | None) -> str | None:
         if ciphertext is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from privacy_service.crypto import DataKey, TextColumns
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.vault.models import Profile
 from privacy_service.vault.schemas import ProfileFields
@@ -20,6 +21,12 @@ SEALED_COLUMNS = (
     Profile.country,
     Profile.locale,
     Profile.extra,
+)
+
+
+#: The text columns of a profile, opened together; ``extra`` (JSON, usually NULL) is opened on its own.
+_PROFILE_TEXT = TextColumns(
+    Profile.__tablename__, ("email", "given_name", "family_name", "phone", "country", "locale")
 )
 
 
@@ -52,31 +59,30 @@ def seal_profile_values(*, fields: SubjectFields, values: Mapping[str, Any]) -> 
     }
 
 
-def open_profile(*, fields: SubjectFields, row: SealedProfile) -> ProfileFields:
+def open_profile(*, key: DataKey, subject_id: str, row: SealedProfile) -> ProfileFields:
     """The plaintext profile of ``row``; raises ``DecryptionFailed`` if any column was altered or moved.
 
     Not validated again: every value was validated before it was sealed, and
     AES-GCM has just proven it is the value that was sealed there.
     """
-    opened = fields.open_row(
-        {
-            "email": row.email,
-            "given_name": row.given_name,
-            "family_name": row.family_name,
-            "phone": row.phone,
-            "country": row.country,
-            "locale": row.locale,
-        }
+    email, given_name, family_name, phone, country, locale = _PROFILE_TEXT.open(
+        key=key,
+        subject_id=subject_id,
+        ciphertexts=(row.email, row.given_name, row.family_name, row.phone, row.country, row.locale),
     )
-    email = opened["email"]
     assert email is not None  # the column is NOT NULL
     extra = row.extra
+    if extra is not None:
+        fields = SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
+        opened_extra = fields.open_json(EXTRA_COLUMN, extra)
+    else:
+        opened_extra = {}
     return ProfileFields.model_construct(
         email=email,
-        given_name=opened["given_name"],
-        family_name=opened["family_name"],
-        phone=opened["phone"],
-        country=opened["country"],
-        locale=opened["locale"],
-        extra=fields.open_json(EXTRA_COLUMN, extra) if extra is not None else {},
+        given_name=given_name,
+        family_name=family_name,
+        phone=phone,
+        country=country,
+        locale=locale,
+        extra=opened_extra,
     )

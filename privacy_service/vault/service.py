@@ -103,9 +103,8 @@ def read_profile(*, session: Session, keyring: Keyring, subject_id: str) -> Prof
     row = session.get(Profile, subject_id)
     if row is None:
         raise _absent_subject(session=session, keyring=keyring, subject_id=subject_id)
-    return open_profile(
-        fields=_profile_fields(session=session, keyring=keyring, subject_id=subject_id), row=row
-    )
+    key = keyring.for_subject(session=session, subject_id=subject_id)
+    return open_profile(key=key, subject_id=subject_id, row=row)
 
 
 def read_profile_for(
@@ -161,9 +160,9 @@ def update_profile(
     row = session.get(Profile, subject_id)
     if row is None:
         raise _absent_subject(session=session, keyring=keyring, subject_id=subject_id)
-    fields = _profile_fields(session=session, keyring=keyring, subject_id=subject_id)
+    key = keyring.for_subject(session=session, subject_id=subject_id)
     sent = changes.sent()
-    updated = open_profile(fields=fields, row=row).model_copy(update=sent)
+    updated = open_profile(key=key, subject_id=subject_id, row=row).model_copy(update=sent)
     if not sent:
         return updated
     subject = session.get_one(Subject, subject_id)
@@ -171,6 +170,7 @@ def update_profile(
         index = blind_index.digest(updated.email)
         if not hmac.compare_digest(index, subject.email_index):
             _claim_email_index(session=session, subject=subject, index=index)
+    fields = SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
     for column, ciphertext in seal_profile_values(fields=fields, values=sent).items():
         setattr(row, column, ciphertext)
     subject.updated_at = clock.now()
@@ -199,7 +199,6 @@ def load_profiles(
     """
     wanted = list(dict.fromkeys(subject_ids))
     profiles: dict[str, ProfileFields] = {}
-    table = Profile.__tablename__
     for start in range(0, len(wanted), LOAD_BATCH_SIZE):
         batch = wanted[start : start + LOAD_BATCH_SIZE]
         # Rows of columns, not entities: nothing loaded here is changed, and skipping the
@@ -210,8 +209,7 @@ def load_profiles(
         for subject_id in batch:
             row, key = rows.get(subject_id), keys.get(subject_id)
             if row is not None and key is not None:
-                fields = SubjectFields(key=key, table=table, subject_id=subject_id)
-                profiles[subject_id] = open_profile(fields=fields, row=row)
+                profiles[subject_id] = open_profile(key=key, subject_id=subject_id, row=row)
     return profiles
 
 
@@ -349,11 +347,6 @@ def _absent_subject(*, session: Session, keyring: Keyring, subject_id: str) -> D
 def _require_subject(*, session: Session, keyring: Keyring, subject_id: str) -> None:
     if session.get(Subject, subject_id) is None:
         raise _absent_subject(session=session, keyring=keyring, subject_id=subject_id)
-
-
-def _profile_fields(*, session: Session, keyring: Keyring, subject_id: str) -> SubjectFields:
-    key = keyring.for_subject(session=session, subject_id=subject_id)
-    return SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
 
 
 def _record_fields(*, session: Session, keyring: Keyring, subject_id: str) -> SubjectFields:

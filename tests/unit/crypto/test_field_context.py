@@ -29,27 +29,24 @@ def test_the_encoding_is_length_prefixed_per_part() -> None:
 
 
 def test_a_row_opens_like_its_fields_one_by_one_as_text() -> None:
-    from privacy_service.crypto import DataKey, decrypt_text_row, encrypt_field, generate_data_key
+    from privacy_service.crypto import DataKey, TextColumns, encrypt_field, generate_data_key
 
     key = DataKey(key_id="k1", version=1, material=generate_data_key())
-    sealed = {
-        column: encrypt_field(
+    sealed = [
+        encrypt_field(
             key=key, plaintext=column.encode(), context=FieldContext(table="t", column=column, subject_id="s")
         )
         for column in ("a", "b")
-    }
-    assert decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={**sealed, "c": None}) == {
-        "a": "a",
-        "b": "b",
-        "c": None,
-    }
+    ]
+    columns = TextColumns("t", ("a", "b", "c"))
+    assert columns.open(key=key, subject_id="s", ciphertexts=[*sealed, None]) == ["a", "b", None]
 
 
-def test_a_row_refuses_swapped_columns_and_an_empty_place() -> None:
+def test_a_row_refuses_swapped_columns_another_subject_and_a_bad_shape() -> None:
     from privacy_service.crypto import (
         DataKey,
         DecryptionFailed,
-        decrypt_text_row,
+        TextColumns,
         encrypt_field,
         generate_data_key,
     )
@@ -58,10 +55,19 @@ def test_a_row_refuses_swapped_columns_and_an_empty_place() -> None:
     sealed = encrypt_field(
         key=key, plaintext=b"x", context=FieldContext(table="t", column="a", subject_id="s")
     )
+    assert TextColumns("t", ("a",)).open(key=key, subject_id="s", ciphertexts=[sealed]) == ["x"]
     with pytest.raises(DecryptionFailed):
-        decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={"b": sealed})
+        TextColumns("t", ("b",)).open(key=key, subject_id="s", ciphertexts=[sealed])
+    with pytest.raises(DecryptionFailed):
+        TextColumns("u", ("a",)).open(key=key, subject_id="s", ciphertexts=[sealed])
+    with pytest.raises(DecryptionFailed):
+        TextColumns("t", ("a",)).open(key=key, subject_id="other", ciphertexts=[sealed])
+    with pytest.raises(ValueError, match="one per column"):
+        TextColumns("t", ("a", "b")).open(key=key, subject_id="s", ciphertexts=[sealed])
     with pytest.raises(ValueError, match="non-empty"):
-        decrypt_text_row(key=key, table="", subject_id="s", ciphertexts={})
+        TextColumns("", ("a",))
+    with pytest.raises(ValueError, match="non-empty"):
+        TextColumns("t", ("a",)).open(key=key, subject_id="", ciphertexts=[sealed])
 
 
 def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
@@ -69,7 +75,7 @@ def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
         DataKey,
         DecryptionFailed,
         MalformedCiphertext,
-        decrypt_text_row,
+        TextColumns,
         encrypt_field,
         generate_data_key,
     )
@@ -78,11 +84,12 @@ def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
     sealed = encrypt_field(
         key=key, plaintext=b"x@y.z", context=FieldContext(table="t", column="a", subject_id="s")
     )
+    columns = TextColumns("t", ("a",))
     for bit in range(len(sealed) * 8):
         altered = bytearray(sealed)
         altered[bit // 8] ^= 1 << (bit % 8)
         with pytest.raises((DecryptionFailed, MalformedCiphertext)):
-            decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={"a": bytes(altered)})
+            columns.open(key=key, subject_id="s", ciphertexts=[bytes(altered)])
     for length in range(len(sealed)):
         with pytest.raises((DecryptionFailed, MalformedCiphertext)):
-            decrypt_text_row(key=key, table="t", subject_id="s", ciphertexts={"a": sealed[:length]})
+            columns.open(key=key, subject_id="s", ciphertexts=[sealed[:length]])

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from privacy_service.crypto import DecryptionFailed, MalformedCiphertext
+from privacy_service.crypto import DecryptionFailed, MalformedCiphertext, TextColumns
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
 
@@ -29,15 +29,18 @@ def test_bytes_round_trip_and_stay_bound_to_their_column(alice: SubjectFields) -
         alice.open_bytes("data", sealed)
 
 
-def test_a_row_opens_as_text_and_refuses_a_value_moved_within_it(alice: SubjectFields) -> None:
+def test_sealed_values_open_together_as_a_row_and_refuse_a_value_moved_within_it(
+    alice: SubjectFields,
+) -> None:
     email, phone = alice.seal("email", "alice@example.com"), alice.seal("phone", "+49 30 1234")
-    assert alice.open_row({"email": email, "phone": phone, "locale": None}) == {
-        "email": "alice@example.com",
-        "phone": "+49 30 1234",
-        "locale": None,
-    }
+    row = TextColumns("profiles", ("email", "phone", "locale"))
+    assert row.open(key=alice._key, subject_id="alice", ciphertexts=(email, phone, None)) == [
+        "alice@example.com",
+        "+49 30 1234",
+        None,
+    ]
     with pytest.raises(DecryptionFailed):
-        alice.open_row({"email": phone, "phone": email})
+        row.open(key=alice._key, subject_id="alice", ciphertexts=(phone, email, None))
 
 
 def test_none_stays_none(alice: SubjectFields) -> None:
