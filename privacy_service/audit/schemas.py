@@ -114,6 +114,11 @@ class VerificationView(BaseModel):
         description="altered, missing, inserted, reordered, truncated, checkpoint_mismatch, "
         "checkpoint_missing or bad_signature; null when ok."
     )
+    archived_through: int | None = Field(
+        default=None,
+        description="The last seq that retention removed into a signed archive (`privacy-service audit "
+        "archive`); the chain is verified from that archive's hash. null when nothing was archived.",
+    )
 
     @classmethod
     def of(cls, report: VerificationReport) -> VerificationView:

@@ -9,14 +9,20 @@ as committed; their ``seq`` continues gap-free from the last sealed event and
 each ``prev_hash`` is its predecessor's ``hash``. Should two sealers ever run
 at once regardless, the unique constraints on ``seq`` and ``prev_hash`` make
 the second one's commit fail instead of forking the chain.
+
+The sealer reads the recorded columns and writes the chain's columns with
+Core statements (one SELECT, one executemany UPDATE per batch), not ORM
+entities; ``AuditEvent`` objects already loaded in the same session have those
+columns expired, so they read the sealed values on next access.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent
 from privacy_service.audit.models import AuditArchive, AuditEvent
@@ -67,22 +73,56 @@ def seal_pending_events(*, session: Session, clock: Clock, batch_size: int = DEF
     """
     if not try_lock_sealer(session):
         return 0
-    pending = list(
-        session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.seq.is_(None))
-            .order_by(AuditEvent.at, AuditEvent.id)
-            .limit(batch_size)
-        )
-    )
+    connection = session.connection()
+    pending = connection.execute(
+        select(*_RECORDED_COLUMNS)
+        .where(_EVENTS.c.seq.is_(None))
+        .order_by(_EVENTS.c.at, _EVENTS.c.id)
+        .limit(batch_size)
+    ).all()
     if not pending:
         return 0
     seq, prev_hash = chain_head(session)
     sealed_at = clock.now()
-    for event in pending:
+    seals: list[dict[str, object]] = []  # executemany parameters of _SEAL
+    for row in pending:
         seq += 1
-        event.hash = ChainedEvent.of(event).hash_at(seq=seq, prev_hash=prev_hash, sealed_at=sealed_at)
-        event.seq, event.prev_hash, event.sealed_at = seq, prev_hash, sealed_at
-        prev_hash = event.hash
-    session.flush()
-    return len(pending)
+        event_hash = ChainedEvent(*row).hash_at(seq=seq, prev_hash=prev_hash, sealed_at=sealed_at)
+        seal = {"event_id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": event_hash}
+        seals.append({**seal, "sealed_at": sealed_at})
+        prev_hash = event_hash
+    connection.execute(_SEAL, seals)
+    _expire_loaded(session, [seal["event_id"] for seal in seals])
+    return len(seals)
+
+
+def _expire_loaded(session: Session, event_ids: list[object]) -> None:
+    """Expire the chain columns of the sealed events this session holds as entities (usually none)."""
+    if not session.identity_map:
+        return
+    for event_id in event_ids:
+        event = session.identity_map.get(identity_key(AuditEvent, event_id))
+        if event is not None:
+            session.expire(event, _SEALED_ATTRIBUTES)
+
+
+_EVENTS = cast(Table, AuditEvent.__table__)
+#: The recorded columns, in the order of ``ChainedEvent``'s first fields.
+_RECORDED_COLUMNS = tuple(
+    _EVENTS.c[name]
+    for name in (
+        "id", "at", "actor_type", "actor_id", "action", "target_type", "target_id",
+        "outcome", "request_id", "subject_id", "details",
+    )
+)  # fmt: skip
+_SEALED_ATTRIBUTES = ["seq", "prev_hash", "hash", "sealed_at"]
+_SEAL = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("event_id"), _EVENTS.c.seq.is_(None))
+    .values(
+        seq=bindparam("seq"),
+        prev_hash=bindparam("prev_hash"),
+        hash=bindparam("hash"),
+        sealed_at=bindparam("sealed_at"),
+    )
+)

@@ -22,6 +22,7 @@ from privacy_service.audit import (
     seal_pending_events,
     write_checkpoint,
 )
+from privacy_service.audit.archive import archive_prefix
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import unit_of_work
@@ -331,6 +332,31 @@ def test_verify_reports_an_intact_sealed_chain(
     assert report["problem"] is None
     assert report["events_checked"] == report["last_seq"] >= 2
     assert report["last_checkpoint"]["seq"] == report["last_seq"]
+
+
+def test_verify_says_how_far_retention_archived_and_verifies_the_rest_from_there(
+    api: Api,
+    customer: Customer,
+    officer: UserTokens,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    keyring: Keyring,
+) -> None:
+    failed_logins(api, customer, 2)
+    seal(sessions, clock, keyring)
+    assert get(api, officer, "/v1/audit/verify").json()["archived_through"] is None
+    cutoff = clock.now()
+    failed_logins(api, customer, 1)
+    seal(sessions, clock, keyring)
+    with unit_of_work(sessions) as session:
+        statement = archive_prefix(
+            session=session, clock=clock, provider=keyring.provider, before=cutoff, out=io.BytesIO()
+        )
+    assert statement is not None
+    report = get(api, officer, "/v1/audit/verify").json()
+    assert report["ok"] is True
+    assert report["archived_through"] == statement.through_seq
+    assert report["events_checked"] == report["last_seq"] - statement.through_seq
 
 
 def test_verify_locates_an_altered_event(

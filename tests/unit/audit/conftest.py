@@ -26,18 +26,17 @@ def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
     def record_events(count: int) -> list[AuditEvent]:
         events = []
         for index in range(count):
-            events.append(
-                record(
-                    session=session,
-                    clock=clock,
-                    actor=CLIENT,
-                    action=Action.CLIENT_CREATE,
-                    target=Party(type=PartyType.CLIENT, id=f"client-{index}"),
-                    outcome=Outcome.SUCCESS,
-                    request_id=f"req-{index}",
-                    details={"index": index},
-                )
+            event_id = record(
+                session=session,
+                clock=clock,
+                actor=CLIENT,
+                action=Action.CLIENT_CREATE,
+                target=Party(type=PartyType.CLIENT, id=f"client-{index}"),
+                outcome=Outcome.SUCCESS,
+                request_id=f"req-{index}",
+                details={"index": index},
             )
+            events.append(session.get_one(AuditEvent, event_id))
             clock.advance(timedelta(milliseconds=1))
         session.flush()
         return events

@@ -218,7 +218,7 @@ def test_an_export_reads_every_event_in_batches(
 
 def subject_event(session: Session, clock: FrozenClock, keyring: Keyring, subject_id: str) -> AuditEvent:
     keyring.create(session=session, subject_id=subject_id)
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=CLIENT,
@@ -228,6 +228,7 @@ def subject_event(session: Session, clock: FrozenClock, keyring: Keyring, subjec
         details={"category": "address"},
         keyring=keyring,
     )
+    event = session.get_one(AuditEvent, event_id)
     session.flush()
     return event
 

@@ -51,7 +51,7 @@ def test_users_and_subjects_are_data_subjects_and_clients_are_not() -> None:
 def test_an_event_is_recorded_unsealed_in_the_callers_transaction(
     session: Session, clock: FrozenClock
 ) -> None:
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=SYSTEM,
@@ -60,6 +60,7 @@ def test_an_event_is_recorded_unsealed_in_the_callers_transaction(
         outcome=Outcome.SUCCESS,
         request_id="req-1",
     )
+    event = session.get_one(AuditEvent, event_id)
     session.flush()
     assert (event.seq, event.hash, event.prev_hash, event.sealed_at) == (None, None, None, None)
     assert (event.action, event.actor_type, event.target_id, event.outcome) == (
@@ -74,7 +75,7 @@ def test_an_event_is_recorded_unsealed_in_the_callers_transaction(
 
 
 def test_details_about_no_subject_are_stored_as_plain_json(session: Session, clock: FrozenClock) -> None:
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=SYSTEM,
@@ -83,6 +84,7 @@ def test_details_about_no_subject_are_stored_as_plain_json(session: Session, clo
         outcome=Outcome.SUCCESS,
         details={"scopes": ["vault:read"]},
     )
+    event = session.get_one(AuditEvent, event_id)
     assert event.details == b'{"scopes":["vault:read"]}'
     assert open_details(session=session, event=event, keyring=None) == {"scopes": ["vault:read"]}
 
@@ -91,7 +93,7 @@ def test_details_about_a_subject_are_sealed_under_their_key(
     session: Session, clock: FrozenClock, keyring: Keyring
 ) -> None:
     keyring.create(session=session, subject_id="alice")
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=STAFF,
@@ -101,6 +103,7 @@ def test_details_about_a_subject_are_sealed_under_their_key(
         details={"fields": ["phone"], "reason": "ticket 42"},
         keyring=keyring,
     )
+    event = session.get_one(AuditEvent, event_id)
     assert event.subject_id == "alice"  # the target, not the staff member who acted
     assert event.details is not None
     assert b"ticket 42" not in event.details
@@ -116,7 +119,7 @@ def test_a_subject_acting_on_a_client_has_details_sealed_under_their_own_key(
     session: Session, clock: FrozenClock, keyring: Keyring
 ) -> None:
     keyring.create(session=session, subject_id="alice")
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=ALICE,
@@ -126,6 +129,7 @@ def test_a_subject_acting_on_a_client_has_details_sealed_under_their_own_key(
         details={"ip": "192.0.2.1"},
         keyring=keyring,
     )
+    event = session.get_one(AuditEvent, event_id)
     assert event.subject_id == "alice"
     assert event.details is not None
     assert b"192.0.2.1" not in event.details
@@ -147,7 +151,7 @@ def test_details_about_a_subject_without_the_keyring_are_refused(
 
 
 def test_an_event_without_details_about_a_subject_needs_no_key(session: Session, clock: FrozenClock) -> None:
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=ALICE,
@@ -155,6 +159,7 @@ def test_an_event_without_details_about_a_subject_needs_no_key(session: Session,
         target=ALICE,
         outcome=Outcome.FAILURE,
     )
+    event = session.get_one(AuditEvent, event_id)
     assert event.subject_id == "alice"
     assert open_details(session=session, event=event, keyring=None) is None
 
@@ -163,7 +168,7 @@ def test_erasing_the_subject_makes_the_details_unreadable(
     session: Session, clock: FrozenClock, keyring: Keyring
 ) -> None:
     keyring.create(session=session, subject_id="alice")
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=STAFF,
@@ -173,6 +178,7 @@ def test_erasing_the_subject_makes_the_details_unreadable(
         details={"field": "address"},
         keyring=keyring,
     )
+    event = session.get_one(AuditEvent, event_id)
     keyring.shred(session=session, subject_id="alice")
     with pytest.raises(SubjectKeyDestroyed):
         open_details(session=session, event=event, keyring=keyring)

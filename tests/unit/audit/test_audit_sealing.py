@@ -47,7 +47,7 @@ def test_sealing_numbers_and_links_events_in_recording_order(
 def test_the_hash_covers_the_canonical_encoding_documented_in_canonical_py(
     session: Session, clock: FrozenClock
 ) -> None:
-    event = record(
+    event_id = record(
         session=session,
         clock=clock,
         actor=SYSTEM,
@@ -55,6 +55,7 @@ def test_the_hash_covers_the_canonical_encoding_documented_in_canonical_py(
         target=CLIENT,
         outcome=Outcome.SUCCESS,
     )
+    event = session.get_one(AuditEvent, event_id)
     seal_pending_events(session=session, clock=clock)
     expected = (
         '{"action":"key_rotate","actor_id":"privacy-service","actor_type":"system",'
