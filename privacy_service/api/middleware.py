@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
+import threading
 import time
-import uuid
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,7 +37,7 @@ _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
     (b"cross-origin-resource-policy", b"same-origin"),
 )
-_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+_WITH_HSTS = (*_SECURITY_HEADERS, (b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -45,11 +47,43 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _with_headers(message: Message, extra: list[tuple[bytes, bytes]]) -> Message:
-    present = {key.lower() for key, _ in message.get("headers", ())}
+def _with_headers(message: Message, extra: tuple[tuple[bytes, bytes], ...]) -> Message:
     headers = list(message.get("headers", ()))
-    headers.extend((key, value) for key, value in extra if key not in present)
+    present = {key.lower() for key, _ in headers}
+    headers.extend(header for header in extra if header[0] not in present)
     return {**message, "headers": headers}
+
+
+class RefusalLogSampler:
+    """Under a flood, one access-log line a second per path and refusal status, saying how many it stands for.
+
+    A 429 or 503 is how the service sheds load; logging each one would spend
+    the very CPU the shedding saves and let a flood fill the disk. The first
+    refusal of each ``interval`` is logged with ``refusals_not_logged``, the
+    number of the same refusals since the previous line; every other kind of
+    answer is always logged.
+    """
+
+    STATUSES = frozenset({429, 503})
+
+    def __init__(self, *, interval: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval
+        self._monotonic = monotonic
+        self._windows: dict[tuple[str, int], tuple[float, int]] = {}  # (path, status) -> (logged at, since)
+        self._lock = threading.Lock()
+
+    def should_log(self, path: str, status: int) -> int | None:
+        """None to leave this answer out; else how many like it went unlogged since the last line."""
+        if status not in self.STATUSES:
+            return 0
+        now = self._monotonic()
+        with self._lock:
+            logged_at, unlogged = self._windows.get((path, status), (None, 0))
+            if logged_at is not None and now - logged_at < self._interval:
+                self._windows[(path, status)] = (logged_at, unlogged + 1)
+                return None
+            self._windows[(path, status)] = (now, 0)
+            return unlogged
 
 
 async def send_problem(send: Send, *, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -77,9 +111,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(_SECURITY_HEADERS)
-        if scope.get("scheme") == "https":
-            extra.append(_HSTS)
+        extra = _WITH_HSTS if scope.get("scheme") == "https" else _SECURITY_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -92,20 +124,21 @@ class SecurityHeadersMiddleware:
 class RequestIdMiddleware:
     """Echo or mint ``X-Request-ID``, put it in every log line, write the access log, catch the unexpected."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, refusals: RefusalLogSampler | None = None) -> None:
         self.app = app
+        self._refusals = refusals or RefusalLogSampler()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         offered = (_header(scope, REQUEST_ID_HEADER) or b"").decode("latin-1")
-        request_id = offered if _ACCEPTABLE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        request_id = offered if _ACCEPTABLE_REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 0
-        id_header = [(b"x-request-id", request_id.encode())]
+        id_header = ((b"x-request-id", request_id.encode()),)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -120,18 +153,21 @@ class RequestIdMiddleware:
             error_log.exception("unhandled error")
             if status == 0:
                 status = 500
-                await send_problem(send, status=500, body=internal_error_bytes(), headers=id_header)
+                await send_problem(send, status=500, body=internal_error_bytes(), headers=list(id_header))
         finally:
-            access_log.info(
-                "request",
-                extra={
+            # The path only: query strings must carry no personal data, but never trust that.
+            path = scope.get("path", "")
+            unlogged = self._refusals.should_log(path, status)
+            if unlogged is not None:
+                fields = {
                     "method": scope.get("method"),
-                    # The path only: query strings must carry no personal data, but never trust that.
-                    "path": scope.get("path"),
+                    "path": path,
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+                }
+                if unlogged:
+                    fields["refusals_not_logged"] = unlogged
+                access_log.info("request", extra=fields)
             request_id_var.reset(token)
 
 

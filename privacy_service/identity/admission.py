@@ -13,7 +13,10 @@ wait. So a refusal is remembered (a keyed digest of the caller's credentials,
 the email and the end-user IP: never the values), and the same login coming
 back once its Retry-After has passed is admitted into the places the pool
 keeps in reserve. Coming back early starts the wait again, so a caller that
-hammers never reaches the reserve.
+hammers never reaches the reserve. And one email reaches the reserve at most
+once per Retry-After: a botnet that hammers one account from many addresses
+comes back "on time" by chance now and then (each address is a new caller),
+and would otherwise hold the reserve that other customers wait for.
 
 What it does not do: look anything up. Whether the email belongs to an
 account plays no part (the same refusals whatever it names), and the login
@@ -64,6 +67,7 @@ class LoginAdmission:
         self._clock = clock
         self._key = secrets.token_bytes(32)  # this process's own: the digests mean nothing elsewhere
         self._refused: OrderedDict[bytes, datetime] = OrderedDict()  # digest -> when it may come back
+        self._reserve_used: OrderedDict[bytes, datetime] = OrderedDict()  # email digest -> when, last
         self._lock = threading.Lock()
 
     def admit(self) -> PoolPlace | None:
@@ -85,17 +89,20 @@ class LoginAdmission:
         if email is None:
             raise HashingBusy(retry_after=self.retry_after_seconds)
         digest = self._digest(caller, email, ip or "")
+        account = self._digest(email)
         now = self._clock.now()
+        retry_after = timedelta(seconds=self.retry_after_seconds)
         with self._lock:
             comes_back_at = self._refused.get(digest)
             if comes_back_at is not None and comes_back_at <= now <= comes_back_at + self._promise:
+                used_at = self._reserve_used.get(account)
+                if used_at is not None and now < used_at + retry_after:
+                    raise HashingBusy(retry_after=self.retry_after_seconds)  # the promise waits, as below
                 place = self.pool.reserve(priority=True)  # HashingBusy: keep the promise for the next try
                 del self._refused[digest]
+                _remember(self._reserve_used, account, now, self._remembered)
                 return place
-            self._refused[digest] = now + timedelta(seconds=self.retry_after_seconds)
-            self._refused.move_to_end(digest)
-            while len(self._refused) > self._remembered:
-                self._refused.popitem(last=False)
+            _remember(self._refused, digest, now + retry_after, self._remembered)
         raise HashingBusy(retry_after=self.retry_after_seconds)
 
     @property
@@ -104,11 +111,20 @@ class LoginAdmission:
         with self._lock:
             return len(self._refused)
 
-    def _digest(self, caller: bytes, email: str, ip: str) -> bytes:
+    def _digest(self, *parts: bytes | str) -> bytes:
         mac = hashlib.blake2b(key=self._key, digest_size=16)
-        for part in (caller, email.encode(), ip.encode()):
-            mac.update(len(part).to_bytes(4, "big") + part)
+        for part in parts:
+            encoded = part.encode() if isinstance(part, str) else part
+            mac.update(len(encoded).to_bytes(4, "big") + encoded)
         return mac.digest()
 
     def __repr__(self) -> str:
         return f"LoginAdmission(pool={self.pool!r}, retry_after_seconds={self.retry_after_seconds})"
+
+
+def _remember(entries: OrderedDict[bytes, datetime], key: bytes, value: datetime, limit: int) -> None:
+    """Set ``key`` as the newest entry, forgetting the oldest beyond ``limit``; the caller holds the lock."""
+    entries[key] = value
+    entries.move_to_end(key)
+    while len(entries) > limit:
+        entries.popitem(last=False)

@@ -142,6 +142,26 @@ def test_when_the_reserve_is_taken_too_the_promise_waits_for_the_next_try(
     assert admission.admit_returning(caller=SHOP, email=EMAIL, ip=IP).held
 
 
+def test_one_email_reaches_the_reserve_once_per_retry_after_whatever_address_it_comes_from(
+    clock: FrozenClock,
+) -> None:
+    """A botnet hammering one account from many addresses cannot hold the reserve other customers need."""
+    admission = LoginAdmission(pool=PasswordWorkPool(workers=1, queue_size=3, reserved=2), clock=clock)
+    flood(admission)
+    for ip in ("198.18.0.1", "198.18.0.2"):
+        refused(admission, email="victim@shop.example", ip=ip)
+    refused(admission)
+    clock.advance(ONE_SECOND)
+
+    first = admission.admit_returning(caller=SHOP, email="victim@shop.example", ip="198.18.0.1")
+    refused(admission, email="victim@shop.example", ip="198.18.0.2")  # the same account: not yet
+    assert admission.admit_returning(caller=SHOP, email=EMAIL, ip=IP).held  # another customer: yes
+    first.release()
+    clock.advance(ONE_SECOND)
+    assert admission.admit_returning(caller=SHOP, email="victim@shop.example", ip="198.18.0.2").held
+    admission.pool.shutdown(wait=False)
+
+
 def test_a_body_that_is_no_login_is_refused_and_not_remembered(admission: LoginAdmission) -> None:
     flood(admission)
 
