@@ -10,6 +10,7 @@ including the last-resort 500, carries the request id and security headers.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import secrets
@@ -48,10 +49,28 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 def _with_headers(message: Message, extra: tuple[tuple[bytes, bytes], ...]) -> Message:
+    """``message`` with the ``extra`` headers it does not already have (names of ``extra`` are lowercase)."""
     headers = list(message.get("headers", ()))
-    present = {key.lower() for key, _ in headers}
-    headers.extend(header for header in extra if header[0] not in present)
-    return {**message, "headers": headers}
+    if headers:
+        present = {key.lower() for key, _ in headers}
+        headers.extend(header for header in extra if header[0] not in present)
+    else:
+        headers.extend(extra)
+    message["headers"] = headers
+    return message
+
+
+def new_request_id() -> str:
+    """32 hex digits, unique in this process and across processes: a random prefix and a counter.
+
+    Request ids only correlate log lines and answers; they grant nothing, so
+    they need not be unpredictable, and minting one must cost no system call.
+    """
+    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
+
+
+_REQUEST_ID_PREFIX = secrets.token_hex(8)
+_request_numbers = itertools.count(1)
 
 
 class RefusalLogSampler:
@@ -133,7 +152,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         offered = (_header(scope, REQUEST_ID_HEADER) or b"").decode("latin-1")
-        request_id = offered if _ACCEPTABLE_REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
+        request_id = offered if _ACCEPTABLE_REQUEST_ID.fullmatch(offered) else new_request_id()
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

@@ -306,3 +306,21 @@ def test_a_stopping_pool_reserves_no_place(small_pool: PasswordWorkPool) -> None
 def test_the_reserve_must_leave_a_place_for_everyone() -> None:
     with pytest.raises(ValueError, match="at least one place"):
         PasswordWorkPool(workers=1, queue_size=1, reserved=2)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority") or os.name != "posix", reason="niceness is POSIX")
+def test_password_threads_run_at_a_lower_priority_than_the_rest_of_the_process() -> None:
+    import sys
+
+    from privacy_service.identity.hashing_pool import PASSWORD_THREAD_NICENESS
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux sets niceness per thread")
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    pool = PasswordWorkPool(workers=1, queue_size=0)
+    try:
+        there = pool.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    finally:
+        pool.shutdown()
+    assert there == min(19, here + PASSWORD_THREAD_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here  # the caller keeps its own
