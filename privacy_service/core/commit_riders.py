@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import psycopg
-from sqlalchemy import Connection, Dialect, Engine, Table, event, exc, insert
+from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, exc, insert
 from sqlalchemy.orm import Session
 
 _HELD: Final = "privacy_service.commit_riders.held"
@@ -62,10 +62,15 @@ def insert_with_commit(session: Session, table: Table, row: Mapping[str, Any]) -
     """
     connection = session.connection()
     if connection.engine not in _INSTALLED:
-        connection.execute(insert(table), dict(row))
+        connection.execute(_insert(table), dict(row))
         return
     held: list[tuple[Table, dict[str, Any]]] = connection.info.setdefault(_HELD, [])
     held.append((table, dict(row)))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert(table: Table) -> Insert:
+    return insert(table)
 
 
 # --- Listeners ------------------------------------------------------------------------------------

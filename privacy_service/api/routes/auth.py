@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from privacy_service.api.deps import (
@@ -16,6 +15,7 @@ from privacy_service.api.deps import (
     KeyringDep,
     PasswordPlaceDep,
     SessionsDep,
+    client_in_thread,
     client_with,
 )
 from privacy_service.identity import accounts, login
@@ -70,35 +70,32 @@ def register(
 )
 async def log_in(
     body: LoginRequest,
-    client: LoginClient,
+    request: Request,
     sessions: SessionsDep,
     identity: IdentityDep,
     keyring: KeyringDep,
     clock: ClockDep,
     place: PasswordPlaceDep,
 ) -> Tokens | MfaRequired:
-    # Async, with the login itself in one worker thread: a sync route would cost two hops between the
-    # event loop and the threads (the call, then the response's validation), and under a flood each
-    # hop waits for a busy event loop while the login holds its place in the password pool.
+    # Async, with the client's check and the login itself in one worker thread: a sync route or a
+    # sync dependency would each cost a hop between the event loop and the threads, and under a
+    # flood each hop waits for a busy event loop while the login holds its place in the password pool.
     context = body.context
-    attempt = login.LoginAttempt(
-        email=body.email,
-        password=body.password,
-        client_id=client.client_id,
-        ip=context.ip if context else None,
-        user_agent=context.user_agent if context else None,
-    )
-    result = await run_in_threadpool(
-        functools.partial(
-            login.login,
-            sessions=sessions,
-            identity=identity,
-            keyring=keyring,
-            clock=clock,
-            place=place,
-            attempt=attempt,
+
+    def check_the_client_then_log_in() -> login.LoginResult:
+        client = client_in_thread(request, Scope.AUTH_LOGIN)
+        attempt = login.LoginAttempt(
+            email=body.email,
+            password=body.password,
+            client_id=client.client_id,
+            ip=context.ip if context else None,
+            user_agent=context.user_agent if context else None,
         )
-    )
+        return login.login(
+            sessions=sessions, identity=identity, keyring=keyring, clock=clock, place=place, attempt=attempt
+        )
+
+    result = await run_in_threadpool(check_the_client_then_log_in)
     if result.mfa_token is not None:
         return MfaRequired(
             mfa_token=result.mfa_token, password_change_required=result.password_change_required
