@@ -69,7 +69,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from privacy_service.audit import Action, Outcome, Party, PartyType, record, verify_chain
 from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent, checkpoint_message
 from privacy_service.audit.models import AuditEvent
-from privacy_service.core import commit_riders, migrations
+from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.ids import new_id
 from privacy_service.crypto.signing import generate_signing_key, public_key_of, sign
@@ -105,9 +105,7 @@ class Order(BenchBase):
 
 
 def migrated_engine(url: str, *, pool_size: int) -> Engine:
-    """An engine as the service makes one (audit events ride with the COMMIT), on a migrated database."""
     engine = create_engine(url, pool_size=pool_size, max_overflow=0)
-    commit_riders.install(engine)
     migrations.upgrade(engine)
     return engine
 

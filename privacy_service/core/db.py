@@ -22,7 +22,6 @@ from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from privacy_service.core import commit_riders
 from privacy_service.core.config import Settings
 from privacy_service.core.errors import DomainError
 
@@ -48,7 +47,7 @@ def create_engine_for(settings: Settings, *, database_url: str | None = None) ->
     url = database_url or settings.effective_database_url
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    engine = create_engine(
+    return create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -57,8 +56,6 @@ def create_engine_for(settings: Settings, *, database_url: str | None = None) ->
         connect_args={"connect_timeout": 5},
         hide_parameters=True,  # a driver error's message must never quote the values of a statement
     )
-    commit_riders.install(engine)  # audit events travel with the COMMIT
-    return engine
 
 
 def _sqlite_engine(url: str) -> Engine:
