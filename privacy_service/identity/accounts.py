@@ -179,13 +179,10 @@ class LoginAccount:
 
 def find_login_account(*, session: Session, emails: BlindIndex, email: str) -> LoginAccount | None:
     """The account whose normalised email matches (through the blind index only), with its second factor."""
-    subject_ids = vault.find_by_email(session=session, blind_index=emails, email=email)
-    if not subject_ids:
-        return None
     row = session.execute(
         select(User.id, User.password, User.roles, TotpFactor.confirmed_at)
         .outerjoin(TotpFactor, TotpFactor.user_id == User.id)
-        .where(User.id.in_(subject_ids))
+        .where(User.id.in_(vault.subject_ids_by_email(blind_index=emails, email=email)))
         .order_by(User.id)
         .limit(1)
     ).first()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pydantic
 from pydantic_core import ErrorDetails
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -184,8 +184,13 @@ def find_by_email(*, session: Session, blind_index: BlindIndex, email: str) -> l
     No ciphertext is opened and no plaintext is compared; an address that is
     not even well-formed simply matches nobody.
     """
+    return list(session.scalars(subject_ids_by_email(blind_index=blind_index, email=email)))
+
+
+def subject_ids_by_email(*, blind_index: BlindIndex, email: str) -> Select[str]:
+    """``find_by_email``'s query, for a caller that makes it part of its own (one statement, not two)."""
     _require_email_index(blind_index)
-    return list(session.scalars(select(Subject.id).where(Subject.email_index == blind_index.digest(email))))
+    return select(Subject.id).where(Subject.email_index == blind_index.digest(email))
 
 
 def load_profiles(
