@@ -119,6 +119,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # No OpenTelemetry unless this service is built to send it: FastAPI would otherwise trace and
+        # measure every request as soon as anything in the process sets a global provider, sending
+        # request metadata wherever that provider points; and it asks on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine
