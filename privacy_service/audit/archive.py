@@ -36,7 +36,13 @@ from typing import IO, Any, Final
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent, archive_message, format_instant
+from privacy_service.audit.canonical import (
+    CHAINED_EVENT_COLUMNS,
+    GENESIS_HASH,
+    ChainedEvent,
+    archive_message,
+    format_instant,
+)
 from privacy_service.audit.checkpoints import ensure_signing_key, public_keys, unwrap_signing_key
 from privacy_service.audit.errors import AuditError
 from privacy_service.audit.models import AuditArchive, AuditEvent
@@ -225,12 +231,11 @@ def archivable_through(*, session: Session, first_seq: int, before: datetime) ->
 
 
 def _sealed_events(session: Session, *, first: int, last: int) -> Iterator[ChainedEvent]:
-    columns = [AuditEvent.__table__.c[name] for name in ChainedEvent.__slots__]
     after = first - 1
     while after < last:
         rows = (
             session.execute(
-                select(*columns)
+                select(*CHAINED_EVENT_COLUMNS)
                 .where(AuditEvent.seq > after, AuditEvent.seq <= last)
                 .order_by(AuditEvent.seq)
                 .limit(BATCH_SIZE)

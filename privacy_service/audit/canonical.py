@@ -133,6 +133,10 @@ class ChainedEvent:
         return hmac.compare_digest(recomputed, self.hash)
 
 
+#: The columns of ``audit_events`` that ``ChainedEvent.from_row`` reads, in its field order.
+CHAINED_EVENT_COLUMNS = tuple(AuditEvent.__table__.c[name] for name in ChainedEvent.__slots__)
+
+
 def checkpoint_message(*, number: int, seq: int, hash: str, at: datetime, key_id: str) -> bytes:
     """The bytes a checkpoint's signature covers."""
     body: dict[str, str | int | None] = {

@@ -24,7 +24,7 @@ from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent
+from privacy_service.audit.canonical import CHAINED_EVENT_COLUMNS, GENESIS_HASH, ChainedEvent
 from privacy_service.audit.models import AuditArchive, AuditEvent
 from privacy_service.core.clock import Clock
 
@@ -74,12 +74,16 @@ def seal_pending_events(*, session: Session, clock: Clock, batch_size: int = DEF
     if not try_lock_sealer(session):
         return 0
     connection = session.connection()
-    pending = connection.execute(
-        select(*_RECORDED_COLUMNS)
-        .where(_EVENTS.c.seq.is_(None))
-        .order_by(_EVENTS.c.at, _EVENTS.c.id)
-        .limit(batch_size)
-    ).all()
+    pending = (
+        connection.execute(
+            select(*CHAINED_EVENT_COLUMNS)
+            .where(_EVENTS.c.seq.is_(None))
+            .order_by(_EVENTS.c.at, _EVENTS.c.id)
+            .limit(batch_size)
+        )
+        .mappings()
+        .all()
+    )
     if not pending:
         return 0
     seq, prev_hash = chain_head(session)
@@ -87,9 +91,16 @@ def seal_pending_events(*, session: Session, clock: Clock, batch_size: int = DEF
     seals: list[dict[str, object]] = []  # executemany parameters of _SEAL
     for row in pending:
         seq += 1
-        event_hash = ChainedEvent(*row).hash_at(seq=seq, prev_hash=prev_hash, sealed_at=sealed_at)
-        seal = {"event_id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": event_hash}
-        seals.append({**seal, "sealed_at": sealed_at})
+        event_hash = ChainedEvent.from_row(row).hash_at(seq=seq, prev_hash=prev_hash, sealed_at=sealed_at)
+        seals.append(
+            {
+                "event_id": row["id"],
+                "seq": seq,
+                "prev_hash": prev_hash,
+                "hash": event_hash,
+                "sealed_at": sealed_at,
+            }
+        )
         prev_hash = event_hash
     connection.execute(_SEAL, seals)
     _expire_loaded(session, [seal["event_id"] for seal in seals])
@@ -107,14 +118,6 @@ def _expire_loaded(session: Session, event_ids: list[object]) -> None:
 
 
 _EVENTS = cast(Table, AuditEvent.__table__)
-#: The recorded columns, in the order of ``ChainedEvent``'s first fields.
-_RECORDED_COLUMNS = tuple(
-    _EVENTS.c[name]
-    for name in (
-        "id", "at", "actor_type", "actor_id", "action", "target_type", "target_id",
-        "outcome", "request_id", "subject_id", "details",
-    )
-)  # fmt: skip
 _SEALED_ATTRIBUTES = ["seq", "prev_hash", "hash", "sealed_at"]
 _SEAL = (
     update(_EVENTS)

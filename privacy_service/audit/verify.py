@@ -50,6 +50,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.canonical import (
+    CHAINED_EVENT_COLUMNS,
     GENESIS_HASH,
     ChainedEvent,
     archive_message,
@@ -122,14 +123,13 @@ class _Broken(Exception):
         self.seq = seq
 
 
-_EVENT_COLUMNS = [AuditEvent.__table__.c[name] for name in ChainedEvent.__slots__]
 _CHECKPOINT_COLUMNS = [AuditCheckpoint.__table__.c[name] for name in CheckpointStatement.__slots__]
 
 
 def _events(session: Session, *, first: int, last: int | None, batch_size: int) -> Iterator[ChainedEvent]:
     after = first - 1
     while True:
-        query = select(*_EVENT_COLUMNS).where(AuditEvent.seq > after)
+        query = select(*CHAINED_EVENT_COLUMNS).where(AuditEvent.seq > after)
         if last is not None:
             query = query.where(AuditEvent.seq <= last)
         rows = session.execute(query.order_by(AuditEvent.seq).limit(batch_size)).mappings().all()
