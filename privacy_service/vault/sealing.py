@@ -49,6 +49,11 @@ class SealedProfile(Protocol):
     def extra(self) -> bytes | None: ...
 
 
+def profile_fields(*, key: DataKey, subject_id: str) -> SubjectFields:
+    """Seal and open the subject's profile columns one by one (writes, and ``extra``)."""
+    return SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
+
+
 def seal_profile_values(*, fields: SubjectFields, values: Mapping[str, Any]) -> dict[str, bytes | None]:
     """Column → ciphertext for each field in ``values``; ``None`` and an empty ``extra`` store NULL."""
     return {
@@ -73,8 +78,7 @@ def open_profile(*, key: DataKey, subject_id: str, row: SealedProfile) -> Profil
     assert email is not None  # the column is NOT NULL
     extra = row.extra
     if extra is not None:
-        fields = SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
-        opened_extra = fields.open_json(EXTRA_COLUMN, extra)
+        opened_extra = profile_fields(key=key, subject_id=subject_id).open_json(EXTRA_COLUMN, extra)
     else:
         opened_extra = {}
     return ProfileFields.model_construct(

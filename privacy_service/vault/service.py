@@ -45,7 +45,7 @@ from privacy_service.vault.schemas import (
     RecordCategory,
     RecordData,
 )
-from privacy_service.vault.sealing import SEALED_COLUMNS, open_profile, seal_profile_values
+from privacy_service.vault.sealing import SEALED_COLUMNS, open_profile, profile_fields, seal_profile_values
 
 # Bound the IN lists of bulk reads: SQLite and PostgreSQL cap the parameters of one statement.
 LOAD_BATCH_SIZE = 2_000
@@ -89,7 +89,7 @@ def create_subject(
     subject = Subject(id=subject_id, created_at=now, updated_at=now)
     _claim_email_index(session=session, subject=subject, index=blind_index.digest(profile.email))
     key = keyring.create(session=session, subject_id=subject.id)
-    fields = SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject.id)
+    fields = profile_fields(key=key, subject_id=subject.id)
     session.add(Profile(subject_id=subject.id, **seal_profile_values(fields=fields, values=dict(profile))))
     session.flush()
     return subject
@@ -170,7 +170,7 @@ def update_profile(
         index = blind_index.digest(updated.email)
         if not hmac.compare_digest(index, subject.email_index):
             _claim_email_index(session=session, subject=subject, index=index)
-    fields = SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
+    fields = profile_fields(key=key, subject_id=subject_id)
     for column, ciphertext in seal_profile_values(fields=fields, values=sent).items():
         setattr(row, column, ciphertext)
     subject.updated_at = clock.now()
