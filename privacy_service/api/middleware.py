@@ -51,13 +51,9 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 def _with_headers(message: Message, extra: tuple[tuple[bytes, bytes], ...]) -> Message:
     """``message`` with the ``extra`` headers it does not already have (names of ``extra`` are lowercase)."""
     headers = list(message.get("headers", ()))
-    if headers:
-        present = {key.lower() for key, _ in headers}
-        headers.extend(header for header in extra if header[0] not in present)
-    else:
-        headers.extend(extra)
-    message["headers"] = headers
-    return message
+    present = {key.lower() for key, _ in headers}
+    headers.extend(header for header in extra if header[0] not in present)
+    return {**message, "headers": headers}
 
 
 def new_request_id() -> str:
