@@ -23,7 +23,6 @@ from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.dsr.runtime import DsrRuntime
-from privacy_service.identity.clients import find_client
 from privacy_service.identity.errors import Forbidden, InvalidToken, MfaRequiredForStaff, NotAuthenticated
 from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.principals import Principal, PrincipalKind
@@ -111,7 +110,7 @@ def get_principal(
     token = bearer_token(request)
     with unit_of_work(sessions) as session:
         claims = identity.tokens.verify_access_token(session=session, token=token, audience=None)
-        if find_client(session=session, client_id=claims.client_id) is None:
+        if not identity.clients.is_enabled(session=session, client_id=claims.client_id):
             raise InvalidToken("The client this token was issued to is disabled.")
         if claims.session_id is not None and not is_session_active(
             session=session, clock=clock, session_id=claims.session_id

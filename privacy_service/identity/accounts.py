@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, user_party
 from privacy_service.core.clock import Clock
+from privacy_service.core.db import run_core
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex, InvalidPassword, PasswordHasher
 from privacy_service.identity.errors import InvalidCredentials
@@ -179,19 +180,23 @@ class LoginAccount:
 
 def find_login_account(*, session: Session, emails: BlindIndex, email: str) -> LoginAccount | None:
     """The account whose normalised email matches (through the blind index only), with its second factor."""
-    row = session.execute(
-        select(User.id, User.password, User.roles, TotpFactor.confirmed_at)
-        .outerjoin(TotpFactor, TotpFactor.user_id == User.id)
-        .where(User.id.in_(vault.subject_ids_by_email(blind_index=emails, email=email)))
-        .order_by(User.id)
-        .limit(1)
-    ).first()
+    row = run_core(session, _LOGIN_ACCOUNT, {"email_index": vault.email_index(emails, email)}).first()
     if row is None:
         return None
     user_id, password, roles, confirmed_at = row
     return LoginAccount(
         id=user_id, password=password, roles=parse_roles(roles), second_factor=confirmed_at is not None
     )
+
+
+# One statement, built once: the blind-index lookup is its subquery.
+_LOGIN_ACCOUNT: Final = (
+    select(User.id, User.password, User.roles, TotpFactor.confirmed_at)
+    .outerjoin(TotpFactor, TotpFactor.user_id == User.id)
+    .where(User.id.in_(vault.SUBJECT_IDS_BY_EMAIL))
+    .order_by(User.id)
+    .limit(1)
+)
 
 
 def roles_of(user: User) -> frozenset[Role]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, client_party
 from privacy_service.core.clock import Clock
+from privacy_service.core.db import run_core
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.errors import IdentityError
 from privacy_service.identity.models import Client
@@ -90,14 +94,61 @@ def authenticate_client(
 
 
 def find_client(*, session: Session, client_id: str) -> AuthenticatedClient | None:
-    """An enabled client by id (for tokens it was issued), or None."""
-    client = session.scalar(select(Client).where(Client.id == client_id, Client.disabled_at.is_(None)))
-    return client_view(client) if client is not None else None
+    """An enabled client by id (for tokens it was issued), or None. Every authenticated call asks."""
+    row = run_core(session, _ENABLED_CLIENT, {"client_id": client_id}).first()
+    return _view(*row) if row is not None else None
+
+
+#: How long a process takes a client it found enabled to stay so (a disabled client's tokens stop within it).
+ENABLED_CLIENT_SECONDS: Final = 5.0
+
+
+class EnabledClients:
+    """Whether a client is enabled, remembered for a few seconds: every call with a client's token asks.
+
+    One per process, shared by its threads. Only "enabled" is remembered, for
+    ``seconds`` on a monotonic clock, so a client disabled in the database is
+    refused by every process within that time; an unknown or disabled client is
+    looked up on every call. At most ``max_entries`` clients are remembered.
+    """
+
+    def __init__(
+        self,
+        *,
+        seconds: float = ENABLED_CLIENT_SECONDS,
+        max_entries: int = 1024,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self._max_entries = max_entries
+        self._monotonic = monotonic
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def is_enabled(self, *, session: Session, client_id: str) -> bool:
+        until = self._until.get(client_id)
+        if until is not None and self._monotonic() < until:
+            return True
+        enabled = find_client(session=session, client_id=client_id) is not None
+        with self._lock:
+            self._until.pop(client_id, None)
+            if enabled:
+                if len(self._until) >= self._max_entries:
+                    self._until.pop(next(iter(self._until)))  # the oldest
+                self._until[client_id] = self._monotonic() + self.seconds
+        return enabled
 
 
 def client_view(client: Client) -> AuthenticatedClient:
+    return _view(client.id, client.name, client.scopes)
+
+
+def _view(client_id: str, name: str, scopes: str) -> AuthenticatedClient:
     return AuthenticatedClient(
-        client_id=client.id,
-        name=client.name,
-        scopes=frozenset(Scope(name) for name in client.scopes.split() if name),
+        client_id=client_id, name=name, scopes=frozenset(Scope(scope) for scope in scopes.split() if scope)
     )
+
+
+_ENABLED_CLIENT: Final = select(Client.id, Client.name, Client.scopes).where(
+    Client.id == bindparam("client_id"), Client.disabled_at.is_(None)
+)

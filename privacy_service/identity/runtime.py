@@ -2,14 +2,14 @@
 
 The pieces hold keys or pools and are shared by every request and worker
 thread: the password hasher and its bounded pool, the keyed digests, the
-recovery codes, the token issuer, the email blind index, the admission of logins
-to the password pool and the throttle's
+recovery codes, the token issuer, which clients are enabled, the email blind
+index, the admission of logins to the password pool and the throttle's
 storage (Redis, shared by every process, or the database, per unit of work).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from privacy_service.crypto.pepper import PepperPurpose, pepper_subkey
 from privacy_service.crypto.recovery_codes import RecoveryCodes
 from privacy_service.identity.accounts import PasswordTools
 from privacy_service.identity.admission import LoginAdmission
+from privacy_service.identity.clients import EnabledClients
 from privacy_service.identity.hashing_pool import PasswordWorkPool
 from privacy_service.identity.password_rules import PasswordPolicy
 from privacy_service.identity.throttle import DatabaseFailureStore, LoginThrottle, RedisFailureStore
@@ -43,6 +44,7 @@ class IdentityRuntime:
     session_lifetime: timedelta
     mfa_token_lifetime: timedelta
     totp_issuer: str
+    clients: EnabledClients = field(default_factory=EnabledClients)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, keyring: Keyring, clock: Clock) -> IdentityRuntime:

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import CursorResult, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -97,7 +98,7 @@ def start_session(
     # Core INSERTs, not entities: every login writes these two rows and reads neither back, and the
     # unit of work's two flushes (the token refers to its session) cost more than the statements.
     session.connection().execute(
-        insert(UserSession),
+        _INSERT_SESSION,
         {
             "id": session_id,
             "user_id": user_id,
@@ -312,7 +313,7 @@ def _issue_refresh_token(
 ) -> str:
     token = new_opaque_token()
     session.connection().execute(
-        insert(RefreshToken),
+        _INSERT_REFRESH_TOKEN,
         {
             "id": new_id(),
             "session_id": session_id,
@@ -327,3 +328,8 @@ def _issue_refresh_token(
 def _session_fields(*, session: Session, keyring: Keyring, user_id: str) -> SubjectFields:
     key = keyring.for_subject(session=session, subject_id=user_id)
     return SubjectFields(key=key, table=UserSession.__tablename__, subject_id=user_id)
+
+
+# Built once: every login runs both.
+_INSERT_SESSION: Final = insert(UserSession)
+_INSERT_REFRESH_TOKEN: Final = insert(RefreshToken)

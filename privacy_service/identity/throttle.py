@@ -58,6 +58,7 @@ from sqlalchemy import CursorResult, Select, and_, bindparam, delete, func, or_,
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import Clock
+from privacy_service.core.db import run_core
 from privacy_service.core.errors import Unavailable
 from privacy_service.crypto import InvalidKeyMaterial
 from privacy_service.identity.errors import TooManyAttempts
@@ -377,7 +378,7 @@ class DatabaseFailureStore:
             parameters[f"scope_{index}"] = scope.value
             parameters[f"key_{index}"] = key
             parameters[f"since_{index}"] = now - timedelta(seconds=window.seconds)
-        rows = self._session.execute(_states_query(len(windows)), parameters).all()
+        rows = run_core(self._session, _states_query(len(windows)), parameters).all()
         found = {(scope, bytes(key)): (count, newest) for scope, key, count, newest in rows}
         answers = []
         for scope, key, window in windows:

@@ -24,6 +24,7 @@ taken for an access token.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import threading
@@ -129,6 +130,20 @@ class _KeySnapshot:
     published: Mapping[str, _PublishedKey]
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """An access token that passed every check, and the times between which it stays valid."""
+
+    claims: AccessClaims
+    keys: _KeySnapshot  # trusted while these are the keys loaded
+    valid_from: int  # iat - leeway, in seconds since the epoch
+    valid_until: int  # exp + leeway, the first second it is expired (as joserfc counts)
+
+
+#: How many verified access tokens a process remembers (a few MB at most).
+VERIFIED_TOKENS_REMEMBERED: Final = 4096
+
+
 class TokenIssuer:
     """Signs and verifies this service's JWTs and manages the keys that sign them.
 
@@ -161,6 +176,7 @@ class TokenIssuer:
         self._lock = threading.Lock()
         self._snapshot: _KeySnapshot | None = None
         self._forced_reload_at: float | None = None
+        self._verified: dict[tuple[bytes, str | None], _Verified] = {}
 
     # -- signing keys ---------------------------------------------------------------------------
 
@@ -308,14 +324,48 @@ class TokenIssuer:
         ``audience`` None accepts any audience (this service's own endpoints
         serve tokens issued to every shop); a ``sid`` it carries is for the
         caller to check with ``sessions.is_session_active``.
+
+        A shop sends the same token with every call for minutes, so a token
+        that passed is remembered (by its SHA-256, ``VERIFIED_TOKENS_REMEMBERED``
+        of them) and checked again only for its times, against the injected
+        clock: what the signature proved cannot change. The memory holds
+        only while the same signing keys are loaded: a reload of the keys
+        (every ``key_cache_seconds``, or for an unknown ``kid``) forgets it, so
+        a key withdrawn from the database stops its tokens as soon as before.
         """
-        claims = self.verify_jwt(
+        keys = self._current(session=session)
+        remembered_as = (hashlib.sha256(token.encode()).digest(), audience)
+        moment = int(self._clock.now().timestamp())
+        remembered = self._verified.get(remembered_as)
+        if (
+            remembered is not None
+            and remembered.keys is keys
+            and remembered.valid_from <= moment < remembered.valid_until
+        ):
+            return remembered.claims
+        verified = self.verify_jwt(
             session=session, token=token, token_type=ACCESS_TOKEN_TYPE, audience=audience
         )
         try:
-            return _access_claims(claims)
+            claims = _access_claims(verified)
         except (TypeError, ValueError):
             raise InvalidToken("invalid claims") from None
+        self._remember(
+            remembered_as,
+            _Verified(
+                claims=claims,
+                keys=keys,
+                valid_from=verified["iat"] - self.leeway_seconds,
+                valid_until=verified["exp"] + self.leeway_seconds,
+            ),
+        )
+        return claims
+
+    def _remember(self, remembered_as: tuple[bytes, str | None], verified: _Verified) -> None:
+        with self._lock:
+            if len(self._verified) >= VERIFIED_TOKENS_REMEMBERED:
+                self._verified.pop(next(iter(self._verified)))  # the oldest
+            self._verified[remembered_as] = verified
 
     def verify_jwt(
         self, *, session: Session, token: str, token_type: str, audience: str | None

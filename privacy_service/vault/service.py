@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import pydantic
 from pydantic_core import ErrorDetails
-from sqlalchemy import Select, delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.core.clock import Clock
+from privacy_service.core.db import run_core
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex
@@ -184,13 +185,19 @@ def find_by_email(*, session: Session, blind_index: BlindIndex, email: str) -> l
     No ciphertext is opened and no plaintext is compared; an address that is
     not even well-formed simply matches nobody.
     """
-    return list(session.scalars(subject_ids_by_email(blind_index=blind_index, email=email)))
+    found = run_core(session, SUBJECT_IDS_BY_EMAIL, {"email_index": email_index(blind_index, email)})
+    return list(found.scalars())
 
 
-def subject_ids_by_email(*, blind_index: BlindIndex, email: str) -> Select[str]:
-    """``find_by_email``'s query, for a caller that makes it part of its own (one statement, not two)."""
+#: ``find_by_email``'s query, built once, for a caller that makes it part of its own statement
+#: (one statement, not two); its parameter ``email_index`` is ``email_index(blind_index, email)``.
+SUBJECT_IDS_BY_EMAIL: Final = select(Subject.id).where(Subject.email_index == bindparam("email_index"))
+
+
+def email_index(blind_index: BlindIndex, email: str) -> bytes:
+    """The blind index of ``email`` that ``Subject.email_index`` holds (the email index's key only)."""
     _require_email_index(blind_index)
-    return select(Subject.id).where(Subject.email_index == blind_index.digest(email))
+    return blind_index.digest(email)
 
 
 def load_profiles(

@@ -13,10 +13,12 @@ from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import OctKey, OKPKey
 from joserfc.jws import JWSRegistry
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import unit_of_work
+from privacy_service.identity.models import Client
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.tokens import TokenIssuer
 from privacy_service.keys.service import Keyring
@@ -75,6 +77,22 @@ def test_an_expired_client_token_is_a_401_invalid_token(
     )
 
     assert_invalid_token(api.http.get(f"/v1/subjects/{customer.id}/profile", headers=bearer(stale)))
+
+
+def test_a_disabled_clients_token_is_a_401_invalid_token(
+    api: Api, customer: Customer, vault_shop: Shop, sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    token = vault_shop.access_token  # issued while the client was enabled
+    with unit_of_work(sessions) as session:
+        session.execute(
+            update(Client).where(Client.id == vault_shop.client_id).values(disabled_at=clock.now())
+        )
+
+    # How long a process that found a client enabled keeps taking it so: tests/unit/identity/test_clients.py.
+    assert_invalid_token(
+        api.http.get(f"/v1/subjects/{customer.id}/profile", headers=bearer(token)),
+        because="The client this token was issued to is disabled.",
+    )
 
 
 def test_an_alg_none_token_is_refused(api: Api, user: UserTokens) -> None:

@@ -15,7 +15,7 @@ import pytest
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import FrozenClock
@@ -458,6 +458,61 @@ def test_a_tampered_signature_is_refused(issuer: TokenIssuer, session: Session) 
     flipped[0] ^= 1
 
     assert refused(issuer, session, f"{header}.{payload}.{b64(bytes(flipped))}") == "bad signature"
+
+
+# -- remembered tokens ------------------------------------------------------------------------------
+# A token that passed is remembered and checked again only for its times: each test verifies it first.
+
+
+def test_a_remembered_token_is_refused_once_it_expires(
+    issuer: TokenIssuer, session: Session, clock: FrozenClock
+) -> None:
+    token = issue(issuer, session)
+    assert verify(issuer, session, token).subject == USER
+
+    clock.advance(timedelta(seconds=LIFETIME + LEEWAY))
+    assert refused(issuer, session, token) == "token expired"
+
+
+def test_a_remembered_token_is_refused_while_the_clock_is_before_its_issue_time(
+    issuer: TokenIssuer, session: Session, clock: FrozenClock
+) -> None:
+    token = issue(issuer, session)
+    assert verify(issuer, session, token).subject == USER
+
+    clock.advance(timedelta(seconds=-(LEEWAY + 1)))
+    assert refused(issuer, session, token) == "invalid claim: iat"
+
+
+def test_a_remembered_token_is_checked_again_for_another_audience(
+    issuer: TokenIssuer, session: Session
+) -> None:
+    token = issue(issuer, session)
+    assert verify(issuer, session, token, audience=None).subject == USER
+
+    assert refused(issuer, session, token, audience="01jothershop0000000000001") == "invalid claim: aud"
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_refused(issuer: TokenIssuer, session: Session) -> None:
+    token = issue(issuer, session)
+    assert verify(issuer, session, token).subject == USER
+    header, _, signature = token.split(".")
+    _, claims = segments(token)
+
+    payload = b64(json.dumps({**claims, "roles": ["admin"]}, separators=(",", ":")).encode())
+    assert refused(issuer, session, f"{header}.{payload}.{signature}") == "bad signature"
+
+
+def test_a_remembered_token_stops_once_its_key_is_withdrawn_and_the_keys_reload(
+    issuer: TokenIssuer, session: Session, monotonic: FakeMonotonic
+) -> None:
+    token = issue(issuer, session)
+    assert verify(issuer, session, token).subject == USER
+
+    session.execute(delete(SigningKey))
+    assert verify(issuer, session, token).subject == USER  # the keys loaded are trusted until they reload
+    monotonic.advance(CACHE)
+    assert refused(issuer, session, token) == "unknown signing key"
 
 
 # -- keys at rest -----------------------------------------------------------------------------------
