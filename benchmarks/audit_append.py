@@ -44,7 +44,9 @@ memory (the ceiling, with no database).
         [--writers 8] [--seconds 10] [--rounds 3] [--events 1000000] [--skip append|verify]
 
 The load generator, PostgreSQL, the worker and whatever else the machine runs
-share its cores: compare runs, not single figures. Exits 1 if the goal is missed.
+share its cores: compare runs, not single figures. Each round prints the share
+of the machine's CPU time the hypervisor took for other guests (``steal``, from
+``/proc/stat``): rounds with much of it say little. Exits 1 if the goal is missed.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ from privacy_service.core.clock import SystemClock
 from privacy_service.core.ids import new_id
 from privacy_service.crypto.signing import generate_signing_key, public_key_of, sign
 
+import steal
 from scratch import scratch_database
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -247,6 +250,7 @@ class Round:
     seconds: float
     errors: int
     cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)  # load generator, PostgreSQL, worker: seconds
+    stolen: float | None = None  # share of the machine's CPU time the hypervisor took in the window
     unsealed_at_end: int | None = None
 
     @property
@@ -292,18 +296,23 @@ def run_round(
     start.set()
     time.sleep(WARMUP_SECONDS)
     backends = probe.backends()
-    before = probe.sample(backends)
+    before, jiffies_before = probe.sample(backends), steal.cpu_jiffies()
     window["from"] = time.perf_counter()
     time.sleep(seconds)
     measured = [*counts]
     elapsed = time.perf_counter() - window["from"]
-    after = probe.sample(backends)
+    after, jiffies_after = probe.sample(backends), steal.cpu_jiffies()
     stop.set()
     for thread in threads:
         thread.join()
     cpu = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
     return Round(
-        contender=contender, transactions=sum(measured), seconds=elapsed, errors=sum(errors), cpu=cpu
+        contender=contender,
+        transactions=sum(measured),
+        seconds=elapsed,
+        errors=sum(errors),
+        cpu=cpu,
+        stolen=steal.steal_share(jiffies_before, jiffies_after),
     )
 
 
@@ -377,7 +386,10 @@ def bench_append(admin_url: str, *, writers: int, seconds: float, rounds: int) -
             for number in range(1, rounds + 1):
                 for contender in CONTENDERS:
                     result = run_round(sessions, contender, writers=writers, seconds=seconds, probe=probe)
-                    line = f"  round {number}  {contender:<14} {result.per_second:>9.1f} tx/s"
+                    line = (
+                        f"  round {number}  {contender:<14} {result.per_second:>9.1f} tx/s"
+                        f"   steal {steal.percent(result.stolen):>4}"
+                    )
                     if contender == "with trail":
                         result.unsealed_at_end = unsealed(engine)
                         drained = wait_until_sealed(engine, worker)

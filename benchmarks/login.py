@@ -33,7 +33,9 @@ so does PostgreSQL, and whatever else the machine runs); the CPU seconds the
 server and the generator used per login are printed next to the CPU seconds
 per raw verification, and their quotient is the ratio the logins would reach
 if CPU were the only limit, a figure that other load on the machine hardly
-moves.
+moves. So is the hypervisor's steal in each round (the share of the machine's
+CPU time given to other guests, from ``/proc/stat``): on a busy host it comes
+and goes within a run, and the rounds it hit say little.
 
 **Flood.** ``--flood-concurrency`` (default 300) connections send bogus logins
 for ``--flood-seconds`` (default 20) as fast as the server answers, ignoring
@@ -106,6 +108,7 @@ from argon2 import PasswordHasher, Type
 
 from privacy_service.core.config import Settings
 
+import steal
 from scratch import scratch_database
 
 GOAL_VERSUS_RAW = 0.8
@@ -373,6 +376,7 @@ class Round:
     others: Counter[str]
     server_cpu: float = 0.0  # CPU seconds the server used in the window
     generator_cpu: float = 0.0  # CPU seconds this process used in the window
+    stolen: float | None = None  # share of the machine's CPU time the hypervisor took in the window
 
     @property
     def per_second(self) -> float:
@@ -386,10 +390,11 @@ def _timed_loop(
     seconds: float,
     work: Callable[[int], Callable[[], str]],
     cpu: Callable[[], tuple[float, float]],
-) -> tuple[int, Counter[str], float, tuple[float, float]]:
+) -> tuple[int, Counter[str], float, tuple[float, float], float | None]:
     """Run ``threads`` loops of ``work(i)()`` (which answers "ok" or an outcome label) through a warm-up
     and a measured window; return the ok results ending inside the window, the other outcomes, the
-    window's length and how much each of ``cpu()``'s two cumulative CPU counters grew in it."""
+    window's length, how much each of ``cpu()``'s two cumulative CPU counters grew in it and the
+    hypervisor's steal share in it."""
     stop = threading.Event()
     start_barrier = threading.Barrier(threads + 1)
     finished: list[list[tuple[float, str]]] = [[] for _ in range(threads)]
@@ -407,9 +412,9 @@ def _timed_loop(
         worker.start()
     start_barrier.wait()
     time.sleep(warmup)
-    cpu_start, window_start = cpu(), time.monotonic()
+    cpu_start, window_start, jiffies_start = cpu(), time.monotonic(), steal.cpu_jiffies()
     time.sleep(seconds)
-    cpu_end, window_end = cpu(), time.monotonic()
+    cpu_end, window_end, jiffies_end = cpu(), time.monotonic(), steal.cpu_jiffies()
     stop.set()
     for worker in workers:
         worker.join()
@@ -422,7 +427,7 @@ def _timed_loop(
                 else:
                     others[outcome] += 1
     used = (cpu_end[0] - cpu_start[0], cpu_end[1] - cpu_start[1])
-    return ok, others, window_end - window_start, used
+    return ok, others, window_end - window_start, used, steal.steal_share(jiffies_start, jiffies_end)
 
 
 def raw_argon2_round(*, threads: int, seconds: float, hasher: PasswordHasher) -> Round:
@@ -435,14 +440,14 @@ def raw_argon2_round(*, threads: int, seconds: float, hasher: PasswordHasher) ->
 
         return step
 
-    ok, others, window, (_, own) = _timed_loop(
+    ok, others, window, (_, own), stolen = _timed_loop(
         threads=threads,
         warmup=RAW_WARMUP_SECONDS,
         seconds=seconds,
         work=work,
         cpu=lambda: (0.0, time.process_time()),
     )
-    return Round("raw argon2-cffi verify", ok, window, others, generator_cpu=own)
+    return Round("raw argon2-cffi verify", ok, window, others, generator_cpu=own, stolen=stolen)
 
 
 def login_round(
@@ -471,7 +476,7 @@ def login_round(
 
         return step
 
-    ok, others, window, (server_cpu, generator_cpu) = _timed_loop(
+    ok, others, window, (server_cpu, generator_cpu), stolen = _timed_loop(
         threads=threads,
         warmup=LOGIN_WARMUP_SECONDS,
         seconds=seconds,
@@ -481,7 +486,13 @@ def login_round(
     for http in clients:
         http.close()
     return Round(
-        "POST /v1/auth/login (200)", ok, window, others, server_cpu=server_cpu, generator_cpu=generator_cpu
+        "POST /v1/auth/login (200)",
+        ok,
+        window,
+        others,
+        server_cpu=server_cpu,
+        generator_cpu=generator_cpu,
+        stolen=stolen,
     )
 
 
@@ -566,6 +577,7 @@ class FloodResult:
     customer: list[CustomerLogin] = field(default_factory=list)
     server_cpu: float = 0.0
     generator_cpu: float = 0.0
+    stolen: float | None = None
     server_side_rejections: list[float] = field(default_factory=list)  # ms, from the access log
 
     def record(self, outcome: str, latency: float) -> None:
@@ -769,6 +781,7 @@ def run_flood(
         daemon=True,
     )
     server_cpu_before, generator_cpu_before = cpu_seconds(server.pid), time.process_time()
+    jiffies_before = steal.cpu_jiffies()
     customer_thread.start()
     asyncio.run(
         _flood(
@@ -783,6 +796,7 @@ def run_flood(
     elapsed = time.monotonic() - start
     result.server_cpu = (cpu_seconds(server.pid) - server_cpu_before) / elapsed
     result.generator_cpu = (time.process_time() - generator_cpu_before) / elapsed
+    result.stolen = steal.steal_share(jiffies_before, steal.cpu_jiffies())
     result.seconds = elapsed
     customer_thread.join(timeout=60)
     result.peak_hwm = peak_rss_bytes(server.pid)
@@ -814,6 +828,7 @@ class ReferenceResult:
     p50: float
     p99: float
     server_cpu: float
+    stolen: float | None
 
 
 def run_reference(
@@ -849,7 +864,7 @@ def run_reference(
                 raise SystemExit("the bare reference app did not start:\n" + "\n".join(bare.log_lines()))
             time.sleep(0.1)
         result = FloodResult(seconds=seconds)
-        cpu_before, started = cpu_seconds(process.pid), time.monotonic()
+        cpu_before, started, jiffies_before = cpu_seconds(process.pid), time.monotonic(), steal.cpu_jiffies()
         asyncio.run(
             _flood(
                 server=bare,
@@ -867,6 +882,7 @@ def run_reference(
             p50=percentile(rejections, 0.5),
             p99=percentile(rejections, 0.99),
             server_cpu=(cpu_seconds(process.pid) - cpu_before) / elapsed,
+            stolen=steal.steal_share(jiffies_before, steal.cpu_jiffies()),
         )
     finally:
         bare.stop()
@@ -941,7 +957,21 @@ def report_throughput(result: ThroughputResult, *, threads: int, rounds: int, se
         f"{generator_cpu / login_seconds:.2f}, of {usable_cores()} shared with anything else on the machine "
         f"(raw rounds: {raw_cpu / sum(r.seconds for r in result.raw):.2f} in this process, the server idle)"
     )
+    print(f"  {_steal_by_round(result.raw, result.logins)}")
     return met
+
+
+def _steal_by_round(raw: Sequence[Round], logins: Sequence[Round]) -> str:
+    if all(r.stolen is None for r in (*raw, *logins)):
+        return steal.describe(None)
+    shares = {
+        label: " ".join(steal.percent(r.stolen) for r in rounds_of)
+        for label, rounds_of in (("raw", raw), ("logins", logins))
+    }
+    return (
+        "hypervisor steal in each round, of the machine's CPU time: "
+        f"raw {shares['raw']}; logins {shares['logins']}"
+    )
 
 
 def report_flood(
@@ -993,11 +1023,11 @@ def report_flood(
             "  reference, the same flood against a bare ASGI app answering 503 at once under the same "
             f"uvicorn (the machine's ceiling now): {reference.answers_per_second:,.0f} answers per s, "
             f"p50 {reference.p50 * 1000:.0f} ms, p99 {reference.p99 * 1000:.0f} ms, "
-            f"server {reference.server_cpu:.2f} cores"
+            f"server {reference.server_cpu:.2f} cores; {steal.describe(reference.stolen)}"
         )
     print(
         f"  CPU during the flood: server {result.server_cpu:.2f} cores, "
-        f"load generator {result.generator_cpu:.2f} cores"
+        f"load generator {result.generator_cpu:.2f} cores; {steal.describe(result.stolen)}"
     )
     during = [rss for _, rss, _ in result.memory]
     threads = [count for _, _, count in result.memory]
