@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from privacy_service.api.deps import (
@@ -13,10 +13,9 @@ from privacy_service.api.deps import (
     DbSession,
     IdentityDep,
     KeyringDep,
-    PasswordPlaceDep,
-    SessionsDep,
     client_in_thread,
     client_with,
+    get_password_place,
 )
 from privacy_service.identity import accounts, login
 from privacy_service.identity.principals import Principal
@@ -68,19 +67,14 @@ def register(
     summary="Check a customer's password for a shop",
     responses={401: {"description": "invalid_credentials"}, 429: {"description": "rate_limited"}, 503: {}},
 )
-async def log_in(
-    body: LoginRequest,
-    request: Request,
-    sessions: SessionsDep,
-    identity: IdentityDep,
-    keyring: KeyringDep,
-    clock: ClockDep,
-    place: PasswordPlaceDep,
-) -> Tokens | MfaRequired:
+async def log_in(body: LoginRequest, request: Request) -> Response:
     # Async, with the client's check and the login itself in one worker thread: a sync route or a
     # sync dependency would each cost a hop between the event loop and the threads, and under a
     # flood each hop waits for a busy event loop while the login holds its place in the password pool.
+    # The busiest route: what it needs of the app is read in that thread rather than through
+    # dependencies, and its answer is the model's JSON as it is (``response_model`` documents it).
     context = body.context
+    place = get_password_place(request)
 
     def check_the_client_then_log_in() -> login.LoginResult:
         client = client_in_thread(request, Scope.AUTH_LOGIN)
@@ -91,17 +85,26 @@ async def log_in(
             ip=context.ip if context else None,
             user_agent=context.user_agent if context else None,
         )
+        state = request.app.state
         return login.login(
-            sessions=sessions, identity=identity, keyring=keyring, clock=clock, place=place, attempt=attempt
+            sessions=state.sessions,
+            identity=state.identity,
+            keyring=state.keyring,
+            clock=state.clock,
+            place=place,
+            attempt=attempt,
         )
 
     result = await run_in_threadpool(check_the_client_then_log_in)
+    answer: Tokens | MfaRequired
     if result.mfa_token is not None:
-        return MfaRequired(
+        answer = MfaRequired(
             mfa_token=result.mfa_token, password_change_required=result.password_change_required
         )
-    assert result.tokens is not None
-    return _tokens(result.tokens, password_change_required=result.password_change_required)
+    else:
+        assert result.tokens is not None
+        answer = _tokens(result.tokens, password_change_required=result.password_change_required)
+    return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.post(
