@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Connection, MetaData, Table, insert, select, text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.db import create_engine_for, unit_of_work
@@ -22,6 +23,25 @@ def test_the_embedded_database_runs_in_wal_mode_with_foreign_keys(tmp_path: Path
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
     assert (tmp_path / "privacy.db").exists()
+
+
+def test_a_database_still_locked_at_begin_is_sqlalchemys_operational_error(tmp_path: Path) -> None:
+    """Every transaction begins IMMEDIATE; when another writer holds the lock past the busy timeout, the
+    error is the one the HTTP edge answers with 503, not the driver's own."""
+    engine = create_engine_for(make_settings(tmp_path))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    holder = sqlite3.connect(tmp_path / "privacy.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with engine.connect() as connection:
+            connection.connection.driver_connection.execute("PRAGMA busy_timeout=0")  # fail at once
+            with pytest.raises(OperationalError, match="database is locked"):
+                connection.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
 
 
 @pytest.fixture
