@@ -28,7 +28,8 @@ raw thread calls ``argon2.PasswordHasher.verify`` in a loop (argon2-cffi
 releases the GIL). Contenders alternate round by round (``--rounds``), each
 round measured for ``--seconds / --rounds`` after a warm-up, and the best round
 of each counts, so a burst of load from elsewhere on the machine hurts neither
-in particular. The load generator runs on the same cores as the server (and
+in particular. Each login round against the raw round just before it is
+printed too, with their median. The load generator runs on the same cores as the server (and
 so does PostgreSQL, and whatever else the machine runs); the CPU seconds the
 server and the generator used per login are printed next to the CPU seconds
 per raw verification, and their quotient is the ratio the logins would reach
@@ -91,6 +92,7 @@ import random
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -524,6 +526,11 @@ class ThroughputResult:
     def ratio(self) -> float:
         return self.best_login.per_second / self.best_raw.per_second
 
+    @property
+    def paired_ratios(self) -> list[float]:
+        """Each login round against the raw round just before it, which ran under nearly the same load."""
+        return [login.per_second / raw.per_second for raw, login in zip(self.raw, self.logins, strict=True)]
+
 
 def run_throughput(
     *,
@@ -935,6 +942,11 @@ def report_throughput(result: ThroughputResult, *, threads: int, rounds: int, se
     print(
         f"  {'logins / raw argon2 (best rounds)':<34}{result.ratio:>8.2f}x"
         f"   goal >= {GOAL_VERSUS_RAW:.1f}x: {_met(met)}"
+    )
+    paired = sorted(result.paired_ratios)
+    print(
+        f"  {'each login round / its raw round':<34}{statistics.median(paired):>8.2f}x median   "
+        + " ".join(f"{ratio:.2f}" for ratio in result.paired_ratios)
     )
     others = sum((r.others for r in result.logins), Counter[str]())
     if others:
