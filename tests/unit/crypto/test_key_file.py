@@ -22,22 +22,10 @@ from privacy_service.crypto import (
     generate_key,
 )
 from privacy_service.crypto import key_file as key_file_module
+from tests.support.clocks import FakeMonotonic
 
 SUBJECT = b"subject-1"
 CREATED_AT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-class FakeMonotonic:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

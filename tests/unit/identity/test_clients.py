@@ -10,16 +10,9 @@ from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
 from privacy_service.identity.clients import EnabledClients, find_client, register_client
 from privacy_service.identity.models import Client
 from privacy_service.identity.scopes import Scope
+from tests.support.clocks import FakeMonotonic
 
 SECONDS = 5.0
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.value = 50.0
-
-    def __call__(self) -> float:
-        return self.value
 
 
 def register(session: Session, clock: FrozenClock, name: str = "web shop") -> str:
@@ -76,9 +69,9 @@ def test_an_enabled_client_is_remembered_for_its_seconds_then_looked_up_again(
     assert clients.is_enabled(session=session, client_id=client_id)
 
     set_disabled(session, clock, client_id, True)
-    monotonic.value += SECONDS - 0.1
+    monotonic.advance(SECONDS - 0.1)
     assert clients.is_enabled(session=session, client_id=client_id)  # within the interval: remembered
-    monotonic.value += 0.1
+    monotonic.advance(0.1)
     assert not clients.is_enabled(session=session, client_id=client_id)  # then the database is asked
 
 
@@ -99,13 +92,13 @@ def test_a_client_found_disabled_is_forgotten_at_once(session: Session, clock: F
     client_id = register(session, clock)
     assert clients.is_enabled(session=session, client_id=client_id)
     set_disabled(session, clock, client_id, True)
-    monotonic.value += SECONDS
+    monotonic.advance(SECONDS)
     assert not clients.is_enabled(session=session, client_id=client_id)
 
     set_disabled(session, clock, client_id, False)
     assert clients.is_enabled(session=session, client_id=client_id)
     set_disabled(session, clock, client_id, True)
-    monotonic.value += SECONDS
+    monotonic.advance(SECONDS)
     assert not clients.is_enabled(session=session, client_id=client_id)
 
 

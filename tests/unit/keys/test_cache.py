@@ -2,14 +2,7 @@ from __future__ import annotations
 
 from privacy_service.crypto import DataKey, generate_data_key
 from privacy_service.keys.cache import DataKeyCache
-
-
-class Ticker:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clocks import FakeMonotonic
 
 
 def key(name: str) -> DataKey:
@@ -17,7 +10,7 @@ def key(name: str) -> DataKey:
 
 
 def test_a_key_expires_after_its_time_limit() -> None:
-    ticker = Ticker()
+    ticker = FakeMonotonic(now=0.0)
     cache = DataKeyCache(max_entries=10, ttl_seconds=60, monotonic=ticker)
     cache.put("a", key("a"))
     ticker.now = 59.9
@@ -28,7 +21,7 @@ def test_a_key_expires_after_its_time_limit() -> None:
 
 
 def test_the_least_recently_used_key_goes_first_beyond_the_bound() -> None:
-    cache = DataKeyCache(max_entries=2, ttl_seconds=60, monotonic=Ticker())
+    cache = DataKeyCache(max_entries=2, ttl_seconds=60, monotonic=FakeMonotonic(now=0.0))
     cache.put("a", key("a"))
     cache.put("b", key("b"))
     assert cache.get("a") is not None  # a is now the most recently used
@@ -39,7 +32,7 @@ def test_the_least_recently_used_key_goes_first_beyond_the_bound() -> None:
 
 
 def test_evicted_and_cleared_keys_are_gone() -> None:
-    cache = DataKeyCache(max_entries=10, ttl_seconds=60, monotonic=Ticker())
+    cache = DataKeyCache(max_entries=10, ttl_seconds=60, monotonic=FakeMonotonic(now=0.0))
     cache.put("a", key("a"))
     cache.put("b", key("b"))
     cache.evict("a")
@@ -55,7 +48,7 @@ def test_a_zero_sized_cache_keeps_nothing() -> None:
 
 
 def test_many_keys_are_read_by_the_same_rules_as_one() -> None:
-    ticker = Ticker()
+    ticker = FakeMonotonic(now=0.0)
     cache = DataKeyCache(max_entries=3, ttl_seconds=60, monotonic=ticker)
     cache.put("old", key("old"))
     ticker.now = 30.0
