@@ -91,7 +91,6 @@ KeyringDep = Annotated[Keyring, Depends(_in_event_loop(get_keyring))]
 IdentityDep = Annotated[IdentityRuntime, Depends(_in_event_loop(get_identity))]
 SessionsDep = Annotated[SessionFactory, Depends(_in_event_loop(get_sessions))]
 DsrDep = Annotated[DsrRuntime, Depends(_in_event_loop(get_dsr))]
-PasswordPlaceDep = Annotated[PoolPlace | None, Depends(_in_event_loop(get_password_place))]
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 

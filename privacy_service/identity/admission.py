@@ -89,12 +89,12 @@ class LoginAdmission:
         if email is None:
             raise HashingBusy(retry_after=self.retry_after_seconds)
         digest = self._digest(caller, email, ip or "")
-        account = self._digest(email)
         now = self._clock.now()
         retry_after = timedelta(seconds=self.retry_after_seconds)
         with self._lock:
             comes_back_at = self._refused.get(digest)
             if comes_back_at is not None and comes_back_at <= now <= comes_back_at + self._promise:
+                account = self._digest(email)  # only for a login that came back: a flood's refusals skip it
                 used_at = self._reserve_used.get(account)
                 if used_at is not None and now < used_at + retry_after:
                     raise HashingBusy(retry_after=self.retry_after_seconds)  # the promise waits, as below
