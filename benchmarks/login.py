@@ -29,8 +29,8 @@ releases the GIL). Contenders alternate round by round (``--rounds``), each
 round measured for ``--seconds / --rounds`` after a warm-up, and the best round
 of each counts, so a burst of load from elsewhere on the machine hurts neither
 in particular. Each login round against the raw round just before it is
-printed too, with their median. The load generator runs on the same cores as the server (and
-so does PostgreSQL, and whatever else the machine runs); the CPU seconds the
+printed too, with their median. The load generator runs on the same cores as
+the server (and so does PostgreSQL, and whatever else the machine runs); the CPU seconds the
 server and the generator used per login are printed next to the CPU seconds
 per raw verification, and their quotient is the ratio the logins would reach
 if CPU were the only limit, a figure that other load on the machine hardly
@@ -943,10 +943,10 @@ def report_throughput(result: ThroughputResult, *, threads: int, rounds: int, se
         f"  {'logins / raw argon2 (best rounds)':<34}{result.ratio:>8.2f}x"
         f"   goal >= {GOAL_VERSUS_RAW:.1f}x: {_met(met)}"
     )
-    paired = sorted(result.paired_ratios)
+    paired = result.paired_ratios
     print(
         f"  {'each login round / its raw round':<34}{statistics.median(paired):>8.2f}x median   "
-        + " ".join(f"{ratio:.2f}" for ratio in result.paired_ratios)
+        + " ".join(f"{ratio:.2f}" for ratio in paired)
     )
     others = sum((r.others for r in result.logins), Counter[str]())
     if others:
