@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -12,8 +13,10 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.api.deps import DbSession
+from privacy_service.api.middleware import RefusalLogSampler, RequestIdMiddleware
 from privacy_service.core.config import MiB, Settings
 from privacy_service.main import create_app
+from tests.support.clocks import FakeMonotonic
 
 PROBLEM = "application/problem+json"
 
@@ -232,17 +235,15 @@ def test_a_commit_that_fails_is_answered_as_an_error_never_as_success(
 
 
 def test_refusals_under_a_flood_are_logged_once_a_second_with_how_many_were_not() -> None:
-    from privacy_service.api.middleware import RefusalLogSampler
-
-    now = [100.0]
-    sampler = RefusalLogSampler(interval=1.0, monotonic=lambda: now[0])
+    monotonic = FakeMonotonic()
+    sampler = RefusalLogSampler(interval=1.0, monotonic=monotonic)
     assert sampler.should_log("/v1/auth/login", 200) == 0  # every other answer is always logged
     assert sampler.should_log("/v1/auth/login", 503) == 0
     assert [sampler.should_log("/v1/auth/login", 503) for _ in range(99)] == [None] * 99
     assert sampler.should_log("/v1/auth/login", 429) == 0  # its own window
     assert sampler.should_log("/v1/other", 503) == 0
     assert sampler.should_log("/v1/auth/login", 200) == 0
-    now[0] += 1.0
+    monotonic.advance(1.0)
     assert sampler.should_log("/v1/auth/login", 503) == 99
     assert sampler.should_log("/v1/auth/login", 503) is None
 
@@ -250,21 +251,17 @@ def test_refusals_under_a_flood_are_logged_once_a_second_with_how_many_were_not(
 def test_the_access_log_line_of_a_sampled_refusal_says_how_many_it_stands_for(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import logging
-
-    from privacy_service.api.middleware import RefusalLogSampler, RequestIdMiddleware
-
     async def refuse(scope: object, receive: object, send: object) -> None:
         await send({"type": "http.response.start", "status": 503, "headers": []})  # type: ignore[operator]
         await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
 
-    now = [0.0]
-    edge = RequestIdMiddleware(refuse, refusals=RefusalLogSampler(monotonic=lambda: now[0]))  # type: ignore[arg-type]
+    monotonic = FakeMonotonic()
+    edge = RequestIdMiddleware(refuse, refusals=RefusalLogSampler(monotonic=monotonic))  # type: ignore[arg-type]
     http = TestClient(edge)  # type: ignore[arg-type]
     with caplog.at_level(logging.INFO, logger="privacy_service.access"):
         for _ in range(5):
             assert http.post("/v1/auth/login").status_code == 503
-        now[0] += 1.5
+        monotonic.advance(1.5)
         assert http.post("/v1/auth/login").status_code == 503
     lines = [record for record in caplog.records if record.name == "privacy_service.access"]
     assert [getattr(line, "refusals_not_logged", 0) for line in lines] == [0, 4]
