@@ -20,14 +20,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import CursorResult, and_, insert, or_, select, update
+from sqlalchemy import CursorResult, Table, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, client_party, user_party
 from privacy_service.core.clock import Clock
+from privacy_service.core.db import DriverInsert
 from privacy_service.core.errors import NotFound
 from privacy_service.core.ids import new_id
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
@@ -95,10 +96,10 @@ def start_session(
     now = clock.now()
     fields = _session_fields(session=session, keyring=keyring, user_id=user_id)
     session_id, expires_at = new_id(), now + lifetime
-    # Core INSERTs, not entities: every login writes these two rows and reads neither back, and the
+    # Driver INSERTs, not entities: every login writes these two rows and reads neither back, and the
     # unit of work's two flushes (the token refers to its session) cost more than the statements.
-    session.connection().execute(
-        _INSERT_SESSION,
+    _INSERT_SESSION.execute(
+        session,
         {
             "id": session_id,
             "user_id": user_id,
@@ -312,8 +313,8 @@ def _issue_refresh_token(
     *, session: Session, digests: OpaqueTokenDigests, session_id: str, now: datetime
 ) -> str:
     token = new_opaque_token()
-    session.connection().execute(
-        _INSERT_REFRESH_TOKEN,
+    _INSERT_REFRESH_TOKEN.execute(
+        session,
         {
             "id": new_id(),
             "session_id": session_id,
@@ -331,5 +332,13 @@ def _session_fields(*, session: Session, keyring: Keyring, user_id: str) -> Subj
 
 
 # Built once: every login runs both.
-_INSERT_SESSION: Final = insert(UserSession)
-_INSERT_REFRESH_TOKEN: Final = insert(RefreshToken)
+_INSERT_SESSION: Final = DriverInsert(
+    cast(Table, UserSession.__table__),
+    columns=(
+        "id", "user_id", "client_id", "amr", "user_agent",
+        "created_at", "last_used_at", "expires_at", "revoked_at",
+    ),
+)  # fmt: skip
+_INSERT_REFRESH_TOKEN: Final = DriverInsert(
+    cast(Table, RefreshToken.__table__), columns=("id", "session_id", "digest", "issued_at", "used_at")
+)
