@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.audit import SYSTEM, Action, Outcome, record, seal_pending_events
 from privacy_service.audit.canonical import GENESIS_HASH, ChainedEvent
+from privacy_service.audit.errors import SealingConflict
 from privacy_service.audit.jobs import seal_events_job
 from privacy_service.audit.models import AuditCheckpoint, AuditEvent
-from privacy_service.audit.sealer import chain_head, try_lock_sealer
+from privacy_service.audit.sealer import _write_seals, chain_head, try_lock_sealer
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import unit_of_work
 from privacy_service.worker import JobContext
@@ -77,6 +78,28 @@ def test_a_later_batch_continues_the_chain_and_respects_the_batch_size(
     assert later[0].prev_hash == first[1].hash
     assert seal_pending_events(session=session, clock=clock, batch_size=2) == 1
     assert later[2].seq == 5
+
+
+def test_a_batch_with_an_event_sealed_meanwhile_is_refused_whole(
+    session: Session, clock: FrozenClock, record_events: RecordEvents
+) -> None:
+    sealed_meanwhile, still_pending = record_events(2)
+    seal_pending_events(session=session, clock=clock, batch_size=1)
+    batch: list[dict[str, object]] = [
+        {
+            "event_id": event.id,
+            "seq": seq,
+            "prev_hash": "a" * 64,
+            "hash": str(seq) * 64,
+            "sealed_at": clock.now(),
+        }
+        for seq, event in ((7, sealed_meanwhile), (8, still_pending))
+    ]
+    with pytest.raises(SealingConflict), session.begin_nested():
+        _write_seals(session.connection(), batch, sealed_at=clock.now())
+    session.expire_all()
+    assert sealed_meanwhile.seq == 1
+    assert still_pending.seq is None  # not sealed in part
 
 
 def test_an_event_committed_before_a_crash_is_sealed_by_the_next_sealer_run(
