@@ -27,7 +27,9 @@ table of the benchmark's own) and, depending on the contender:
 Each writer has its own pooled connection and ORM session (SQLAlchemy 2.0, the
 service's path). Contenders alternate round by round (``--rounds`` of
 ``--seconds`` each, after a short warm-up); the best round of each counts, so
-a burst of load from elsewhere hurts none in particular. After a ``with
+a burst of load from elsewhere hurts none in particular; each with-trail
+round against the without-trail round just before it is printed too, with
+their median, which a single lucky round cannot move. After a ``with
 trail`` round the benchmark waits (untimed) until the worker has sealed
 everything, and prints how many events were still unsealed when the round
 ended: the sealer kept up when that is about one second's worth or less.
@@ -41,7 +43,7 @@ Printed: events per second, next to the rate of recomputing the hashes alone in
 memory (the ceiling, with no database).
 
     .venv/bin/python benchmarks/audit_append.py [--database-url postgresql+psycopg://...]
-        [--writers 8] [--seconds 10] [--rounds 3] [--events 1000000] [--skip append|verify]
+        [--writers 8] [--seconds 10] [--rounds 5] [--events 1000000] [--skip append|verify]
 
 The load generator, PostgreSQL, the worker and whatever else the machine runs
 share its cores: compare runs, not single figures. Each round prints the share
@@ -54,6 +56,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -414,6 +417,14 @@ def bench_append(admin_url: str, *, writers: int, seconds: float, rounds: int) -
             f"  {name:<16}{best[name]:>11.1f}{mean:>11.1f}{best[name] / best['without trail']:>11.2f}x"
             f"   {client:.2f} + {database:.2f} + {worker_cpu:.2f} = {client + database + worker_cpu:.2f}"
         )
+    paired = [
+        with_trail.per_second / without.per_second
+        for without, with_trail in zip(results["without trail"], results["with trail"], strict=True)
+    ]
+    print(
+        f"  each with-trail round / the without-trail one before it: {statistics.median(paired):.2f}x median"
+        "   " + " ".join(f"{each:.2f}" for each in paired)
+    )
     ratio = best["with trail"] / best["without trail"]
     met = ratio >= GOAL_VERSUS_WITHOUT
     verdict = "met" if met else "MISSED"
@@ -601,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--writers", type=int, default=8, help="concurrent writer threads (default 8)")
     parser.add_argument("--seconds", type=float, default=10, help="measured seconds per round (default 10)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per contender (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per contender (default 5)")
     parser.add_argument("--events", type=int, default=1_000_000, help="events to verify (default 1,000,000)")
     parser.add_argument("--skip", choices=["append", "verify"], help="leave one part out")
     arguments = parser.parse_args(argv)
