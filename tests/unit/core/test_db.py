@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    create_engine,
     func,
     insert,
     select,
@@ -21,12 +22,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from privacy_service.core.db import DriverInsert, create_engine_for, unit_of_work
+from privacy_service.core.config import Settings
+from privacy_service.core.db import DriverInsert, create_engine_for, ping_connections_idle_for, unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.core.types import UTCDateTime
 from tests.conftest import make_settings, requires_postgres
+from tests.support.clocks import FakeMonotonic
 
 
 def test_the_embedded_database_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -208,7 +212,7 @@ def test_a_driver_insert_on_a_lost_connection_invalidates_it_as_sqlalchemy_would
     try:
         backend = session.connection().execute(text("SELECT pg_backend_pid()")).scalar_one()
         with engine.connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+            other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
         with pytest.raises(DBAPIError) as raised:
             writes.execute(session, {"id": new_id(), "at": datetime.now(UTC)})
         assert raised.value.connection_invalidated
@@ -234,3 +238,56 @@ def notes_on_engine(engine: Engine) -> Iterator[Table]:
         yield table
     finally:
         table.drop(engine)
+
+
+# --- Pinging pooled connections ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def pinged_engine(settings: Settings) -> Iterator[tuple[Engine, FakeMonotonic]]:
+    """A one-connection pool that pings connections idle half a second, on a clock the test moves."""
+    engine = create_engine(settings.effective_database_url, pool_size=1, max_overflow=0)
+    clock = FakeMonotonic()
+    ping_connections_idle_for(engine, seconds=0.5, clock=clock)
+    try:
+        yield engine, clock
+    finally:
+        engine.dispose()
+
+
+def _backend_pid(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(engine: Engine, pid: int) -> None:
+    with create_engine(engine.url, poolclass=NullPool).connect() as killer:
+        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+
+
+@requires_postgres
+def test_a_pooled_connection_idle_past_the_interval_is_pinged_and_replaced_when_dead(
+    pinged_engine: tuple[Engine, FakeMonotonic],
+) -> None:
+    engine, clock = pinged_engine
+    with engine.connect() as connection:
+        first = _backend_pid(connection)
+    _terminate(engine, first)
+    clock.advance(0.5)
+    with engine.connect() as connection:  # the ping finds it dead; the pool connects anew
+        assert _backend_pid(connection) != first
+
+
+@requires_postgres
+def test_a_pooled_connection_returned_a_moment_ago_is_handed_out_unpinged(
+    pinged_engine: tuple[Engine, FakeMonotonic],
+) -> None:
+    engine, clock = pinged_engine
+    with engine.connect() as connection:
+        first = _backend_pid(connection)
+    _terminate(engine, first)
+    clock.advance(0.4)
+    with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
+        connection.execute(text("SELECT 1"))  # no round trip was spent on a ping: the statement meets it
+    assert raised.value.connection_invalidated
+    with engine.connect() as connection:  # and the pool has discarded it
+        assert _backend_pid(connection) != first
