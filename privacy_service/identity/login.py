@@ -10,10 +10,12 @@ connection, nor SQLite's write lock) is held while argon2 runs:
 3. record the outcome: the failure count and refusal, or the session, tokens
    or MFA challenge, in one unit of work that commits even when it refuses.
 
-Between steps 1 and 3 concurrent guesses on one account can each pass the
-check; their number is bounded by the password pool's capacity, so the
-per-account bound of the throttle still holds (10 + pool capacity per window,
-far under NIST's 100 an hour).
+From step 1 to step 3 the account stays claimed (``LoginThrottle.check``,
+a ``login_claims`` row or a Redis key): a concurrent guess on it is refused
+with 429 and ``Retry-After: 1`` until the outcome is recorded, or until the
+claim expires should the process die in between. So guesses cannot all pass
+one check before any failure is counted, however many processes serve, and
+the throttle's per-account bound holds.
 """
 
 from __future__ import annotations

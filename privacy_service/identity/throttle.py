@@ -55,14 +55,18 @@ from limits import RateLimitItemPerSecond
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import CursorResult, Select, and_, bindparam, delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core
 from privacy_service.core.errors import Unavailable
+from privacy_service.core.types import UTCDateTime
 from privacy_service.crypto import InvalidKeyMaterial
 from privacy_service.identity.errors import TooManyAttempts
-from privacy_service.identity.models import LoginFailure
+from privacy_service.identity.models import LoginClaim, LoginFailure
 
 _DIGEST_LABEL = b"privacy-service/login-throttle/v1\x00"
 _DIGEST_KEY_SIZE = 32
@@ -399,16 +403,33 @@ class DatabaseFailureStore:
         )
 
     def claim(self, *, key: bytes, seconds: float) -> bool:
-        # PostgreSQL: a transaction-level advisory lock, which the unit of work's end releases (also on
-        # a crash, so ``seconds`` is not needed). SQLite: every transaction begins IMMEDIATE and holds the
-        # write lock to its end (core.db), so attempts are serialised already.
-        if self._session.get_bind().dialect.name != "postgresql":
-            return True
-        lock_id = int.from_bytes(key[:8], "big", signed=True)
-        return bool(self._session.scalar(select(func.pg_try_advisory_xact_lock(lock_id))))
+        # A row, not a lock: it must outlive the check's unit of work, which ends before the password
+        # is verified, and last until the outcome's unit of work releases it. One statement takes it
+        # when it is free or expired; a concurrent claim waits on the row's unique key, then finds it held.
+        now = self._clock.now()
+        statement = _claim_statement(self._session.get_bind().dialect.name)
+        claimed = run_core(
+            self._session, statement, {"key": key, "now": now, "until": now + timedelta(seconds=seconds)}
+        )
+        return claimed.first() is not None
 
     def release(self, *, key: bytes) -> None:
-        """Nothing to do: the claim ends with the unit of work."""
+        self._session.execute(_RELEASE_CLAIM, {"key": key})
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> ReturningInsert[bytes]:
+    """Insert the claim, or take over an expired one; returns the key only when the claim was taken."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(LoginClaim).values(key=bindparam("key"), expires_at=bindparam("until"))
+    return statement.on_conflict_do_update(
+        index_elements=[LoginClaim.key],
+        set_={"expires_at": statement.excluded.expires_at},
+        where=LoginClaim.expires_at <= bindparam("now", type_=UTCDateTime()),  # held, but expired
+    ).returning(LoginClaim.key)
+
+
+_RELEASE_CLAIM = delete(LoginClaim).where(LoginClaim.key == bindparam("key"))
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis
 from sqlalchemy import Engine, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.errors import Unavailable
@@ -205,7 +205,7 @@ def test_a_success_ends_the_delay_streak_but_not_the_window(
     assert retry_after(throttle) > 800
 
 
-def test_check_tells_the_streak_so_a_success_after_a_clean_check_writes_nothing(
+def test_check_tells_the_streak_so_a_success_after_a_clean_check_clears_nothing(
     throttle: LoginThrottle, clock: FrozenClock, session: Session
 ) -> None:
     assert throttle.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT) == 0
@@ -217,7 +217,8 @@ def test_check_tells_the_streak_so_a_success_after_a_clean_check_writes_nothing(
     event.listen(session.get_bind(), "before_cursor_execute", count)
     throttle.record_success(account_key=ACCOUNT, streak=0)
     event.remove(session.get_bind(), "before_cursor_execute", count)
-    assert statements == []
+    assert len(statements) == 1  # the claim's release, and no clearing of failures
+    assert "login_claims" in statements[0]
 
     fail(throttle)
     fail(throttle)
@@ -454,43 +455,68 @@ def test_the_database_store_counts_past_the_limit_and_reopens_when_enough_have_l
 # Claims: one attempt at a time per account ---------------------------------------------------
 
 
-def test_on_sqlite_attempts_are_serialised_by_the_transaction_so_claims_always_succeed(
-    session: Session, clock: FrozenClock, engine: Engine
+def test_a_database_claim_outlives_the_unit_of_work_that_took_it_until_it_is_released(
+    sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite only")
+    # The login checks in one unit of work and records the outcome in another, after the password.
+    def claim(key: bytes) -> bool:
+        with sessions() as session:
+            claimed = DatabaseFailureStore(session=session, clock=clock).claim(key=key, seconds=15)
+            session.commit()
+            return claimed
+
+    assert claim(b"account1")
+    assert not claim(b"account1")  # still being verified
+    assert claim(b"account2")
+    with sessions() as session:
+        DatabaseFailureStore(session=session, clock=clock).release(key=b"account1")
+        session.commit()
+    assert claim(b"account1")
+
+
+def test_a_database_claim_left_behind_by_a_crashed_attempt_expires_by_itself(
+    session: Session, clock: FrozenClock
+) -> None:
     store = DatabaseFailureStore(session=session, clock=clock)
-    assert store.claim(key=b"account1", seconds=1)
-    assert store.claim(key=b"account1", seconds=1)
-    store.release(key=b"account1")
+    assert store.claim(key=b"account1", seconds=15)  # ... and the attempt never records an outcome
+    clock.advance(timedelta(seconds=14))
+    assert not store.claim(key=b"account1", seconds=15)
+    clock.advance(timedelta(seconds=1))
+    assert store.claim(key=b"account1", seconds=15)
+    assert not store.claim(key=b"account1", seconds=15)  # taken over with a new expiry
 
 
 @requires_postgres
-def test_on_postgresql_a_second_attempt_on_an_account_is_refused_until_the_first_transaction_ends(
+def test_on_postgresql_a_claim_committed_by_one_connection_refuses_the_attempt_of_another(
     engine: Engine, clock: FrozenClock
 ) -> None:
-    with Session(engine) as first, Session(engine) as second:
-        first_store = DatabaseFailureStore(session=first, clock=clock)
-        second_store = DatabaseFailureStore(session=second, clock=clock)
+    key = b"claimed across connections"
+    try:
+        with Session(engine) as first, Session(engine) as second:
+            assert DatabaseFailureStore(session=first, clock=clock).claim(key=key, seconds=15)
+            first.commit()
+            assert not DatabaseFailureStore(session=second, clock=clock).claim(key=key, seconds=15)
+            second.rollback()
+            DatabaseFailureStore(session=first, clock=clock).release(key=key)
+            first.commit()
+            assert DatabaseFailureStore(session=second, clock=clock).claim(key=key, seconds=15)
+            second.commit()
+    finally:
+        with Session(engine) as cleanup:
+            DatabaseFailureStore(session=cleanup, clock=clock).release(key=key)
+            cleanup.commit()
 
-        assert first_store.claim(key=b"account1", seconds=1)
-        assert first_store.claim(key=b"account1", seconds=1)  # the same unit of work may check again
-        assert not second_store.claim(key=b"account1", seconds=1)
-        assert second_store.claim(key=b"account2", seconds=1)
-        second.rollback()
 
-        first_store.release(key=b"account1")  # nothing: the end of the transaction releases the claim
-        assert not second_store.claim(key=b"account1", seconds=1)
-        second.rollback()
-        first.rollback()
-        assert second_store.claim(key=b"account1", seconds=1)
-        second.rollback()
-
-
+@pytest.mark.parametrize("store_kind", ["database", "redis"])
 def test_a_second_attempt_on_an_account_is_refused_while_the_first_is_being_verified(
-    redis_prefix: str,
+    store_kind: str, request: pytest.FixtureRequest
 ) -> None:
-    first, second = redis_throttle(redis_prefix), redis_throttle(redis_prefix)
+    if store_kind == "redis":
+        prefix = request.getfixturevalue("redis_prefix")
+        first, second = redis_throttle(prefix), redis_throttle(prefix)
+    else:
+        throttle_for = request.getfixturevalue("throttle_for")
+        first, second = throttle_for(NO_DELAYS), throttle_for(NO_DELAYS)
 
     first.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)
     assert retry_after(second) == 1
