@@ -453,12 +453,20 @@ def _states_query(windows: int) -> Select[str, bytes, int, datetime]:
 
 
 def purge_expired(*, session: Session, clock: Clock, limits: ThrottleLimits | None = None) -> int:
-    """Delete the failures that no window counts any more; return how many. For the background worker."""
+    """Delete the failures that no window counts any more, and the claims that attempts which died left
+    behind and that have expired; return how many rows. For the background worker."""
     limits = limits or ThrottleLimits.default()
-    cutoff = clock.now() - timedelta(seconds=limits.longest_window_seconds)
-    result = session.execute(delete(LoginFailure).where(LoginFailure.at <= cutoff))
-    assert isinstance(result, CursorResult)
-    return result.rowcount
+    now = clock.now()
+    cutoff = now - timedelta(seconds=limits.longest_window_seconds)
+    purged = 0
+    for stale in (
+        delete(LoginFailure).where(LoginFailure.at <= cutoff),
+        delete(LoginClaim).where(LoginClaim.expires_at <= now),
+    ):
+        result = session.execute(stale)
+        assert isinstance(result, CursorResult)
+        purged += result.rowcount
+    return purged
 
 
 class RedisFailureStore:

@@ -20,7 +20,7 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.core.errors import Unavailable
 from privacy_service.crypto import InvalidKeyMaterial
 from privacy_service.identity.errors import InvalidCredentials, TooManyAttempts
-from privacy_service.identity.models import LoginFailure
+from privacy_service.identity.models import LoginClaim, LoginFailure
 from privacy_service.identity.throttle import (
     DatabaseFailureStore,
     FailureStore,
@@ -383,6 +383,20 @@ def test_purge_removes_only_failures_that_no_window_counts(
     remaining = session.scalars(select(LoginFailure.at)).all()
     assert len(remaining) == 4
     assert all(at == clock.now() - timedelta(seconds=1) for at in remaining)
+
+
+def test_purge_removes_the_claims_of_attempts_that_died_once_they_expired(
+    session: Session, clock: FrozenClock
+) -> None:
+    store = DatabaseFailureStore(session=session, clock=clock)
+    store.claim(key=b"died", seconds=15)  # and never recorded an outcome
+    clock.advance(timedelta(seconds=10))
+    store.claim(key=b"in flight", seconds=15)
+    assert purge_expired(session=session, clock=clock) == 0
+    clock.advance(timedelta(seconds=5))
+
+    assert purge_expired(session=session, clock=clock) == 1
+    assert session.scalars(select(LoginClaim.key)).all() == [b"in flight"]
 
 
 # The stores: one contract, two backends ------------------------------------------------------
