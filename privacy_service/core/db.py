@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVarTuple
 
 from sqlalchemy import CursorResult, Engine, MetaData, Table, bindparam, create_engine, event, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -259,6 +260,22 @@ class _PreparedInsert:
         if self.order is None:
             return processed
         return tuple(processed[name] for name in self.order)
+
+
+# The INSERT of each supported database, with its ON CONFLICT clause: one upsert statement on both.
+_DIALECT_INSERTS: dict[str, Callable[[Any], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
+def upsert_insert(dialect_name: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``table`` (a mapped class or Table) that can take ``on_conflict_do_update``.
+
+    Both supported databases spell ON CONFLICT alike, and SQLAlchemy builds it
+    per dialect; another dialect is refused here rather than half-supported.
+    """
+    return _DIALECT_INSERTS[dialect_name](table)
 
 
 def ping(sessions: SessionFactory) -> None:

@@ -55,13 +55,11 @@ from limits import RateLimitItemPerSecond
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import CursorResult, Select, and_, bindparam, delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from privacy_service.core.clock import Clock
-from privacy_service.core.db import run_core
+from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import Unavailable
 from privacy_service.core.types import UTCDateTime
 from privacy_service.crypto import InvalidKeyMaterial
@@ -422,8 +420,7 @@ class DatabaseFailureStore:
 @functools.cache
 def _claim_statement(dialect: str) -> ReturningInsert[bytes]:
     """Insert the claim, or take over an expired one; returns the key only when the claim was taken."""
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(LoginClaim).values(key=bindparam("key"), expires_at=bindparam("until"))
+    statement = upsert_insert(dialect, LoginClaim).values(key=bindparam("key"), expires_at=bindparam("until"))
     return statement.on_conflict_do_update(
         index_elements=[LoginClaim.key],
         set_={"expires_at": statement.excluded.expires_at},

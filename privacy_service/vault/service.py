@@ -10,20 +10,19 @@ formats or compares a personal value in plaintext except to validate it.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import pydantic
 from pydantic_core import ErrorDetails
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.core.clock import Clock
-from privacy_service.core.db import run_core
+from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex
@@ -53,12 +52,6 @@ LOAD_BATCH_SIZE = 2_000
 
 _CATEGORY: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(RecordCategory)
 _RECORD_DATA: pydantic.TypeAdapter[dict[str, Any]] = pydantic.TypeAdapter(RecordData)
-# One ON CONFLICT upsert for the two supported databases: concurrent writers of one
-# record both succeed (the last one wins) instead of one failing on the unique key.
-_INSERT: dict[str, Callable[[type[PersonalRecord]], postgresql.Insert | sqlite.Insert]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
 
 
 def create_subject(
@@ -246,7 +239,9 @@ def put_record(
         _record_column(category), data
     )
     now = clock.now()
-    insert = _INSERT[session.get_bind().dialect.name](PersonalRecord).values(
+    # An upsert: concurrent writers of one record both succeed (the last one wins) instead of one
+    # failing on the unique key.
+    insert = upsert_insert(session.get_bind().dialect.name, PersonalRecord).values(
         id=new_id(), subject_id=subject_id, category=category, data=sealed, created_at=now, updated_at=now
     )
     session.execute(
