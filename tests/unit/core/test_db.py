@@ -203,6 +203,16 @@ def test_a_driver_insert_fails_as_sqlalchemy_does_and_never_quotes_its_values(
     assert "test_driver_notes" in str(raised.value)  # the statement is named, its values are not
 
 
+def _backend_pid(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(engine: Engine, pid: int) -> None:
+    """End a PostgreSQL backend from a connection outside ``engine``'s pool, and wait until it has gone."""
+    with create_engine(engine.url, poolclass=NullPool).connect() as killer:
+        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+
+
 @requires_postgres
 def test_a_driver_insert_on_a_lost_connection_invalidates_it_as_sqlalchemy_would(
     engine: Engine, notes_on_engine: Table
@@ -210,9 +220,7 @@ def test_a_driver_insert_on_a_lost_connection_invalidates_it_as_sqlalchemy_would
     writes = DriverInsert(notes_on_engine, columns=("id", "at"))
     session = Session(engine)
     try:
-        backend = session.connection().execute(text("SELECT pg_backend_pid()")).scalar_one()
-        with engine.connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+        _terminate(engine, _backend_pid(session.connection()))
         with pytest.raises(DBAPIError) as raised:
             writes.execute(session, {"id": new_id(), "at": datetime.now(UTC)})
         assert raised.value.connection_invalidated
@@ -255,13 +263,12 @@ def pinged_engine(settings: Settings) -> Iterator[tuple[Engine, FakeMonotonic]]:
         engine.dispose()
 
 
-def _backend_pid(connection: Connection) -> int:
-    return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
-
-
-def _terminate(engine: Engine, pid: int) -> None:
-    with create_engine(engine.url, poolclass=NullPool).connect() as killer:
-        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+def _kill_the_pooled_connection(engine: Engine) -> int:
+    """Use the pool's one connection, return it, end its backend; return the backend's pid."""
+    with engine.connect() as connection:
+        pid = _backend_pid(connection)
+    _terminate(engine, pid)
+    return pid
 
 
 @requires_postgres
@@ -269,9 +276,7 @@ def test_a_pooled_connection_idle_past_the_interval_is_pinged_and_replaced_when_
     pinged_engine: tuple[Engine, FakeMonotonic],
 ) -> None:
     engine, clock = pinged_engine
-    with engine.connect() as connection:
-        first = _backend_pid(connection)
-    _terminate(engine, first)
+    first = _kill_the_pooled_connection(engine)
     clock.advance(0.5)
     with engine.connect() as connection:  # the ping finds it dead; the pool connects anew
         assert _backend_pid(connection) != first
@@ -282,9 +287,7 @@ def test_a_pooled_connection_returned_a_moment_ago_is_handed_out_unpinged(
     pinged_engine: tuple[Engine, FakeMonotonic],
 ) -> None:
     engine, clock = pinged_engine
-    with engine.connect() as connection:
-        first = _backend_pid(connection)
-    _terminate(engine, first)
+    first = _kill_the_pooled_connection(engine)
     clock.advance(0.4)
     with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
         connection.execute(text("SELECT 1"))  # no round trip was spent on a ping: the statement meets it
