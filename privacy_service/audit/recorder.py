@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.actions import Action, Outcome, Party
@@ -38,7 +37,7 @@ DETAILS_TABLE = "audit_events"
 DETAILS_COLUMN = "details"
 
 _INSERT_EVENT = DriverInsert(
-    cast(Table, AuditEvent.__table__),
+    AuditEvent,
     columns=(
         "id", "at", "actor_type", "actor_id", "action", "target_type", "target_id",
         "outcome", "request_id", "subject_id", "details",

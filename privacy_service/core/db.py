@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final, TypeVarTuple
+from typing import Any, Final, TypeVarTuple, cast
 
 from sqlalchemy import CursorResult, Engine, MetaData, Table, bindparam, create_engine, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -193,8 +193,8 @@ class DriverInsert:
     Pending ORM changes are not flushed first, as with ``connection.execute``.
     """
 
-    def __init__(self, table: Table, columns: Sequence[str]) -> None:
-        self._table = table
+    def __init__(self, table: Table | type[Base], columns: Sequence[str]) -> None:
+        self._table = table if isinstance(table, Table) else cast(Table, table.__table__)
         self._columns = tuple(columns)
         self._names = frozenset(self._columns)
         self._prepared: dict[tuple[str, str], _PreparedInsert] = {}

@@ -20,9 +20,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import CursorResult, Table, and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
@@ -333,12 +333,12 @@ def _session_fields(*, session: Session, keyring: Keyring, user_id: str) -> Subj
 
 # Built once: every login runs both.
 _INSERT_SESSION: Final = DriverInsert(
-    cast(Table, UserSession.__table__),
+    UserSession,
     columns=(
         "id", "user_id", "client_id", "amr", "user_agent",
         "created_at", "last_used_at", "expires_at", "revoked_at",
     ),
 )  # fmt: skip
 _INSERT_REFRESH_TOKEN: Final = DriverInsert(
-    cast(Table, RefreshToken.__table__), columns=("id", "session_id", "digest", "issued_at", "used_at")
+    RefreshToken, columns=("id", "session_id", "digest", "issued_at", "used_at")
 )
