@@ -19,9 +19,20 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final, TypeVarTuple, cast
+from typing import Any, Final, NoReturn, TypeVarTuple, cast
 
-from sqlalchemy import CursorResult, Engine, MetaData, Table, bindparam, create_engine, event, insert, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    MetaData,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -201,33 +212,17 @@ class DriverInsert:
 
     def execute(self, session: Session, values: Mapping[str, Any]) -> None:
         """Insert one row in the session's transaction; ``values`` names exactly the columns."""
+        connection = session.connection()
+        self.bind(connection.dialect, values).send(connection)
+
+    def bind(self, dialect: Dialect, values: Mapping[str, Any]) -> BoundInsert:
+        """The statement and its parameters for ``values``, checked now and sent later by ``send``."""
         if values.keys() != self._names:
             raise ValueError(f"{self._table.name}: the values must name exactly {sorted(self._names)}")
-        connection = session.connection()
-        dialect = connection.dialect
         prepared = self._prepared.get((dialect.name, dialect.driver))
         if prepared is None:
             prepared = self._prepared[(dialect.name, dialect.driver)] = self._prepare(dialect)
-        parameters = prepared.parameters(values)
-        dbapi_connection = connection.connection
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(prepared.sql, parameters)
-        except dialect.loaded_dbapi.Error as error:
-            invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
-            if invalidated:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                prepared.sql,
-                parameters,
-                error,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=invalidated,
-                dialect=dialect,
-            ) from error
-        finally:
-            cursor.close()
+        return BoundInsert(sql=prepared.sql, parameters=prepared.parameters(values))
 
     def _prepare(self, dialect: Dialect) -> _PreparedInsert:
         statement = insert(self._table).values({name: bindparam(name) for name in self._columns})
@@ -243,6 +238,56 @@ class DriverInsert:
             order=tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None,
             processors=tuple(processors),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BoundInsert:
+    """One row's INSERT with its parameters, ready for the driver's cursor."""
+
+    sql: str
+    parameters: tuple[Any, ...] | dict[str, Any]
+
+    def send(self, connection: Connection) -> None:
+        """Run it on ``connection``'s driver cursor; a driver error is raised as SQLAlchemy's."""
+        dbapi_connection = connection.connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self.parameters)
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise_driver_error(
+                connection, error, statement=self.sql, parameters=self.parameters, cursor=cursor
+            )
+        finally:
+            cursor.close()
+
+
+def raise_driver_error(
+    connection: Connection,
+    error: Any,
+    *,
+    statement: str,
+    parameters: Any,
+    cursor: Any = None,
+    lost: bool = False,
+) -> NoReturn:
+    """Raise the driver's ``error`` as SQLAlchemy would have, without quoting the statement's values.
+
+    A lost connection (the dialect says so, or ``lost``: its protocol state is
+    unknown) is invalidated first, so the pool never hands it out again.
+    """
+    dialect = connection.dialect
+    invalidated = lost or dialect.is_disconnect(error, connection.connection, cursor)
+    if invalidated:
+        connection.invalidate(error)
+    raise DBAPIError.instance(
+        statement,
+        parameters,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    ) from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
     """Record ``count`` events about clients (no subject, no keyring needed), one millisecond apart."""
 
     def record_events(count: int) -> list[AuditEvent]:
-        events = []
+        recorded = []
         for index in range(count):
             event_id = record(
                 session=session,
@@ -36,10 +36,10 @@ def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
                 request_id=f"req-{index}",
                 details={"index": index},
             )
-            events.append(session.get_one(AuditEvent, event_id))
+            recorded.append(event_id)
             clock.advance(timedelta(milliseconds=1))
-        session.flush()
-        return events
+        session.commit()  # events are written as their transaction commits
+        return [session.get_one(AuditEvent, event_id) for event_id in recorded]
 
     return record_events
 

@@ -136,7 +136,7 @@ def test_the_service_role_records_reads_seals_and_checkpoints(
         target=CLIENT,
         outcome=Outcome.SUCCESS,
     )
-    session.flush()
+    session.commit()
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == 4
     assert seal_pending_events(session=session, clock=clock) == 4
     ensure_signing_key(session=session, provider=key_file, clock=clock)

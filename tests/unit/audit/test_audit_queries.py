@@ -186,7 +186,7 @@ def test_filters_narrow_the_listing(
         target=CLIENT,
         outcome=Outcome.FAILURE,
     )
-    session.flush()
+    session.commit()
 
     def ids(**filters: object) -> list[str]:
         page = list_events(session=session, keyring=keyring, filters=EventFilter(**filters), limit=50)  # type: ignore[arg-type]
@@ -228,6 +228,7 @@ def subject_event(session: Session, clock: FrozenClock, keyring: Keyring, subjec
         details={"category": "address"},
         keyring=keyring,
     )
+    session.commit()
     event = session.get_one(AuditEvent, event_id)
     session.flush()
     return event
@@ -289,7 +290,7 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_quoted_while_js
         request_id="@SUM(1)",
         details={"n": 1},
     )
-    session.flush()
+    session.commit()
     items = [
         AuditEventItem.of(view) for view in iter_events(session=session, keyring=keyring, filters=EVERYTHING)
     ]

@@ -60,8 +60,8 @@ def test_an_event_is_recorded_unsealed_in_the_callers_transaction(
         outcome=Outcome.SUCCESS,
         request_id="req-1",
     )
+    session.commit()  # the caller's transaction commits, and its event with it
     event = session.get_one(AuditEvent, event_id)
-    session.flush()
     assert (event.seq, event.hash, event.prev_hash, event.sealed_at) == (None, None, None, None)
     assert (event.action, event.actor_type, event.target_id, event.outcome) == (
         "key_rotate",
@@ -84,6 +84,7 @@ def test_details_about_no_subject_are_stored_as_plain_json(session: Session, clo
         outcome=Outcome.SUCCESS,
         details={"scopes": ["vault:read"]},
     )
+    session.commit()
     event = session.get_one(AuditEvent, event_id)
     assert event.details == b'{"scopes":["vault:read"]}'
     assert open_details(session=session, event=event, keyring=None) == {"scopes": ["vault:read"]}
@@ -103,6 +104,7 @@ def test_details_about_a_subject_are_sealed_under_their_key(
         details={"fields": ["phone"], "reason": "ticket 42"},
         keyring=keyring,
     )
+    session.commit()
     event = session.get_one(AuditEvent, event_id)
     assert event.subject_id == "alice"  # the target, not the staff member who acted
     assert event.details is not None
@@ -129,6 +131,7 @@ def test_a_subject_acting_on_a_client_has_details_sealed_under_their_own_key(
         details={"ip": "192.0.2.1"},
         keyring=keyring,
     )
+    session.commit()
     event = session.get_one(AuditEvent, event_id)
     assert event.subject_id == "alice"
     assert event.details is not None
@@ -159,6 +162,7 @@ def test_an_event_without_details_about_a_subject_needs_no_key(session: Session,
         target=ALICE,
         outcome=Outcome.FAILURE,
     )
+    session.commit()
     event = session.get_one(AuditEvent, event_id)
     assert event.subject_id == "alice"
     assert open_details(session=session, event=event, keyring=None) is None
@@ -178,6 +182,7 @@ def test_erasing_the_subject_makes_the_details_unreadable(
         details={"field": "address"},
         keyring=keyring,
     )
+    session.commit()
     event = session.get_one(AuditEvent, event_id)
     keyring.shred(session=session, subject_id="alice")
     with pytest.raises(SubjectKeyDestroyed):

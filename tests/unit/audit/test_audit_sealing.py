@@ -56,6 +56,7 @@ def test_the_hash_covers_the_canonical_encoding_documented_in_canonical_py(
         target=CLIENT,
         outcome=Outcome.SUCCESS,
     )
+    session.commit()
     event = session.get_one(AuditEvent, event_id)
     seal_pending_events(session=session, clock=clock)
     expected = (
@@ -186,15 +187,15 @@ def test_two_sealers_never_both_seal(engine: Engine, clock: FrozenClock) -> None
         second = Session(bind=second_connection)
         try:
             assert seal_pending_events(session=first, clock=clock) == 0  # nothing to seal, but holds the lock
-            record(
-                session=second,
-                clock=clock,
-                actor=SYSTEM,
-                action=Action.KEY_ROTATE,
-                target=CLIENT,
-                outcome=Outcome.SUCCESS,
-            )
-            second.flush()
+            with second.begin_nested():  # released: the event is written, the transaction goes on
+                record(
+                    session=second,
+                    clock=clock,
+                    actor=SYSTEM,
+                    action=Action.KEY_ROTATE,
+                    target=CLIENT,
+                    outcome=Outcome.SUCCESS,
+                )
             assert not try_lock_sealer(second)
             assert seal_pending_events(session=second, clock=clock) == 0  # a pending event, but no lock
             first_connection.rollback()  # the first sealer's transaction ends and releases the lock

@@ -22,7 +22,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from privacy_service.core.config import Settings
 from privacy_service.core.db import DriverInsert, create_engine_for, ping_connections_idle_for, unit_of_work
@@ -31,6 +30,7 @@ from privacy_service.core.ids import new_id
 from privacy_service.core.types import UTCDateTime
 from tests.conftest import make_settings, requires_postgres
 from tests.support.clocks import FakeMonotonic
+from tests.support.database import backend_pid, stored_row, terminate_backend
 
 
 def test_the_embedded_database_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -149,14 +149,6 @@ def notes(connection: Connection) -> Table:
     return table
 
 
-def _stored(connection: Connection, table: Table, row_id: str) -> tuple[object, ...]:
-    """The row as the database holds it, read past SQLAlchemy's result processing."""
-    cursor = connection.connection.cursor()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    cursor.execute(f"SELECT at, body, label FROM {table.name} WHERE id = {marker}", (row_id,))  # noqa: S608 -- a test table's name
-    return tuple(cursor.fetchone())
-
-
 def test_a_driver_insert_stores_a_row_exactly_as_a_core_insert_does(
     session: Session, connection: Connection, notes: Table
 ) -> None:
@@ -166,7 +158,7 @@ def test_a_driver_insert_stores_a_row_exactly_as_a_core_insert_does(
     DriverInsert(notes, columns=("id", "at", "body", "label")).execute(session, {"id": driver_id, **values})
     session.connection().execute(insert(notes), {"id": core_id, **values})
 
-    assert _stored(connection, notes, driver_id) == _stored(connection, notes, core_id)
+    assert stored_row(connection, notes, driver_id) == stored_row(connection, notes, core_id)
     read = session.connection().execute(select(notes.c.at, notes.c.body).where(notes.c.id == driver_id)).one()
     assert read.at == values["at"]
     assert read.at.tzinfo == UTC
@@ -203,16 +195,6 @@ def test_a_driver_insert_fails_as_sqlalchemy_does_and_never_quotes_its_values(
     assert "test_driver_notes" in str(raised.value)  # the statement is named, its values are not
 
 
-def _backend_pid(connection: Connection) -> int:
-    return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
-
-
-def _terminate(engine: Engine, pid: int) -> None:
-    """End a PostgreSQL backend from a connection outside ``engine``'s pool, and wait until it has gone."""
-    with create_engine(engine.url, poolclass=NullPool).connect() as killer:
-        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
-
-
 @requires_postgres
 def test_a_driver_insert_on_a_lost_connection_invalidates_it_as_sqlalchemy_would(
     engine: Engine, notes_on_engine: Table
@@ -220,7 +202,7 @@ def test_a_driver_insert_on_a_lost_connection_invalidates_it_as_sqlalchemy_would
     writes = DriverInsert(notes_on_engine, columns=("id", "at"))
     session = Session(engine)
     try:
-        _terminate(engine, _backend_pid(session.connection()))
+        terminate_backend(engine, backend_pid(session.connection()))
         with pytest.raises(DBAPIError) as raised:
             writes.execute(session, {"id": new_id(), "at": datetime.now(UTC)})
         assert raised.value.connection_invalidated
@@ -266,8 +248,8 @@ def pinged_engine(settings: Settings) -> Iterator[tuple[Engine, FakeMonotonic]]:
 def _kill_the_pooled_connection(engine: Engine) -> int:
     """Use the pool's one connection, return it, end its backend; return the backend's pid."""
     with engine.connect() as connection:
-        pid = _backend_pid(connection)
-    _terminate(engine, pid)
+        pid = backend_pid(connection)
+    terminate_backend(engine, pid)
     return pid
 
 
@@ -279,7 +261,7 @@ def test_a_pooled_connection_idle_past_the_interval_is_pinged_and_replaced_when_
     first = _kill_the_pooled_connection(engine)
     clock.advance(0.5)
     with engine.connect() as connection:  # the ping finds it dead; the pool connects anew
-        assert _backend_pid(connection) != first
+        assert backend_pid(connection) != first
 
 
 @requires_postgres
@@ -293,4 +275,4 @@ def test_a_pooled_connection_returned_a_moment_ago_is_handed_out_unpinged(
         connection.execute(text("SELECT 1"))  # no round trip was spent on a ping: the statement meets it
     assert raised.value.connection_invalidated
     with engine.connect() as connection:  # and the pool has discarded it
-        assert _backend_pid(connection) != first
+        assert backend_pid(connection) != first
