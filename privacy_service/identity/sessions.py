@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, client_party, user_party
 from privacy_service.core.clock import Clock
-from privacy_service.core.db import DriverInsert
 from privacy_service.core.errors import NotFound
 from privacy_service.core.ids import new_id
+from privacy_service.core.insert_at_commit import InsertAtCommit
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.errors import InvalidToken, RefreshTokenReused
 from privacy_service.identity.models import RefreshToken, UserSession
@@ -96,9 +96,10 @@ def start_session(
     now = clock.now()
     fields = _session_fields(session=session, keyring=keyring, user_id=user_id)
     session_id, expires_at = new_id(), now + lifetime
-    # Driver INSERTs, not entities: every login writes these two rows and reads neither back, and the
-    # unit of work's two flushes (the token refers to its session) cost more than the statements.
-    _INSERT_SESSION.execute(
+    # Not entities: every login writes these two rows and reads neither back, and the unit of work's
+    # two flushes (the token refers to its session) cost more than the statements. They are sent with
+    # the COMMIT, in its round trip on PostgreSQL, as the login's audit event is.
+    _INSERT_SESSION.add(
         session,
         {
             "id": session_id,
@@ -313,7 +314,7 @@ def _issue_refresh_token(
     *, session: Session, digests: OpaqueTokenDigests, session_id: str, now: datetime
 ) -> str:
     token = new_opaque_token()
-    _INSERT_REFRESH_TOKEN.execute(
+    _INSERT_REFRESH_TOKEN.add(
         session,
         {
             "id": new_id(),
@@ -332,13 +333,13 @@ def _session_fields(*, session: Session, keyring: Keyring, user_id: str) -> Subj
 
 
 # Built once: every login runs both.
-_INSERT_SESSION: Final = DriverInsert(
+_INSERT_SESSION: Final = InsertAtCommit(
     UserSession,
     columns=(
         "id", "user_id", "client_id", "amr", "user_agent",
         "created_at", "last_used_at", "expires_at", "revoked_at",
     ),
 )  # fmt: skip
-_INSERT_REFRESH_TOKEN: Final = DriverInsert(
+_INSERT_REFRESH_TOKEN: Final = InsertAtCommit(
     RefreshToken, columns=("id", "session_id", "digest", "issued_at", "used_at")
 )

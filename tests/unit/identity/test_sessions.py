@@ -66,7 +66,7 @@ class World:
         user_agent: str | None = FIREFOX,
         amr: tuple[AuthMethod, ...] = (AuthMethod.PASSWORD,),
     ) -> service.IssuedRefresh:
-        return service.start_session(
+        issued = service.start_session(
             session=session,
             keyring=self.keyring,
             digests=self.digests,
@@ -77,11 +77,15 @@ class World:
             user_agent=user_agent,
             lifetime=LIFETIME,
         )
+        session.commit()  # a login is a unit of work of its own: its rows go with its commit
+        return issued
 
     def refresh(self, session: Session, token: str, *, client_id: str) -> service.RotatedRefresh:
-        return service.rotate_refresh_token(
+        rotated = service.rotate_refresh_token(
             session=session, digests=self.digests, clock=self.clock, client_id=client_id, refresh_token=token
         )
+        session.commit()
+        return rotated
 
     def active(self, session: Session, session_id: str) -> bool:
         return service.is_session_active(session=session, clock=self.clock, session_id=session_id)
