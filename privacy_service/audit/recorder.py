@@ -9,9 +9,10 @@ The event is not added to the ORM unit of work (it is never changed by the
 code that records it) but to ``core.insert_at_commit.InsertAtCommit``: it is
 sent as its transaction commits, and on PostgreSQL in the COMMIT's own round
 trip, so an audited transaction makes no more round trips than the same
-transaction unaudited. Its own INSERT, as a statement of its own, held
-``benchmarks/audit_append.py`` at 0.62-0.85x the throughput of the
-transactions without events; sent with the COMMIT, 0.94x. An event therefore
+transaction unaudited. As a statement of its own, the event held
+``benchmarks/audit_append.py`` at 0.62-0.85x the throughput of the same
+transactions without events; sent with the COMMIT, 0.84-0.88x (paired
+medians 0.91-0.93x) on the machine where it gave 0.62x. An event therefore
 cannot be read back by the transaction that records it, which none does.
 """
 

@@ -16,25 +16,19 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Final, NoReturn, TypeVarTuple, cast
+from typing import Any, Final, TypeVarTuple
 
 from sqlalchemy import (
-    Connection,
     CursorResult,
     Engine,
     MetaData,
-    Table,
-    bindparam,
     create_engine,
     event,
-    insert,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -187,124 +181,6 @@ def run_core(
     """
     session.flush()  # nothing to do, and cheap to find out, when nothing is pending
     return session.connection().execute(query, parameters)
-
-
-class DriverInsert:
-    """An INSERT of one row with fixed columns, sent straight to the driver's cursor.
-
-    For the writes of the hottest paths (every audit event, every login's
-    session), where SQLAlchemy's execution layer costs more than the
-    statement: a Core ``connection.execute`` of a prebuilt INSERT took 92 us
-    of client CPU on PostgreSQL, this way 55 us.
-    The statement is compiled once per dialect and each value goes through its
-    column type's bind processor, so the row is stored exactly as a Core or
-    ORM INSERT stores it; a driver error is raised as SQLAlchemy's, as it would
-    have been, with the statement's values hidden. Column defaults are not
-    applied: every column named at construction needs a value on each call.
-    Pending ORM changes are not flushed first, as with ``connection.execute``.
-    """
-
-    def __init__(self, table: Table | type[Base], columns: Sequence[str]) -> None:
-        self._table = table if isinstance(table, Table) else cast(Table, table.__table__)
-        self._columns = tuple(columns)
-        self._names = frozenset(self._columns)
-        self._prepared: dict[tuple[str, str], _PreparedInsert] = {}
-
-    def execute(self, session: Session, values: Mapping[str, Any]) -> None:
-        """Insert one row in the session's transaction; ``values`` names exactly the columns."""
-        connection = session.connection()
-        self.bind(connection.dialect, values).send(connection)
-
-    def bind(self, dialect: Dialect, values: Mapping[str, Any]) -> BoundInsert:
-        """The statement and its parameters for ``values``, checked now and sent later by ``send``."""
-        if values.keys() != self._names:
-            raise ValueError(f"{self._table.name}: the values must name exactly {sorted(self._names)}")
-        prepared = self._prepared.get((dialect.name, dialect.driver))
-        if prepared is None:
-            prepared = self._prepared[(dialect.name, dialect.driver)] = self._prepare(dialect)
-        return BoundInsert(sql=prepared.sql, parameters=prepared.parameters(values))
-
-    def _prepare(self, dialect: Dialect) -> _PreparedInsert:
-        statement = insert(self._table).values({name: bindparam(name) for name in self._columns})
-        compiled = statement.compile(dialect=dialect)
-        processors = []
-        for name in self._columns:
-            column_type = self._table.c[name].type
-            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                processors.append((name, processor))
-        return _PreparedInsert(
-            sql=compiled.string,
-            order=tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None,
-            processors=tuple(processors),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class BoundInsert:
-    """One row's INSERT with its parameters, ready for the driver's cursor."""
-
-    sql: str
-    parameters: tuple[Any, ...] | dict[str, Any]
-
-    def send(self, connection: Connection) -> None:
-        """Run it on ``connection``'s driver cursor; a driver error is raised as SQLAlchemy's."""
-        dbapi_connection = connection.connection
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(self.sql, self.parameters)
-        except connection.dialect.loaded_dbapi.Error as error:
-            raise_driver_error(
-                connection, error, statement=self.sql, parameters=self.parameters, cursor=cursor
-            )
-        finally:
-            cursor.close()
-
-
-def raise_driver_error(
-    connection: Connection,
-    error: Any,
-    *,
-    statement: str,
-    parameters: Any,
-    cursor: Any = None,
-    lost: bool = False,
-) -> NoReturn:
-    """Raise the driver's ``error`` as SQLAlchemy would have, without quoting the statement's values.
-
-    A lost connection (the dialect says so, or ``lost``: its protocol state is
-    unknown) is invalidated first, so the pool never hands it out again.
-    """
-    dialect = connection.dialect
-    invalidated = lost or dialect.is_disconnect(error, connection.connection, cursor)
-    if invalidated:
-        connection.invalidate(error)
-    raise DBAPIError.instance(
-        statement,
-        parameters,
-        error,
-        dialect.loaded_dbapi.Error,
-        hide_parameters=True,
-        connection_invalidated=invalidated,
-        dialect=dialect,
-    ) from error
-
-
-@dataclass(frozen=True, slots=True)
-class _PreparedInsert:
-    """``DriverInsert``'s statement for one dialect: its text, and how values become its parameters."""
-
-    sql: str
-    order: tuple[str, ...] | None  # names in placeholder order for a positional paramstyle, else named
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
-
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        processed = dict(values)
-        for name, processor in self.processors:
-            processed[name] = processor(processed[name])
-        if self.order is None:
-            return processed
-        return tuple(processed[name] for name in self.order)
 
 
 # The INSERT of each supported database, with its ON CONFLICT clause: one upsert statement on both.

@@ -6,8 +6,10 @@ hands the interpreter lock back and forth, and an audited transaction made a
 quarter fewer commits a second than the same transaction without its event
 (``benchmarks/audit_append.py``). Added here, the row waits with the
 transaction and goes to the server when the transaction commits: its INSERT
-and the COMMIT are sent as one libpq pipeline and answered together, so an
-audited transaction makes no more round trips than an unaudited one.
+and the COMMIT are sent as one libpq pipeline and answered together
+(``core.pg_pipeline``), so an audited transaction makes no more round trips
+than an unaudited one. Elsewhere (SQLite, in process) the rows go through the
+driver's cursor just before the COMMIT.
 
 What is promised:
 
@@ -28,39 +30,26 @@ What is promised:
 
 from __future__ import annotations
 
-import select
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Final, cast
+from typing import Any, Final, NoReturn, cast
 
-from psycopg import OperationalError, errors, pq
 from sqlalchemy import (
-    Boolean,
     Connection,
-    DateTime,
     Engine,
-    Enum,
-    Integer,
-    LargeBinary,
-    String,
     Table,
     bindparam,
     event,
     insert,
 )
 from sqlalchemy.engine import Dialect, Transaction
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from privacy_service.core.db import Base, BoundInsert, DriverInsert, raise_driver_error
-
-_TEXT: Final = 0
-_BINARY: Final = 1
-
-Encoded = tuple[bytes | None, int]  # a libpq parameter and its format
+from privacy_service.core.db import Base
+from privacy_service.core.pg_pipeline import PipelinedInsert, PipelinedRow, send_pipeline
 
 
 class InsertAtCommit:
@@ -69,134 +58,80 @@ class InsertAtCommit:
     def __init__(self, table: Table | type[Base], columns: Sequence[str]) -> None:
         self._table = table if isinstance(table, Table) else cast(Table, table.__table__)
         self._columns = tuple(columns)
-        self._driver = DriverInsert(self._table, self._columns)
-        self._pipelined: dict[str, _PipelinedInsert] = {}
+        self._names = frozenset(self._columns)
+        self._prepared: dict[tuple[str, str], _CursorInsert | PipelinedInsert] = {}
 
     def add(self, session: Session, values: Mapping[str, Any]) -> None:
         """Add one row to the session's transaction; ``values`` names exactly the columns."""
+        if values.keys() != self._names:
+            raise ValueError(f"{self._table.name}: the values must name exactly {sorted(self._names)}")
         connection = session.connection()
         _watch(connection.engine)
         dialect = connection.dialect
-        row: _Row
-        if _pipelines(dialect):
-            pipelined = self._pipelined.get(dialect.driver)
-            if pipelined is None:
-                pipelined = self._pipelined[dialect.driver] = _PipelinedInsert.of(
-                    self._table, self._columns, dialect
-                )
-            row = pipelined.bind(values)
-        else:
-            row = self._driver.bind(dialect, values)
-        _rows_of(connection).append(row)
+        prepared = self._prepared.get((dialect.name, dialect.driver))
+        if prepared is None:
+            prepared = self._prepared[(dialect.name, dialect.driver)] = (
+                PipelinedInsert.of(self._table, self._columns, dialect)
+                if _pipelines(dialect)
+                else _CursorInsert.of(self._table, self._columns, dialect)
+            )
+        _rows_of(connection).append(prepared.bind(values))
 
 
-# --- PostgreSQL: parameters encoded for libpq ---------------------------------------------------
+# --- Elsewhere (SQLite): the driver's cursor, just before COMMIT ---------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _PipelinedRow:
-    """One row's INSERT as libpq sends it: ``$n`` placeholders, parameters as bytes with their formats."""
+class _CursorRow:
+    """One row's INSERT with its parameters, as the driver's cursor takes them."""
 
-    sql: bytes
-    parameters: list[bytes | None]
-    formats: list[int]
+    sql: str
+    parameters: tuple[Any, ...] | dict[str, Any]
+
+    def send(self, connection: Connection) -> None:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(self.sql, self.parameters)
+        except connection.dialect.loaded_dbapi.Error as error:
+            _raise_as_sqlalchemy(connection, error, statement=self.sql, cursor=cursor)
+        finally:
+            cursor.close()
 
 
 @dataclass(frozen=True, slots=True)
-class _PipelinedInsert:
-    """``InsertAtCommit``'s statement on PostgreSQL, with one encoder a column in placeholder order."""
+class _CursorInsert:
+    """The statement for the driver's cursor, compiled once, and each column's bind processor.
 
-    table: str
-    sql: bytes
-    names: frozenset[str]
-    encoders: tuple[tuple[str, Callable[[Any], Encoded]], ...]
+    The values go through the processors SQLAlchemy would apply, so the row is
+    stored exactly as a Core or ORM INSERT stores it, past SQLAlchemy's
+    execution layer, which costs more than the statement on a hot path.
+    """
+
+    sql: str
+    order: tuple[str, ...] | None  # names in placeholder order for a positional paramstyle, else named
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
 
     @classmethod
-    def of(cls, table: Table, columns: tuple[str, ...], dialect: Dialect) -> _PipelinedInsert:
-        numbered = cast(Callable[..., Dialect], type(dialect))(paramstyle="numeric_dollar")
-        compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=numbered)
-        order = tuple(compiled.positiontup or ())
+    def of(cls, table: Table, columns: tuple[str, ...], dialect: Dialect) -> _CursorInsert:
+        compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect)
+        processors = []
+        for name in columns:
+            processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors.append((name, processor))
         return cls(
-            table=table.name,
-            sql=compiled.string.encode(),
-            names=frozenset(columns),
-            encoders=tuple((name, _encoder(table.c[name].type, dialect)) for name in order),
+            sql=compiled.string,
+            order=tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None,
+            processors=tuple(processors),
         )
 
-    def bind(self, values: Mapping[str, Any]) -> _PipelinedRow:
-        if values.keys() != self.names:
-            raise ValueError(f"{self.table}: the values must name exactly {sorted(self.names)}")
-        parameters: list[bytes | None] = []
-        formats: list[int] = []
-        for name, encode in self.encoders:
-            data, data_format = encode(values[name])
-            parameters.append(data)
-            formats.append(data_format)
-        return _PipelinedRow(sql=self.sql, parameters=parameters, formats=formats)
-
-
-def _encoder(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Encoded]:
-    """How a value of ``column_type`` goes to PostgreSQL, after its own bind processing if it has any."""
-    if isinstance(column_type, TypeDecorator):
-        decorator = column_type
-        inner = _encoder(decorator.impl_instance, dialect)
-        return lambda value: inner(decorator.process_bind_param(value, dialect))
-    for kind, encode in _ENCODERS:
-        if isinstance(column_type, kind) and not isinstance(column_type, Enum):
-            return encode
-    raise TypeError(f"InsertAtCommit cannot send a {column_type!r} column to PostgreSQL")
-
-
-def _text(value: Any) -> Encoded:
-    if value is None:
-        return None, _TEXT
-    if not isinstance(value, str):
-        raise TypeError(f"a text column takes a str, not {type(value).__name__}")
-    if "\x00" in value:
-        # libpq ends a text parameter at its first NUL: the rest would vanish silently.
-        raise ValueError("PostgreSQL text cannot contain NUL (0x00) characters")
-    return value.encode(), _TEXT
-
-
-def _binary(value: Any) -> Encoded:
-    if value is None:
-        return None, _BINARY
-    if not isinstance(value, bytes | bytearray | memoryview):
-        raise TypeError(f"a binary column takes bytes, not {type(value).__name__}")
-    return bytes(value), _BINARY
-
-
-def _timestamp(value: Any) -> Encoded:
-    if value is None:
-        return None, _TEXT
-    if not isinstance(value, datetime):
-        raise TypeError(f"a timestamp column takes a datetime, not {type(value).__name__}")
-    return value.isoformat().encode(), _TEXT
-
-
-def _integer(value: Any) -> Encoded:
-    if value is None:
-        return None, _TEXT
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"an integer column takes an int, not {type(value).__name__}")
-    return str(value).encode(), _TEXT
-
-
-def _boolean(value: Any) -> Encoded:
-    if value is None:
-        return None, _TEXT
-    if not isinstance(value, bool):
-        raise TypeError(f"a boolean column takes a bool, not {type(value).__name__}")
-    return (b"t" if value else b"f"), _TEXT
-
-
-_ENCODERS: Final[tuple[tuple[type[TypeEngine[Any]], Callable[[Any], Encoded]], ...]] = (
-    (Boolean, _boolean),
-    (Integer, _integer),
-    (DateTime, _timestamp),
-    (LargeBinary, _binary),
-    (String, _text),
-)
+    def bind(self, values: Mapping[str, Any]) -> _CursorRow:
+        processed = dict(values)
+        for name, processor in self.processors:
+            processed[name] = processor(processed[name])
+        if self.order is None:
+            return _CursorRow(sql=self.sql, parameters=processed)
+        return _CursorRow(sql=self.sql, parameters=tuple(processed[name] for name in self.order))
 
 
 def _pipelines(dialect: Dialect) -> bool:
@@ -206,7 +141,7 @@ def _pipelines(dialect: Dialect) -> bool:
 
 # --- Rows waiting in a transaction ------------------------------------------------------------------
 
-_Row = BoundInsert | _PipelinedRow
+_Row = _CursorRow | PipelinedRow
 
 
 @dataclass(slots=True)
@@ -291,15 +226,15 @@ def _watch(engine: Engine) -> None:
 
 def _write(connection: Connection, rows: list[_Row], *, commit: bool) -> None:
     """Send ``rows``, and on PostgreSQL the COMMIT too if ``commit``, before the transaction ends."""
-    pipelined = [row for row in rows if isinstance(row, _PipelinedRow)]
+    pipelined = [row for row in rows if isinstance(row, PipelinedRow)]
     for row in rows:
-        if isinstance(row, BoundInsert):
+        if isinstance(row, _CursorRow):
             row.send(connection)
     if pipelined:
         _send_pipeline(connection, pipelined, commit=commit)
 
 
-def _send_pipeline(connection: Connection, rows: list[_PipelinedRow], *, commit: bool) -> None:
+def _send_pipeline(connection: Connection, rows: list[PipelinedRow], *, commit: bool) -> None:
     """One round trip: every INSERT, the COMMIT if asked, one sync. Any error is SQLAlchemy's.
 
     psycopg's own ``commit()``, which SQLAlchemy calls next, does nothing once
@@ -310,69 +245,36 @@ def _send_pipeline(connection: Connection, rows: list[_PipelinedRow], *, commit:
     pgconn = driver_connection.pgconn
     statements = [row.sql for row in rows] + ([b"COMMIT"] if commit else [])
     try:
-        failure = _pipeline(pgconn, rows, commit=commit)
+        failure = send_pipeline(pgconn, rows, commit=commit)
     except connection.dialect.loaded_dbapi.Error as error:
         # Lost mid-pipeline: what the server did is unknown, and so is the protocol's state.
-        raise_driver_error(connection, error, statement=statements[0].decode(), parameters=(), lost=True)
+        _raise_as_sqlalchemy(connection, error, statement=statements[0].decode(), lost=True)
     except BaseException:
         connection.invalidate()
         raise
     if failure is not None:
         index, refused = failure
-        raise_driver_error(connection, refused, statement=statements[index].decode(), parameters=())
+        _raise_as_sqlalchemy(connection, refused, statement=statements[index].decode())
 
 
-def _pipeline(
-    pgconn: pq.abc.PGconn, rows: list[_PipelinedRow], *, commit: bool
-) -> tuple[int, Exception] | None:
-    """Send and read back one pipeline; the first failed statement's index and error, if any.
+def _raise_as_sqlalchemy(
+    connection: Connection, error: Any, *, statement: str, cursor: Any = None, lost: bool = False
+) -> NoReturn:
+    """Raise the driver's ``error`` as SQLAlchemy would have, never quoting the statement's values.
 
-    After an error the server skips the rest up to the sync (libpq reports them
-    as aborted): a failed INSERT leaves the transaction failed and uncommitted.
+    A lost connection (the dialect says so, or ``lost``: its protocol state is
+    unknown) is invalidated first, so the pool never hands it out again.
     """
-    pgconn.enter_pipeline_mode()
-    for row in rows:
-        pgconn.send_query_params(row.sql, row.parameters, param_formats=row.formats)
-    if commit:
-        pgconn.send_query_params(b"COMMIT", None)
-    pgconn.pipeline_sync()
-    failure: tuple[int, Exception] | None = None
-    for index, result in enumerate(_results_through_sync(pgconn)):
-        if result.status == pq.ExecStatus.FATAL_ERROR and failure is None:
-            sqlstate = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
-            message = (result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode()
-            try:
-                kind = errors.lookup(sqlstate)
-            except KeyError:
-                kind = errors.DatabaseError
-            failure = (index, kind(message))  # the primary message only: PostgreSQL's DETAIL quotes values
-    pgconn.exit_pipeline_mode()
-    return failure
-
-
-def _results_through_sync(pgconn: pq.abc.PGconn) -> Iterator[pq.abc.PGresult]:
-    """Every statement's result, then the sync's, waiting on the socket (never holding the GIL)."""
-    socket = pgconn.socket
-    while pgconn.flush():  # 1: the non-blocking connection has more to send
-        if _wait(socket, select.POLLIN | select.POLLOUT) & select.POLLIN:
-            pgconn.consume_input()
-    while True:
-        while pgconn.is_busy():
-            _wait(socket, select.POLLIN)
-            pgconn.consume_input()
-        result = pgconn.get_result()
-        if result is None:  # the end of one statement's results
-            if pgconn.status != pq.ConnStatus.OK:
-                raise OperationalError("the connection to the server was lost")
-            continue
-        yield result
-        if result.status == pq.ExecStatus.PIPELINE_SYNC:
-            return
-
-
-def _wait(socket: int, events: int) -> int:
-    poller = select.poll()
-    poller.register(socket, events)
-    for _socket, ready in poller.poll():
-        return ready
-    return 0
+    dialect = connection.dialect
+    invalidated = lost or dialect.is_disconnect(error, connection.connection, cursor)
+    if invalidated:
+        connection.invalidate(error)
+    raise DBAPIError.instance(
+        statement,
+        None,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    ) from error

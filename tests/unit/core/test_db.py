@@ -10,27 +10,24 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
-    LargeBinary,
     MetaData,
-    String,
     Table,
     create_engine,
-    func,
     insert,
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.config import Settings
-from privacy_service.core.db import DriverInsert, create_engine_for, ping_connections_idle_for, unit_of_work
+from privacy_service.core.db import create_engine_for, ping_connections_idle_for, unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.core.types import UTCDateTime
 from tests.conftest import make_settings, requires_postgres
 from tests.support.clocks import FakeMonotonic
-from tests.support.database import backend_pid, stored_row, terminate_backend
+from tests.support.database import backend_pid, terminate_backend
 
 
 def test_the_embedded_database_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -130,104 +127,6 @@ def test_a_refusal_that_keeps_its_changes_commits_them_before_propagating(
         refuse(2, DomainError())  # an ordinary refusal rolls back
     with Session(bind=sessions.kw["bind"]) as reader:
         assert reader.execute(text("SELECT id FROM test_refusals")).scalars().all() == [1]
-
-
-# --- DriverInsert: the hot paths' INSERT on the driver's cursor ------------------------------------
-
-
-@pytest.fixture
-def notes(connection: Connection) -> Table:
-    table = Table(
-        "test_driver_notes",
-        MetaData(),
-        Column("id", String(26), primary_key=True),
-        Column("at", UTCDateTime(), nullable=False),
-        Column("body", LargeBinary()),
-        Column("label", String(32)),
-    )
-    table.create(connection)
-    return table
-
-
-def test_a_driver_insert_stores_a_row_exactly_as_a_core_insert_does(
-    session: Session, connection: Connection, notes: Table
-) -> None:
-    paris = timezone(timedelta(hours=1))
-    values = {"at": datetime(2026, 3, 1, 13, 30, 0, 0, tzinfo=paris), "body": b"\x00sealed", "label": None}
-    driver_id, core_id = new_id(), new_id()
-    DriverInsert(notes, columns=("id", "at", "body", "label")).execute(session, {"id": driver_id, **values})
-    session.connection().execute(insert(notes), {"id": core_id, **values})
-
-    assert stored_row(connection, notes, driver_id) == stored_row(connection, notes, core_id)
-    read = session.connection().execute(select(notes.c.at, notes.c.body).where(notes.c.id == driver_id)).one()
-    assert read.at == values["at"]
-    assert read.at.tzinfo == UTC
-    assert read.body == b"\x00sealed"
-
-
-def test_a_driver_insert_needs_a_value_for_exactly_its_columns(session: Session, notes: Table) -> None:
-    writes = DriverInsert(notes, columns=("id", "at", "label"))
-    now = datetime.now(UTC)
-    with pytest.raises(ValueError, match="exactly"):
-        writes.execute(session, {"id": new_id(), "at": now})  # no label
-    with pytest.raises(ValueError, match="exactly"):
-        writes.execute(session, {"id": new_id(), "at": now, "label": "x", "body": b"dropped silently?"})
-    assert session.connection().execute(select(func.count()).select_from(notes)).scalar_one() == 0
-
-
-def test_a_driver_insert_refuses_a_naive_timestamp(session: Session, notes: Table) -> None:
-    with pytest.raises(ValueError, match="naive"):
-        DriverInsert(notes, columns=("id", "at")).execute(
-            session,
-            {"id": new_id(), "at": datetime(2026, 3, 1, 12, 0)},  # noqa: DTZ001 -- the naive value is the point
-        )
-
-
-def test_a_driver_insert_fails_as_sqlalchemy_does_and_never_quotes_its_values(
-    session: Session, notes: Table
-) -> None:
-    writes = DriverInsert(notes, columns=("id", "at", "label"))
-    row_id = new_id()
-    writes.execute(session, {"id": row_id, "at": datetime.now(UTC), "label": "first"})
-    with pytest.raises(IntegrityError) as raised:
-        writes.execute(session, {"id": row_id, "at": datetime.now(UTC), "label": "alice@example.com"})
-    assert "alice@example.com" not in str(raised.value)
-    assert "test_driver_notes" in str(raised.value)  # the statement is named, its values are not
-
-
-@requires_postgres
-def test_a_driver_insert_on_a_lost_connection_invalidates_it_as_sqlalchemy_would(
-    engine: Engine, notes_on_engine: Table
-) -> None:
-    writes = DriverInsert(notes_on_engine, columns=("id", "at"))
-    session = Session(engine)
-    try:
-        terminate_backend(engine, backend_pid(session.connection()))
-        with pytest.raises(DBAPIError) as raised:
-            writes.execute(session, {"id": new_id(), "at": datetime.now(UTC)})
-        assert raised.value.connection_invalidated
-    finally:
-        session.rollback()
-        session.close()
-    with Session(engine) as fresh:  # the pool hands out a working connection again
-        writes.execute(fresh, {"id": new_id(), "at": datetime.now(UTC)})
-        fresh.rollback()
-
-
-@pytest.fixture
-def notes_on_engine(engine: Engine) -> Iterator[Table]:
-    """A table outside the test's rolled-back transaction, for tests that need connections of their own."""
-    table = Table(
-        "test_driver_notes_committed",
-        MetaData(),
-        Column("id", String(26), primary_key=True),
-        Column("at", UTCDateTime(), nullable=False),
-    )
-    table.create(engine)
-    try:
-        yield table
-    finally:
-        table.drop(engine)
 
 
 # --- Pinging pooled connections ---------------------------------------------------------------------

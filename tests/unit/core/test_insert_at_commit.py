@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -289,3 +290,33 @@ def test_a_connection_lost_before_the_commit_fails_it_and_is_invalidated(
         writes.add(fresh, row)
         fresh.commit()
     assert _ids(engine, notes) == {row["id"]}
+
+
+@requires_postgres
+def test_a_commit_the_database_refuses_is_sqlalchemys_error_and_leaves_nothing(engine: Engine) -> None:
+    """A constraint checked only at COMMIT: the INSERTs pass, the COMMIT in the same pipeline fails."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE test_commit_deferred (id varchar(26) PRIMARY KEY, label varchar(32),"
+                " CONSTRAINT test_commit_deferred_label UNIQUE (label) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    table = Table("test_commit_deferred", MetaData(), Column("id", String(26)), Column("label", String(32)))
+    writes = InsertAtCommit(table, columns=("id", "label"))
+    try:
+        with Session(engine) as session:
+            writes.add(session, {"id": new_id(), "label": "twice"})
+            writes.add(session, {"id": new_id(), "label": "twice"})
+            with pytest.raises(IntegrityError) as raised:
+                session.commit()
+            assert "COMMIT" in str(raised.value)
+            assert "twice" not in str(raised.value)
+            session.rollback()
+            writes.add(session, {"id": new_id(), "label": "once"})
+            session.commit()
+        with engine.connect() as connection:
+            assert connection.execute(select(table.c.label)).scalars().all() == ["once"]
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE test_commit_deferred"))
