@@ -242,19 +242,18 @@ def _send_pipeline(connection: Connection, rows: list[PipelinedRow], *, commit: 
     """
     driver_connection = connection.connection.driver_connection
     assert driver_connection is not None
-    pgconn = driver_connection.pgconn
-    statements = [row.sql for row in rows] + ([b"COMMIT"] if commit else [])
     try:
-        failure = send_pipeline(pgconn, rows, commit=commit)
+        failure = send_pipeline(driver_connection.pgconn, rows, commit=commit)
     except connection.dialect.loaded_dbapi.Error as error:
         # Lost mid-pipeline: what the server did is unknown, and so is the protocol's state.
-        _raise_as_sqlalchemy(connection, error, statement=statements[0].decode(), lost=True)
+        _raise_as_sqlalchemy(connection, error, statement=rows[0].sql.decode(), lost=True)
     except BaseException:
         connection.invalidate()
         raise
     if failure is not None:
         index, refused = failure
-        _raise_as_sqlalchemy(connection, refused, statement=statements[index].decode())
+        statement = rows[index].sql if index < len(rows) else b"COMMIT"
+        _raise_as_sqlalchemy(connection, refused, statement=statement.decode())
 
 
 def _raise_as_sqlalchemy(

@@ -25,7 +25,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 _TEXT: Final = 0
 _BINARY: Final = 1
 
-Encoded = tuple[bytes | None, int]  # a libpq parameter and its format
+Encode = Callable[[Any], bytes | None]  # a value as libpq sends it (None: NULL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ class PipelinedRow:
 
     sql: bytes
     parameters: list[bytes | None]
-    formats: list[int]
+    formats: list[int]  # a column's format never changes (libpq ignores it for a NULL): shared, never changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,89 +42,87 @@ class PipelinedInsert:
     """An INSERT of fixed columns for libpq: ``$n`` placeholders, one encoder a column in their order."""
 
     sql: bytes
-    encoders: tuple[tuple[str, Callable[[Any], Encoded]], ...]
+    encoders: tuple[tuple[str, Encode], ...]
+    formats: list[int]  # a list, as psycopg's libpq wrapper wants it
 
     @classmethod
     def of(cls, table: Table, columns: tuple[str, ...], dialect: Dialect) -> PipelinedInsert:
         numbered = cast(Callable[..., Dialect], type(dialect))(paramstyle="numeric_dollar")
         compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=numbered)
         order = tuple(compiled.positiontup or ())
+        codecs = [_codec(table.c[name].type, dialect) for name in order]
         return cls(
             sql=compiled.string.encode(),
-            encoders=tuple((name, _encoder(table.c[name].type, dialect)) for name in order),
+            encoders=tuple((name, encode) for name, (_format, encode) in zip(order, codecs, strict=True)),
+            formats=[data_format for data_format, _encode in codecs],
         )
 
     def bind(self, values: Mapping[str, Any]) -> PipelinedRow:
-        parameters: list[bytes | None] = []
-        formats: list[int] = []
-        for name, encode in self.encoders:
-            data, data_format = encode(values[name])
-            parameters.append(data)
-            formats.append(data_format)
-        return PipelinedRow(sql=self.sql, parameters=parameters, formats=formats)
+        parameters = [encode(values[name]) for name, encode in self.encoders]
+        return PipelinedRow(sql=self.sql, parameters=parameters, formats=self.formats)
 
 
-def _encoder(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Encoded]:
-    """How a value of ``column_type`` goes to PostgreSQL, after its own bind processing if it has any."""
+def _codec(column_type: TypeEngine[Any], dialect: Dialect) -> tuple[int, Encode]:
+    """The format and encoder of ``column_type``'s values, after its own bind processing if it has any."""
     if isinstance(column_type, TypeDecorator):
         decorator = column_type
-        inner = _encoder(decorator.impl_instance, dialect)
-        return lambda value: inner(decorator.process_bind_param(value, dialect))
-    for kind, encode in _ENCODERS:
+        data_format, inner = _codec(decorator.impl_instance, dialect)
+        return data_format, lambda value: inner(decorator.process_bind_param(value, dialect))
+    for kind, data_format, encode in _CODECS:
         if isinstance(column_type, kind) and not isinstance(column_type, Enum):
-            return encode
+            return data_format, encode
     raise TypeError(f"cannot send a {column_type!r} column to PostgreSQL")
 
 
-def _text(value: Any) -> Encoded:
+def _text(value: Any) -> bytes | None:
     if value is None:
-        return None, _TEXT
+        return None
     if not isinstance(value, str):
         raise TypeError(f"a text column takes a str, not {type(value).__name__}")
     if "\x00" in value:
         # libpq ends a text parameter at its first NUL: the rest would vanish silently.
         raise ValueError("PostgreSQL text cannot contain NUL (0x00) characters")
-    return value.encode(), _TEXT
+    return value.encode()
 
 
-def _binary(value: Any) -> Encoded:
+def _binary(value: Any) -> bytes | None:
     if value is None:
-        return None, _BINARY
+        return None
     if not isinstance(value, bytes | bytearray | memoryview):
         raise TypeError(f"a binary column takes bytes, not {type(value).__name__}")
-    return bytes(value), _BINARY
+    return bytes(value)
 
 
-def _timestamp(value: Any) -> Encoded:
+def _timestamp(value: Any) -> bytes | None:
     if value is None:
-        return None, _TEXT
+        return None
     if not isinstance(value, datetime):
         raise TypeError(f"a timestamp column takes a datetime, not {type(value).__name__}")
-    return value.isoformat().encode(), _TEXT
+    return value.isoformat().encode()
 
 
-def _integer(value: Any) -> Encoded:
+def _integer(value: Any) -> bytes | None:
     if value is None:
-        return None, _TEXT
+        return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"an integer column takes an int, not {type(value).__name__}")
-    return str(value).encode(), _TEXT
+    return str(value).encode()
 
 
-def _boolean(value: Any) -> Encoded:
+def _boolean(value: Any) -> bytes | None:
     if value is None:
-        return None, _TEXT
+        return None
     if not isinstance(value, bool):
         raise TypeError(f"a boolean column takes a bool, not {type(value).__name__}")
-    return (b"t" if value else b"f"), _TEXT
+    return b"t" if value else b"f"
 
 
-_ENCODERS: Final[tuple[tuple[type[TypeEngine[Any]], Callable[[Any], Encoded]], ...]] = (
-    (Boolean, _boolean),
-    (Integer, _integer),
-    (DateTime, _timestamp),
-    (LargeBinary, _binary),
-    (String, _text),
+_CODECS: Final[tuple[tuple[type[TypeEngine[Any]], int, Encode], ...]] = (
+    (Boolean, _TEXT, _boolean),
+    (Integer, _TEXT, _integer),
+    (DateTime, _TEXT, _timestamp),
+    (LargeBinary, _BINARY, _binary),
+    (String, _TEXT, _text),
 )
 
 
