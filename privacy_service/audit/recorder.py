@@ -11,9 +11,10 @@ sent as its transaction commits, and on PostgreSQL in the COMMIT's own round
 trip, so an audited transaction makes no more round trips than the same
 transaction unaudited. As a statement of its own, the event held
 ``benchmarks/audit_append.py`` at 0.62-0.85x the throughput of the same
-transactions without events; sent with the COMMIT, 0.84-0.88x (paired
-medians 0.91-0.93x) on the machine where it gave 0.62x. An event therefore
-cannot be read back by the transaction that records it, which none does.
+transactions without events; sent with the COMMIT, 0.79-0.89x best rounds
+and 0.84-0.93x paired medians in five runs on the machine where it gave
+0.62x. An event therefore cannot be read back by the transaction that
+records it, which none does.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 For the row every audited change adds, its audit event. Written at once, on
 PostgreSQL it costs a round trip of its own: the writer waits for the server,
 hands the interpreter lock back and forth, and an audited transaction made a
-quarter fewer commits a second than the same transaction without its event
+quarter to a third fewer commits a second than the same transaction without its event
 (``benchmarks/audit_append.py``). Added here, the row waits with the
 transaction and goes to the server when the transaction commits: its INSERT
 and the COMMIT are sent as one libpq pipeline and answered together
