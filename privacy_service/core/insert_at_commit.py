@@ -251,8 +251,7 @@ def _send_pipeline(connection: Connection, rows: list[PipelinedRow], *, commit: 
         connection.invalidate()
         raise
     if failure is not None:
-        index, refused = failure
-        statement = rows[index].sql if index < len(rows) else b"COMMIT"
+        statement, refused = failure
         _raise_as_sqlalchemy(connection, refused, statement=statement.decode())
 
 

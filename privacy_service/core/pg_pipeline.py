@@ -135,36 +135,43 @@ _CODECS: Final[tuple[tuple[type[TypeEngine[Any]], int, Encode], ...]] = (
 
 def send_pipeline(
     pgconn: pq.abc.PGconn, rows: list[PipelinedRow], *, commit: bool
-) -> tuple[int, Exception] | None:
-    """Send and read back one pipeline; the first failed statement's index and error, if any.
+) -> tuple[bytes, Exception] | None:
+    """Send and read back one pipeline; the first statement that failed and its error, if any.
 
     After an error the server skips the rest up to the sync (libpq reports them
     as aborted): a failed INSERT leaves the transaction failed and uncommitted,
     and the connection usable. Any exception raised instead (a lost connection)
     leaves the protocol's state unknown: the caller must discard the connection.
     """
+    statements = [row.sql for row in rows] + ([b"COMMIT"] if commit else [])  # one result each, in order
     pgconn.enter_pipeline_mode()
     for row in rows:
         pgconn.send_query_params(row.sql, row.parameters, param_formats=row.formats)
     if commit:
         pgconn.send_query_params(b"COMMIT", None)
     pgconn.pipeline_sync()
-    failure: tuple[int, Exception] | None = None
-    for index, result in enumerate(_results_through_sync(pgconn)):
+    failure: tuple[bytes, Exception] | None = None
+    for statement, result in zip(statements, _results_through_sync(pgconn), strict=True):
         if result.status == pq.ExecStatus.FATAL_ERROR and failure is None:
-            sqlstate = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
-            message = (result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode()
-            try:
-                kind = errors.lookup(sqlstate)
-            except KeyError:
-                kind = errors.DatabaseError
-            failure = (index, kind(message))  # the primary message only: PostgreSQL's DETAIL quotes values
+            failure = (statement, _error_of(result))
     pgconn.exit_pipeline_mode()
     return failure
 
 
+def _error_of(result: pq.abc.PGresult) -> Exception:
+    """psycopg's exception for a failed result, with PostgreSQL's primary message only: its DETAIL
+    quotes values (the duplicate key, for one)."""
+    sqlstate = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+    message = (result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode()
+    try:
+        kind = errors.lookup(sqlstate)
+    except KeyError:
+        kind = errors.DatabaseError
+    return kind(message)
+
+
 def _results_through_sync(pgconn: pq.abc.PGconn) -> Iterator[pq.abc.PGresult]:
-    """Every statement's result, then the sync's, waiting on the socket (never holding the GIL)."""
+    """Each statement's result, then the sync's read but not yielded; waits on the socket without the GIL."""
     socket = pgconn.socket
     while pgconn.flush():  # 1: the non-blocking connection has more to send
         if _wait(socket, write=True):
@@ -178,9 +185,9 @@ def _results_through_sync(pgconn: pq.abc.PGconn) -> Iterator[pq.abc.PGresult]:
             if pgconn.status != pq.ConnStatus.OK:
                 raise OperationalError("the connection to the server was lost")
             continue
-        yield result
         if result.status == pq.ExecStatus.PIPELINE_SYNC:
             return
+        yield result
 
 
 def _wait(socket: int, *, write: bool = False) -> bool:
