@@ -20,14 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, TypeVarTuple
 
-from sqlalchemy import (
-    CursorResult,
-    Engine,
-    MetaData,
-    create_engine,
-    event,
-    text,
-)
+from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker

@@ -36,14 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn, cast
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Table,
-    bindparam,
-    event,
-    insert,
-)
+from sqlalchemy import Connection, Engine, Table, bindparam, event, insert
 from sqlalchemy.engine import Dialect, Transaction
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session

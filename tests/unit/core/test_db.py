@@ -6,17 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    MetaData,
-    Table,
-    create_engine,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
