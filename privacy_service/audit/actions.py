@@ -22,6 +22,7 @@ class Action(StrEnum):
     CLIENT_CREATE = "client_create"
     CLIENT_DISABLE = "client_disable"
     DSR_APPROVE = "dsr_approve"
+    DSR_CALLBACK_REFUSE = "dsr_callback_refuse"
     DSR_COMPLETE = "dsr_complete"
     DSR_CREATE = "dsr_create"
     DSR_EXPORT_DOWNLOAD = "dsr_export_download"

@@ -7,7 +7,7 @@ over HTTP; ``InMemoryConnector`` answers from a script, for tests. Callbacks
 are checked with ``verify_signature`` and read with ``parse_completion``.
 """
 
-from privacy_service.connectors.completion import parse_completion
+from privacy_service.connectors.completion import callback_task_id, parse_completion
 from privacy_service.connectors.delivery import (
     Accepted,
     Completed,
@@ -47,6 +47,7 @@ __all__ = [
     "InvalidWebhookSecret",
     "Retained",
     "WebhookConnector",
+    "callback_task_id",
     "is_webhook_secret",
     "new_webhook_secret",
     "parse_completion",

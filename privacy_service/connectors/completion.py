@@ -27,6 +27,21 @@ def parse_completion(body: bytes) -> Completed:
     return _completed(answer)
 
 
+def callback_task_id(body: bytes) -> str | None:
+    """The ``task_id`` a callback's body names, or None when it names none (or is no JSON object).
+
+    A signature covers the body and headers, not the URL: the task a callback
+    completes is the one its signed body names (API.md "What downstream
+    systems receive"), which the caller compares with the task of the URL.
+    """
+    try:
+        answer = _json_object(body)
+    except InvalidCompletion:
+        return None
+    task_id = answer.get("task_id")
+    return task_id if isinstance(task_id, str) and task_id else None
+
+
 def parse_answer(body: bytes) -> Completed | Accepted:
     """A synchronous answer: a completion, or ``{"status": "accepted"}`` for one that comes by callback."""
     answer = _json_object(body)

@@ -62,12 +62,38 @@ class ExportExpired(DsrError):
     title = "The export has expired and was deleted"
 
 
-class CallbackReplayed(Conflict):
+class CallbackRefused(DsrError):
+    """A signed callback refused; its audit event (``dsr_callback_refuse``) commits with the refusal.
+
+    The signature proves which system sent it, so a refusal here is a system's
+    mistake or a captured callback replayed: either way an officer must see it.
+    """
+
+    code = "callback_refused"
+    status = 409
+    title = "The callback was refused"
+    keeps_changes = True  # the refusal's audit event must survive it
+
+
+class CallbackReplayed(CallbackRefused):
     code = "callback_replayed"
-    title = "This callback was already received"
+    title = "This webhook-id was already received from this system"
 
 
-class TaskClosed(Conflict):
+class CallbackForAnotherTask(CallbackRefused):
+    """The body's ``task_id`` is not the task of the URL: the signature covers the body, not the URL."""
+
+    code = "callback_task_mismatch"
+    title = "The callback names another task"
+
+
+class CallbackTaskIdMissing(CallbackRefused):
+    code = "callback_task_id_required"
+    status = 422
+    title = "The callback must name its task_id"
+
+
+class TaskClosed(CallbackRefused):
     code = "task_closed"
     title = "The task has already ended"
 

@@ -94,14 +94,20 @@ class DsrTask(Base):
 
 
 class CallbackReceipt(Base):
-    """A callback already taken for a task, by its ``webhook-id``: presenting it again is a replay."""
+    """A callback already taken from a system, by its ``webhook-id``: presenting it again is a replay.
+
+    Keyed by the system, not the task: a ``webhook-id`` is accepted once per
+    system across all its tasks, so a callback captured on its way to one task
+    cannot complete another (API.md "What downstream systems receive").
+    """
 
     __tablename__ = "dsr_callback_receipts"
 
-    task_id: Mapped[str] = mapped_column(
-        String(ID), ForeignKey("dsr_tasks.id", ondelete="CASCADE"), primary_key=True
-    )
+    system: Mapped[str] = mapped_column(String(SYSTEM_NAME_LENGTH), primary_key=True)
     webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    task_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("dsr_tasks.id", ondelete="CASCADE"), index=True
+    )
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -120,6 +120,21 @@ class Client(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class RevokedAccessToken(Base):
+    """An access token revoked before it expired (RFC 7009 §2.1), by ``jti``; kept until its ``exp``.
+
+    A JWT cannot be recalled from the shops that hold it: this row makes this
+    service's own checks and introspection refuse it, and the worker deletes
+    it once the token would have expired anyway.
+    """
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class SigningKey(Base):
     """A token-signing key pair; the private half wrapped by the KEK, the public half published in the JWKS.
 

@@ -8,15 +8,17 @@ import zipfile
 from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.identity.scopes import Scope
 from privacy_service.worker import build_worker
 from tests.functional.conftest import Api, Customer, MakeShop, Shop, Staff, assert_problem
 from tests.functional.dsr_support import DsrDriver, file, signed_in, task_of, view
-from tests.support.downstream import FakeDownstream
+from tests.support.downstream import FakeDownstream, ReceivedDelivery
 
 
 def test_an_access_request_is_answered_by_every_system_and_exported_to_the_subject_only(
@@ -98,6 +100,119 @@ def test_an_asynchronous_system_completes_by_a_signed_callback_which_cannot_be_r
     again = orders.signed_callback(delivery, data={"tickets": [8]}, timestamp=clock.now())
     assert_problem(api.http.post(path, content=again.body, headers=again.headers), 409, "task_closed")
     assert view(api, receipt["id"], me.headers)["status"] == "completed"
+
+
+def _two_waiting_tasks(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, make_customer: object, dsr_shop: Shop
+) -> tuple[list[dict[str, object]], list[ReceivedDelivery]]:
+    """Two customers' access requests, each waiting for ``orders`` to call back."""
+    orders.answer_accepted()
+    dsr.register(orders)
+    receipts = [
+        file(api, dsr_shop.headers, type="access", subject_id=make_customer().id)  # type: ignore[operator]
+        for _ in range(2)
+    ]
+    assert dsr.deliver() == 2
+    deliveries = sorted(
+        orders.deliveries, key=lambda delivery: delivery.payload["request_id"] != receipts[0]["id"]
+    )
+    return receipts, deliveries
+
+
+def _refusals(sessions: sessionmaker[Session]) -> list[tuple[str, str | None, bytes | None]]:
+    with sessions() as session:
+        return [
+            (event.target_id, event.actor_id, event.details)
+            for event in session.scalars(select(AuditEvent).where(AuditEvent.action == "dsr_callback_refuse"))
+        ]
+
+
+def test_a_callback_captured_for_one_task_and_replayed_to_another_task_of_the_system_is_refused(
+    api: Api,
+    dsr: DsrDriver,
+    orders: FakeDownstream,
+    make_customer: object,
+    dsr_shop: Shop,
+    clock: FrozenClock,
+    sessions: sessionmaker[Session],
+) -> None:
+    (alice, bob), (to_alice, to_bob) = _two_waiting_tasks(api, dsr, orders, make_customer, dsr_shop)
+    captured = orders.signed_callback(to_alice, data={"orders": ["alice's"]}, timestamp=clock.now())
+
+    # Byte for byte to Bob's task: the signature holds (it does not cover the URL); the task_id does not.
+    replayed = api.http.post(_path(to_bob.callback_url), content=captured.body, headers=captured.headers)
+    assert_problem(replayed, 409, "callback_task_mismatch")
+    assert task_of(view(api, bob["id"], dsr_shop.headers), "orders")["status"] == "waiting"
+    assert _refusals(sessions) == [
+        (
+            bob["id"],
+            "orders",
+            json.dumps(
+                {"reason": "callback_task_mismatch", "task_id": to_bob.task_id},
+                sort_keys=True,
+                separators=(",", ":"),
+            ).encode(),
+        )
+    ]
+
+    # Bob's own body under the webhook-id already taken for Alice's task: refused too, once Alice's is in.
+    assert (
+        api.http.post(_path(captured.url), content=captured.body, headers=captured.headers).status_code == 200
+    )
+    reused = orders.signed_callback(
+        to_bob, data={"orders": []}, timestamp=clock.now(), webhook_id=captured.headers["webhook-id"]
+    )
+    assert_problem(
+        api.http.post(_path(reused.url), content=reused.body, headers=reused.headers),
+        409,
+        "callback_replayed",
+    )
+    assert task_of(view(api, bob["id"], dsr_shop.headers), "orders")["status"] == "waiting"
+    assert view(api, alice["id"], dsr_shop.headers)["status"] == "completed"
+    assert len(_refusals(sessions)) == 2
+
+    own = orders.signed_callback(to_bob, data={"orders": ["bob's"]}, timestamp=clock.now())
+    assert api.http.post(_path(own.url), content=own.body, headers=own.headers).status_code == 200
+    assert view(api, bob["id"], dsr_shop.headers)["status"] == "completed"
+
+
+def test_a_signed_callback_that_names_no_task_is_refused_and_the_task_waits(
+    api: Api,
+    dsr: DsrDriver,
+    orders: FakeDownstream,
+    make_customer: object,
+    dsr_shop: Shop,
+    clock: FrozenClock,
+    sessions: sessionmaker[Session],
+) -> None:
+    (alice, _), (to_alice, _) = _two_waiting_tasks(api, dsr, orders, make_customer, dsr_shop)
+    for body in (b'{"status":"completed","data":{}}', b'{"status":"completed","task_id":7}', b"[]"):
+        unbound = orders.signed_callback(to_alice, body=body, timestamp=clock.now())
+        answer = api.http.post(_path(unbound.url), content=unbound.body, headers=unbound.headers)
+        assert_problem(answer, 422, "callback_task_id_required")
+    assert task_of(view(api, alice["id"], dsr_shop.headers), "orders")["status"] == "waiting"
+    assert len(_refusals(sessions)) == 3
+
+
+def test_a_webhook_id_is_one_systems_own_another_system_may_use_the_same(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, dsr_shop: Shop, clock: FrozenClock
+) -> None:
+    with FakeDownstream(name="tickets") as tickets:
+        for system in (orders, tickets):
+            system.answer_accepted()
+            dsr.register(system)
+        receipt = file(api, dsr_shop.headers, type="access", subject_id=customer.id)
+        assert dsr.deliver() == 2
+        for system in (orders, tickets):
+            [delivery] = system.deliveries
+            callback = system.signed_callback(delivery, timestamp=clock.now(), webhook_id="msg_1")
+            answer = api.http.post(_path(callback.url), content=callback.body, headers=callback.headers)
+            assert answer.status_code == 200, answer.text
+    assert view(api, receipt["id"], dsr_shop.headers)["status"] == "completed"
+
+
+def _path(url: str) -> str:
+    return url.replace("http://127.0.0.1:8000", "")
 
 
 def test_a_system_down_for_the_first_attempts_is_retried_with_the_same_webhook_id(

@@ -230,11 +230,15 @@ class FakeDownstream:
     ) -> SignedCallback:
         """The completion of an accepted ``delivery``, signed with the reference library at ``timestamp``.
 
-        Pass the service's frozen time as ``timestamp`` (the wall clock otherwise), and ``body`` to sign
-        something other than a well-formed completion.
+        The body names the delivery's ``task_id``, as API.md asks of a callback. Pass the service's
+        frozen time as ``timestamp`` (the wall clock otherwise), and ``body`` to sign something other
+        than a well-formed completion.
         """
         moment = (timestamp or datetime.now(UTC)).astimezone(UTC)
-        content = body if body is not None else _completion_body(data or {}, retained)
+        if body is None:
+            completion = {"status": "completed", "data": dict(data or {}), "task_id": delivery.task_id}
+            body = _json({**completion, "retained": [dict(item) for item in retained]})
+        content = body
         message_id = webhook_id or f"msg_{uuid.uuid4().hex}"
         headers = {
             "webhook-id": message_id,

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from privacy_service.connectors import Completed, InvalidCompletion, Retained, parse_completion
+from privacy_service.connectors import (
+    Completed,
+    InvalidCompletion,
+    Retained,
+    callback_task_id,
+    parse_completion,
+)
 from privacy_service.connectors.completion import parse_answer
 from privacy_service.connectors.delivery import Accepted
 from tests.unit.connectors.deliveries import SUBJECT_EMAIL
@@ -120,3 +126,20 @@ def test_a_synchronous_answer_may_also_say_accepted() -> None:
     assert parse_answer(b'{"status":"completed"}') == Completed(data={}, retained=())
     with pytest.raises(InvalidCompletion, match="must be completed or accepted"):
         parse_answer(b'{"status":"pending"}')
+
+
+@pytest.mark.parametrize(
+    ("body", "task_id"),
+    [
+        (encoded({"status": "completed", "task_id": "01TASK"}), "01TASK"),
+        (encoded({"status": "completed"}), None),
+        (encoded({"status": "completed", "task_id": ""}), None),
+        (encoded({"status": "completed", "task_id": ["01TASK"]}), None),
+        (encoded(["01TASK"]), None),
+        (b"not json", None),
+    ],
+)
+def test_a_callback_names_its_task_only_by_a_non_empty_string_task_id(
+    body: bytes, task_id: str | None
+) -> None:
+    assert callback_task_id(body) == task_id

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from privacy_service.core import migrations
 from privacy_service.core.db import create_engine_for
@@ -46,5 +46,48 @@ def test_an_empty_database_is_reported_out_of_date_with_what_to_run(tmp_path: Pa
         try:
             with pytest.raises(migrations.SchemaOutOfDate, match="run `privacy-service migrate`"):
                 migrations.ensure_current(engine)
+        finally:
+            engine.dispose()
+
+
+def test_0009_keys_callback_receipts_by_system_keeping_the_earliest_of_a_webhook_id(tmp_path: Path) -> None:
+    with scratch_database(tmp_path) as url:
+        engine = create_engine_for(make_settings(tmp_path), database_url=url)
+        try:
+            migrations.upgrade(engine, "0008")
+            with engine.begin() as connection:
+                for request_id, task_id in (("r1", "t1"), ("r2", "t2")):
+                    values = {"request": request_id, "task": task_id, "at": "2026-12-01 10:00:00+00:00"}
+                    connection.execute(
+                        text(
+                            "INSERT INTO dsr_requests (id, type, status, subject_id, jurisdiction, "
+                            "received_at, due_at, extended, filed_by_type, filed_by_id, client_id) VALUES "
+                            "(:request, 'access', 'in_progress', 's1', 'DE', :at, :at, false, 'client', "
+                            "'c1', 'c1')"
+                        ),
+                        values,
+                    )
+                    connection.execute(
+                        text(
+                            "INSERT INTO dsr_tasks (id, request_id, system, status, webhook_id, attempts, "
+                            "next_attempt_at) VALUES (:task, :request, 'crm', 'completed', :task, 1, :at)"
+                        ),
+                        values,
+                    )
+                # The replay the old key let in: one webhook-id taken for two tasks of one system.
+                for task_id, at in (("t2", "2026-12-01 10:05:00+00:00"), ("t1", "2026-12-01 10:01:00+00:00")):
+                    connection.execute(
+                        text(
+                            "INSERT INTO dsr_callback_receipts (task_id, webhook_id, received_at) "
+                            "VALUES (:task_id, 'msg_captured', :at)"
+                        ),
+                        {"task_id": task_id, "at": at},
+                    )
+            migrations.upgrade(engine)
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text("SELECT system, webhook_id, task_id FROM dsr_callback_receipts")
+                ).all()
+            assert [tuple(row) for row in rows] == [("crm", "msg_captured", "t1")]
         finally:
             engine.dispose()
