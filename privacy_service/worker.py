@@ -34,7 +34,7 @@ from privacy_service.dsr.jobs import (
 )
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.service import committed_new_tasks
-from privacy_service.identity import throttle
+from privacy_service.identity import revocation, throttle
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ def _purge_login_failures(job: JobContext) -> None:
     throttle.purge_expired(session=job.session, clock=job.clock)
 
 
+def _purge_revoked_tokens(job: JobContext) -> None:
+    revocation.purge_expired(session=job.session, clock=job.clock)
+
+
 def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | None = None) -> list[Job]:
     """The jobs every worker runs; each capability adds its own here."""
     cadence = CheckpointCadence(
@@ -84,6 +88,7 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
             every_seconds=min(5.0, settings.audit_checkpoint_seconds / 4),
         ),
         Job(name="purge_login_failures", run=_purge_login_failures, every_seconds=300),
+        Job(name="purge_revoked_tokens", run=_purge_revoked_tokens, every_seconds=300),
     ]
     if fanout is not None:
         dsr = fanout.runtime

@@ -23,12 +23,12 @@ from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.identity import revocation
 from privacy_service.identity.errors import Forbidden, InvalidToken, MfaRequiredForStaff, NotAuthenticated
 from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.principals import Principal, PrincipalKind
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
-from privacy_service.identity.sessions import is_session_active
 from privacy_service.keys.service import Keyring
 
 T = TypeVar("T")
@@ -111,10 +111,7 @@ def get_principal(
         claims = identity.tokens.verify_access_token(session=session, token=token, audience=None)
         if not identity.clients.is_enabled(session=session, client_id=claims.client_id):
             raise InvalidToken("The client this token was issued to is disabled.")
-        if claims.session_id is not None and not is_session_active(
-            session=session, clock=clock, session_id=claims.session_id
-        ):
-            raise InvalidToken("The session of this token has ended.")
+        revocation.ensure_usable(session=session, clock=clock, claims=claims)
     if claims.session_id is None:
         if claims.subject != claims.client_id:
             raise InvalidToken()

@@ -41,6 +41,7 @@ class Action(StrEnum):
     SIGNING_KEY_ROTATE = "signing_key_rotate"
     SYSTEM_CREATE = "system_create"
     SYSTEM_DELETE = "system_delete"
+    TOKEN_REVOKE = "token_revoke"  # noqa: S105 - an action name, not a secret
     USER_CREATE = "user_create"
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import unit_of_work
+from privacy_service.identity import revocation
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
 from tests.functional.conftest import (
@@ -230,6 +233,71 @@ def test_another_shop_cannot_revoke_a_customers_session(
 
     assert response.status_code == 400
     assert api.profile_status(user) == 200
+
+
+def test_a_revoked_access_token_introspects_inactive_and_the_api_refuses_it_while_its_session_lives(
+    api: Api, user: UserTokens
+) -> None:
+    assert api.oauth("revoke", {"token": user.access_token}).status_code == 200
+
+    assert api.introspect(user.access_token) == {"active": False}
+    refused = api.http.get("/v1/me/profile", headers=bearer(user.access_token))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
+    # RFC 7009 §2.1 revokes the token presented: the session's refresh token still yields a new one.
+    renewed = api.refresh(user.refresh_token).json()
+    assert api.http.get("/v1/me/profile", headers=bearer(renewed["access_token"])).status_code == 200
+
+
+def test_a_revoked_client_credentials_token_is_refused_by_every_check(api: Api, vault_shop: Shop) -> None:
+    revoked = api.oauth("revoke", {"token": vault_shop.access_token}, auth=vault_shop.basic)
+
+    assert revoked.status_code == 200
+    assert api.introspect(vault_shop.access_token, shop=vault_shop) == {"active": False}
+    answer = api.http.post(
+        "/v1/subjects/search", json={"email": "a@example.com"}, headers=bearer(vault_shop.access_token)
+    )
+    assert answer.status_code == 401
+
+
+def test_revoking_an_access_token_twice_records_one_event_naming_its_holder(
+    api: Api, user: UserTokens, customer: Customer, sessions: sessionmaker[Session]
+) -> None:
+    for _ in range(2):
+        assert api.oauth("revoke", {"token": user.access_token}).status_code == 200
+
+    with sessions() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "token_revoke")).all()
+    assert [(event.actor_id, event.target_type, event.target_id) for event in events] == [
+        (api.shop.client_id, "user", customer.id)
+    ]
+
+
+def test_another_shop_cannot_revoke_a_customers_access_token(
+    api: Api, user: UserTokens, make_shop: MakeShop
+) -> None:
+    other_shop = make_shop(Scope.AUTH_LOGIN)
+
+    assert_oauth_error(
+        api.oauth("revoke", {"token": user.access_token}, auth=other_shop.basic), 400, "invalid_request"
+    )
+    assert api.introspect(user.access_token)["active"] is True
+
+
+def test_a_revocation_is_forgotten_once_the_token_would_have_expired(
+    api: Api, user: UserTokens, sessions: sessionmaker[Session], clock: FrozenClock, identity: IdentityRuntime
+) -> None:
+    assert api.oauth("revoke", {"token": user.access_token}).status_code == 200
+    lifetime = identity.tokens.access_token_seconds + identity.tokens.leeway_seconds
+
+    clock.advance(timedelta(seconds=lifetime - 1))
+    with unit_of_work(sessions) as session:
+        assert revocation.purge_expired(session=session, clock=clock) == 0
+    assert api.introspect(user.access_token) == {"active": False}
+    clock.advance(timedelta(seconds=2))
+    with unit_of_work(sessions) as session:
+        assert revocation.purge_expired(session=session, clock=clock) == 1
+    assert api.introspect(user.access_token) == {"active": False}  # expired by now anyway
 
 
 def test_revocation_needs_client_authentication_and_a_token(api: Api, user: UserTokens) -> None:

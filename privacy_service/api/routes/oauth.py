@@ -16,14 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from privacy_service.api.deps import get_clock, get_identity, get_sessions
+from privacy_service.api.deps import get_clock, get_identity, get_keyring, get_sessions
 from privacy_service.core.db import unit_of_work
 from privacy_service.core.errors import DomainError
-from privacy_service.identity import grants
+from privacy_service.identity import grants, revocation
 from privacy_service.identity.clients import AuthenticatedClient, InvalidClient, authenticate_client
 from privacy_service.identity.errors import InvalidToken
 from privacy_service.identity.runtime import IdentityRuntime
-from privacy_service.identity.sessions import is_session_active, revoke_refresh_token
 
 router = APIRouter(tags=["oauth"])
 
@@ -169,7 +168,9 @@ async def _grant(
     raise OAuthError("unsupported_grant_type", "Supported: client_credentials, refresh_token.")
 
 
-@router.post("/oauth/revoke", summary="Revoke a refresh token (RFC 7009)", openapi_extra=_FORM)
+@router.post(
+    "/oauth/revoke", summary="Revoke an access token or a refresh token (RFC 7009)", openapi_extra=_FORM
+)
 async def revoke(request: Request) -> JSONResponse:
     try:
         form, identity, client = await _authenticated_form(request)
@@ -178,9 +179,10 @@ async def revoke(request: Request) -> JSONResponse:
         def run() -> None:
             try:
                 with unit_of_work(get_sessions(request)) as session:
-                    revoke_refresh_token(
+                    revocation.revoke_token(
                         session=session,
-                        digests=identity.digests,
+                        identity=identity,
+                        keyring=get_keyring(request),
                         clock=get_clock(request),
                         client_id=client.client_id,
                         token=token_value,
@@ -210,10 +212,10 @@ async def introspect(request: Request) -> JSONResponse:
                     return {"active": False}
                 if claims.client_id != client.client_id:
                     return {"active": False}  # RFC 7662 §2.2: do not describe other clients' tokens
-                if claims.session_id is not None and not is_session_active(
-                    session=session, clock=get_clock(request), session_id=claims.session_id
-                ):
-                    return {"active": False}
+                try:
+                    revocation.ensure_usable(session=session, clock=get_clock(request), claims=claims)
+                except InvalidToken:
+                    return {"active": False}  # revoked, or its session has ended
             answer: dict[str, object] = {
                 "active": True,
                 "sub": claims.subject,
