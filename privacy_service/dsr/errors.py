@@ -46,6 +46,17 @@ class SecondFactorRequired(DsrError):
     title = "Sign in with your second factor to file this request"
 
 
+class RequestAlreadyOpen(Conflict):
+    """GDPR Art. 12(5): a request repeated while the same one is open is excessive; the open one answers it.
+
+    The problem names the open request (``open_request_id``), so a shop that retried
+    a filing after a lost answer finds the request it already made.
+    """
+
+    code = "request_already_open"
+    title = "A request of this type is already open for this subject"
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     title = "The request is not in a state that allows this"

@@ -23,6 +23,7 @@ from privacy_service.core.ids import new_id
 from privacy_service.dsr.errors import (
     InvalidTransition,
     RecentLoginRequired,
+    RequestAlreadyOpen,
     RequestNotFound,
     SecondFactorRequired,
     SubjectIdRequired,
@@ -99,6 +100,7 @@ def file_request(
     subject_id = _requested_subject(session=session, runtime=runtime, clock=clock, requester=requester,
                                     subject_id=subject_id)  # fmt: skip
     profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+    _refuse_a_second_open_request(session=session, subject_id=subject_id, request_type=request_type)
     jurisdiction = runtime.policies.jurisdiction_for(jurisdiction_country(profile))
     now = clock.now()
     needs_approval = runtime.policies.needs_approval(jurisdiction=jurisdiction, request_type=request_type)
@@ -142,6 +144,28 @@ def file_request(
                  "awaiting_approval": needs_approval},
     )  # fmt: skip
     return request
+
+
+def _refuse_a_second_open_request(*, session: Session, subject_id: str, request_type: RequestType) -> None:
+    """Raise ``RequestAlreadyOpen`` while the subject has a request of this type that has not ended.
+
+    The subject's row is held first, so two filings at once cannot both find none.
+    """
+    vault.lock_subject(session=session, subject_id=subject_id)
+    open_id = session.scalar(
+        select(DsrRequest.id)
+        .where(
+            DsrRequest.subject_id == subject_id,
+            DsrRequest.type == request_type.value,
+            DsrRequest.status.not_in([status.value for status in FINAL_REQUEST_STATUSES]),
+        )
+        .limit(1)
+    )
+    if open_id is not None:
+        raise RequestAlreadyOpen(
+            f"Request {open_id} of this type is still open; follow it at GET /v1/dsr/{open_id}.",
+            open_request_id=open_id,
+        )
 
 
 def _requested_subject(

@@ -101,6 +101,16 @@ def read_profile(*, session: Session, keyring: Keyring, subject_id: str) -> Prof
     return open_profile(key=key, subject_id=subject_id, row=row)
 
 
+def lock_subject(*, session: Session, subject_id: str) -> None:
+    """Hold the subject's row until the caller's transaction ends: a check of what the subject has, and
+    the write it allows, cannot then interleave with another transaction's for the same subject.
+
+    On PostgreSQL a row lock (``FOR UPDATE``); SQLite's transactions already
+    hold the database's write lock from their start (``BEGIN IMMEDIATE``).
+    """
+    session.execute(select(Subject.id).where(Subject.id == subject_id).with_for_update())
+
+
 def read_profile_for(
     *, session: Session, keyring: Keyring, clock: Clock, subject_id: str, reader: Party
 ) -> ProfileFields:

@@ -215,6 +215,36 @@ def _path(url: str) -> str:
     return url.replace("http://127.0.0.1:8000", "")
 
 
+def test_one_open_request_per_type_and_subject_a_repeat_is_refused_and_named_until_it_ends(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, dsr_shop: Shop
+) -> None:
+    orders.answer_accepted()
+    dsr.register(orders)
+    first = file(api, dsr_shop.headers, type="access", subject_id=customer.id)
+
+    for _ in range(3):
+        repeat = api.http.post(
+            "/v1/dsr", json={"type": "access", "subject_id": customer.id}, headers=dsr_shop.headers
+        )
+        assert assert_problem(repeat, 409, "request_already_open")["open_request_id"] == first["id"]
+    me = api.tokens(customer.email, customer.password)
+    assert_problem(
+        api.http.post("/v1/dsr", json={"type": "access"}, headers=me.headers), 409, "request_already_open"
+    )
+    dsr.deliver()
+    [delivery] = orders.deliveries
+    assert (
+        orders.complete_by_callback(
+            delivery, post=lambda url, **sent: api.http.post(_path(url), **sent), timestamp=api.clock.now()
+        ).status_code
+        == 200
+    )
+    assert view(api, first["id"], dsr_shop.headers)["status"] == "completed"
+
+    again = file(api, dsr_shop.headers, type="access", subject_id=customer.id)
+    assert again["id"] != first["id"]
+
+
 def test_a_system_down_for_the_first_attempts_is_retried_with_the_same_webhook_id(
     api: Api, dsr: DsrDriver, orders: FakeDownstream, customer: Customer, clock: FrozenClock, dsr_shop: Shop
 ) -> None:
