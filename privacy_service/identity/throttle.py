@@ -77,6 +77,7 @@ class ThrottleScope(StrEnum):
 
     ACCOUNT = "account"  # the account's sliding window
     CLIENT = "client"
+    CLIENT_AUTH = "client_auth"  # failed client authentications, by the caller's network address
     IP = "ip"
     STREAK = "streak"  # the account's failures since its last success: the growing delay
 
@@ -152,6 +153,7 @@ class ThrottleLimits:
     max_delay_seconds: int
     streak_seconds: int  # how long a failure counts in the account's streak (a success ends it sooner)
     claim_seconds: float  # the longest one attempt may hold its account (longer than a hash can take)
+    client_auth_per_peer: Window  # wrong client credentials from one network address
 
     @classmethod
     def default(cls) -> ThrottleLimits:
@@ -164,6 +166,7 @@ class ThrottleLimits:
             max_delay_seconds=900,
             streak_seconds=3600,
             claim_seconds=15.0,
+            client_auth_per_peer=Window(limit=20, seconds=900),
         )
 
     def __post_init__(self) -> None:
@@ -209,7 +212,11 @@ class ThrottleLimits:
     def longest_window_seconds(self) -> int:
         """After this long, a failure counts in no window any more."""
         return max(
-            self.per_account.seconds, self.per_ip.seconds, self.per_client.seconds, self.streak_seconds
+            self.per_account.seconds,
+            self.per_ip.seconds,
+            self.per_client.seconds,
+            self.streak_seconds,
+            self.client_auth_per_peer.seconds,
         )
 
 
@@ -280,6 +287,31 @@ class LoginThrottle:
     def abandon(self, *, account_key: bytes) -> None:
         """End an attempt that was neither a failure nor a success, counting nothing."""
         self._store.release(key=self._digest(ThrottleScope.ACCOUNT, account_key))
+
+    def check_client_authentication(self, *, peer: str | None) -> None:
+        """Raise ``TooManyAttempts`` while ``peer`` (the caller's network address) has too many
+        failed client authentications in its window; a caller with no address is not counted.
+
+        Counted by the address that sent the credentials, never by the client id
+        they name: client ids are not secret, and a count per id would let anyone
+        lock a shop out of its own tokens. A client secret is 256 random bits,
+        so this bounds the noise of wrong or stale secrets more than guessing.
+        """
+        if not peer:
+            return
+        key = self._digest(ThrottleScope.CLIENT_AUTH, _network_of(peer).encode())
+        state = self._store.state(
+            scope=ThrottleScope.CLIENT_AUTH, key=key, window=self.limits.client_auth_per_peer
+        )
+        if state.reopens_in > 0:
+            raise TooManyAttempts(retry_after=math.ceil(state.reopens_in))
+
+    def record_client_authentication_failure(self, *, peer: str | None) -> None:
+        """Count wrong client credentials against ``peer``'s window."""
+        if not peer:
+            return
+        key = self._digest(ThrottleScope.CLIENT_AUTH, _network_of(peer).encode())
+        self._store.add(scope=ThrottleScope.CLIENT_AUTH, key=key, window=self.limits.client_auth_per_peer)
 
     def _delay_of(self, streak: WindowState) -> float:
         delay = self.limits.delay_after(streak.count)

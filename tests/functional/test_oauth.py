@@ -78,6 +78,21 @@ def test_a_wrong_client_secret_is_a_401_invalid_client(api: Api, shop: Shop) -> 
     assert_oauth_error(response, 401, "invalid_client")
 
 
+def test_wrong_client_secrets_are_throttled_by_address_with_retry_after_and_the_right_one_waits_too(
+    api: Api, shop: Shop, clock: FrozenClock
+) -> None:
+    grant = {"grant_type": "client_credentials"}
+    for attempt in range(20):
+        guessed = api.oauth("token", grant, auth=(shop.client_id if attempt % 2 else "unknown", "guess"))
+        assert_oauth_error(guessed, 401, "invalid_client")
+
+    throttled = api.oauth("token", grant)
+    assert_oauth_error(throttled, 429, "temporarily_unavailable")
+    assert 0 < int(throttled.headers["retry-after"]) <= 900
+    clock.advance(timedelta(seconds=int(throttled.headers["retry-after"])))
+    assert api.oauth("token", grant).status_code == 200
+
+
 def test_an_unknown_client_gets_the_same_401_invalid_client(api: Api, shop: Shop) -> None:
     wrong_secret = api.oauth("token", {"grant_type": "client_credentials"}, auth=(shop.client_id, "nope"))
     unknown = api.oauth("token", {"grant_type": "client_credentials"}, auth=("no-such-client", "nope"))

@@ -21,7 +21,7 @@ from privacy_service.core.db import unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import grants, revocation
 from privacy_service.identity.clients import AuthenticatedClient, InvalidClient, authenticate_client
-from privacy_service.identity.errors import InvalidToken
+from privacy_service.identity.errors import InvalidToken, TooManyAttempts
 from privacy_service.identity.runtime import IdentityRuntime
 
 router = APIRouter(tags=["oauth"])
@@ -38,14 +38,19 @@ _FORM = {
 class OAuthError(Exception):
     """An RFC 6749 §5.2 error response."""
 
-    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, *, status: int = 400, retry_after: int | None = None
+    ) -> None:
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
+        self.retry_after = retry_after
 
     def response(self) -> JSONResponse:
         headers = dict(_NO_STORE)
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="privacy-service"'
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
         return JSONResponse(
             {"error": self.error, "error_description": self.description},
             status_code=self.status,
@@ -82,14 +87,28 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
 
 
 def _authenticate(request: Request, form: dict[str, str], identity: IdentityRuntime) -> AuthenticatedClient:
+    """The client the credentials name; wrong ones are counted against the caller's address (throttle)."""
     client_id, secret = _client_credentials(request, form)
+    peer = request.client.host if request.client else None
     try:
         with unit_of_work(get_sessions(request)) as session:
-            return authenticate_client(
-                session=session, digests=identity.digests, client_id=client_id, client_secret=secret
-            )
-    except InvalidClient:
-        raise OAuthError("invalid_client", "Client authentication failed.", status=401) from None
+            throttle = identity.throttle(session=session, clock=get_clock(request))
+            throttle.check_client_authentication(peer=peer)
+            try:
+                return authenticate_client(
+                    session=session, digests=identity.digests, client_id=client_id, client_secret=secret
+                )
+            except InvalidClient:
+                throttle.record_client_authentication_failure(peer=peer)  # committed with the block
+    except TooManyAttempts as throttled:
+        # RFC 6749 has no rate-limit error; temporarily_unavailable is the registered code closest to it.
+        raise OAuthError(
+            "temporarily_unavailable",
+            "Too many failed client authentications from this address; retry later.",
+            status=429,
+            retry_after=throttled.retry_after,
+        ) from None
+    raise OAuthError("invalid_client", "Client authentication failed.", status=401)
 
 
 async def _authenticated_form(

@@ -672,3 +672,36 @@ def test_the_database_store_reads_every_window_in_one_query_unless_one_is_full(
     finally:
         event.remove(bind, "before_cursor_execute", count)
     assert len(statements) == 1
+
+
+# Failed client authentications ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_twenty_wrong_client_secrets_from_one_address_block_that_address_only_until_the_window_slides(
+    store: str, throttle_for: MakeThrottle, clock: FrozenClock, request: pytest.FixtureRequest
+) -> None:
+    throttle = (
+        throttle_for()
+        if store == "database"
+        else redis_throttle(request.getfixturevalue("redis_prefix"), DEFAULTS)
+    )
+    for _ in range(DEFAULTS.client_auth_per_peer.limit):
+        throttle.check_client_authentication(peer=IP)
+        throttle.record_client_authentication_failure(peer=IP)
+
+    with pytest.raises(TooManyAttempts) as refused:
+        throttle.check_client_authentication(peer=IP)
+    assert 0 < seconds_to_wait(refused.value) <= DEFAULTS.client_auth_per_peer.seconds
+    throttle.check_client_authentication(peer="198.51.100.9")  # another address is not held back
+    throttle.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)  # nor logins from the same address
+    if store == "database":  # the Redis store's windows follow the wall clock, not the frozen one
+        clock.advance(timedelta(seconds=DEFAULTS.client_auth_per_peer.seconds + 1))
+        throttle.check_client_authentication(peer=IP)
+
+
+def test_a_caller_without_an_address_is_neither_counted_nor_held_back(throttle: LoginThrottle) -> None:
+    for _ in range(DEFAULTS.client_auth_per_peer.limit + 5):
+        throttle.record_client_authentication_failure(peer=None)
+    throttle.check_client_authentication(peer=None)
+    throttle.check_client_authentication(peer="")
