@@ -30,7 +30,7 @@ REQUEST_ID_HEADER = b"x-request-id"
 # A caller's id is echoed only when it is short and tame, so it cannot inject into logs.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=/-]{1,128}")
 
-_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
     (b"referrer-policy", b"no-referrer"),
@@ -38,7 +38,7 @@ _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
     (b"cross-origin-resource-policy", b"same-origin"),
 )
-_WITH_HSTS = (*_SECURITY_HEADERS, (b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+_WITH_HSTS = (*SECURITY_HEADERS, (b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -126,7 +126,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _WITH_HSTS if scope.get("scheme") == "https" else _SECURITY_HEADERS
+        extra = _WITH_HSTS if scope.get("scheme") == "https" else SECURITY_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -58,6 +58,7 @@ def serve(
     """Run the HTTP API and, unless --no-worker, the background worker in the same process."""
     import uvicorn
 
+    from privacy_service.api.malformed_requests import ProblemHttpToolsProtocol
     from privacy_service.main import create_app
 
     settings = settings_or_exit()
@@ -92,6 +93,7 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        http=ProblemHttpToolsProtocol,  # a request uvicorn cannot parse gets a problem and a request id
         timeout_graceful_shutdown=30,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
