@@ -16,7 +16,9 @@ This is what a system has to do with one, in the order it happens:
    completed body later, with ``task_id`` added and a fresh ``webhook-id``,
    signed with the same secret, to the delivery's ``callback_url``.
 
-Run it (the secret is the one you register the system with)::
+Run it (the secret is the one you register the system with; it is read from
+the environment rather than a flag, which every user of the machine could see
+in the process list)::
 
     .venv/bin/python examples/receiver.py --new-secret              # prints a fresh whsec_ secret
     WEBHOOK_SECRET=whsec_... .venv/bin/python examples/receiver.py --port 8001 --mode callback
@@ -45,7 +47,7 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -53,7 +55,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 WEBHOOK_PATH = "/privacy/webhook"
 MAX_BODY_BYTES = 1024 * 1024
-CALLBACK_ATTEMPTS = 5
+MAX_CALLBACK_PAUSE_SECONDS = 300
+TRY_AGAIN_LATER = {408, 425, 429}  # 4xx answers that ask for a retry; 5xx answers do too
 
 # What the order database holds, keyed by the customer's e-mail address: that is how older shop
 # records find a customer. A system that stores privacy-service's subject id (the `id` that
@@ -127,7 +130,8 @@ class Receiver:
         # webhook-id -> the completed body for that delivery. Kept in memory here; a real system keeps
         # it in its database, at least as long as the service may retry (until the request's due date).
         self.answered: dict[str, dict[str, Any]] = {}
-        self.called_back: set[str] = set()
+        self.calling_back: set[str] = set()  # deliveries whose callback is on its way
+        self.called_back: set[str] = set()  # deliveries whose callback the service took
 
     def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         """The HTTP status and JSON body answering one delivery."""
@@ -140,21 +144,19 @@ class Receiver:
             return 400, {"error": "this system answers dsr.access and dsr.erasure only"}
 
         with self.lock:
-            first_time = webhook_id not in self.answered
-            if first_time:
+            if webhook_id in self.answered:
+                log(f"{delivery['type']} task {delivery['task_id']}: {webhook_id} again, answered as before")
+            else:
                 self.answered[webhook_id] = self.carry_out(delivery)
             completed = self.answered[webhook_id]
-            already_called_back = webhook_id in self.called_back
-        if not first_time:
-            log(f"{delivery['type']} task {delivery['task_id']}: a retry of {webhook_id}, answered as before")
-
-        if self.mode == "now" or already_called_back:
-            return 200, completed
-        if first_time:
-            later = threading.Thread(
-                target=self.call_back, args=(webhook_id, delivery, completed), daemon=True
-            )
-            later.start()
+            if self.mode == "now" or webhook_id in self.called_back:
+                return 200, completed
+            # Accepted: call back, unless a callback is already on its way. A retry after a callback
+            # that never got through (the service was down, say) sends it again.
+            call_back_now = webhook_id not in self.calling_back
+            self.calling_back.add(webhook_id)
+        if call_back_now:
+            threading.Thread(target=self.call_back, args=(webhook_id, delivery, completed)).start()
         return 202, {"status": "accepted"}
 
     def carry_out(self, delivery: dict[str, Any]) -> dict[str, Any]:
@@ -170,26 +172,43 @@ class Receiver:
         return {"status": "completed", "data": {}, "retained": retained}
 
     def call_back(self, webhook_id: str, delivery: dict[str, Any], completed: dict[str, Any]) -> None:
-        """POST the completed answer to ``callback_url``, signed, as a slower system would later."""
+        """POST the completed answer to ``callback_url``, signed, until the service takes it.
+
+        Once a system has accepted a task the service does not ask again: it waits for the callback
+        until the request's due date. So a callback that does not get through is tried again, with
+        growing pauses, until then.
+        """
         task = f"{delivery['type']} task {delivery['task_id']}"
+        due = datetime.fromisoformat(delivery["due_at"])
         time.sleep(self.callback_delay)  # the work a real system does before it calls back
         body = json.dumps({**completed, "task_id": delivery["task_id"]}).encode()
-        for attempt in range(1, CALLBACK_ATTEMPTS + 1):
+        taken = False
+        pause = 1.0
+        while True:
             try:
                 status = self.post_signed(delivery["callback_url"], body)
             except urllib.error.HTTPError as error:
-                log(f"{task}: callback refused, {error.code} {error.reason}")
-                if error.code < 500:
-                    return  # a 4xx will not change on a retry (e.g. the task already ended)
+                if error.code < 500 and error.code not in TRY_AGAIN_LATER:
+                    # The same callback would be refused again (e.g. the task has already ended).
+                    log(f"{task}: callback refused ({error.code} {error.reason}), not sent again")
+                    break
+                problem = f"callback refused ({error.code} {error.reason})"
             except OSError as error:
-                log(f"{task}: callback failed ({error}), attempt {attempt}")
+                problem = f"callback failed ({error})"
             else:
                 log(f"{task}: callback answered {status}")
-                with self.lock:
-                    self.called_back.add(webhook_id)
-                return
-            if attempt < CALLBACK_ATTEMPTS:
-                time.sleep(2**attempt)  # back off, then try again
+                taken = True
+                break
+            if datetime.now(UTC) + timedelta(seconds=pause) > due:
+                log(f"{task}: {problem}; the request's due date has passed, giving up")
+                break
+            log(f"{task}: {problem}, trying again in {pause:g} s")
+            time.sleep(pause)
+            pause = min(pause * 2, MAX_CALLBACK_PAUSE_SECONDS)
+        with self.lock:
+            self.calling_back.discard(webhook_id)
+            if taken:
+                self.called_back.add(webhook_id)
 
     def post_signed(self, url: str, body: bytes) -> int:
         """POST ``body`` signed as a Standard Webhooks message; the HTTP status, or HTTPError."""

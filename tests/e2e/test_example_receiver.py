@@ -41,6 +41,7 @@ class CallbackCatcher:
 
     url: str
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)  # statuses to answer first, then 200
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for(self, count: int) -> list[tuple[dict[str, str], bytes]]:
@@ -59,7 +60,8 @@ def catcher() -> Iterator[CallbackCatcher]:
             with catcher.arrived:
                 catcher.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 catcher.arrived.notify_all()
-            self.send_response(200)
+                status = catcher.answers.pop(0) if catcher.answers else 200
+            self.send_response(status)
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"{}")
@@ -81,6 +83,8 @@ class RunningReceiver:
     url: str
     secret: str
     process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    logged: threading.Condition = field(default_factory=threading.Condition)
 
     def deliver(
         self, payload: dict[str, Any], *, webhook_id: str | None = None, secret: str | None = None
@@ -97,10 +101,20 @@ class RunningReceiver:
         }
         return httpx.post(self.url, content=body, headers=headers, timeout=30)
 
+    def read_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self.logged:
+                self.lines.append(line)
+                self.logged.notify_all()
+
+    def wait_for_log(self, text: str) -> None:
+        with self.logged:
+            found = self.logged.wait_for(lambda: any(text in line for line in self.lines), timeout=30)
+            assert found, f"{text!r} not in the receiver's log:\n{self.log()}"
+
     def log(self) -> str:
-        self.process.terminate()
-        output, _ = self.process.communicate(timeout=30)
-        return output
+        return "".join(self.lines)
 
 
 def start_receiver(mode: str) -> RunningReceiver:
@@ -112,16 +126,10 @@ def start_receiver(mode: str) -> RunningReceiver:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return RunningReceiver(url=base + "/privacy/webhook", secret=secret, process=process)
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.communicate()[0]
-        threading.Event().wait(0.1)
-    process.kill()
-    raise AssertionError("the receiver did not start")
+    receiver = RunningReceiver(url=base + "/privacy/webhook", secret=secret, process=process)
+    threading.Thread(target=receiver.read_output, daemon=True).start()
+    receiver.wait_for_log("answering")  # it prints this line once it listens
+    return receiver
 
 
 @pytest.fixture
@@ -205,7 +213,7 @@ def test_a_retried_delivery_is_answered_as_the_first_time_and_not_carried_out_tw
 
     assert retry.status_code == 200
     assert retry.json() == first.json()
-    assert "a retry of msg_retried, answered as before" in receiver_now.log()
+    receiver_now.wait_for_log("msg_retried again, answered as before")
 
 
 def test_a_delivery_signed_with_another_secret_is_refused_and_changes_nothing(
@@ -260,3 +268,30 @@ def test_in_callback_mode_a_retry_is_not_carried_out_again_and_once_called_back_
     assert parse_completion(retries[-1].content) == parse_completion(called_back)
     assert len(catcher.received) == 1
     assert receiver_callback.log().count("erased the subject's records") == 1
+
+
+def test_in_callback_mode_a_callback_the_service_could_not_take_is_sent_again_under_a_new_webhook_id(
+    receiver_callback: RunningReceiver, catcher: CallbackCatcher
+) -> None:
+    catcher.answers = [503]
+    access = delivery("access", callback_base=catcher.url)
+    assert receiver_callback.deliver(access).status_code == 202
+
+    [(first, refused), (second, taken)] = catcher.wait_for(2)
+
+    assert taken == refused
+    assert first["webhook-id"] != second["webhook-id"]
+    verify_signature(secret=receiver_callback.secret, headers=second, body=taken, now=datetime.now(UTC))
+    receiver_callback.wait_for_log("callback refused (503 Service Unavailable), trying again in 1 s")
+    receiver_callback.wait_for_log("callback answered 200")
+
+
+def test_in_callback_mode_a_callback_refused_for_good_is_not_sent_again(
+    receiver_callback: RunningReceiver, catcher: CallbackCatcher
+) -> None:
+    catcher.answers = [409]
+    assert receiver_callback.deliver(delivery("access", callback_base=catcher.url)).status_code == 202
+
+    catcher.wait_for(1)
+
+    receiver_callback.wait_for_log("callback refused (409 Conflict), not sent again")
