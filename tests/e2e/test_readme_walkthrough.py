@@ -92,7 +92,7 @@ def new_user_environment(**settings: str) -> dict[str, str]:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("PRIVACY_") and key not in {"VIRTUAL_ENV", "PYTHONPATH", "COV_CORE_SOURCE"}
+        if not key.startswith("PRIVACY_") and key not in {"VIRTUAL_ENV", "PYTHONHOME"}
     }
     environment["PATH"] = os.pathsep.join(
         entry for entry in environment.get("PATH", "").split(os.pathsep) if entry and entry != venv_bin
