@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
-from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.connectors import Completed
 from privacy_service.core.clock import Clock
 from privacy_service.dsr.bundle import store_export
@@ -110,7 +110,7 @@ def close_request_if_done(*, session: Session, runtime: DsrRuntime, clock: Clock
     request.status = outcome.value
     request.completed_at = clock.now()
     audit.record(
-        session=session, clock=clock, actor=_system_party("privacy-service"), action=Action.DSR_COMPLETE,
+        session=session, clock=clock, actor=SYSTEM, action=Action.DSR_COMPLETE,
         target=_request_party(request.id), outcome=Outcome.SUCCESS if outcome is RequestStatus.COMPLETED
         else Outcome.FAILURE,
         details={"status": outcome.value, "type": request.type,

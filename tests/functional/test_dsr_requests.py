@@ -102,6 +102,29 @@ def test_an_asynchronous_system_completes_by_a_signed_callback_which_cannot_be_r
     assert view(api, receipt["id"], me.headers)["status"] == "completed"
 
 
+def test_the_request_is_closed_by_the_service_itself_in_the_trail_and_each_task_by_its_system(
+    api: Api,
+    dsr: DsrDriver,
+    orders: FakeDownstream,
+    customer: Customer,
+    dsr_shop: Shop,
+    sessions: sessionmaker[Session],
+) -> None:
+    orders.answer_completed({"orders": []})
+    dsr.register(orders)
+    receipt = file(api, dsr_shop.headers, type="access", subject_id=customer.id)
+    dsr.deliver()
+    assert view(api, receipt["id"], dsr_shop.headers)["status"] == "completed"
+
+    with sessions() as session:
+        actors = {
+            event.action: (event.actor_type, event.actor_id)
+            for event in session.scalars(select(AuditEvent).where(AuditEvent.target_id == receipt["id"]))
+        }
+    assert actors["dsr_task_complete"] == ("downstream_system", "orders")
+    assert actors["dsr_complete"] == ("system", "privacy-service")
+
+
 def _two_waiting_tasks(
     api: Api, dsr: DsrDriver, orders: FakeDownstream, make_customer: object, dsr_shop: Shop
 ) -> tuple[list[dict[str, object]], list[ReceivedDelivery]]:
