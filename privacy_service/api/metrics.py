@@ -34,6 +34,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -67,6 +68,8 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 #: The requests that are a login's steps: (method, route) → the ``step`` label.
 _LOGIN_STEPS = {("POST", "/v1/auth/login"): "password", ("POST", "/v1/auth/mfa"): "mfa"}
+#: The routes whose 429s are guessing throttled (shown at 0 from the start; a 429 of any route counts).
+_THROTTLED_ROUTES = ("/v1/auth/login", "/v1/auth/mfa", "/oauth/token")
 #: The requests the login admission (``api/admission.py``) answers 503 when the password pool is full.
 _ADMITTED = frozenset({("POST", "/v1/auth/login")})
 
@@ -132,18 +135,42 @@ class EdgeMetrics:
             registry=self.registry,
         )
         ProcessCollector(registry=self.registry)  # CPU, resident memory, open files of this process
+        self._series: dict[tuple[str, str, int], _Series] = {}
+        # Every login outcome and refusal is shown from the start, at 0: a rate needs a series to exist.
+        for step in _LOGIN_STEPS.values():
+            for outcome in LoginOutcome:
+                self.logins.labels(step, outcome.value)
+        for throttled_route in _THROTTLED_ROUTES:
+            self.refusals.labels(RefusalReason.THROTTLE.value, throttled_route)
+        for _method, admitted_route in _ADMITTED:
+            self.refusals.labels(RefusalReason.ADMISSION.value, admitted_route)
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request (``route`` is a template, never the path as sent)."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key) or self._series.setdefault(key, self._new_series(*key))
+        for counter in series.counters:
+            counter.inc()
+        series.latency.observe(seconds)
+
+    def _new_series(self, method: str, route: str, status: int) -> _Series:
+        """The counters one kind of answer moves, looked up once: a flood's refusals each cost a few
+        increments, not a label lookup per metric."""
+        counters = [self.requests.labels(method, route, str(status))]
         step = _LOGIN_STEPS.get((method, route))
         if step is not None:
-            self.logins.labels(step, login_outcome(status).value).inc()
+            counters.append(self.logins.labels(step, login_outcome(status).value))
         if status == 429:
-            self.refusals.labels(RefusalReason.THROTTLE.value, route).inc()
+            counters.append(self.refusals.labels(RefusalReason.THROTTLE.value, route))
         elif status == 503 and (method, route) in _ADMITTED:
-            self.refusals.labels(RefusalReason.ADMISSION.value, route).inc()
+            counters.append(self.refusals.labels(RefusalReason.ADMISSION.value, route))
+        return _Series(counters=tuple(counters), latency=self.latency.labels(method, route))
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    counters: tuple[Counter, ...]
+    latency: Histogram
 
 
 class RequestMetricsMiddleware:

@@ -155,6 +155,17 @@ def test_the_metrics_token_reads_the_prometheus_text_format_with_every_named_met
     } <= names
 
 
+def test_login_outcomes_and_refusals_are_shown_at_zero_before_any_login(client: TestClient) -> None:
+    figures = scrape(client)
+
+    for step in ("password", "mfa"):
+        for outcome in ("accepted", "invalid_credentials", "throttled", "unavailable"):
+            assert ("privacy_logins_total", (("outcome", outcome), ("step", step))) in figures
+    for route in ("/v1/auth/login", "/v1/auth/mfa", "/oauth/token"):
+        assert ("privacy_refusals_total", (("reason", "throttle"), ("route", route))) in figures
+    assert ("privacy_refusals_total", (("reason", "admission"), ("route", "/v1/auth/login"))) in figures
+
+
 def test_metrics_is_not_in_the_openapi_document(client: TestClient) -> None:
     assert "/metrics" not in client.get("/openapi.json").json()["paths"]
 
