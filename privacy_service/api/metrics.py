@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -114,6 +114,8 @@ class EdgeMetrics:
     """One app's per-process counters, in a registry of its own (several apps in one process never mix)."""
 
     def __init__(self) -> None:
+        # ``_created`` samples belong to OpenMetrics; in the text format they would double every series.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "privacy_http_requests",

@@ -137,6 +137,7 @@ def test_the_metrics_token_reads_the_prometheus_text_format_with_every_named_met
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert response.headers["cache-control"] == "no-store"
+    assert "_created" not in response.text  # OpenMetrics' creation times would double every series
     names = {family.name for family in text_string_to_metric_families(response.text)}
     assert {
         "privacy_http_requests",
@@ -323,9 +324,16 @@ def test_dsr_tasks_by_state_and_deliveries_by_system_and_outcome_follow_the_task
 ) -> None:
     orders.answer_completed({"orders": []})
     dsr.register(orders)
-    with FakeDownstream(name="crm") as crm:
-        crm.fail_first(1, status=503)
-        dsr.register(crm)
+    with (
+        FakeDownstream(name="crm") as crm,
+        FakeDownstream(name="billing") as billing,
+        FakeDownstream(name="legacy") as legacy,
+    ):
+        crm.fail_first(1, status=503)  # retried later
+        billing.answer_accepted()  # will call back
+        legacy.fail_first(1, status=400)  # refused for good
+        for system in (crm, billing, legacy):
+            dsr.register(system)
         me = api.tokens(customer.email, customer.password)
         before = scrape(api.http)
 
@@ -334,17 +342,20 @@ def test_dsr_tasks_by_state_and_deliveries_by_system_and_outcome_follow_the_task
         dsr.deliver()
         delivered = scrape(api.http)
 
-    assert moved(before, filed, "privacy_dsr_tasks", state="pending") == 2
-    assert moved(before, filed, "privacy_dsr_deliveries", system="orders", outcome="pending") == 1
-    assert moved(before, filed, "privacy_dsr_deliveries", system="crm", outcome="pending") == 1
+    assert moved(before, filed, "privacy_dsr_tasks", state="pending") == 4
+    for system in ("orders", "crm", "billing", "legacy"):
+        assert moved(before, filed, "privacy_dsr_deliveries", system=system, outcome="pending") == 1
+        assert moved(before, delivered, "privacy_dsr_deliveries", system=system, outcome="pending") == 0
+        assert moved(before, delivered, "privacy_dsr_delivery_attempts_total", system=system) == 1
 
     assert moved(before, delivered, "privacy_dsr_tasks", state="pending") == 1
+    assert moved(before, delivered, "privacy_dsr_tasks", state="waiting") == 1
     assert moved(before, delivered, "privacy_dsr_tasks", state="completed") == 1
+    assert moved(before, delivered, "privacy_dsr_tasks", state="failed") == 1
     assert moved(before, delivered, "privacy_dsr_deliveries", system="orders", outcome="completed") == 1
-    assert moved(before, delivered, "privacy_dsr_deliveries", system="orders", outcome="pending") == 0
     assert moved(before, delivered, "privacy_dsr_deliveries", system="crm", outcome="retrying") == 1
-    assert moved(before, delivered, "privacy_dsr_delivery_attempts_total", system="orders") == 1
-    assert moved(before, delivered, "privacy_dsr_delivery_attempts_total", system="crm") == 1
+    assert moved(before, delivered, "privacy_dsr_deliveries", system="billing", outcome="accepted") == 1
+    assert moved(before, delivered, "privacy_dsr_deliveries", system="legacy", outcome="failed") == 1
 
 
 def test_the_audit_backlog_ages_with_the_clock_until_the_sealer_runs(
