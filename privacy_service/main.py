@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import privacy_service
 from privacy_service.api.admission import LoginAdmissionMiddleware
+from privacy_service.api.metrics import install_metrics
 from privacy_service.api.middleware import (
     BodySizeLimitMiddleware,
     RequestIdMiddleware,
@@ -149,6 +150,7 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    install_metrics(app)  # GET /metrics, and the outermost layer: it counts every answer
     return app
 
 

@@ -9,6 +9,7 @@ default.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,9 @@ ENV_PREFIX = "PRIVACY_"
 _RESERVED_PREFIXES = ("PRIVACY_TEST_",)
 
 MiB = 1024 * 1024
+#: The shortest PRIVACY_METRICS_TOKEN accepted: whoever guesses it reads the service's traffic figures.
+METRICS_TOKEN_MIN_LENGTH = 16
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class SettingsError(Exception):
@@ -65,6 +69,11 @@ class Settings(BaseSettings):
     rate_limit_url: str | None = Field(
         default=None,
         description="Shared rate-limit storage (redis://...) for several processes. Default: the database.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that may read GET /metrics (at least 16 characters). "
+        "Default: none, and /metrics answers 404.",
     )
     delivery_retry_min_seconds: float = Field(
         default=2.0, gt=0, description="First pause between delivery attempts."
@@ -232,6 +241,20 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("redis://", "rediss://")):
             raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _unguessable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < METRICS_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"must be at least {METRICS_TOKEN_MIN_LENGTH} characters: a random token "
+                "such as `openssl rand -hex 32` prints"
+            )
+        if not _BEARER_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("may hold only letters, digits and -._~+/ (RFC 6750 §2.1), with = at the end")
         return value
 
     @field_validator("keks")
