@@ -16,8 +16,10 @@ from fastapi import FastAPI
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from privacy_service.core.clock import FrozenClock
+from privacy_service.core.config import Settings
 from privacy_service.identity import login
-from privacy_service.identity.hashing_pool import HashingBusy, PoolPlace
+from privacy_service.identity.hashing_pool import FIRST_ESTIMATE_SECONDS, HashingBusy, PoolPlace
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from tests.functional.conftest import CUSTOMER_PASSWORD, Api, Customer, assert_problem, unique_email
@@ -293,3 +295,19 @@ def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
         place.release()
 
     assert log_in().tokens is not None  # not TooManyAttempts: the claim was given back
+
+
+def test_the_service_s_pool_takes_its_budget_from_the_settings_and_its_estimate_from_a_hash_at_start_up(
+    settings: Settings, keyring: Keyring, clock: FrozenClock
+) -> None:
+    runtime = IdentityRuntime.from_settings(
+        settings.model_copy(update={"password_pool_wait_seconds": 0.5, "password_pool_queue": 7}),
+        keyring=keyring,
+        clock=clock,
+    )
+    try:
+        pool = runtime.passwords.pool
+        assert (pool.wait_seconds, pool.queue_size, pool.timeout_seconds) == (0.5, 7, 10.0)
+        assert pool.mean_seconds != FIRST_ESTIMATE_SECONDS  # timed: the test suite's argon2 is far cheaper
+    finally:
+        runtime.close()
