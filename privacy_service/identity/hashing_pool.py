@@ -7,17 +7,28 @@ that cannot run at once waits in the pool's queue, where it holds a few
 kilobytes and none of argon2's memory (DESIGN.md "Concurrency").
 
 A call is admitted by its expected wait, not by a small count: the pool keeps
-an exponentially weighted mean of how long its jobs really take (seeded by
+an exponentially weighted mean of how long its jobs take (seeded by
 ``calibrate``, one hash timed at start-up, or a guess), and a call that
-would find ``n`` places ahead of it beyond the workers is expected to wait
-``n / workers x mean``. While that is within ``wait_seconds`` (the budget,
-``PRIVACY_PASSWORD_POOL_WAIT_SECONDS``) the call queues, so an ordinary burst
-of a few dozen logins completes; beyond it, or beyond ``queue_size`` waiting
-calls whatever the estimate says (the hard cap that bounds memory), it is
-refused at once with ``HashingBusy`` (503) and a Retry-After of the wait it
-would have had. Threads give real parallelism here: argon2-cffi releases the
-GIL while it hashes. Memory is bounded by ``workers`` hashes at a time, plus
-at most ``queue_size`` waiting calls.
+would find ``n`` jobs ahead of it for a thread is expected to wait
+``n x mean / cores`` (the cores: the workers, at most the usable CPUs). While
+that is within ``wait_seconds`` (the budget, ``PRIVACY_PASSWORD_POOL_WAIT_SECONDS``)
+the call queues, so an ordinary burst of a few dozen logins completes; beyond
+it, or beyond ``queue_size`` waiting calls whatever the estimate says (the
+hard cap that bounds memory), it is refused at once with ``HashingBusy``
+(503) and a Retry-After of the wait it would have had.
+
+A job's duration is the CPU time its thread spent (``time.thread_time``), not
+the time on the wall: what a hash costs on this machine, which other work
+hardly moves. A wall-clock mean rises with whatever else runs, including the
+refusals themselves: on a shared 2-core machine a burst of 32 clients that
+retry a 503 at once saw its hashes slow down under the retries' load, the
+estimate rise, more refusals, and 20,000 503s for 200 logins. The CPU time
+keeps the estimate, and so the queue, steady; a login still waiting after
+``timeout_seconds`` (five budgets) on a machine that busy is answered 503.
+
+Threads give real parallelism here: argon2-cffi releases the GIL while it
+hashes. Memory is bounded by ``workers`` hashes at a time, plus at most
+``queue_size`` waiting calls.
 
 A place can also be taken ahead of the work (``reserve``): the HTTP edge
 takes one for a login before the request body is parsed or any thread or
@@ -152,8 +163,8 @@ class PasswordWorkPool:
     ``reserve(priority=True)``. Any other call is refused immediately with
     ``HashingBusy``. ``run`` blocks the calling thread until its result and
     ``run_async`` awaits it; both re-raise the callable's own exception
-    (``InvalidPassword``, say) unchanged. ``monotonic`` times the jobs (a test
-    passes a fake one).
+    (``InvalidPassword``, say) unchanged. ``job_clock`` times the jobs in their
+    own thread (a test passes a fake one); ``cores`` defaults to the usable CPUs.
     """
 
     def __init__(
@@ -165,7 +176,8 @@ class PasswordWorkPool:
         wait_seconds: float = WAIT_SECONDS,
         first_estimate_seconds: float = FIRST_ESTIMATE_SECONDS,
         timeout_seconds: float | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        job_clock: Callable[[], float] = time.thread_time,
+        cores: int | None = None,
     ) -> None:
         workers = _usable_cores() if workers is None else workers
         queue_size = QUEUE_PER_WORKER * workers if queue_size is None else queue_size
@@ -191,7 +203,9 @@ class PasswordWorkPool:
         self.timeout_seconds = timeout_seconds
         self._capacity = workers + queue_size
         self._mean = first_estimate_seconds
-        self._monotonic = monotonic
+        self._job_clock = job_clock
+        # The jobs that progress at once: one per worker, as far as there are cores to run them.
+        self._parallel = min(workers, _usable_cores() if cores is None else max(1, cores))
         self._in_flight = 0
         self._queued = 0
         self._closed = False
@@ -225,14 +239,14 @@ class PasswordWorkPool:
             return self._expected_wait()
 
     def calibrate(self, work: Callable[[], object]) -> float:
-        """Time ``work`` (one hash) in the calling thread and take it as the mean; return the duration.
+        """Time ``work`` (one hash) in the calling thread and take it as the mean; return its CPU time.
 
         Called once at start-up, so the first burst is admitted by this
         machine's figure rather than by a guess.
         """
-        started = self._monotonic()
+        started = self._job_clock()
         work()
-        duration = self._monotonic() - started
+        duration = self._job_clock() - started
         with self._lock:
             self._mean = max(duration, 1e-6)
         return duration
@@ -327,11 +341,11 @@ class PasswordWorkPool:
         """Places in flight beyond which a call is refused; the caller holds the lock.
 
         A call finding ``n`` places taken waits for ``n - workers + 1`` jobs to
-        end, ``workers`` at a time: ``(n - workers + 1) / workers x mean``. It is
-        within the budget while ``n < workers + budget x workers / mean``. The
+        end, ``cores`` at a time: ``(n - workers + 1) x mean / cores``. It is
+        within the budget while ``n < workers + budget x cores / mean``. The
         reserve lies beyond that, and the hard cap bounds both.
         """
-        within_budget = self.workers + math.floor(self.wait_seconds * self.workers / self._mean)
+        within_budget = self.workers + math.floor(self.wait_seconds * self._parallel / self._mean)
         if priority:
             return min(within_budget + self.reserved, self._capacity)
         return min(within_budget, self._capacity - self.reserved)
@@ -350,7 +364,7 @@ class PasswordWorkPool:
     def _expected_wait(self) -> float:
         """The estimated wait of a call arriving now; the caller holds the lock."""
         ahead = max(0, self._in_flight - self.workers + 1)
-        return ahead * self._mean / self.workers
+        return ahead * self._mean / self._parallel
 
     def _give_back(self, place: PoolPlace) -> None:
         with self._lock:
@@ -367,13 +381,13 @@ class PasswordWorkPool:
     def _work(self, call: Callable[[], T]) -> T:
         with self._lock:
             self._queued -= 1
-        started = self._monotonic()
+        started = self._job_clock()  # in this worker thread: its CPU time
         try:
             return call()
         finally:
             # Freed before the result is published, so a caller that got its
             # result can submit again at once and find the place free.
-            self._finished(took=self._monotonic() - started)
+            self._finished(took=self._job_clock() - started)
 
     def _withdrawn(self, future: Future[T]) -> None:
         """A future cancelled before its work ran: the work never frees its place, so it is freed here."""

@@ -232,11 +232,18 @@ def test_a_burst_of_logins_beyond_the_old_queue_waits_holding_no_thread_and_ever
     assert pool.in_flight == 0
 
 
+def burn_cpu(seconds: float) -> None:
+    """Spend ``seconds`` of this thread's CPU time, as a hash would."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
 def test_a_flood_beyond_the_wait_budget_is_refused_at_once_with_the_expected_wait_as_retry_after(
     api: Api, identity: IdentityRuntime, statements: list[str]
 ) -> None:
     pool = identity.passwords.pool
-    pool.calibrate(lambda: time.sleep(0.25))  # hashes now take a quarter of a second or more
+    pool.calibrate(lambda: burn_cpu(0.05))  # hashes now take 50 ms of CPU: about 80 may wait 2 s
     places = []
     while (place := identity.admission.admit()) is not None:
         places.append(place)

@@ -167,7 +167,9 @@ def test_a_refusal_asks_the_login_to_come_back_once_the_queue_s_expected_wait_ha
     clock: FrozenClock,
 ) -> None:
     hashes = FakeMonotonic()
-    pool = PasswordWorkPool(workers=1, queue_size=100, reserved=1, wait_seconds=2.0, monotonic=hashes)
+    pool = PasswordWorkPool(
+        workers=1, queue_size=100, reserved=1, wait_seconds=2.0, job_clock=hashes, cores=1
+    )
     pool.calibrate(lambda: hashes.advance(0.5))  # a hash takes half a second: 4 may wait, 2 s at most
     admission = LoginAdmission(pool=pool, clock=clock)
     try:

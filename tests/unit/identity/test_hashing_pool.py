@@ -340,10 +340,14 @@ def test_password_threads_run_at_a_lower_priority_than_the_rest_of_the_process()
 
 
 def timed_pool(clock: FakeMonotonic, **settings: float) -> PasswordWorkPool:
-    """A pool whose jobs are timed on ``clock``: a job "takes" what it advances the clock by."""
+    """A pool whose jobs are timed on ``clock``: a job "takes" what it advances the clock by.
+
+    As many cores as workers unless the test says otherwise, whatever machine runs the test.
+    """
     values: dict[str, float] = {"workers": 2, "queue_size": 1000, "reserved": 0, "wait_seconds": 1.0}
     values.update(settings)
-    return PasswordWorkPool(monotonic=clock, **values)  # type: ignore[arg-type]
+    values.setdefault("cores", values["workers"])
+    return PasswordWorkPool(job_clock=clock, **values)  # type: ignore[arg-type]
 
 
 def take_every_place(
@@ -475,6 +479,29 @@ def test_the_reserve_lies_beyond_the_budget_and_within_the_hard_cap() -> None:
         assert (len(ordinary), len(promised)) == (3, 1)  # 4 places in all, one of them in reserve
     finally:
         capped.shutdown()
+
+
+def test_workers_beyond_the_cores_do_not_shorten_the_expected_wait() -> None:
+    clock = FakeMonotonic()
+    pool = timed_pool(clock, workers=4, cores=2, first_estimate_seconds=0.125, wait_seconds=1.0)
+    try:
+        places, refusal = take_every_place(pool)
+
+        # 4 start at once, but 2 cores end 16 hashes a second: 16 more wait up to 1 s.
+        assert len(places) == 4 + 16
+        assert refusal.retry_after == 2
+    finally:
+        pool.shutdown()
+
+
+def test_a_job_is_timed_by_the_cpu_time_of_its_own_thread() -> None:
+    pool = PasswordWorkPool(workers=1, first_estimate_seconds=1000.0)  # the real clock: time.thread_time
+    try:
+        pool.run(time.sleep, 0.05)  # waiting costs no CPU
+
+        assert pool.mean_seconds < 1000.0 * (1 - MEAN_WEIGHT) + 0.01
+    finally:
+        pool.shutdown()
 
 
 def test_a_queued_call_withdrawn_frees_its_place_and_is_not_timed() -> None:
