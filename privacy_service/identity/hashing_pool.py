@@ -36,7 +36,8 @@ database work starts, so a flood is refused from the event loop; the login
 then hashes in the place it holds. ``reserved`` places are kept beyond the
 budget's for logins that ``identity.admission`` admits ahead of the rest (a
 refused login that came back after its Retry-After), so a flood cannot hold
-every place.
+every place; their work goes ahead of the queue, so a reserved place is held
+for one hash and not for the whole queue's wait.
 
 A caller in an event loop awaits its result (``run_async``) instead of
 blocking a thread in ``run``: dozens of queued logins would otherwise hold
@@ -61,11 +62,12 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
-from typing import TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 from privacy_service.core.errors import Unavailable
 
@@ -208,6 +210,9 @@ class PasswordWorkPool:
         self._parallel = min(workers, _usable_cores() if cores is None else max(1, cores))
         self._in_flight = 0
         self._queued = 0
+        # Jobs not started yet, each a future and its call: those of priority places first.
+        self._ahead: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
+        self._waiting: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
         self._closed = False
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
@@ -266,18 +271,25 @@ class PasswordWorkPool:
         """Queue ``fn(*args)`` and return its future at once; ``HashingBusy`` when it is not admitted.
 
         In ``place`` when one is given and still held (it is freed when the
-        work ends); otherwise in a place taken now. Cancelling the future while
-        the work is still queued withdraws it and frees its place.
+        work ends); otherwise in a place taken now. Work in a priority place
+        (a login that came back after its Retry-After) goes ahead of the queue:
+        its reserved place is held for one hash, not for the queue's whole wait.
+        Cancelling the future while the work is still queued withdraws it and
+        frees its place.
         """
+        future: Future[T] = Future()
         with self._lock:
             if self._closed:
                 raise HashingBusy("The service is stopping")
             if place is not None and place._pool is self and place._held:
-                place._held = False  # the work now owns the place; _work frees it
+                place._held = False  # the work now owns the place; _run_next frees it
+                ahead = place.priority
             else:
                 self._take(priority=False)
-            future: Future[T] = self._executor.submit(self._work, partial(fn, *args))
+                ahead = False
+            (self._ahead if ahead else self._waiting).append((future, partial(fn, *args)))
             self._queued += 1
+            self._executor.submit(self._run_next)  # one thread's turn per job: it runs the first job waiting
         future.add_done_callback(self._withdrawn)
         return future
 
@@ -376,20 +388,38 @@ class PasswordWorkPool:
         """Refuse new calls; with ``wait``, return once every accepted call has finished."""
         with self._lock:
             self._closed = True
+            queued = [*self._ahead, *self._waiting] if not wait else []
+        for future, _ in queued:
+            future.cancel()  # its caller gets HashingBusy; _withdrawn frees its place
         self._executor.shutdown(wait=wait, cancel_futures=not wait)
 
-    def _work(self, call: Callable[[], T]) -> T:
-        with self._lock:
-            self._queued -= 1
+    def _run_next(self) -> None:
+        """A worker thread's turn: run the first job still waiting, priority ones first."""
+        while True:
+            with self._lock:
+                if self._ahead:
+                    future, call = self._ahead.popleft()
+                elif self._waiting:
+                    future, call = self._waiting.popleft()
+                else:
+                    return  # its job was withdrawn, and another turn ran the rest
+                if future.set_running_or_notify_cancel():
+                    self._queued -= 1
+                    break
+            # withdrawn while queued: _withdrawn already freed its place; take the next one
         started = self._job_clock()  # in this worker thread: its CPU time
         try:
-            return call()
-        finally:
+            result = call()
+        except BaseException as error:
+            self._finished(took=self._job_clock() - started)
+            future.set_exception(error)
+        else:
             # Freed before the result is published, so a caller that got its
             # result can submit again at once and find the place free.
             self._finished(took=self._job_clock() - started)
+            future.set_result(result)
 
-    def _withdrawn(self, future: Future[T]) -> None:
+    def _withdrawn(self, future: Future[Any]) -> None:
         """A future cancelled before its work ran: the work never frees its place, so it is freed here."""
         if future.cancelled():
             with self._lock:

@@ -525,6 +525,28 @@ def test_a_queued_call_withdrawn_frees_its_place_and_is_not_timed() -> None:
         pool.shutdown()
 
 
+def test_work_in_a_reserved_place_goes_ahead_of_the_queue() -> None:
+    """A login that came back after its Retry-After holds its reserved place for one hash, not for
+    the whole queue's wait, so the reserve is free again soon for the next one."""
+    pool = PasswordWorkPool(workers=1, queue_size=10, reserved=1)
+    work, order = HeldWork(), list[str]()
+    try:
+        running = pool.submit(work)
+        assert work.started.acquire(timeout=WAIT)
+        queued = [pool.submit(order.append, name) for name in ("first", "second")]
+        promised = pool.submit(order.append, "came back", place=pool.reserve(priority=True))
+        assert pool.queued == 3
+
+        work.release.set()
+        for future in (running, *queued, promised):
+            future.result(timeout=WAIT)
+
+        assert order == ["came back", "first", "second"]
+        assert pool.in_flight == 0
+    finally:
+        pool.shutdown()
+
+
 def test_a_pool_without_a_positive_budget_or_estimate_is_refused() -> None:
     for settings in ({"wait_seconds": 0}, {"first_estimate_seconds": 0}, {"wait_seconds": -1}):
         with pytest.raises(ValueError, match="must be positive"):
