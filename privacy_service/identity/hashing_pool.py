@@ -33,10 +33,10 @@ hashes. Memory is bounded by ``workers`` hashes at a time, plus at most
 A place can also be taken ahead of the work (``reserve``): the HTTP edge
 takes one for a login before the request body is parsed or any thread or
 database work starts, so a flood is refused from the event loop; the login
-then hashes in the place it holds. ``reserved`` places are kept beyond the
-budget's for logins that ``identity.admission`` admits ahead of the rest (a
-refused login that came back after its Retry-After), so a flood cannot hold
-every place; their work goes ahead of the queue, so a reserved place is held
+then hashes in the place it holds. ``reserved`` places are kept, whatever
+the budget's hold, for logins that ``identity.admission`` admits ahead of the
+rest (a refused login that came back after its Retry-After), so a flood
+cannot hold every place; their work goes ahead of the queue, so a reserved place is held
 for one hash and not for the whole queue's wait.
 
 A caller in an event loop awaits its result (``run_async``) instead of
@@ -161,8 +161,8 @@ class PasswordWorkPool:
 
     A call is admitted while its expected wait is within ``wait_seconds`` and
     fewer than ``queue_size`` calls wait (places reserved ahead of their work
-    count as waiting); ``reserved`` more places are taken only by
-    ``reserve(priority=True)``. Any other call is refused immediately with
+    count as waiting); ``reserved`` places are kept for ``reserve(priority=True)``
+    whatever the others hold (within ``workers + queue_size``). Any other call is refused immediately with
     ``HashingBusy``. ``run`` blocks the calling thread until its result and
     ``run_async`` awaits it; both re-raise the callable's own exception
     (``InvalidPassword``, say) unchanged. ``job_clock`` times the jobs in their
@@ -209,6 +209,7 @@ class PasswordWorkPool:
         # The jobs that progress at once: one per worker, as far as there are cores to run them.
         self._parallel = min(workers, _usable_cores() if cores is None else max(1, cores))
         self._in_flight = 0
+        self._promised = 0  # of those, the places taken with priority
         self._queued = 0
         # Jobs not started yet, each a future and its call: those of priority places first.
         self._ahead: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
@@ -290,7 +291,7 @@ class PasswordWorkPool:
             (self._ahead if ahead else self._waiting).append((future, partial(fn, *args)))
             self._queued += 1
             self._executor.submit(self._run_next)  # one thread's turn per job: it runs the first job waiting
-        future.add_done_callback(self._withdrawn)
+        future.add_done_callback(partial(self._withdrawn, priority=ahead))
         return future
 
     def run(
@@ -342,24 +343,32 @@ class PasswordWorkPool:
             raise
 
     def _take(self, *, priority: bool) -> None:
-        """Count one more place in flight, or raise ``HashingBusy``; the caller holds the lock."""
+        """Count one more place in flight, or raise ``HashingBusy``; the caller holds the lock.
+
+        A call with priority takes one of the ``reserved`` places whatever the
+        others hold (within the hard cap), or an ordinary place when one is free.
+        """
         if self._closed:
             raise HashingBusy("The service is stopping")
-        if self._in_flight >= self._limit(priority=priority):
+        ordinary = self._in_flight < self._ordinary_limit()
+        if priority:
+            admitted = self._in_flight < self._capacity and (ordinary or self._promised < self.reserved)
+        else:
+            admitted = ordinary
+        if not admitted:
             raise HashingBusy(retry_after=self._retry_after())
         self._in_flight += 1
+        self._promised += priority
 
-    def _limit(self, *, priority: bool) -> int:
-        """Places in flight beyond which a call is refused; the caller holds the lock.
+    def _ordinary_limit(self) -> int:
+        """Places in flight beyond which a call without priority is refused; the caller holds the lock.
 
         A call finding ``n`` places taken waits for ``n - workers + 1`` jobs to
         end, ``cores`` at a time: ``(n - workers + 1) x mean / cores``. It is
-        within the budget while ``n < workers + budget x cores / mean``. The
-        reserve lies beyond that, and the hard cap bounds both.
+        within the budget while ``n < workers + budget x cores / mean``; and the
+        hard cap less the reserve bounds it whatever the estimate.
         """
         within_budget = self.workers + math.floor(self.wait_seconds * self._parallel / self._mean)
-        if priority:
-            return min(within_budget + self.reserved, self._capacity)
         return min(within_budget, self._capacity - self.reserved)
 
     def retry_after(self) -> int:
@@ -383,6 +392,7 @@ class PasswordWorkPool:
             if place._held:
                 place._held = False
                 self._in_flight -= 1
+                self._promised -= place.priority
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Refuse new calls; with ``wait``, return once every accepted call has finished."""
@@ -397,7 +407,8 @@ class PasswordWorkPool:
         """A worker thread's turn: run the first job still waiting, priority ones first."""
         while True:
             with self._lock:
-                if self._ahead:
+                priority = bool(self._ahead)
+                if priority:
                     future, call = self._ahead.popleft()
                 elif self._waiting:
                     future, call = self._waiting.popleft()
@@ -411,24 +422,25 @@ class PasswordWorkPool:
         try:
             result = call()
         except BaseException as error:
-            self._finished(took=self._job_clock() - started)
+            self._finished(took=self._job_clock() - started, priority=priority)
             future.set_exception(error)
         else:
             # Freed before the result is published, so a caller that got its
             # result can submit again at once and find the place free.
-            self._finished(took=self._job_clock() - started)
+            self._finished(took=self._job_clock() - started, priority=priority)
             future.set_result(result)
 
-    def _withdrawn(self, future: Future[Any]) -> None:
+    def _withdrawn(self, future: Future[Any], *, priority: bool) -> None:
         """A future cancelled before its work ran: the work never frees its place, so it is freed here."""
         if future.cancelled():
             with self._lock:
                 self._queued -= 1
-            self._finished(took=None)
+            self._finished(took=None, priority=priority)
 
-    def _finished(self, *, took: float | None) -> None:
+    def _finished(self, *, took: float | None, priority: bool) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._promised -= priority
             if took is not None:
                 self._mean += MEAN_WEIGHT * (max(took, 1e-6) - self._mean)
 

@@ -525,6 +525,26 @@ def test_a_queued_call_withdrawn_frees_its_place_and_is_not_timed() -> None:
         pool.shutdown()
 
 
+def test_the_reserve_stays_open_when_the_estimate_rises_under_the_places_already_taken() -> None:
+    clock = FakeMonotonic()
+    pool = timed_pool(clock, workers=1, reserved=1, first_estimate_seconds=0.125, wait_seconds=1.0)
+    try:
+        ordinary, _ = take_every_place(pool)
+        assert len(ordinary) == 1 + 8
+        pool.calibrate(lambda: clock.advance(1.0))  # hashes now take 1 s: the budget admits 1 waiting
+
+        with pytest.raises(HashingBusy):
+            pool.reserve()
+        promised = pool.reserve(priority=True)  # the reserve does not depend on what the budget holds
+        with pytest.raises(HashingBusy):
+            pool.reserve(priority=True)
+
+        promised.release()
+        assert pool.reserve(priority=True).priority
+    finally:
+        pool.shutdown()
+
+
 def test_work_in_a_reserved_place_goes_ahead_of_the_queue() -> None:
     """A login that came back after its Retry-After holds its reserved place for one hash, not for
     the whole queue's wait, so the reserve is free again soon for the next one."""
