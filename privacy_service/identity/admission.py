@@ -75,7 +75,7 @@ class LoginAdmission:
         self._lock = threading.Lock()
 
     def admit(self) -> PoolPlace | None:
-        """A place among the pool's unreserved ones, or None when they are all taken."""
+        """An ordinary place, or None when the next login would wait longer than the pool's budget."""
         try:
             return self.pool.reserve()
         except HashingBusy:
