@@ -8,7 +8,8 @@ client's token is checked or the database is touched. So a flood of logins
 is refused at the cost of an HTTP round trip, and the memory in use stays
 bounded by the pool's places.
 
-The body is read here only when every unreserved place is taken: its email
+The body is read here only when the pool admits no more ordinary logins
+(the next would wait longer than its budget): its email
 and ``context.ip`` tell a login that comes back after its Retry-After from a
 new one (a login body is small; a larger one is refused without reading it
 as JSON, it would be invalid anyway). The route then reads the same bytes.

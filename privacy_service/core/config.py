@@ -164,9 +164,16 @@ class Settings(BaseSettings):
     password_pool_queue: int | None = Field(
         default=None,
         ge=0,
-        le=10_000,
-        description="Password checks that may wait for a thread; beyond it logins get 503. "
-        "Default: 2 per thread.",
+        le=100_000,
+        description="The most password checks that may wait for a thread, whatever their expected wait "
+        "(bounds memory); beyond it logins get 503. Default: 256 per thread.",
+    )
+    password_pool_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="A login waits for a password thread while its expected wait is at most this; "
+        "beyond it logins get 503 + Retry-After at once.",
     )
     password_min_length: int = Field(default=8, ge=8, le=64, description="Shortest password of a customer.")
     staff_password_min_length: int = Field(default=12, ge=8, le=64, description="Shortest password of staff.")

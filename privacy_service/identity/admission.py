@@ -2,7 +2,8 @@
 
 Every login costs one argon2 verification, known email or not, so a flood of
 logins fills the password pool (``identity.hashing_pool``) and the pool must
-refuse the surplus (503 + Retry-After). The HTTP edge asks here first, before
+refuse what it could not start within its wait budget (503, with the queue's
+expected wait as Retry-After; an ordinary burst queues). The HTTP edge asks here first, before
 the request's body is parsed, a thread is taken or the database is touched, so
 a refusal costs next to nothing (DESIGN.md "Concurrency").
 
@@ -46,6 +47,9 @@ class LoginAdmission:
 
     One per process, called from the event loop: each call takes a lock for a
     few dictionary operations and does no I/O. Time is the injected clock's.
+    ``retry_after_seconds`` is the shortest Retry-After of a refusal (the
+    pool's expected wait when longer) and how often one email may reach the
+    reserve.
     """
 
     def __init__(
@@ -71,7 +75,7 @@ class LoginAdmission:
         self._lock = threading.Lock()
 
     def admit(self) -> PoolPlace | None:
-        """A place among the pool's unreserved ones, or None when they are all taken."""
+        """An ordinary place, or None when the next login would wait longer than the pool's budget."""
         try:
             return self.pool.reserve()
         except HashingBusy:
@@ -86,24 +90,25 @@ class LoginAdmission:
         the body could not be read (then nothing is remembered: it would be
         refused as invalid anyway).
         """
+        retry_after = max(self.retry_after_seconds, self.pool.retry_after())
         if email is None:
-            raise HashingBusy(retry_after=self.retry_after_seconds)
+            raise HashingBusy(retry_after=retry_after)
         digest = self._digest(caller, email, ip or "")
         now = self._clock.now()
-        retry_after = timedelta(seconds=self.retry_after_seconds)
+        once_per = timedelta(seconds=self.retry_after_seconds)
         with self._lock:
             comes_back_at = self._refused.get(digest)
             if comes_back_at is not None and comes_back_at <= now <= comes_back_at + self._promise:
                 account = self._digest(email)  # only for a login that came back: a flood's refusals skip it
                 used_at = self._reserve_used.get(account)
-                if used_at is not None and now < used_at + retry_after:
+                if used_at is not None and now < used_at + once_per:
                     raise HashingBusy(retry_after=self.retry_after_seconds)  # the promise waits, as below
                 place = self.pool.reserve(priority=True)  # HashingBusy: keep the promise for the next try
                 del self._refused[digest]
                 _remember(self._reserve_used, account, now, self._remembered)
                 return place
-            _remember(self._refused, digest, now + retry_after, self._remembered)
-        raise HashingBusy(retry_after=self.retry_after_seconds)
+            _remember(self._refused, digest, now + timedelta(seconds=retry_after), self._remembered)
+        raise HashingBusy(retry_after=retry_after)
 
     @property
     def remembered(self) -> int:

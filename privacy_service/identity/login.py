@@ -16,12 +16,21 @@ with 429 and ``Retry-After: 1`` until the outcome is recorded, or until the
 claim expires should the process die in between. So guesses cannot all pass
 one check before any failure is counted, however many processes serve, and
 the throttle's per-account bound holds.
+
+Each step is a function of its own (``begin_login``, ``check_password``,
+``finish_login``, and ``abandon_login`` when step 2 fails): ``login`` runs
+them in the calling thread, and ``login_awaiting_the_pool`` runs steps 1 and
+3 in worker threads and awaits step 2 without one, so logins queued for
+argon2 do not take every thread of an HTTP server (DESIGN.md "Concurrency").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from anyio import CancelScope, to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -73,6 +82,24 @@ class LoginAttempt:
     user_agent: str | None = None
 
 
+@dataclass(frozen=True)
+class PendingLogin:
+    """Step 1's outcome: the account (None: an unknown email), claimed until step 3 or ``abandon_login``."""
+
+    attempt: LoginAttempt
+    account: LoginAccount | None
+    account_key: bytes
+    streak: int
+
+
+@dataclass(frozen=True)
+class PasswordChecked:
+    """Step 2's outcome: whether the password matched, and the new sealed hash when the old was outdated."""
+
+    verified: bool
+    rehashed: bytes | None = None
+
+
 def login(
     *,
     sessions: SessionFactory,
@@ -86,39 +113,121 @@ def login(
 
     ``place`` is the password pool's place the HTTP edge took for this login
     (``identity.admission``); without one, a place is taken when the password
-    is checked.
+    is checked. The calling thread waits for the pool; a caller in an event
+    loop uses ``login_awaiting_the_pool``.
     """
-    # 1. Who is it, and may they try now?
+    pending = begin_login(sessions=sessions, identity=identity, clock=clock, attempt=attempt)
+    try:
+        checked = identity.passwords.pool.run(check_password, identity.passwords, pending, place=place)
+    except Exception:
+        abandon_login(sessions=sessions, identity=identity, clock=clock, pending=pending)
+        raise
+    return finish_login(
+        sessions=sessions, identity=identity, keyring=keyring, clock=clock, pending=pending, checked=checked
+    )
+
+
+async def login_awaiting_the_pool(
+    *,
+    sessions: SessionFactory,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: Clock,
+    attempt: Callable[[], LoginAttempt],
+    place: PoolPlace | None = None,
+) -> LoginResult:
+    """``login`` for a caller in an event loop: no thread is held while the password waits for the pool.
+
+    Steps 1 and 3 run in a worker thread each (``attempt`` is called in the
+    first, so the caller can check its client there); step 2 is awaited. So
+    dozens of logins queued for argon2 hold no thread, and the server's other
+    routes keep theirs. Step 2's failure (the pool refused, gave up, or the
+    request was cancelled) abandons the claim, as ``login`` does.
+    """
+
+    def first_step() -> PendingLogin:
+        return begin_login(sessions=sessions, identity=identity, clock=clock, attempt=attempt())
+
+    pending = await to_thread.run_sync(first_step)
+    try:
+        checked = await identity.passwords.pool.run_async(
+            check_password, identity.passwords, pending, place=place
+        )
+    except BaseException:
+        with CancelScope(shield=True):  # the claim is given back even when the request is cancelled
+            await to_thread.run_sync(
+                partial(abandon_login, sessions=sessions, identity=identity, clock=clock, pending=pending)
+            )
+        raise
+    return await to_thread.run_sync(
+        partial(
+            finish_login,
+            sessions=sessions,
+            identity=identity,
+            keyring=keyring,
+            clock=clock,
+            pending=pending,
+            checked=checked,
+        )
+    )
+
+
+def begin_login(
+    *, sessions: SessionFactory, identity: IdentityRuntime, clock: Clock, attempt: LoginAttempt
+) -> PendingLogin:
+    """Step 1: who is it, and may they try now? Claims the account; raises TooManyAttempts if not."""
     with unit_of_work(sessions) as session:
         account = find_login_account(session=session, emails=identity.emails, email=attempt.email)
         account_key = account.id.encode() if account is not None else identity.emails.digest(attempt.email)
         streak = identity.throttle(session=session, clock=clock).check(
             account_key=account_key, ip=attempt.ip, client_id=attempt.client_id
         )
+    return PendingLogin(attempt=attempt, account=account, account_key=account_key, streak=streak)
 
-    # 2. The password, in the bounded pool, with no transaction open.
-    passwords = identity.passwords
-    rehashed: bytes | None = None
+
+def check_password(passwords: PasswordTools, pending: PendingLogin) -> PasswordChecked:
+    """Step 2, one job in the password pool, with no transaction open.
+
+    An unknown email costs the same argon2 work as a known one. The rehash of
+    an outdated hash runs in the place the verification had, so a login that
+    succeeded cannot be refused for want of a second place.
+    """
+    account, password = pending.account, pending.attempt.password
     try:
         if account is None:
-            passwords.pool.run(lambda: passwords.hasher.dummy_verify(attempt.password), place=place)
-        else:
-            rehashed = passwords.pool.run(
-                _verify_and_rehash, passwords, account, attempt.password, place=place
-            )
-        verified = True
+            passwords.hasher.dummy_verify(password)  # always raises InvalidPassword
+        result = passwords.hasher.verify(account.password, password, account_id=account.id)
     except InvalidPassword:
-        verified = False
-    except Exception:
-        with unit_of_work(sessions) as session:
-            identity.throttle(session=session, clock=clock).abandon(account_key=account_key)
-        raise
+        return PasswordChecked(verified=False)
+    if not result.needs_rehash:
+        return PasswordChecked(verified=True)
+    return PasswordChecked(verified=True, rehashed=passwords.hasher.hash(password, account_id=account.id))
 
-    # 3. The outcome, with its bookkeeping, in one unit of work.
+
+def abandon_login(
+    *, sessions: SessionFactory, identity: IdentityRuntime, clock: Clock, pending: PendingLogin
+) -> None:
+    """Step 2 failed (no outcome to record): give the account's claim back, counting nothing."""
+    with unit_of_work(sessions) as session:
+        identity.throttle(session=session, clock=clock).abandon(account_key=pending.account_key)
+
+
+def finish_login(
+    *,
+    sessions: SessionFactory,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: Clock,
+    pending: PendingLogin,
+    checked: PasswordChecked,
+) -> LoginResult:
+    """Step 3: the outcome, with its bookkeeping, in one unit of work; raises InvalidCredentials."""
+    attempt, account, account_key = pending.attempt, pending.account, pending.account_key
+    rehashed = checked.rehashed
     with unit_of_work(sessions) as session:
         throttle = identity.throttle(session=session, clock=clock)
         shop = client_party(attempt.client_id)
-        if not verified or account is None:
+        if not checked.verified or account is None:
             throttle.record_failure(account_key=account_key, ip=attempt.ip, client_id=attempt.client_id)
             # An unknown email is named by no id at all: the trail never holds the address.
             target = (
@@ -135,7 +244,7 @@ def login(
                 details={"reason": "invalid_credentials", "ip": attempt.ip} if account is not None else None,
             )
             raise InvalidCredentials("The email or password is wrong.")
-        throttle.record_success(account_key=account_key, streak=streak)
+        throttle.record_success(account_key=account_key, streak=pending.streak)
         audit.record(
             session=session,
             clock=clock,
@@ -175,18 +284,6 @@ def login(
         return LoginResult(
             tokens=tokens, mfa_token=None, password_change_required=change_required, user_id=account.id
         )
-
-
-def _verify_and_rehash(passwords: PasswordTools, account: LoginAccount, password: str) -> bytes | None:
-    """Verify (raises ``InvalidPassword``); return the new sealed hash when the stored one is outdated.
-
-    One job in the pool: the rehash runs in the place the verification had, so
-    a login that succeeded cannot be refused for want of a second place.
-    """
-    result = passwords.hasher.verify(account.password, password, account_id=account.id)
-    if not result.needs_rehash:
-        return None
-    return passwords.hasher.hash(password, account_id=account.id)
 
 
 def complete_mfa(

@@ -57,10 +57,14 @@ class IdentityRuntime:
             insecure_for_tests=settings.argon2_insecure_for_tests,
         )
         pool = PasswordWorkPool(
-            workers=settings.password_pool_workers, queue_size=settings.password_pool_queue
+            workers=settings.password_pool_workers,
+            queue_size=settings.password_pool_queue,
+            wait_seconds=settings.password_pool_wait_seconds,
         )
+        hasher = PasswordHasher(pepper_key=pepper, parameters=parameters)
+        pool.calibrate(lambda: hasher.hash("a hash timed at start-up", account_id="calibration"))
         passwords = PasswordTools(
-            hasher=PasswordHasher(pepper_key=pepper, parameters=parameters),
+            hasher=hasher,
             pool=pool,
             customer_policy=PasswordPolicy(minimum_length=settings.password_min_length),
             staff_policy=PasswordPolicy(minimum_length=settings.staff_password_min_length),

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session, sessionmaker
 
-from privacy_service.identity.hashing_pool import PoolPlace
+from privacy_service.core.clock import FrozenClock
+from privacy_service.core.config import Settings
+from privacy_service.identity import login
+from privacy_service.identity.hashing_pool import FIRST_ESTIMATE_SECONDS, HashingBusy, PoolPlace
 from privacy_service.identity.runtime import IdentityRuntime
-from tests.functional.conftest import Api, Customer, assert_problem
+from privacy_service.keys.service import Keyring
+from tests.functional.conftest import CUSTOMER_PASSWORD, Api, Customer, assert_problem, unique_email
 
 FLOOD_IP = "198.18.0.1"
 CUSTOMER_IP = "192.0.2.10"
+BURST = 48
+PATIENCE = 60.0  # the longest a test waits for other threads; reached only when something is broken
 
 
 @pytest.fixture
@@ -131,3 +144,177 @@ def test_other_requests_do_not_wait_for_the_password_pool(api: Api, flood: list[
     assert api.http.get("/healthz").status_code == 200
     second_factor = api.mfa("no-such-mfa-token", "123456")
     assert second_factor.status_code == 401
+
+
+class OneSessionAtATime:
+    """The test's session factory, one session open at a time.
+
+    The test's single connection (rolled back afterwards) cannot be used by
+    threads at once, so concurrent requests take turns at the database, and
+    only there: they wait for the password pool side by side.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        with self._lock, self._sessions() as session:
+            yield session
+
+
+@pytest.fixture
+def concurrent(app: FastAPI, sessions: sessionmaker[Session]) -> None:
+    app.state.sessions = OneSessionAtATime(sessions)
+
+
+@contextmanager
+def every_password_thread_busy(identity: IdentityRuntime) -> Iterator[threading.Event]:
+    """Every password thread busy until the event is set, so logins queue behind them."""
+    pool = identity.passwords.pool
+    done = threading.Event()
+    started = threading.Semaphore(0)
+
+    def hold() -> None:
+        started.release()
+        done.wait(PATIENCE)
+
+    held = [pool.submit(hold) for _ in range(pool.workers)]
+    try:
+        for _ in held:
+            assert started.acquire(timeout=PATIENCE)
+        yield done
+    finally:
+        done.set()
+        for future in held:
+            future.result(timeout=PATIENCE)
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Poll what other threads make true; fail instead of hanging (never an assertion on time)."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.005)
+
+
+def test_a_burst_of_logins_beyond_the_old_queue_waits_holding_no_thread_and_every_one_succeeds(
+    api: Api, identity: IdentityRuntime, concurrent: None
+) -> None:
+    """48 logins at once: 8 times what the pool once admitted (2 waiting per thread), more than the
+    server's 40 worker threads. They queue for argon2 without holding a thread: a sync route is served
+    meanwhile. Then every one logs in; none is refused."""
+    pool = identity.passwords.pool
+    customers = [unique_email(f"burst-{number}") for number in range(BURST)]
+    for email in customers:
+        assert api.register(email=email, password=CUSTOMER_PASSWORD).status_code == 201
+    headers = api.shop.headers
+
+    def log_in(email: str) -> httpx.Response:
+        return api.http.post(
+            "/v1/auth/login", json={"email": email, "password": CUSTOMER_PASSWORD}, headers=headers
+        )
+
+    with every_password_thread_busy(identity) as busy, ThreadPoolExecutor(BURST + 1) as senders:
+        answers = [senders.submit(log_in, email) for email in customers]
+        wait_until(lambda: pool.queued == BURST or any(answer.done() for answer in answers))
+        assert pool.queued == BURST, [answer.result().status_code for answer in answers if answer.done()]
+
+        health = senders.submit(api.http.get, "/healthz")  # a sync route: it needs a worker thread
+        assert health.result(timeout=PATIENCE).status_code == 200
+        assert not any(answer.done() for answer in answers)  # every login is still waiting for argon2
+
+        busy.set()
+        statuses = [answer.result(timeout=PATIENCE).status_code for answer in answers]
+
+    assert statuses == [200] * BURST
+    assert pool.in_flight == 0
+
+
+def burn_cpu(seconds: float) -> None:
+    """Spend ``seconds`` of this thread's CPU time, as a hash would."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def test_a_flood_beyond_the_wait_budget_is_refused_at_once_with_the_expected_wait_as_retry_after(
+    api: Api, identity: IdentityRuntime, statements: list[str]
+) -> None:
+    pool = identity.passwords.pool
+    pool.calibrate(lambda: burn_cpu(0.05))  # hashes now take 50 ms of CPU: about 80 may wait 2 s
+    places = []
+    while (place := identity.admission.admit()) is not None:
+        places.append(place)
+    assert pool.workers < len(places) < pool.workers + pool.queue_size  # the budget refused, not the cap
+
+    headers = api.shop.headers  # the shop's token, fetched before the flood
+    statements.clear()
+
+    response = api.http.post(
+        "/v1/auth/login", json={"email": "nobody@flood.example", "password": "wrong-1"}, headers=headers
+    )
+
+    assert_problem(response, 503, "hashing_busy")
+    assert int(response.headers["retry-after"]) > pool.wait_seconds  # when the queue ahead will have gone
+    assert statements == []
+    for place in places:
+        place.release()
+
+
+def test_a_login_the_pool_gives_up_on_answers_503_and_leaves_the_account_free(
+    api: Api, customer: Customer, identity: IdentityRuntime
+) -> None:
+    identity.passwords.pool.timeout_seconds = 0.01  # the queued check is given up almost at once
+    with every_password_thread_busy(identity):
+        given_up = api.login(customer.email, customer.password, ip=CUSTOMER_IP)
+
+    body = assert_problem(given_up, 503, "hashing_busy")
+    assert "too long" in body["detail"]
+    wait_until(lambda: identity.passwords.pool.in_flight == 0)
+    identity.passwords.pool.timeout_seconds = PATIENCE
+    again = api.login(customer.email, customer.password, ip=CUSTOMER_IP)
+    assert again.status_code == 200, again.text  # not 429: the claim was given back, nothing was counted
+
+
+def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
+    api: Api,
+    customer: Customer,
+    identity: IdentityRuntime,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    flood: list[PoolPlace],
+) -> None:
+    """``login.login``, as callers outside the HTTP route use it, with no place taken at the edge."""
+    attempt = login.LoginAttempt(
+        email=customer.email, password=customer.password, client_id=api.shop.client_id
+    )
+
+    def log_in() -> login.LoginResult:
+        return login.login(
+            sessions=sessions, identity=identity, keyring=keyring, clock=api.clock, attempt=attempt
+        )
+
+    with pytest.raises(HashingBusy):
+        log_in()
+    for place in flood:
+        place.release()
+
+    assert log_in().tokens is not None  # not TooManyAttempts: the claim was given back
+
+
+def test_the_service_s_pool_takes_its_budget_from_the_settings_and_its_estimate_from_a_hash_at_start_up(
+    settings: Settings, keyring: Keyring, clock: FrozenClock
+) -> None:
+    runtime = IdentityRuntime.from_settings(
+        settings.model_copy(update={"password_pool_wait_seconds": 0.5, "password_pool_queue": 7}),
+        keyring=keyring,
+        clock=clock,
+    )
+    try:
+        pool = runtime.passwords.pool
+        assert (pool.wait_seconds, pool.queue_size, pool.timeout_seconds) == (0.5, 7, 10.0)
+        assert pool.mean_seconds != FIRST_ESTIMATE_SECONDS  # timed: the test suite's argon2 is far cheaper
+    finally:
+        runtime.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from starlette.concurrency import run_in_threadpool
 
 from privacy_service.api.deps import (
     ClockDep,
@@ -68,34 +67,34 @@ def register(
     responses={401: {"description": "invalid_credentials"}, 429: {"description": "rate_limited"}, 503: {}},
 )
 async def log_in(body: LoginRequest, request: Request) -> Response:
-    # Async, with the client's check and the login itself in one worker thread: a sync route or a
-    # sync dependency would each cost a hop between the event loop and the threads, and under a
-    # flood each hop waits for a busy event loop while the login holds its place in the password pool.
-    # The busiest route: what it needs of the app is read in that thread rather than through
-    # dependencies, and its answer is the model's JSON as it is (``response_model`` documents it).
+    # Async: the client's check and the account's lookup run in one worker thread, the password is
+    # awaited in the pool without holding a thread (a burst of queued logins would otherwise take every
+    # thread and stall every sync route), and the outcome is recorded in a second thread
+    # (``login.login_awaiting_the_pool``). A sync route or a sync dependency would each cost one more
+    # hop between the event loop and the threads. The busiest route: what it needs of the app is read
+    # in those threads rather than through dependencies, and its answer is the model's JSON as it is
+    # (``response_model`` documents it).
     context = body.context
-    place = get_password_place(request)
+    state = request.app.state
 
-    def check_the_client_then_log_in() -> login.LoginResult:
+    def check_the_client() -> login.LoginAttempt:
         client = client_in_thread(request, Scope.AUTH_LOGIN)
-        attempt = login.LoginAttempt(
+        return login.LoginAttempt(
             email=body.email,
             password=body.password,
             client_id=client.client_id,
             ip=context.ip if context else None,
             user_agent=context.user_agent if context else None,
         )
-        state = request.app.state
-        return login.login(
-            sessions=state.sessions,
-            identity=state.identity,
-            keyring=state.keyring,
-            clock=state.clock,
-            place=place,
-            attempt=attempt,
-        )
 
-    result = await run_in_threadpool(check_the_client_then_log_in)
+    result = await login.login_awaiting_the_pool(
+        sessions=state.sessions,
+        identity=state.identity,
+        keyring=state.keyring,
+        clock=state.clock,
+        attempt=check_the_client,
+        place=get_password_place(request),
+    )
     answer: Tokens | MfaRequired
     if result.mfa_token is not None:
         answer = MfaRequired(

@@ -10,6 +10,7 @@ import pytest
 from privacy_service.core.clock import FrozenClock
 from privacy_service.identity.admission import LoginAdmission
 from privacy_service.identity.hashing_pool import HashingBusy, PasswordWorkPool, PoolPlace
+from tests.support.clocks import FakeMonotonic
 
 SHOP = b"Bearer shop-token"
 EMAIL, IP = "customer@shop.example", "192.0.2.10"
@@ -162,6 +163,29 @@ def test_one_email_reaches_the_reserve_once_per_retry_after_whatever_address_it_
     admission.pool.shutdown(wait=False)
 
 
+def test_a_refusal_asks_the_login_to_come_back_once_the_queue_s_expected_wait_has_passed(
+    clock: FrozenClock,
+) -> None:
+    hashes = FakeMonotonic()
+    pool = PasswordWorkPool(
+        workers=1, queue_size=100, reserved=1, wait_seconds=2.0, job_clock=hashes, cores=1
+    )
+    pool.calibrate(lambda: hashes.advance(0.5))  # a hash takes half a second: 4 may wait, 2 s at most
+    admission = LoginAdmission(pool=pool, clock=clock)
+    try:
+        assert len(flood(admission)) == 1 + 4
+
+        refusal = refused(admission)
+
+        assert refusal.retry_after == 3  # the next would wait 5 x 0.5 s = 2.5 s
+        clock.advance(timedelta(seconds=2))
+        refused(admission)  # back before its Retry-After: the wait starts again
+        clock.advance(timedelta(seconds=3))
+        assert admission.admit_returning(caller=SHOP, email=EMAIL, ip=IP).priority
+    finally:
+        pool.shutdown(wait=False)
+
+
 def test_a_body_that_is_no_login_is_refused_and_not_remembered(admission: LoginAdmission) -> None:
     flood(admission)
 
@@ -197,5 +221,6 @@ def test_an_admission_without_sense_is_refused(
 
 def test_its_repr_names_the_pool(admission: LoginAdmission) -> None:
     assert repr(admission) == (
-        "LoginAdmission(pool=PasswordWorkPool(workers=1, queue_size=2, reserved=1), retry_after_seconds=1)"
+        "LoginAdmission(pool=PasswordWorkPool(workers=1, queue_size=2, reserved=1, wait_seconds=2.0), "
+        "retry_after_seconds=1)"
     )
