@@ -314,6 +314,12 @@ def _password_pool(identity: IdentityRuntime) -> Iterator[Metric]:
         "Password checks of this process waiting for a thread (the queue's depth).",
         value=max(0, in_flight - pool.workers),
     )
+    yield GaugeMetricFamily(
+        "privacy_password_pool_expected_wait_seconds",
+        "How long a login arriving now would wait for a password thread, by the pool's estimate; "
+        "beyond PRIVACY_PASSWORD_POOL_WAIT_SECONDS logins are refused with 503.",
+        value=pool.expected_wait_seconds,
+    )
 
 
 def _dsr_figures(tallies: TaskTallies) -> Iterator[Metric]:

@@ -147,6 +147,7 @@ def test_the_metrics_token_reads_the_prometheus_text_format_with_every_named_met
         "privacy_password_pool_workers",
         "privacy_password_pool_in_flight",
         "privacy_password_pool_waiting",
+        "privacy_password_pool_expected_wait_seconds",
         "privacy_dsr_tasks",
         "privacy_dsr_deliveries",
         "privacy_dsr_delivery_attempts",
@@ -311,6 +312,9 @@ def test_the_password_pool_figures_show_the_checks_in_flight_and_waiting(
     assert figure(during, "privacy_password_pool_workers") == pool.workers
     assert moved(before, during, "privacy_password_pool_in_flight") == pool.workers + 1
     assert moved(before, during, "privacy_password_pool_waiting") == 1
+    assert figure(during, "privacy_password_pool_expected_wait_seconds") > figure(
+        before, "privacy_password_pool_expected_wait_seconds"
+    )
     assert figure(after, "privacy_password_pool_in_flight") == figure(
         before, "privacy_password_pool_in_flight"
     )
