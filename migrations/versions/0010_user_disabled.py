@@ -1,7 +1,7 @@
 """Disabled staff accounts: an operator ends an account's ability to sign in without erasing it.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 
 ``privacy-service admin disable`` sets ``users.disabled_at``; a login of a
@@ -20,7 +20,7 @@ from alembic import op
 import privacy_service.core.types
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
