@@ -21,6 +21,7 @@ class Action(StrEnum):
     AUTHZ_FAIL = "authz_fail"
     CLIENT_CREATE = "client_create"
     CLIENT_DISABLE = "client_disable"
+    CLIENT_SECRET_ROTATE = "client_secret_rotate"  # noqa: S105 - an action name, not a secret
     DSR_APPROVE = "dsr_approve"
     DSR_CALLBACK_REFUSE = "dsr_callback_refuse"
     DSR_COMPLETE = "dsr_complete"
@@ -34,6 +35,7 @@ class Action(StrEnum):
     KEY_SHRED = "key_shred"
     MFA_DISABLE = "mfa_disable"
     MFA_ENABLE = "mfa_enable"
+    MFA_RESET = "mfa_reset"
     SENSITIVE_DELETE = "sensitive_delete"
     SENSITIVE_READ = "sensitive_read"
     SENSITIVE_UPDATE = "sensitive_update"
@@ -43,6 +45,7 @@ class Action(StrEnum):
     SYSTEM_DELETE = "system_delete"
     TOKEN_REVOKE = "token_revoke"  # noqa: S105 - an action name, not a secret
     USER_CREATE = "user_create"
+    USER_DISABLE = "user_disable"
 
 
 class Outcome(StrEnum):

@@ -2,8 +2,10 @@
 
 serve, worker, migrate, openapi      running the service       (cli/processes.py)
 keys status|rotate|rotate-signing    keys                      (cli/keys.py)
-admin create, clients create,
-users import                         accounts and shop clients (cli/accounts.py)
+admin create|list|disable|reset-mfa  staff accounts            (cli/staff.py)
+clients create|list|disable|rotate-secret
+                                     shop backends             (cli/clients.py)
+users import                         customer accounts         (cli/accounts.py)
 audit verify                         the audit trail           (cli/audit.py)
 policies check|explain               policies as code          (cli/policies.py)
 erasures replay                      erasure after a restore   (cli/erasures.py)
@@ -14,7 +16,7 @@ from __future__ import annotations
 import click
 
 import privacy_service
-from privacy_service.cli import accounts, audit, erasures, keys, policies, processes
+from privacy_service.cli import accounts, audit, clients, erasures, keys, policies, processes, staff
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,8 +31,8 @@ for command in (
     processes.migrate,
     processes.openapi,
     keys.keys,
-    accounts.admin,
-    accounts.clients_group,
+    staff.admin,
+    clients.clients_group,
     accounts.users_group,
     audit.audit,
     policies.policies,

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
-from sqlalchemy import Engine
+from pydantic import ValidationError
+from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_service.core import migrations
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings, SettingsError, load_settings
-from privacy_service.core.db import SessionFactory, create_engine_for, create_session_factory
+from privacy_service.core.db import SessionFactory, create_engine_for, create_session_factory, sqlite_file
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
 from privacy_service.identity.runtime import IdentityRuntime
@@ -37,13 +38,59 @@ def fail(message: str, *, exit_code: int = EXIT_FAILURE) -> NoReturn:
     sys.exit(exit_code)
 
 
+def validation_message(error: ValidationError) -> str:
+    """Which fields of an operator's input are invalid, by name; never their values."""
+    fields = sorted({".".join(str(part) for part in item["loc"]) or "value" for item in error.errors()})
+    return "invalid " + ", ".join(fields)
+
+
 def settings_or_exit(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as error:
-        for problem in error.problems:
-            click.echo(f"privacy-service: invalid setting: {problem}", err=True)
-        sys.exit(EXIT_USAGE)
+        settings_failure(error)
+
+
+def settings_failure(error: SettingsError) -> NoReturn:
+    """Each bad setting on one line, named by its variable, then exit 2: never a traceback."""
+    for problem in error.problems:
+        click.echo(f"privacy-service: invalid setting: {problem}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def shown_database_url(settings: Settings) -> str:
+    """The database URL as an operator may see it: any password replaced by ``***``."""
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+
+
+def announce_storage(settings: Settings) -> None:
+    """Say on stderr which database and data directory the command works on (never on stdout: --json)."""
+    database, data_dir = shown_database_url(settings), settings.data_dir.resolve()
+    click.echo(f"privacy-service: database {database}, data directory {data_dir}", err=True)
+
+
+def require_existing_database(settings: Settings, engine: Engine | None = None) -> None:
+    """Stop, saying what to run, when the database was never created; only serve and migrate create it.
+
+    An SQLite file that is missing is not opened (that would create it); a
+    database that no migration has touched (a PostgreSQL database never
+    migrated, an empty file) is looked at and left as it is.
+    """
+    path = sqlite_file(settings.effective_database_url)
+    if path is not None and not os.path.exists(path):
+        fail(
+            f"no database at {path}: run `privacy-service migrate` (or `privacy-service serve`) "
+            "to create it, or set PRIVACY_DATA_DIR / PRIVACY_DATABASE_URL to the existing one"
+        )
+    if engine is not None:
+        with database_errors():
+            revision = migrations.current_revision(engine)
+        if revision is None:
+            engine.dispose()
+            fail(
+                f"the database {shown_database_url(settings)} has no schema yet: "
+                "run `privacy-service migrate` to create it"
+            )
 
 
 def prepare_data_dir(settings: Settings) -> None:
@@ -75,16 +122,36 @@ def policies_or_exit(settings: Settings) -> Policies:
         sys.exit(EXIT_USAGE)
 
 
-def ready_engine(settings: Settings, *, migrate_embedded: bool) -> Engine:
-    """An engine on an up-to-date schema; the embedded default migrates itself, others must be migrated."""
+def ready_engine(settings: Settings, *, migrate_embedded: bool, create: bool = False) -> Engine:
+    """An engine on an up-to-date schema; the embedded default migrates itself, others must be migrated.
+
+    Only ``create`` (``serve``) makes a database where there is none; any
+    other command stops and says to run ``privacy-service migrate``.
+    """
+    announce_storage(settings)
+    if not create:
+        require_existing_database(settings)
     prepare_data_dir(settings)
     engine = create_engine_for(settings)
+    if not create:
+        require_existing_database(settings, engine)
     with database_errors():
         if migrate_embedded and settings.is_embedded:
-            migrations.upgrade(engine)
+            migrate_and_say(engine)
         else:
             migrations.ensure_current(engine)
     return engine
+
+
+def migrate_and_say(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the schema to head; one line on stderr when that changed it. Returns (before, after)."""
+    before = migrations.current_revision(engine)
+    if before != migrations.head_revision(engine):
+        migrations.upgrade(engine)
+    after = migrations.current_revision(engine)
+    if before != after:
+        click.echo(f"privacy-service: database schema migrated from {before or 'empty'} to {after}", err=True)
+    return before, after
 
 
 def open_keyring(settings: Settings) -> Keyring:
@@ -92,9 +159,7 @@ def open_keyring(settings: Settings) -> Keyring:
     try:
         return Keyring.from_settings(settings, clock=SystemClock())
     except SettingsError as error:
-        for problem in error.problems:
-            click.echo(f"privacy-service: invalid setting: {problem}", err=True)
-        sys.exit(EXIT_USAGE)
+        settings_failure(error)
     except (CryptoError, OSError) as error:
         fail(f"cannot open the keys: {error}")
 
@@ -118,7 +183,11 @@ def identity_console() -> Iterator[Console]:
     engine = ready_engine(settings, migrate_embedded=True)
     keyring = open_keyring(settings)
     clock = SystemClock()
-    identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
+    try:
+        identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
+    except CryptoError as error:  # settings refuse what they can; this is the last line of defence
+        engine.dispose()
+        fail(f"cannot start: {error}")
     try:
         yield Console(
             settings=settings,

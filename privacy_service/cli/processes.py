@@ -14,6 +14,7 @@ import click
 
 from privacy_service.cli.bootstrap import (
     EXIT_USAGE,
+    announce_storage,
     database_errors,
     fail,
     open_keyring,
@@ -69,7 +70,7 @@ def serve(
         scheme = "https" if ssl_certfile else "http"
         settings = settings.model_copy(update={"public_url": f"{scheme}://{host}:{port}"})
     policies = policies_or_exit(settings)
-    engine = ready_engine(settings, migrate_embedded=True)
+    engine = ready_engine(settings, migrate_embedded=True, create=True)
     keyring = open_keyring(settings)
     app = create_app(
         settings,
@@ -184,6 +185,7 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     settings = settings_or_exit()
     configure_logging(settings.log_level)
+    announce_storage(settings)
     prepare_data_dir(settings)
     engine = create_engine_for(settings)
     with database_errors():

@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from privacy_service.crypto.passwords import OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
+
 ENV_PREFIX = "PRIVACY_"
 
 # Variables under this prefix belong to the test suite (PRIVACY_TEST_DATABASE_URL),
@@ -349,6 +351,8 @@ def load_settings(**overrides: object) -> Settings:
         problems.append(
             "PRIVACY_DELIVERY_RETRY_MIN_SECONDS: must not exceed PRIVACY_DELIVERY_RETRY_MAX_SECONDS"
         )
+    if not settings.argon2_insecure_for_tests:
+        problems += _argon2_below_minimum(settings)
     if settings.key_provider == "environment":
         for name in ("keks", "blind_index_key", "pepper_key"):
             if getattr(settings, name) is None:
@@ -356,3 +360,17 @@ def load_settings(**overrides: object) -> Settings:
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _argon2_below_minimum(settings: Settings) -> list[str]:
+    """The hasher refuses argon2 parameters below OWASP's minimum; say so at start-up, by variable."""
+    problems = []
+    if settings.argon2_time_cost < OWASP_MIN_TIME_COST:
+        problems.append(
+            f"{ENV_PREFIX}ARGON2_TIME_COST: must be at least {OWASP_MIN_TIME_COST} (OWASP's minimum)"
+        )
+    if settings.argon2_memory_kib < OWASP_MIN_MEMORY_KIB:
+        problems.append(
+            f"{ENV_PREFIX}ARGON2_MEMORY_KIB: must be at least {OWASP_MIN_MEMORY_KIB} (OWASP's minimum)"
+        )
+    return problems

@@ -14,13 +14,14 @@ outbox rows land together or not at all.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, TypeVarTuple
 
-from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -101,10 +102,41 @@ def ping_connections_idle_for(
             raise DisconnectionError()
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file an SQLite URL names; None for an in-memory database or another backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("uri") or parsed.database.startswith("file:"):
+        return None  # an SQLite URI filename: SQLite reads its own options from it
+    return parsed.database
+
+
+def _create_owner_only(path: str) -> None:
+    """Create an empty database file readable by its owner only, unless it exists.
+
+    SQLite creates a missing database with the process's umask (often 0644),
+    and its ``-wal`` and ``-shm`` files with the database file's mode: made
+    0600 first, all three hold personal data (ciphertext, digests, the audit
+    trail) for the service's user alone.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
     )
+    path = sqlite_file(url)
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        if path is not None:
+            _create_owner_only(path)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -60,12 +63,27 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic logs a few lines at INFO every time it looks at a database ("Context impl SQLiteImpl.",
+    one per revision run); the commands say in one line of their own what changed, so keep them out."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    with _quiet_alembic():
+        command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    command.downgrade(alembic_config(engine), revision)
+    with _quiet_alembic():
+        command.downgrade(alembic_config(engine), revision)
 
 
 def head_revision(engine: Engine) -> str | None:
@@ -73,7 +91,8 @@ def head_revision(engine: Engine) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    """The database's revision; None for a database no migration has touched (empty)."""
+    with _quiet_alembic(), engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

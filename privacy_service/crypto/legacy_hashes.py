@@ -72,6 +72,11 @@ _WORDPRESS_PREHASH_KEY = b"wp-sha384"
 
 _BCRYPT = re.compile(r"\$2[aby]\$(?P<cost>\d\d)\$[./A-Za-z0-9]{53}", re.ASCII)
 _PHPASS = re.compile(r"\$[PH]\$(?P<rounds>[./0-9A-Za-z])[./0-9A-Za-z]{30}", re.ASCII)
+#: How a format names itself: modular crypt ``$id$`` (``$1$`` md5-crypt, ``$6$`` sha512-crypt), Django's
+#: ``algorithm$`` (``pbkdf2_sha1$``), LDAP's ``{SCHEME}`` (``{SSHA}``). Short and fixed, never hash material.
+_FORMAT_PREFIX = re.compile(
+    r"\$[A-Za-z0-9_-]{1,20}\$|[A-Za-z][A-Za-z0-9_]{0,30}\$|\{[A-Za-z0-9_.-]{1,20}\}", re.ASCII
+)
 _PHPASS_ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PHPASS_MIN_LOG2_ROUNDS = 7  # class-phpass.php crypt_private refuses fewer
 _DJANGO_PBKDF2 = re.compile(
@@ -124,7 +129,15 @@ def identify(hash_string: str) -> LegacyScheme:
     if ":" in hash_string:
         _magento_stages(hash_string)
         return LegacyScheme.MAGENTO
-    raise UnsupportedHashFormat("not a password hash format this service can import")
+    raise UnsupportedHashFormat(_unsupported(hash_string))
+
+
+def _unsupported(hash_string: str) -> str:
+    """Name the format of a hash that no supported one matched by its prefix, never the hash itself."""
+    prefix = _FORMAT_PREFIX.match(hash_string)
+    if prefix is None:
+        return "unsupported password hash format: no format prefix (such as $2b$ or pbkdf2_sha256$)"
+    return f"unsupported password hash format: {prefix.group()}"
 
 
 def verify_legacy(*, hash_string: str, password: str) -> LegacyScheme:

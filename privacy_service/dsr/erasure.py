@@ -188,7 +188,9 @@ def replay_erasures(
                 doomed.add(owner)
     for subject_id in sorted(doomed):
         _erase(session=session, keyring=keyring, clock=clock, subject_id=subject_id, replay=True)
-    return ReplayReport(entries=len(entries), erased=len(doomed))
+    # An erasure is in the database's records and in the journal, and a crash may journal it twice:
+    # each subject erased is one erasure, however many places remember it.
+    return ReplayReport(entries=len(subject_digests), erased=len(doomed))
 
 
 def _live_key_owners(session: Session) -> Iterator[str]:

@@ -193,7 +193,8 @@ def find_login_account(*, session: Session, emails: BlindIndex, email: str) -> L
 _LOGIN_ACCOUNT: Final = (
     select(User.id, User.password, User.roles, TotpFactor.confirmed_at)
     .outerjoin(TotpFactor, TotpFactor.user_id == User.id)
-    .where(User.id.in_(vault.SUBJECT_IDS_BY_EMAIL))
+    # A disabled account (``staff.disable_staff``) is not found: its login is refused as a wrong password is.
+    .where(User.id.in_(vault.SUBJECT_IDS_BY_EMAIL), User.disabled_at.is_(None))
     .order_by(User.id)
     .limit(1)
 )

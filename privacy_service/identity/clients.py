@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import bindparam, select
@@ -15,6 +16,7 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, client_party
 from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core
+from privacy_service.core.errors import Conflict, NotFound
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.errors import IdentityError
 from privacy_service.identity.models import Client
@@ -29,6 +31,20 @@ class InvalidClient(IdentityError):
     code = "invalid_client"
     status = 401
     title = "Client authentication failed"
+
+
+class UnknownClient(NotFound):
+    """No client has this id (an operator's command named it)."""
+
+    code = "client_not_found"
+    title = "No client has this id"
+
+
+class ClientDisabled(Conflict):
+    """The client is disabled: its secret is not rotated, as nothing can use it any more."""
+
+    code = "client_disabled"
+    title = "The client is disabled"
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,96 @@ def register_client(
         details={"scopes": list(granted)},
     )
     return RegisteredClient(client_id=client.id, client_secret=secret, name=name, scopes=granted)
+
+
+@dataclass(frozen=True)
+class ClientListing:
+    """A client as an operator sees it: never its secret, not even the digest."""
+
+    client_id: str
+    name: str
+    scopes: tuple[Scope, ...]
+    created_at: datetime
+    disabled_at: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "scopes": [str(scope) for scope in self.scopes],
+            "created_at": self.created_at.isoformat(),
+            "disabled_at": self.disabled_at.isoformat() if self.disabled_at else None,
+        }
+
+
+def list_clients(*, session: Session) -> list[ClientListing]:
+    """Every client, oldest first (a shop has a handful: no paging)."""
+    rows = session.scalars(select(Client).order_by(Client.created_at, Client.id))
+    return [
+        ClientListing(
+            client_id=client.id,
+            name=client.name,
+            scopes=tuple(Scope(scope) for scope in client.scopes.split() if scope),
+            created_at=client.created_at,
+            disabled_at=client.disabled_at,
+        )
+        for client in rows
+    ]
+
+
+def disable_client(*, session: Session, clock: Clock, client_id: str, actor: Party = SYSTEM) -> bool:
+    """Stop a client for good: its secret and every token it holds are refused; False if it already was.
+
+    ``authenticate_client`` reads ``disabled_at`` on every token request, and
+    every call with one of its tokens asks ``EnabledClients``, which may take
+    a process ``ENABLED_CLIENT_SECONDS`` to notice; the sessions its users
+    opened through it can no longer be refreshed, as that takes the client's
+    secret.
+    """
+    client = _client(session=session, client_id=client_id)
+    if client.disabled_at is not None:
+        return False
+    client.disabled_at = clock.now()
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action=Action.CLIENT_DISABLE,
+        target=client_party(client.id),
+        outcome=Outcome.SUCCESS,
+    )
+    return True
+
+
+def rotate_client_secret(
+    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, client_id: str, actor: Party = SYSTEM
+) -> str:
+    """Give a client a new secret, returned this once; the old one is refused from the commit on.
+
+    Tokens already issued stay valid until they expire (a leaked secret calls
+    for ``disable_client`` and a new client instead).
+    """
+    client = _client(session=session, client_id=client_id)
+    if client.disabled_at is not None:
+        raise ClientDisabled(f"client {client_id} is disabled; its secret is not rotated")
+    secret = new_opaque_token()
+    client.secret_digest = digests.digest(secret, kind=SECRET_KIND)
+    audit.record(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action=Action.CLIENT_SECRET_ROTATE,
+        target=client_party(client.id),
+        outcome=Outcome.SUCCESS,
+    )
+    return secret
+
+
+def _client(*, session: Session, client_id: str) -> Client:
+    client = session.get(Client, client_id, with_for_update=True)
+    if client is None:
+        raise UnknownClient(f"no client has the id {client_id!r}")
+    return client
 
 
 def authenticate_client(

@@ -35,6 +35,7 @@ class User(Base):
     password: Mapped[bytes] = mapped_column(LargeBinary)  # sealed argon2id or legacy hash (crypto.passwords)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # signs in no more (admin disable)
 
 
 class TotpFactor(Base):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from tests.e2e.conftest import LiveServer, run_cli, service_environment, start_s
 
 pytestmark = pytest.mark.e2e
 
+MD5_CRYPT = "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/"  # md5-crypt: a format no shop should still use
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "legacy_password_hashes.json").read_text())
 
 
@@ -165,6 +168,7 @@ def test_users_import_moves_legacy_hashes_in_and_each_logs_in_with_its_old_passw
             }
         ),
         json.dumps({"email": "nohash@shop.example", "country": "DE"}),
+        json.dumps({"email": "md5crypt@shop.example", "password_hash": MD5_CRYPT, "country": "DE"}),
     ]
     source = tmp_path / "customers.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -175,11 +179,74 @@ def test_users_import_moves_legacy_hashes_in_and_each_logs_in_with_its_old_passw
     report = json.loads(result.stdout)
     assert report["imported"] == 5
     assert report["skipped"] == 1
-    assert [failure["line"] for failure in report["failed"]] == [7, 8, 9]
+    assert [failure["line"] for failure in report["failed"]] == [7, 8, 9, 10]
+    errors = {failure["line"]: failure["error"] for failure in report["failed"]}
+    assert errors[8].startswith("unsupported password hash format: no format prefix")
+    assert errors[10] == "unsupported password hash format: $1$"
     assert "shop.example" not in result.stdout + result.stderr  # no personal data in the report
+    assert "5f4dcc3b5aa765d61d8327deb882cf99" not in result.stdout + result.stderr
+    assert MD5_CRYPT[3:] not in result.stdout + result.stderr, "a hash is never echoed"
 
     headers = client_token(server, create_client(operator, "auth:login"))
     for email, _hash, password in accounts:
         assert login(server, headers, email, password).status_code == 200, email
         assert login(server, headers, email, password).status_code == 200, email  # now argon2id
         assert login(server, headers, email, password + "x").status_code == 401, email
+
+
+def run_in_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run the command with stderr on a pseudo-terminal (as an operator's shell has it); stdout on a pipe."""
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "privacy_service", *args],
+            env={**env, "COLUMNS": "100"}, stdout=subprocess.PIPE, stderr=follower, text=True,
+        )  # fmt: skip
+        os.close(follower)
+        terminal = bytearray()
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the command closed its end
+                break
+            if not chunk:
+                break
+            terminal += chunk
+        stdout = process.stdout.read() if process.stdout else ""
+        return process.wait(60), stdout, terminal.decode("utf-8", "replace")
+    finally:
+        os.close(leader)
+
+
+def import_file(tmp_path: Path, count: int) -> Path:
+    source = tmp_path / "customers.jsonl"
+    bcrypt_hash = vector("bcrypt", "correct horse battery staple")
+    lines = (
+        json.dumps({"email": f"c{n}@shop.example", "password_hash": bcrypt_hash, "country": "DE"})
+        for n in range(count)
+    )
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return source
+
+
+def test_users_import_shows_its_progress_on_a_terminal(operator: dict[str, str], tmp_path: Path) -> None:
+    code, stdout, terminal = run_in_a_terminal(["users", "import", str(import_file(tmp_path, 3))], operator)
+
+    assert code == 0, terminal
+    assert "importing" in terminal
+    assert "100%" in terminal
+    assert stdout.strip().endswith("imported 3, skipped 0 (already present), failed 0")
+
+
+def test_users_import_shows_no_progress_with_json_or_off_a_terminal(
+    operator: dict[str, str], tmp_path: Path
+) -> None:
+    source = import_file(tmp_path, 2)
+    code, stdout, terminal = run_in_a_terminal(["users", "import", str(source), "--json"], operator)
+    assert code == 0, terminal
+    assert json.loads(stdout) == {"imported": 2, "skipped": 0, "failed": []}
+    assert "importing" not in terminal
+
+    piped = run_cli("users", "import", str(source), env=operator)
+    assert piped.returncode == 0
+    assert "importing" not in piped.stderr + piped.stdout

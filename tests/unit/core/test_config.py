@@ -47,6 +47,22 @@ def test_an_invalid_value_stops_start_up_naming_the_variable(monkeypatch: pytest
     assert problem.startswith("PRIVACY_MAX_BODY_BYTES: ")
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "minimum"),
+    [("PRIVACY_ARGON2_TIME_COST", "1", "2"), ("PRIVACY_ARGON2_MEMORY_KIB", "8192", "19456")],
+)
+def test_argon2_below_owasps_minimum_stops_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, minimum: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert refused.value.problems == [f"{variable}: must be at least {minimum} (OWASP's minimum)"]
+
+    monkeypatch.setenv("PRIVACY_ARGON2_INSECURE_FOR_TESTS", "true")
+    assert load_settings()  # the test suite's cheap parameters, on purpose
+
+
 def test_every_bad_setting_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRIVACY_LOG_LEVEL", "LOUD")
     monkeypatch.setenv("PRIVACY_WORKER_POLL_SECONDS", "-1")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -11,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.config import Settings
-from privacy_service.core.db import create_engine_for, ping_connections_idle_for, unit_of_work
+from privacy_service.core.db import create_engine_for, ping_connections_idle_for, sqlite_file, unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.core.types import UTCDateTime
@@ -27,6 +29,46 @@ def test_the_embedded_database_runs_in_wal_mode_with_foreign_keys(tmp_path: Path
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
     assert (tmp_path / "privacy.db").exists()
+
+
+def test_the_embedded_database_and_its_wal_and_shm_files_are_created_owner_only(tmp_path: Path) -> None:
+    previous = os.umask(0o022)  # the usual umask: new files readable by group and others
+    try:
+        engine = create_engine_for(make_settings(tmp_path))
+        with engine.begin() as connection:  # a write: SQLite creates the -wal and -shm files
+            connection.execute(text("CREATE TABLE t (x INTEGER)"))
+            files = [tmp_path / name for name in ("privacy.db", "privacy.db-wal", "privacy.db-shm")]
+            modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in files}
+        engine.dispose()
+    finally:
+        os.umask(previous)
+    assert modes == {"privacy.db": 0o600, "privacy.db-wal": 0o600, "privacy.db-shm": 0o600}
+
+
+def test_an_existing_database_file_is_left_as_it_is(tmp_path: Path) -> None:
+    database = tmp_path / "privacy.db"
+    sqlite3.connect(database).execute("CREATE TABLE kept (x INTEGER)").connection.close()
+    database.chmod(0o640)
+    engine = create_engine_for(make_settings(tmp_path))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM kept")).scalar() == 0
+    engine.dispose()
+    assert stat.S_IMODE(database.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize(
+    ("url", "file"),
+    [
+        ("sqlite:////srv/data/privacy.db", "/srv/data/privacy.db"),
+        ("sqlite:///relative.db", "relative.db"),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", None),
+        ("postgresql+psycopg://u:p@host/db", None),
+    ],
+)
+def test_sqlite_file_names_the_file_of_an_sqlite_url_only(url: str, file: str | None) -> None:
+    assert sqlite_file(url) == file
 
 
 def test_a_database_still_locked_at_begin_is_sqlalchemys_operational_error(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,23 @@ def test_upgrade_downgrade_upgrade_round_trips(tmp_path: Path) -> None:
             assert migrations.current_revision(engine) == migrations.head_revision(engine)
         finally:
             engine.dispose()
+
+
+def test_migrating_and_checking_log_nothing_from_alembic(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every command checks the schema; Alembic's INFO lines ("Context impl SQLiteImpl.") stay out."""
+    with scratch_database(tmp_path) as url:
+        engine = create_engine_for(make_settings(tmp_path), database_url=url)
+        try:
+            with caplog.at_level(logging.DEBUG):
+                migrations.upgrade(engine)
+                migrations.ensure_current(engine)
+                assert migrations.current_revision(engine) == migrations.head_revision(engine)
+        finally:
+            engine.dispose()
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("alembic")] == []
+    assert logging.getLogger("alembic").level == logging.NOTSET, "the level is given back afterwards"
 
 
 def test_an_empty_database_is_reported_out_of_date_with_what_to_run(tmp_path: Path) -> None:

@@ -212,6 +212,34 @@ def test_anything_else_is_an_unsupported_hash_format(hash_string: str) -> None:
         verify_legacy(hash_string=hash_string, password="secret")
 
 
+@pytest.mark.parametrize(
+    ("hash_string", "named"),
+    [
+        pytest.param("$1$saltsalt$qjXMvbEw8oaL.CzflDugX/", "$1$", id="md5-crypt"),
+        pytest.param("$6$rounds=5000$saltsalt$" + "x" * 86, "$6$", id="sha512-crypt"),
+        pytest.param("$y$j9T$F5Jx5fExrKuPp53xLKQ..1$" + "X" * 43, "$y$", id="yescrypt"),
+        pytest.param("pbkdf2_sha1$260000$salt$" + "A" * 28, "pbkdf2_sha1$", id="django pbkdf2_sha1"),
+        pytest.param("bcrypt_sha256$$2b$12$" + "a" * 53, "bcrypt_sha256$", id="django bcrypt_sha256"),
+        pytest.param("{SSHA}" + "W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "{SSHA}", id="ldap ssha"),
+    ],
+)
+def test_an_unsupported_format_is_named_by_its_prefix_and_the_hash_is_not_echoed(
+    hash_string: str, named: str
+) -> None:
+    with pytest.raises(UnsupportedHashFormat) as raised:
+        identify(hash_string)
+    assert raised.value.detail == f"unsupported password hash format: {named}"
+    assert hash_string[len(named) :] not in raised.value.detail
+
+
+def test_a_hash_without_a_format_prefix_is_said_to_have_none() -> None:
+    md5 = "5f4dcc3b5aa765d61d8327deb882cf99"
+    with pytest.raises(UnsupportedHashFormat) as raised:
+        identify(md5)
+    assert raised.value.detail.startswith("unsupported password hash format: no format prefix")
+    assert md5 not in raised.value.detail
+
+
 def test_limits_are_inclusive() -> None:
     at_the_limit = _argon2(Type.ID).replace("m=8,", f"m={MAX_ARGON2_MEMORY_KIB},")
     assert identify(at_the_limit) is LegacyScheme.ARGON2

@@ -203,9 +203,29 @@ def test_replay_is_idempotent(
 
     again = replay(session, runtime, clock, journal=entries)
 
-    assert (again.entries, again.erased) == (2, 0)  # the record and its journal line, naming nobody left
+    assert (again.entries, again.erased) == (1, 0)  # the record and its journal line are one erasure
     assert is_erased(session, runtime, erased)
     assert is_intact(session, runtime, bystander, bystander_email)
+
+
+def test_replay_counts_each_erasure_once_though_the_database_and_the_journal_both_hold_it(
+    session: Session,
+    runtime: DsrRuntime,
+    clock: FrozenClock,
+    file_request: FileRequest,
+    new_customer: NewCustomer,
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "erasure-journal.jsonl"
+    for _ in range(2):
+        erase_through_a_request(session, runtime, clock, file_request, new_customer())
+    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 2
+    entries = list(read_journal(journal))
+    crash_journaled_twice = entries + entries[:1]
+
+    report = replay(session, runtime, clock, journal=crash_journaled_twice)
+
+    assert report == ReplayReport(entries=2, erased=0)
 
 
 def test_replay_leaves_alone_erasures_older_than_since(

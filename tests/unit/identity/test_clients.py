@@ -1,25 +1,48 @@
-"""Shop clients: which are enabled, and how long a process takes one it found enabled to stay so."""
+"""Shop clients: which are enabled, how long a process takes one it found enabled to stay so, and what
+an operator does to them (list, disable, rotate a secret)."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from privacy_service.audit.actions import Action
+from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
-from privacy_service.identity.clients import EnabledClients, find_client, register_client
+from privacy_service.identity.clients import (
+    ClientDisabled,
+    EnabledClients,
+    InvalidClient,
+    UnknownClient,
+    authenticate_client,
+    disable_client,
+    find_client,
+    list_clients,
+    register_client,
+    rotate_client_secret,
+)
 from privacy_service.identity.models import Client
 from privacy_service.identity.scopes import Scope
 from tests.support.clocks import FakeMonotonic
 
 SECONDS = 5.0
+DIGESTS = OpaqueTokenDigests(pepper_key=b"\x01" * 32)
 
 
 def register(session: Session, clock: FrozenClock, name: str = "web shop") -> str:
-    digests = OpaqueTokenDigests(pepper_key=b"\x01" * 32)
     return register_client(
-        session=session, digests=digests, clock=clock, name=name, scopes=[Scope.AUTH_LOGIN, Scope.VAULT_READ]
+        session=session, digests=DIGESTS, clock=clock, name=name, scopes=[Scope.AUTH_LOGIN, Scope.VAULT_READ]
     ).client_id
+
+
+def events(session: Session, action: Action, client_id: str) -> list[AuditEvent]:
+    session.commit()  # events are written as their transaction commits
+    query = select(AuditEvent).where(AuditEvent.action == action, AuditEvent.target_id == client_id)
+    return list(session.scalars(query))
 
 
 def set_disabled(session: Session, clock: FrozenClock, client_id: str, disabled: bool) -> None:
@@ -115,3 +138,106 @@ def test_only_so_many_clients_are_remembered_and_the_oldest_goes_first(
 
     assert not clients.is_enabled(session=session, client_id=oldest)  # forgotten: asked again
     assert clients.is_enabled(session=session, client_id=newest)  # still remembered
+
+
+# -- what an operator does ------------------------------------------------------------------------------
+
+
+def test_clients_are_listed_oldest_first_with_scopes_and_dates_and_no_secret(
+    session: Session, clock: FrozenClock
+) -> None:
+    first = register(session, clock, name="first shop")
+    clock.advance(timedelta(minutes=1))
+    second = register(session, clock, name="second shop")
+    disable_client(session=session, clock=clock, client_id=second)
+
+    listed = [client for client in list_clients(session=session) if client.client_id in (first, second)]
+
+    assert [(client.client_id, client.name) for client in listed] == [
+        (first, "first shop"),
+        (second, "second shop"),
+    ]
+    assert listed[0].scopes == (Scope.AUTH_LOGIN, Scope.VAULT_READ)
+    assert listed[0].disabled_at is None
+    assert listed[1].disabled_at == clock.now()
+    assert set(listed[0].to_json()) == {"client_id", "name", "scopes", "created_at", "disabled_at"}
+
+
+def test_a_disabled_client_cannot_authenticate_and_its_tokens_stop_being_honoured(
+    session: Session, clock: FrozenClock
+) -> None:
+    registered = register_client(
+        session=session, digests=DIGESTS, clock=clock, name="shop", scopes=[Scope.AUTH_LOGIN]
+    )
+    assert authenticate_client(
+        session=session,
+        digests=DIGESTS,
+        client_id=registered.client_id,
+        client_secret=registered.client_secret,
+    )
+
+    assert disable_client(session=session, clock=clock, client_id=registered.client_id) is True
+
+    with pytest.raises(InvalidClient):
+        authenticate_client(
+            session=session, digests=DIGESTS, client_id=registered.client_id,
+            client_secret=registered.client_secret,
+        )  # fmt: skip
+    assert not EnabledClients().is_enabled(session=session, client_id=registered.client_id)
+    [event] = events(session, Action.CLIENT_DISABLE, registered.client_id)
+    assert (event.actor_type, event.target_type, event.outcome) == ("system", "client", "success")
+
+
+def test_disabling_a_disabled_client_changes_nothing_and_records_nothing(
+    session: Session, clock: FrozenClock
+) -> None:
+    client_id = register(session, clock)
+    assert disable_client(session=session, clock=clock, client_id=client_id) is True
+    clock.advance(timedelta(hours=1))
+
+    assert disable_client(session=session, clock=clock, client_id=client_id) is False
+
+    assert len(events(session, Action.CLIENT_DISABLE, client_id)) == 1
+    assert session.get_one(Client, client_id).disabled_at == clock.now() - timedelta(hours=1)
+
+
+def test_a_rotated_secret_replaces_the_old_one_at_once(session: Session, clock: FrozenClock) -> None:
+    registered = register_client(
+        session=session, digests=DIGESTS, clock=clock, name="shop", scopes=[Scope.AUTH_LOGIN]
+    )
+
+    new_secret = rotate_client_secret(
+        session=session, digests=DIGESTS, clock=clock, client_id=registered.client_id
+    )
+
+    assert new_secret != registered.client_secret
+    with pytest.raises(InvalidClient):
+        authenticate_client(
+            session=session, digests=DIGESTS, client_id=registered.client_id,
+            client_secret=registered.client_secret,
+        )  # fmt: skip
+    assert authenticate_client(
+        session=session, digests=DIGESTS, client_id=registered.client_id, client_secret=new_secret
+    )
+    [event] = events(session, Action.CLIENT_SECRET_ROTATE, registered.client_id)
+    assert event.details is None, "the event holds no secret, not even a digest"
+
+
+def test_a_disabled_clients_secret_is_not_rotated(session: Session, clock: FrozenClock) -> None:
+    client_id = register(session, clock)
+    disable_client(session=session, clock=clock, client_id=client_id)
+    before = session.get_one(Client, client_id).secret_digest
+
+    with pytest.raises(ClientDisabled):
+        rotate_client_secret(session=session, digests=DIGESTS, clock=clock, client_id=client_id)
+
+    assert session.get_one(Client, client_id).secret_digest == before
+
+
+def test_an_unknown_client_is_named_as_such(session: Session, clock: FrozenClock) -> None:
+    with pytest.raises(UnknownClient, match="01jnosuchclient0000000001"):
+        disable_client(session=session, clock=clock, client_id="01jnosuchclient0000000001")
+    with pytest.raises(UnknownClient):
+        rotate_client_secret(
+            session=session, digests=DIGESTS, clock=clock, client_id="01jnosuchclient0000000001"
+        )
