@@ -263,13 +263,19 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Describe every error response of an OpenAPI document as ``application/problem+json``."""
+    """Describe the error responses of an OpenAPI document as ``application/problem+json``.
+
+    An error response a route describes with a body of its own keeps it: the
+    RFC 6749 §5.2 errors of ``/oauth/*`` are ``application/json``, so stock
+    OAuth clients understand them. Every operation's ``default`` is a problem
+    (the edge's 405, 413 and 5xx answers).
+    """
     problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
-                if status[0] in "45":
+                if status[0] in "45" and ("content" not in response or status == "422"):
                     response["content"] = problem
             if "422" in responses:
                 responses["422"]["description"] = "Validation error: the offending fields are listed"
