@@ -83,7 +83,9 @@ def _invalid(error: InvalidQuery) -> RequestValidationError:
 
 # RFC 3339 §5.6 date-time, offset required. Pydantic's own datetime also reads "0.5" or "1767225600" as
 # seconds since 1970 and "2026-01-01" as midnight, which the OpenAPI document's format: date-time refuses.
-_RFC3339_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})")
+_RFC3339_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
 
 
 def _rfc3339(value: object) -> object:

@@ -32,8 +32,8 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 # -- what the OpenAPI document says of these endpoints ------------------------------------------
 # The bodies are forms, read by hand below (RFC 6749 §3.2: a parameter sent twice is an error, which
-# a form model would not see), so their fields are described here; an unknown parameter is ignored
-# (RFC 6749 §3.1), hence no additionalProperties: false.
+# a form model would not see), so their fields are described here. An unknown parameter is ignored
+# (RFC 6749 §3.1), but like every parameter it is a single string: a list would be a repeated parameter.
 
 _CLIENT_IN_BODY: dict[str, Any] = {
     "client_id": {
@@ -47,6 +47,9 @@ _TOKEN_HINT: dict[str, Any] = {
     "description": "access_token or refresh_token: a hint only, an unknown value is ignored "
     "(RFC 7009 §2.1, RFC 7662 §2.1).",
 }
+
+
+_UNKNOWN_PARAMETERS: dict[str, Any] = {"additionalProperties": {"type": "string"}}
 
 
 def _form_body(title: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +70,7 @@ _TOKEN_FORM = _form_body(
                 "type": "object",
                 "required": ["grant_type"],
                 "properties": {"grant_type": {"const": "client_credentials"}, **_CLIENT_IN_BODY},
+                **_UNKNOWN_PARAMETERS,
             },
             {
                 "title": "refresh_token grant: rotate a user's tokens; the refresh token is single-use",
@@ -77,6 +81,7 @@ _TOKEN_FORM = _form_body(
                     "refresh_token": {"type": "string", "minLength": 1},
                     **_CLIENT_IN_BODY,
                 },
+                **_UNKNOWN_PARAMETERS,
             },
         ]
     },
@@ -89,6 +94,7 @@ _TOKEN_PARAMETER_FORM = {
         "token_type_hint": _TOKEN_HINT,
         **_CLIENT_IN_BODY,
     },
+    **_UNKNOWN_PARAMETERS,
 }
 _REVOKE_FORM = _form_body("RevocationRequest", _TOKEN_PARAMETER_FORM)
 _INTROSPECT_FORM = _form_body("IntrospectionRequest", _TOKEN_PARAMETER_FORM)
