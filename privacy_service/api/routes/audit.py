@@ -61,6 +61,16 @@ AUDIT_TRAIL = Party(type=PartyType.AUDIT_TRAIL, id="audit")
 
 PARTY_FILTER_MAX_LENGTH = 33 + PARTY_ID_LENGTH  # "type:" (a type of at most 32) and the id
 Cursor = Annotated[str | None, Query(min_length=1, max_length=400)]
+# An id alone, or type:id with a lower-case type (audit/queries.py PartyFilter.parse checks the same).
+PartyQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=PARTY_FILTER_MAX_LENGTH,
+        pattern=r"^(?:[^:]+|[a-z][a-z0-9_]{0,31}:.+)$",
+        description="id, or type:id with a lower-case type",
+    ),
+]
 
 
 class ExportFormat(StrEnum):
@@ -98,15 +108,11 @@ Instant = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
 def event_filter(
-    actor: Annotated[
-        str | None, Query(min_length=1, max_length=PARTY_FILTER_MAX_LENGTH, description="id or type:id")
-    ] = None,
+    actor: PartyQuery = None,
     action: Annotated[
         str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,99}$", description="e.g. authn_login_success")
     ] = None,
-    target: Annotated[
-        str | None, Query(min_length=1, max_length=PARTY_FILTER_MAX_LENGTH, description="id or type:id")
-    ] = None,
+    target: PartyQuery = None,
     outcome: Annotated[Outcome | None, Query()] = None,
     since: Annotated[Instant | None, Query(description="RFC 3339; events at or after it")] = None,
     until: Annotated[Instant | None, Query(description="RFC 3339; events before it")] = None,
