@@ -21,18 +21,8 @@ from privacy_service.api.middleware import (
     SecurityHeadersMiddleware,
 )
 from privacy_service.api.problems import document_problems, install_problem_handlers
-from privacy_service.api.routes import (
-    audit,
-    auth,
-    dsr,
-    health,
-    me,
-    oauth,
-    reference,
-    subjects,
-    systems,
-    wellknown,
-)
+from privacy_service.api.routes import audit, auth, dsr, health, me, oauth, subjects, systems, wellknown
+from privacy_service.api.routes.reference import router as reference_router
 from privacy_service.connectors import Connector, WebhookConnector
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
@@ -155,7 +145,7 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(dsr.router)
     app.include_router(systems.router)
-    app.include_router(reference.router)
+    app.include_router(reference_router)
     _describe_errors_as_problems(app)
 
     # add_middleware wraps: the last added is the outermost.
