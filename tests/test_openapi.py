@@ -41,7 +41,8 @@ def test_the_oauth_errors_are_documented_as_rfc_6749_json_with_the_basic_challen
     assert set(error_schema["required"]) == {"error", "error_description"}
     for path in OAUTH_PATHS:
         responses = document["paths"][path]["post"]["responses"]
-        assert {"400", "401"} <= responses.keys(), path
+        assert {"400", "401", "429"} <= responses.keys(), path
+        assert responses["429"]["headers"]["Retry-After"]["required"] is True
         unauthorized = responses["401"]
         assert unauthorized["content"][OAUTH_ERROR]["schema"] == {
             "$ref": "#/components/schemas/OAuthErrorBody"
@@ -82,4 +83,4 @@ def test_the_audit_time_filters_are_documented_as_date_times(settings: Settings)
 
 
 def _is_oauth_error(path: str, status: str) -> bool:
-    return path in OAUTH_PATHS and status in {"400", "401"}
+    return path in OAUTH_PATHS and status in {"400", "401", "429"}

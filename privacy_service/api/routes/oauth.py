@@ -104,7 +104,8 @@ class OAuthErrorBody(BaseModel):
     """RFC 6749 §5.2: what stock OAuth clients read; sent as application/json, not as a problem."""
 
     error: str = Field(
-        description="invalid_request, invalid_client, invalid_grant or unsupported_grant_type."
+        description="invalid_request, invalid_client, invalid_grant, unsupported_grant_type or "
+        "temporarily_unavailable."
     )
     error_description: str = Field(description="For a developer; never a secret or personal data.")
 
@@ -166,6 +167,14 @@ _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
                 "required": True,
                 "schema": {"type": "string"},
             },
+            **_NO_STORE_HEADERS,
+        },
+    },
+    429: {
+        "model": OAuthErrorBody,
+        "description": "temporarily_unavailable: too many failed client authentications from this address",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "string"}},
             **_NO_STORE_HEADERS,
         },
     },
