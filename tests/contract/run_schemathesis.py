@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -30,6 +31,8 @@ import pyotp
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+# As pyproject.toml's pytest settings do: tests/conftest.py imports the TestClient, which only nudges.
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 from privacy_service.identity.scopes import Scope  # noqa: E402
 from tests.e2e.conftest import LiveServer, service_environment, start_server  # noqa: E402
