@@ -22,6 +22,7 @@ from privacy_service.api.middleware import (
 )
 from privacy_service.api.problems import document_problems, install_problem_handlers
 from privacy_service.api.routes import audit, auth, dsr, health, me, oauth, subjects, systems, wellknown
+from privacy_service.api.routes.reference import router as reference_router
 from privacy_service.connectors import Connector, WebhookConnector
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
@@ -117,6 +118,7 @@ def create_app(
         version=privacy_service.__version__,
         summary="Delegated login, field-level encryption, a tamper-evident audit trail and "
         "data subject requests for online shops.",
+        # GET /docs is api/routes/reference.py: FastAPI's own pages load Swagger UI and ReDoc from a CDN.
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
@@ -143,6 +145,7 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(dsr.router)
     app.include_router(systems.router)
+    app.include_router(reference_router)
     _describe_errors_as_problems(app)
 
     # add_middleware wraps: the last added is the outermost.

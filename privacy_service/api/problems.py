@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import request_id_var
@@ -128,16 +129,38 @@ def _crypto_error(_request: Request, error: Exception) -> Response:
     return ProblemResponse(status=error.status, code=error.code, title=error.title, detail=error.detail)
 
 
-def _http_error(_request: Request, error: Exception) -> Response:
+# The methods a 405 considers naming in its Allow header.
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (RFC 9110 §15.5.6), alphabetised.
+
+    Starlette names only the methods of the first route that matched the path,
+    but a path such as ``/v1/systems`` is served by one route per method; so
+    each method is tried against every route, as the router itself would.
+    """
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
+def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     status = error.status_code
     code = _STATUS_CODES.get(status, "http_error")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(status).description
+    headers = error.headers
     if status == 404:
         detail = "No resource at this path."
     elif status == 405:
         detail = "This path does not accept that method."
-    return ProblemResponse(status=status, code=code, detail=detail, headers=error.headers)
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return ProblemResponse(status=status, code=code, detail=detail, headers=headers)
 
 
 def _field_name(location: Sequence[Any]) -> str:
@@ -240,13 +263,19 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Describe every error response of an OpenAPI document as ``application/problem+json``."""
+    """Describe the error responses of an OpenAPI document as ``application/problem+json``.
+
+    An error response a route describes with a body of its own keeps it: the
+    RFC 6749 §5.2 errors of ``/oauth/*`` are ``application/json``, so stock
+    OAuth clients understand them. Every operation's ``default`` is a problem
+    (the edge's 405, 413 and 5xx answers).
+    """
     problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
-                if status[0] in "45":
+                if status[0] in "45" and ("content" not in response or status == "422"):
                     response["content"] = problem
             if "422" in responses:
                 responses["422"]["description"] = "Validation error: the offending fields are listed"

@@ -251,6 +251,10 @@ def test_an_erased_subjects_events_still_list_without_their_details(
         {"outcome": "maybe"},
         {"since": "yesterday"},
         {"since": "2026-01-01T00:00:00"},
+        {"until": "0.5"},  # pydantic's lax datetime read a bare number as seconds since 1970
+        {"since": "1767225600"},
+        {"since": "2026-01-01"},
+        {"since": "2026-01-01T00:00:00+0100"},
         {"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
         {"actor": "Not A Type:x"},
         {"target": "user:"},
@@ -304,6 +308,11 @@ def test_the_csv_export_has_a_header_row_and_details_as_json(
     assert json.loads(login["details"])["ip"] == "198.51.100.7"
     assert login["target_id"] == customer.id
     assert login["outcome"] == "success"
+
+
+def test_the_export_refuses_a_bare_number_as_a_time(api: Api, officer: UserTokens) -> None:
+    body = assert_problem(get(api, officer, f"{EVENTS}/export", until="0.5"), 422, "validation_error")
+    assert [error["field"] for error in body["errors"]] == ["until"]
 
 
 def test_an_unknown_export_format_is_a_validation_problem(api: Api, officer: UserTokens) -> None:

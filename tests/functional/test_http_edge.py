@@ -89,6 +89,23 @@ def test_a_wrong_method_is_a_405_problem_naming_the_allowed_ones(client: TestCli
     assert response.headers["allow"] == "GET"
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v1/systems", "GET, POST"),
+        ("/v1/me/profile", "GET, PATCH"),
+        ("/v1/subjects/s-1/records/address", "GET, PUT"),
+    ],
+)
+def test_options_names_every_method_of_a_path_served_by_several_routes(
+    client: TestClient, path: str, allowed: str
+) -> None:
+    # Starlette named only the first route's methods: OPTIONS /v1/systems answered "Allow: GET".
+    response = client.options(path)
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
+
+
 def test_malformed_json_is_a_400_problem(edge: TestClient) -> None:
     response = edge.post(
         "/test/signup", content=b'{"email": "a@b.c", ', headers={"content-type": "application/json"}

@@ -7,6 +7,7 @@ transaction, with the filters used (ids and names only, no personal data).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from privacy_service.api.deps import ClockDep, DbSession, KeyringDep, SessionsDep, SettingsDep, staff_with
@@ -59,6 +61,16 @@ AUDIT_TRAIL = Party(type=PartyType.AUDIT_TRAIL, id="audit")
 
 PARTY_FILTER_MAX_LENGTH = 33 + PARTY_ID_LENGTH  # "type:" (a type of at most 32) and the id
 Cursor = Annotated[str | None, Query(min_length=1, max_length=400)]
+# An id alone, or type:id with a lower-case type (audit/queries.py PartyFilter.parse checks the same).
+PartyQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=PARTY_FILTER_MAX_LENGTH,
+        pattern=r"^(?:[^:]+|[a-z][a-z0-9_]{0,31}:.+)$",
+        description="id, or type:id with a lower-case type",
+    ),
+]
 
 
 class ExportFormat(StrEnum):
@@ -79,19 +91,31 @@ def _invalid(error: InvalidQuery) -> RequestValidationError:
     )
 
 
+# RFC 3339 §5.6 date-time, offset required. Pydantic's own datetime also reads "0.5" or "1767225600" as
+# seconds since 1970 and "2026-01-01" as midnight, which the OpenAPI document's format: date-time refuses.
+_RFC3339_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with its offset, e.g. 2026-01-31T23:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_rfc3339)]
+
+
 def event_filter(
-    actor: Annotated[
-        str | None, Query(min_length=1, max_length=PARTY_FILTER_MAX_LENGTH, description="id or type:id")
-    ] = None,
+    actor: PartyQuery = None,
     action: Annotated[
         str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,99}$", description="e.g. authn_login_success")
     ] = None,
-    target: Annotated[
-        str | None, Query(min_length=1, max_length=PARTY_FILTER_MAX_LENGTH, description="id or type:id")
-    ] = None,
+    target: PartyQuery = None,
     outcome: Annotated[Outcome | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="RFC 3339; events at or after it")] = None,
-    until: Annotated[datetime | None, Query(description="RFC 3339; events before it")] = None,
+    since: Annotated[Instant | None, Query(description="RFC 3339; events at or after it")] = None,
+    until: Annotated[Instant | None, Query(description="RFC 3339; events before it")] = None,
 ) -> EventFilter:
     try:
         return EventFilter(

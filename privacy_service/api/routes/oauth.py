@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from privacy_service.api.deps import get_clock, get_identity, get_keyring, get_sessions
@@ -27,11 +29,155 @@ from privacy_service.identity.runtime import IdentityRuntime
 router = APIRouter(tags=["oauth"])
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
+
+# -- what the OpenAPI document says of these endpoints ------------------------------------------
+# The bodies are forms, read by hand below (RFC 6749 §3.2: a parameter sent twice is an error, which
+# a form model would not see), so their fields are described here. An unknown parameter is ignored
+# (RFC 6749 §3.1), but like every parameter it is a single string: a list would be a repeated parameter.
+
+_CLIENT_IN_BODY: dict[str, Any] = {
+    "client_id": {
+        "type": "string",
+        "description": "With client_secret, instead of HTTP Basic (RFC 6749 §2.3.1); Basic is preferred.",
+    },
+    "client_secret": {"type": "string", "description": "With client_id, instead of HTTP Basic."},
+}
+_TOKEN_HINT: dict[str, Any] = {
+    "type": "string",
+    "description": "access_token or refresh_token: a hint only, an unknown value is ignored "
+    "(RFC 7009 §2.1, RFC 7662 §2.1).",
+}
+
+
+_UNKNOWN_PARAMETERS: dict[str, Any] = {"additionalProperties": {"type": "string"}}
+
+
+def _form_body(title: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": {"title": title, **schema}}},
+        }
     }
+
+
+_TOKEN_FORM = _form_body(
+    "TokenRequest",
+    {
+        "oneOf": [
+            {
+                "title": "client_credentials grant: a token for the client itself",
+                "type": "object",
+                "required": ["grant_type"],
+                "properties": {"grant_type": {"const": "client_credentials"}, **_CLIENT_IN_BODY},
+                **_UNKNOWN_PARAMETERS,
+            },
+            {
+                "title": "refresh_token grant: rotate a user's tokens; the refresh token is single-use",
+                "type": "object",
+                "required": ["grant_type", "refresh_token"],
+                "properties": {
+                    "grant_type": {"const": "refresh_token"},
+                    "refresh_token": {"type": "string", "minLength": 1},
+                    **_CLIENT_IN_BODY,
+                },
+                **_UNKNOWN_PARAMETERS,
+            },
+        ]
+    },
+)
+_TOKEN_PARAMETER_FORM = {
+    "type": "object",
+    "required": ["token"],
+    "properties": {
+        "token": {"type": "string", "minLength": 1},
+        "token_type_hint": _TOKEN_HINT,
+        **_CLIENT_IN_BODY,
+    },
+    **_UNKNOWN_PARAMETERS,
+}
+_REVOKE_FORM = _form_body("RevocationRequest", _TOKEN_PARAMETER_FORM)
+_INTROSPECT_FORM = _form_body("IntrospectionRequest", _TOKEN_PARAMETER_FORM)
+
+
+class OAuthErrorBody(BaseModel):
+    """RFC 6749 §5.2: what stock OAuth clients read; sent as application/json, not as a problem."""
+
+    error: str = Field(
+        description="invalid_request, invalid_client, invalid_grant, unsupported_grant_type or "
+        "temporarily_unavailable."
+    )
+    error_description: str = Field(description="For a developer; never a secret or personal data.")
+
+
+class TokenResponse(BaseModel):
+    """RFC 6749 §5.1; a refresh_token only from the refresh_token grant, a scope only for the client's own."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str | None = Field(
+        default=None, description="The next refresh token; the one sent is spent."
+    )
+    scope: str | None = Field(default=None, description="The client's scopes, space-separated.")
+
+
+class RevocationResponse(BaseModel):
+    """RFC 7009 §2.2: 200 with an empty object, whether or not the token was valid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class IntrospectionResponse(BaseModel):
+    """RFC 7662 §2.2: ``active`` alone when the token is not active or not this client's."""
+
+    active: bool
+    sub: str | None = None
+    client_id: str | None = None
+    aud: list[str] | None = None
+    iat: int | None = None
+    exp: int | None = None
+    jti: str | None = None
+    token_type: Literal["Bearer"] | None = None
+    iss: str | None = None
+    scope: str | None = None
+    amr: list[str] | None = None
+
+
+_NO_STORE_HEADERS: dict[str, Any] = {
+    "Cache-Control": {
+        "description": "no-store (RFC 6749 §5.1)",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+_OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": OAuthErrorBody,
+        "description": "RFC 6749 §5.2: invalid_request (not a form, a parameter missing or repeated), "
+        "invalid_grant, unsupported_grant_type",
+        "headers": _NO_STORE_HEADERS,
+    },
+    401: {
+        "model": OAuthErrorBody,
+        "description": "RFC 6749 §5.2: invalid_client, the client's authentication failed",
+        "headers": {
+            "WWW-Authenticate": {
+                "description": 'Basic realm="privacy-service"',
+                "required": True,
+                "schema": {"type": "string"},
+            },
+            **_NO_STORE_HEADERS,
+        },
+    },
+    429: {
+        "model": OAuthErrorBody,
+        "description": "temporarily_unavailable: too many failed client authentications from this address",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "string"}},
+            **_NO_STORE_HEADERS,
+        },
+    },
 }
 
 
@@ -129,7 +275,13 @@ def _token_parameter(form: dict[str, str]) -> str:
     return token_value
 
 
-@router.post("/oauth/token", summary="Issue tokens (client_credentials, refresh_token)", openapi_extra=_FORM)
+@router.post(
+    "/oauth/token",
+    summary="Issue tokens (client_credentials, refresh_token)",
+    openapi_extra=_TOKEN_FORM,
+    response_model=TokenResponse,
+    responses=_OAUTH_ERRORS,
+)
 async def token(request: Request) -> JSONResponse:
     try:
         form, identity, client = await _authenticated_form(request)
@@ -188,7 +340,11 @@ async def _grant(
 
 
 @router.post(
-    "/oauth/revoke", summary="Revoke an access token or a refresh token (RFC 7009)", openapi_extra=_FORM
+    "/oauth/revoke",
+    summary="Revoke an access token or a refresh token (RFC 7009)",
+    openapi_extra=_REVOKE_FORM,
+    response_model=RevocationResponse,
+    responses=_OAUTH_ERRORS,
 )
 async def revoke(request: Request) -> JSONResponse:
     try:
@@ -215,7 +371,13 @@ async def revoke(request: Request) -> JSONResponse:
         return error.response()
 
 
-@router.post("/oauth/introspect", summary="Describe a token (RFC 7662)", openapi_extra=_FORM)
+@router.post(
+    "/oauth/introspect",
+    summary="Describe a token (RFC 7662)",
+    openapi_extra=_INTROSPECT_FORM,
+    response_model=IntrospectionResponse,
+    responses=_OAUTH_ERRORS,
+)
 async def introspect(request: Request) -> JSONResponse:
     try:
         form, identity, client = await _authenticated_form(request)
