@@ -385,10 +385,22 @@ def require_metrics_token(expected: SecretStr | None, authorization: str | None)
         raise InvalidToken("This is not the metrics token.")
 
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["operations"])
 
 
-@router.get(METRICS_PATH)
+@router.get(
+    METRICS_PATH,
+    summary="Metrics in the Prometheus text format (Authorization: Bearer <PRIVACY_METRICS_TOKEN>)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format, version 0.0.4",
+            "content": {CONTENT_TYPE_PLAIN_0_0_4: {"schema": {"type": "string"}}},
+        },
+        401: {"description": "unauthorized or invalid_token: the metrics token was not presented"},
+        404: {"description": "not_found: no PRIVACY_METRICS_TOKEN is set"},
+    },
+)
 def read_metrics(request: Request) -> Response:
     """Sync, so the database queries of a scrape run in a worker thread, never in the event loop."""
     require_metrics_token(request.app.state.settings.metrics_token, request.headers.get("authorization"))

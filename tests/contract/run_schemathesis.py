@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,10 @@ def access_request(server: LiveServer, shop: str, *, subject_id: str) -> str:
     return str(filed.json()["id"])
 
 
+#: The metrics token of the run's server (a throwaway: the server lives as long as the run).
+METRICS_TOKEN = secrets.token_hex(16)
+
+
 def credentials(server: LiveServer, env: dict[str, str]) -> dict[str, str]:
     """What schemathesis.toml reads from the environment: one credential per kind of caller, and real ids."""
     scopes = " ".join(sorted(Scope))
@@ -159,6 +164,7 @@ def credentials(server: LiveServer, env: dict[str, str]) -> dict[str, str]:
             server, env, shop, email="officer@shop.example", role="compliance_officer"
         ),
         "CONTRACT_ADMIN_TOKEN": staff_token(server, env, shop, email="admin@shop.example", role="admin"),
+        "CONTRACT_METRICS_TOKEN": METRICS_TOKEN,
         "CONTRACT_SUBJECT_ID": subject_id,
         "CONTRACT_REQUEST_ID": access_request(server, shop, subject_id=subject_id),
     }
@@ -169,7 +175,7 @@ def main(more_options: list[str]) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="privacy-contract-") as scratch:
         report = Path(scratch) / "report.json"
-        env = service_environment(Path(scratch) / "data")
+        env = service_environment(Path(scratch) / "data", PRIVACY_METRICS_TOKEN=METRICS_TOKEN)
         server = start_server(env, Path(scratch) / "server.log")
         try:
             command = [

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import Engine
@@ -168,8 +169,10 @@ def test_login_outcomes_and_refusals_are_shown_at_zero_before_any_login(client: 
     assert ("privacy_refusals_total", (("reason", "admission"), ("route", "/v1/auth/login"))) in figures
 
 
-def test_metrics_is_not_in_the_openapi_document(client: TestClient) -> None:
-    assert "/metrics" not in client.get("/openapi.json").json()["paths"]
+def test_metrics_is_documented_as_text_for_the_metrics_token_only(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/metrics"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {CONTENT_TYPE_PLAIN_0_0_4}
+    assert {"401", "404"} <= set(operation["responses"])
 
 
 # -- requests at the edge ---------------------------------------------------------------------------
