@@ -156,6 +156,22 @@ def live_server(tmp_path: Path, server_database: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def operator(tmp_path: Path, server_database: str) -> dict[str, str]:
+    """The environment an operator runs commands in, on a migrated database of the test's own."""
+    env = service_environment(tmp_path / "data", server_database)
+    assert run_cli("migrate", env=env).returncode == 0
+    return env
+
+
+@pytest.fixture
+def server(operator: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
+    """The service on the operator's database, without its worker (tests that need it start their own)."""
+    live = start_server(operator, tmp_path / "server.log", "--no-worker")
+    yield live
+    live.stop()
+
+
+@pytest.fixture
 def service_engine(tmp_path: Path, server_database: str) -> Iterator[Engine]:
     """The migrated database that the service's processes use, for the test to write and read directly.
 

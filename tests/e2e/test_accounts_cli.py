@@ -7,7 +7,6 @@ import os
 import pty
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -16,7 +15,7 @@ import httpx
 import pyotp
 import pytest
 
-from tests.e2e.conftest import LiveServer, run_cli, service_environment, start_server
+from tests.e2e.conftest import LiveServer, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -29,20 +28,6 @@ def vector(scheme: str, password: str) -> str:
         if entry["scheme"] == scheme and entry["password"] == password and not entry.get("slow"):
             return str(entry["hash"])
     raise LookupError(scheme)
-
-
-@pytest.fixture
-def operator(tmp_path: Path, server_database: str) -> dict[str, str]:
-    env = service_environment(tmp_path / "data", server_database)
-    assert run_cli("migrate", env=env).returncode == 0
-    return env
-
-
-@pytest.fixture
-def server(operator: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
-    live = start_server(operator, tmp_path / "server.log", "--no-worker")
-    yield live
-    live.stop()
 
 
 def create_client(env: dict[str, str], scopes: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -22,26 +21,12 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from privacy_service.audit.models import AuditEvent
-from tests.e2e.conftest import PATIENCE_SECONDS, LiveServer, run_cli, service_environment, start_server
+from tests.e2e.conftest import PATIENCE_SECONDS, LiveServer, run_cli
 
 pytestmark = pytest.mark.e2e
 
 STAFF_PASSWORD = "a long staff passphrase 2026"
 STAFF_EMAIL = "Officer@Shop.example"
-
-
-@pytest.fixture
-def operator(tmp_path: Path, server_database: str) -> dict[str, str]:
-    env = service_environment(tmp_path / "data", server_database)
-    assert run_cli("migrate", env=env).returncode == 0
-    return env
-
-
-@pytest.fixture
-def server(operator: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
-    live = start_server(operator, tmp_path / "server.log", "--no-worker")
-    yield live
-    live.stop()
 
 
 def cli_json(env: dict[str, str], *args: str) -> Any:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import unit_of_work
 from privacy_service.identity.clients import register_client
+from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.identity.staff import create_staff
@@ -437,3 +438,15 @@ def dsr_shop(make_shop: MakeShop) -> Shop:
 def officer(make_staff: MakeStaff) -> Staff:
     """A compliance officer with TOTP enrolled; ``dsr_support.signed_in`` gives fresh headers."""
     return make_staff((Role.COMPLIANCE_OFFICER,))
+
+
+@pytest.fixture
+def flood(identity: IdentityRuntime) -> Iterator[list[PoolPlace]]:
+    """Every unreserved place of the password pool taken, as by logins of a flood that are being checked."""
+    places: list[PoolPlace] = []
+    while (place := identity.admission.admit()) is not None:
+        places.append(place)
+    assert places
+    yield places
+    for place in places:
+        place.release()

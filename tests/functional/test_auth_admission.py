@@ -31,18 +31,6 @@ PATIENCE = 60.0  # the longest a test waits for other threads; reached only when
 
 
 @pytest.fixture
-def flood(identity: IdentityRuntime) -> Iterator[list[PoolPlace]]:
-    """Every unreserved place of the password pool taken, as by logins of a flood that are being checked."""
-    places: list[PoolPlace] = []
-    while (place := identity.admission.admit()) is not None:
-        places.append(place)
-    assert places
-    yield places
-    for place in places:
-        place.release()
-
-
-@pytest.fixture
 def statements(connection: Connection) -> Iterator[list[str]]:
     """Every SQL statement the app sends while the test runs."""
     sent: list[str] = []

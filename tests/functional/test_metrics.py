@@ -8,7 +8,7 @@ registration) never matter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 
 import pytest
@@ -273,20 +273,8 @@ def test_a_wrong_second_factor_is_counted_as_an_mfa_step(api: Api) -> None:
     assert moved(before, after, "privacy_logins_total", step="mfa", outcome="invalid_credentials") == 1
 
 
-@pytest.fixture
-def full_pool(identity: IdentityRuntime) -> Iterator[list[PoolPlace]]:
-    """Every unreserved place of the password pool taken, as by the logins of a flood being checked."""
-    places: list[PoolPlace] = []
-    while (place := identity.admission.admit()) is not None:
-        places.append(place)
-    assert places
-    yield places
-    for place in places:
-        place.release()
-
-
 def test_logins_refused_by_the_admission_are_counted_as_admission_refusals(
-    api: Api, customer: Customer, full_pool: list[PoolPlace]
+    api: Api, customer: Customer, flood: list[PoolPlace]
 ) -> None:
     before = scrape(api.http)
 
