@@ -10,6 +10,7 @@ project and receives plain values (bytes, ints, paths, times).
 """
 
 from privacy_service.crypto.blind_index import BlindIndex
+from privacy_service.crypto.digests import KeyedDigest, equal_in_constant_time
 from privacy_service.crypto.errors import (
     CryptoError,
     DecryptionFailed,
@@ -65,6 +66,7 @@ __all__ = [
     "InvalidKeyMaterial",
     "InvalidPassword",
     "IssuedRecoveryCodes",
+    "KeyedDigest",
     "KeyProvider",
     "KeyVersionInUse",
     "LegacyScheme",
@@ -86,6 +88,7 @@ __all__ = [
     "decrypt_field_with_lookup",
     "encode_key",
     "encrypt_field",
+    "equal_in_constant_time",
     "generate_data_key",
     "generate_key",
     "generate_key_material",

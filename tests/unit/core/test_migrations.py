@@ -144,7 +144,9 @@ def test_the_migrations_are_found() -> None:
 
 
 @pytest.mark.parametrize("path", MIGRATIONS, ids=lambda path: path.stem)
-def test_a_migration_imports_only_the_standard_library_alembic_sqlalchemy_and_column_types(path: Path) -> None:
+def test_a_migration_imports_only_the_standard_library_alembic_sqlalchemy_and_column_types(
+    path: Path,
+) -> None:
     imported = imported_modules(path.read_text(encoding="utf-8"))
     assert {module for module in imported if not import_allowed_in_a_migration(module)} == set()
 
