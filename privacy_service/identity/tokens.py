@@ -130,7 +130,7 @@ class _Verified:
     claims: AccessClaims
     keys: _KeySnapshot  # trusted while these are the keys loaded
     valid_from: int  # iat - leeway, in seconds since the epoch
-    valid_until: int  # exp + leeway, the first second it is expired (as _check_claims counts)
+    valid_until: int  # exp + leeway, the first second it is expired (as check_claims counts)
 
 
 #: How many verified access tokens a process remembers (a few MB at most).
@@ -382,7 +382,7 @@ class TokenIssuer:
             raise InvalidToken("malformed token") from None
         if verified.header.get("typ") != token_type:
             raise InvalidToken("wrong token type")
-        _check_claims(
+        check_claims(
             verified.claims,
             now=int(now.timestamp()),
             leeway=self.leeway_seconds,
@@ -470,7 +470,7 @@ class TokenIssuer:
 _REQUIRED_CLAIMS: Final = ("aud", "exp", "iat", "iss", "jti", "sub")
 
 
-def _check_claims(
+def check_claims(
     claims: Mapping[str, Any], *, now: int, leeway: int, issuer: str, audience: str | None
 ) -> None:
     """RFC 7519 §4.1 and §7.2: raise ``InvalidToken`` naming the first claim that fails.
