@@ -21,7 +21,8 @@ a token naming a ``kid`` this process has not loaded yet triggers one early
 reload (at most one per ``UNKNOWN_KID_RELOAD_SECONDS``, so made-up key ids
 cannot hammer the database).
 
-Verification allows EdDSA and nothing else (RFC 8725 §3.1): ``alg: none``
+Verification allows EdDSA and nothing else (RFC 8725 §3.1, held by
+``crypto/jws.py``): ``alg: none``
 and an HS256 token "signed" with the public key as its secret are refused
 before any key is looked at. RFC 9068 §4: the ``typ`` header must be
 ``at+jwt``, so another JWT signed with these keys (an approval token) is never
