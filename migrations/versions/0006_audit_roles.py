@@ -6,7 +6,8 @@ Create Date: 2026-11-26
 
 **The service role (PostgreSQL only; nothing on SQLite).** Run as the owner,
 this migration creates ``privacy_service_app`` (``SERVICE_ROLE`` in
-``privacy_service/audit/privileges.py``) as a ``NOLOGIN`` role unless it
+``privacy_service/audit/privileges.py``, whose values at this revision are
+frozen below: a migration never imports the application) as a ``NOLOGIN`` role unless it
 exists already (roles are cluster-wide: several databases of one cluster share
 it, and a concurrent creation is tolerated), and grants it:
 
@@ -43,13 +44,23 @@ import sqlalchemy as sa
 from alembic import op
 
 import privacy_service.core.types
-from privacy_service.audit.privileges import AUDIT_TABLE_PRIVILEGES, READ_ONLY_TABLES, SERVICE_ROLE
 
 
 revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# privacy_service/audit/privileges.py as it was at this revision, frozen: a later change of the
+# application's privileges needs a migration of its own, and must not rewrite what this one granted.
+SERVICE_ROLE = 'privacy_service_app'
+AUDIT_TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
+    'audit_events': ('SELECT', 'INSERT', 'UPDATE (seq, prev_hash, hash, sealed_at)'),
+    'audit_checkpoints': ('SELECT', 'INSERT'),
+    'audit_signing_keys': ('SELECT', 'INSERT', 'UPDATE (retired_at)'),
+    'audit_archives': ('SELECT',),
+}
+READ_ONLY_TABLES = ('alembic_version',)
 
 # As in 0005: columns fixed from the moment an event is recorded, and those the sealer fills in once.
 _RECORDED = (

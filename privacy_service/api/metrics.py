@@ -36,7 +36,6 @@ for shops, and is described in the README.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -58,6 +57,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from privacy_service.audit.freshness import TrailFreshness, trail_freshness
 from privacy_service.core.clock import Clock
 from privacy_service.core.db import SessionFactory
+from privacy_service.crypto import equal_in_constant_time
 from privacy_service.dsr.tallies import TaskTallies, task_tallies
 from privacy_service.identity.errors import InvalidToken, NotAuthenticated
 from privacy_service.identity.runtime import IdentityRuntime
@@ -381,7 +381,7 @@ def require_metrics_token(expected: SecretStr | None, authorization: str | None)
     scheme, _, presented = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise NotAuthenticated("Present the metrics token as a bearer token.")
-    if not hmac.compare_digest(presented.strip().encode(), expected.get_secret_value().encode()):
+    if not equal_in_constant_time(presented.strip().encode(), expected.get_secret_value().encode()):
         raise InvalidToken("This is not the metrics token.")
 
 

@@ -1,4 +1,5 @@
-"""The audit vocabulary: what happened (``Action``), how it ended (``Outcome``), and who or what took part.
+"""The audit vocabulary: what happened (``Action``), how it ended (``Outcome``), who or what took part,
+and what became of an event's details (``DetailsState``).
 
 Action names follow the OWASP Logging Vocabulary (``authn_login_success``,
 ``authz_fail``, ``sensitive_read``…) where it has a name, and the same style
@@ -94,3 +95,13 @@ def client_party(client_id: str) -> Party:
 
 #: The service itself, for what the worker or an operator's command does.
 SYSTEM = Party(type=PartyType.SYSTEM, id="privacy-service")
+
+
+class DetailsState(StrEnum):
+    """What became of an event's details: ``erased`` once the subject's key was shredded,
+    ``unreadable`` if the stored ciphertext no longer opens (verification says why)."""
+
+    AVAILABLE = "available"
+    ERASED = "erased"
+    NONE = "none"
+    UNREADABLE = "unreadable"

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from typing import Final
 from sqlalchemy import RowMapping
 
 from privacy_service.audit.models import AuditEvent
+from privacy_service.crypto import equal_in_constant_time
 
 GENESIS_HASH: Final = "0" * 64
 EVENT_ENCODING_VERSION: Final = 1
@@ -130,7 +130,7 @@ class ChainedEvent:
         recomputed = self.hash_at(
             seq=self.seq if seq is None else seq, prev_hash=self.prev_hash, sealed_at=self.sealed_at
         )
-        return hmac.compare_digest(recomputed, self.hash)
+        return equal_in_constant_time(recomputed, self.hash)
 
 
 #: The columns of ``audit_events`` that ``ChainedEvent.from_row`` reads, in its field order.

@@ -20,13 +20,12 @@ import re
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from privacy_service.audit.actions import Outcome
+from privacy_service.audit.actions import DetailsState, Outcome
 from privacy_service.audit.canonical import format_instant
 from privacy_service.audit.models import AuditCheckpoint, AuditEvent
 from privacy_service.audit.recorder import open_details
@@ -125,16 +124,6 @@ class UnsealedPosition:
 
 
 EventPosition = SealedPosition | UnsealedPosition
-
-
-class DetailsState(StrEnum):
-    """What became of an event's details: ``erased`` once the subject's key was shredded,
-    ``unreadable`` if the stored ciphertext no longer opens (verification says why)."""
-
-    AVAILABLE = "available"
-    ERASED = "erased"
-    NONE = "none"
-    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,11 @@
 """The shapes of the audit trail's answers at the HTTP edge (API.md "Audit trail").
 
-Times are RFC 3339 in UTC with six fraction digits, as the chain hashes them;
-``hash`` and ``prev_hash`` are null until the sealer has chained the event.
+Plain pydantic models that the routes fill (``api/routes/audit.py``): a schema
+imports no ORM model and no service (an import-linter contract holds it), so
+what a response shows is decided where the response is made. Times are
+RFC 3339 in UTC with six fraction digits, as the chain hashes them
+(``audit.canonical.format_instant``); ``hash`` and ``prev_hash`` are null
+until the sealer has chained the event.
 """
 
 from __future__ import annotations
@@ -14,10 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from privacy_service.audit.canonical import format_instant
-from privacy_service.audit.models import AuditCheckpoint
-from privacy_service.audit.queries import DetailsState, EventView
-from privacy_service.audit.verify import VerificationReport
+from privacy_service.audit.actions import DetailsState
 
 
 class PartyRef(BaseModel):
@@ -45,24 +46,6 @@ class AuditEventItem(BaseModel):
         "unreadable (the stored ciphertext does not open; GET /v1/audit/verify locates it)."
     )
 
-    @classmethod
-    def of(cls, view: EventView) -> AuditEventItem:
-        return cls(
-            id=view.id,
-            seq=view.seq,
-            at=format_instant(view.at),
-            actor=PartyRef(type=view.actor_type, id=view.actor_id),
-            action=view.action,
-            target=PartyRef(type=view.target_type, id=view.target_id),
-            outcome=view.outcome,
-            request_id=view.request_id,
-            hash=view.hash,
-            prev_hash=view.prev_hash,
-            sealed_at=None if view.sealed_at is None else format_instant(view.sealed_at),
-            details=view.details,
-            details_state=view.details_state,
-        )
-
 
 class AuditEventPage(BaseModel):
     items: list[AuditEventItem]
@@ -78,17 +61,6 @@ class CheckpointItem(BaseModel):
     at: str
     key_id: str
     signature: str
-
-    @classmethod
-    def of(cls, checkpoint: AuditCheckpoint) -> CheckpointItem:
-        return cls(
-            number=checkpoint.number,
-            seq=checkpoint.seq,
-            hash=checkpoint.hash,
-            at=format_instant(checkpoint.at),
-            key_id=checkpoint.key_id,
-            signature=checkpoint.signature.hex(),
-        )
 
 
 class CheckpointPage(BaseModel):
@@ -119,10 +91,6 @@ class VerificationView(BaseModel):
         description="The last seq that retention removed into a signed archive (`privacy-service audit "
         "archive`); the chain is verified from that archive's hash. null when nothing was archived.",
     )
-
-    @classmethod
-    def of(cls, report: VerificationReport) -> VerificationView:
-        return cls.model_validate(report.to_json())
 
 
 #: The columns of the CSV export, in order; ``details`` holds the details as a JSON string.

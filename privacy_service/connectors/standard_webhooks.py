@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import math
 import re
 import secrets
@@ -21,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from standardwebhooks import Webhook
 
 from privacy_service.connectors.errors import InvalidSignature, InvalidWebhookSecret
+from privacy_service.crypto import equal_in_constant_time
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 MIN_SECRET_BYTES = 24  # the specification's lower bound for a key
@@ -107,7 +107,7 @@ def verify_signature(
     # Compare against every entry, not only until the first match: the time taken says nothing.
     matched = False
     for candidate in signatures:
-        matched |= hmac.compare_digest(expected, candidate)
+        matched |= equal_in_constant_time(expected, candidate)
     if not matched:
         raise InvalidSignature(f"no v1 signature in the {WEBHOOK_SIGNATURE} header matches the body")
     return webhook_id

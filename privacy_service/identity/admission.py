@@ -29,17 +29,17 @@ taking every place.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from privacy_service.core.clock import Clock
+from privacy_service.crypto import KeyedDigest, generate_key
 from privacy_service.identity.hashing_pool import HashingBusy, PasswordWorkPool, PoolPlace
 
 #: Refusals remembered at most (the oldest are forgotten first): about 10 MiB.
 REMEMBERED_REFUSALS = 65_536
+_DIGEST_LABEL = b"privacy-service/login-admission/v1\x00"
 
 
 class LoginAdmission:
@@ -69,7 +69,8 @@ class LoginAdmission:
         self._promise = timedelta(seconds=promise_seconds)
         self._remembered = remembered
         self._clock = clock
-        self._key = secrets.token_bytes(32)  # this process's own: the digests mean nothing elsewhere
+        # A key of this process's own: the digests mean nothing elsewhere, and nothing keeps them.
+        self._digests = KeyedDigest(key=generate_key(), label=_DIGEST_LABEL)
         self._refused: OrderedDict[bytes, datetime] = OrderedDict()  # digest -> when it may come back
         self._reserve_used: OrderedDict[bytes, datetime] = OrderedDict()  # email digest -> when, last
         self._lock = threading.Lock()
@@ -117,11 +118,8 @@ class LoginAdmission:
             return len(self._refused)
 
     def _digest(self, *parts: bytes | str) -> bytes:
-        mac = hashlib.blake2b(key=self._key, digest_size=16)
-        for part in parts:
-            encoded = part.encode() if isinstance(part, str) else part
-            mac.update(len(encoded).to_bytes(4, "big") + encoded)
-        return mac.digest()
+        # 128 bits tell 65,536 remembered callers apart with room to spare, in half the memory.
+        return self._digests.digest_parts(*parts)[:16]
 
     def __repr__(self) -> str:
         return f"LoginAdmission(pool={self.pool!r}, retry_after_seconds={self.retry_after_seconds})"

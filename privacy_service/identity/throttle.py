@@ -38,8 +38,6 @@ service process shares them.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import ipaddress
 import math
 import time
@@ -62,7 +60,7 @@ from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import Unavailable
 from privacy_service.core.types import UTCDateTime
-from privacy_service.crypto import InvalidKeyMaterial
+from privacy_service.crypto import InvalidKeyMaterial, KeyedDigest
 from privacy_service.identity.errors import TooManyAttempts
 from privacy_service.identity.models import LoginClaim, LoginFailure
 
@@ -244,7 +242,7 @@ class LoginThrottle:
             raise InvalidKeyMaterial(f"the throttle's digest key must be {_DIGEST_KEY_SIZE} bytes")
         self.limits = limits or ThrottleLimits.default()
         self._store = store
-        self._prefixed = hmac.new(digest_key, _DIGEST_LABEL, hashlib.sha256)
+        self._digests = KeyedDigest(key=digest_key, label=_DIGEST_LABEL)
 
     def check(self, *, account_key: bytes, ip: str | None, client_id: str) -> int:
         """Raise ``TooManyAttempts`` with the longest wait that applies; otherwise claim the account.
@@ -335,9 +333,7 @@ class LoginThrottle:
 
     def _digest(self, scope: ThrottleScope, value: bytes) -> bytes:
         """HMAC-SHA256 of the scope and the value: the same id counted as account and client differs."""
-        mac = self._prefixed.copy()
-        mac.update(scope.encode() + b"\x00" + value)
-        return mac.digest()
+        return self._digests.digest(scope.encode() + b"\x00" + value)
 
     def __repr__(self) -> str:
         return f"LoginThrottle(store={type(self._store).__name__}, limits={self.limits!r})"

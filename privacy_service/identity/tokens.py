@@ -1,5 +1,12 @@
 """Access tokens: JWTs (RFC 7519) in the RFC 9068 profile, signed with EdDSA keys that the JWKS publishes.
 
+What is identity's lives here: the key rows and their rotation, the cache of
+loaded keys, the claims a token must carry and how they are judged (``iss``,
+``aud``, the times, ``typ``), and the memory of verified tokens. The JOSE
+primitives (key generation, RFC 7638 thumbprints, signing and checking a
+compact JWS, EdDSA only) are ``crypto/jws.py``'s; its errors become
+``InvalidToken`` here.
+
 A shop verifies a token on its own with ``/.well-known/jwks.json``; this
 process verifies with the same keys. Signing keys are Ed25519 (RFC 8037) key
 pairs: the private half is stored only wrapped by the key provider and bound
@@ -14,7 +21,8 @@ a token naming a ``kid`` this process has not loaded yet triggers one early
 reload (at most one per ``UNKNOWN_KID_RELOAD_SECONDS``, so made-up key ids
 cannot hammer the database).
 
-Verification allows EdDSA and nothing else (RFC 8725 §3.1): ``alg: none``
+Verification allows EdDSA and nothing else (RFC 8725 §3.1, held by
+``crypto/jws.py``): ``alg: none``
 and an HS256 token "signed" with the public key as its secret are refused
 before any key is looked at. RFC 9068 §4: the ``typ`` header must be
 ``at+jwt``, so another JWT signed with these keys (an approval token) is never
@@ -23,44 +31,48 @@ taken for an access token.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeGuard, TypeVar
 
-from joserfc import jwt
-from joserfc.errors import (
-    BadSignatureError,
-    ClaimError,
-    ExpiredTokenError,
-    JoseError,
-    UnsupportedAlgorithmError,
-)
-from joserfc.jwa import JWSAlgModel
-from joserfc.jwk import GuestProtocol, OKPKey
-from joserfc.jws import JWSRegistry
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import Clock
 from privacy_service.core.errors import Unavailable
 from privacy_service.core.ids import new_id
-from privacy_service.crypto import CryptoError, KeyProvider, WrappedKey
+from privacy_service.crypto import (
+    JWS_ALGORITHM,
+    BadSignature,
+    CryptoError,
+    JwsAlgorithmNotAllowed,
+    JwsPublicKey,
+    JwsSigningKey,
+    KeyProvider,
+    MalformedJws,
+    UnknownJwsKey,
+    WrappedKey,
+    generate_jws_key,
+    open_jws_public_key,
+    open_jws_signing_key,
+    sign_jws,
+    verify_jws,
+)
 from privacy_service.identity.errors import InvalidToken
 from privacy_service.identity.models import SigningKey
 from privacy_service.identity.scopes import AuthMethod, Role, Scope
 
 log = logging.getLogger(__name__)
 
-ALGORITHM = "EdDSA"
-CURVE: Final = "Ed25519"
+ALGORITHM: Final = JWS_ALGORITHM
 #: RFC 9068 §2.1: the ``typ`` header of a JWT access token.
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 #: The shortest pause between two reloads triggered by a ``kid`` this process does not know.
@@ -73,23 +85,6 @@ _ACCESS_CLAIMS = frozenset({"sub", "aud", "client_id", "amr", "scope", "roles", 
 _WRAP_CONTEXT = b"privacy-service/signing-key/v1\x00"
 
 _E = TypeVar("_E", bound=StrEnum)
-
-
-class _EdDSAOnly(JWSRegistry):
-    """A JWS registry that knows one algorithm, so no header can choose another (RFC 8725 §2.1, §3.1).
-
-    joserfc flags ``EdDSA`` as deprecated by RFC 9864 in favour of ``Ed25519``;
-    this service keeps ``EdDSA`` because it is what shops' JOSE libraries
-    verify today, and resolves it here without the library's warning.
-    """
-
-    def get_alg(self, name: str) -> JWSAlgModel:
-        if name != ALGORITHM:
-            raise UnsupportedAlgorithmError()
-        return self.algorithms[name]
-
-
-_REGISTRY = _EdDSAOnly()
 
 
 def signing_key_context(kid: str) -> bytes:
@@ -115,8 +110,7 @@ class AccessClaims:
 
 @dataclass(frozen=True, slots=True)
 class _PublishedKey:
-    jwk: Mapping[str, Any]
-    key: OKPKey
+    key: JwsPublicKey
     published_until: datetime | None  # None while the key is active
 
     def published_at(self, moment: datetime) -> bool:
@@ -126,7 +120,7 @@ class _PublishedKey:
 @dataclass(frozen=True, slots=True)
 class _KeySnapshot:
     loaded_at: float
-    signing_key: OKPKey | None
+    signing_key: JwsSigningKey | None
     published: Mapping[str, _PublishedKey]
 
 
@@ -137,7 +131,7 @@ class _Verified:
     claims: AccessClaims
     keys: _KeySnapshot  # trusted while these are the keys loaded
     valid_from: int  # iat - leeway, in seconds since the epoch
-    valid_until: int  # exp + leeway, the first second it is expired (as joserfc counts)
+    valid_until: int  # exp + leeway, the first second it is expired (as check_claims counts)
 
 
 #: How many verified access tokens a process remembers (a few MB at most).
@@ -220,16 +214,14 @@ class TokenIssuer:
         return kid
 
     def _create_key(self, *, session: Session) -> str:
-        key = OKPKey.generate_key(CURVE, parameters={"use": "sig", "alg": ALGORITHM}, auto_kid=True)
+        key = generate_jws_key()
         kid = key.kid
-        assert kid is not None  # auto_kid: the RFC 7638 thumbprint
-        private_key = _b64decode(str(key.as_dict(private=True)["d"]))
-        wrapped = self._provider.wrap(private_key, associated_data=signing_key_context(kid))
+        wrapped = self._provider.wrap(key.private_key, associated_data=signing_key_context(kid))
         session.add(
             SigningKey(
                 kid=kid,
                 algorithm=ALGORITHM,
-                public_jwk=json.dumps(key.as_dict(private=False), sort_keys=True, separators=(",", ":")),
+                public_jwk=json.dumps(key.public_jwk, sort_keys=True, separators=(",", ":")),
                 private_key=wrapped.blob,
                 kek_version=wrapped.kek_version,
                 active=True,
@@ -243,7 +235,7 @@ class TokenIssuer:
         """The JSON Web Key Set (RFC 7517 §5): the active key and retired keys still published."""
         now = self._clock.now()
         published = self._current(session=session).published.values()
-        return {"keys": [dict(entry.jwk) for entry in published if entry.published_at(now)]}
+        return {"keys": [dict(entry.key.jwk) for entry in published if entry.published_at(now)]}
 
     # -- signing and verifying ------------------------------------------------------------------
 
@@ -315,8 +307,7 @@ class TokenIssuer:
             "exp": issued_at + lifetime_seconds,
             "jti": new_id(),
         }
-        header = {"alg": ALGORITHM, "kid": key.kid, "typ": token_type}
-        return jwt.encode(header, payload, key, registry=_REGISTRY)
+        return sign_jws(key=key, token_type=token_type, claims=payload)
 
     def verify_access_token(self, *, session: Session, token: str, audience: str | None) -> AccessClaims:
         """Check an access token and return its claims; raises ``InvalidToken`` for anything wrong.
@@ -378,50 +369,39 @@ class TokenIssuer:
         failed check, never the token.
         """
         now = self._clock.now()
-
-        def verification_key(guest: GuestProtocol) -> OKPKey:
-            kid = guest.headers().get("kid")
-            if not isinstance(kid, str):
-                raise InvalidToken("unknown signing key")
-            return self._verification_key(session=session, kid=kid, now=now)
-
         try:
-            decoded = jwt.decode(token, verification_key, registry=_REGISTRY)
-        except UnsupportedAlgorithmError:
+            verified = verify_jws(
+                token, key_for=lambda kid: self._verification_key(session=session, kid=kid, now=now)
+            )
+        except JwsAlgorithmNotAllowed:
             raise InvalidToken("algorithm not allowed") from None
-        except BadSignatureError:
+        except UnknownJwsKey:
+            raise InvalidToken("unknown signing key") from None
+        except BadSignature:
             raise InvalidToken("bad signature") from None
-        except JoseError:
+        except MalformedJws:
             raise InvalidToken("malformed token") from None
-        if decoded.header.get("typ") != token_type:
+        if verified.header.get("typ") != token_type:
             raise InvalidToken("wrong token type")
-        validator = jwt.JWTClaimsRegistry(
+        check_claims(
+            verified.claims,
             now=int(now.timestamp()),
             leeway=self.leeway_seconds,
-            iss={"essential": True, "value": self.issuer},
-            sub={"essential": True},
-            aud={"essential": True} if audience is None else {"essential": True, "value": audience},
-            exp={"essential": True},
-            iat={"essential": True},
-            jti={"essential": True},
+            issuer=self.issuer,
+            audience=audience,
         )
-        try:
-            validator.validate(decoded.claims)
-        except ExpiredTokenError:
-            raise InvalidToken("token expired") from None
-        except ClaimError as error:
-            raise InvalidToken(f"invalid claim: {error.claim}") from None
-        return decoded.claims
+        return verified.claims
 
     # -- the key cache --------------------------------------------------------------------------
 
-    def _verification_key(self, *, session: Session, kid: str, now: datetime) -> OKPKey:
+    def _verification_key(self, *, session: Session, kid: str, now: datetime) -> JwsPublicKey | None:
+        """The published key named ``kid``, or None when this service does not publish it at ``now``."""
         snapshot = self._current(session=session)
         entry = snapshot.published.get(kid)
         if entry is None:
             entry = self._reload_for_unknown_kid(session=session, current=snapshot).published.get(kid)
         if entry is None or not entry.published_at(now):
-            raise InvalidToken("unknown signing key")
+            return None
         return entry.key
 
     def _current(self, *, session: Session) -> _KeySnapshot:
@@ -458,36 +438,87 @@ class TokenIssuer:
             .where(or_(SigningKey.active.is_(True), SigningKey.published_until > self._clock.now()))
             .order_by(SigningKey.created_at, SigningKey.kid)
         )
-        signing_key: OKPKey | None = None
+        signing_key: JwsSigningKey | None = None
         published: dict[str, _PublishedKey] = {}
         for row in rows:
             try:
                 public_key, private_key = self._open(row)
-            except (CryptoError, JoseError, ValueError):
+            except (CryptoError, ValueError):
                 log.error("signing key %s is not trusted: its stored halves do not verify", row.kid)
                 continue
             until = None if row.active else row.published_until
             # Published as parsed, without private members, whatever else the row's JSON holds.
-            jwk = public_key.as_dict(private=False)
-            published[row.kid] = _PublishedKey(jwk=jwk, key=public_key, published_until=until)
+            published[row.kid] = _PublishedKey(key=public_key, published_until=until)
             if row.active:
                 signing_key = private_key  # ordered by age: the newest active key signs
         return _KeySnapshot(loaded_at=self._monotonic(), signing_key=signing_key, published=published)
 
-    def _open(self, row: SigningKey) -> tuple[OKPKey, OKPKey]:
-        """A row's public and private key; ValueError, JoseError or CryptoError if they do not verify."""
-        public_jwk = json.loads(row.public_jwk)
-        if not isinstance(public_jwk, dict) or public_jwk.get("kid") != row.kid:
-            raise ValueError("the public key names another kid")
-        public_jwk.pop("d", None)
-        public_key = OKPKey.import_key(public_jwk)
-        if public_key.thumbprint() != row.kid:
-            raise ValueError("the kid is not the thumbprint of the public key")
+    def _open(self, row: SigningKey) -> tuple[JwsPublicKey, JwsSigningKey]:
+        """A row's public and private key; ValueError or CryptoError if they do not verify.
+
+        The public key must be named by its own thumbprint (``open_jws_public_key``),
+        and the private half must unwrap under the key provider for that ``kid``.
+        """
+        public_key = open_jws_public_key(json.loads(row.public_jwk), kid=row.kid)
         raw = self._provider.unwrap(
             WrappedKey(kek_version=row.kek_version, blob=row.private_key),
             associated_data=signing_key_context(row.kid),
         )
-        return public_key, OKPKey.import_key({**public_jwk, "d": _b64encode(raw)})
+        return public_key, open_jws_signing_key(public_key, raw)
+
+
+#: Claims every JWT of this service carries (RFC 7519 §4.1); ``nbf`` is checked when present.
+_REQUIRED_CLAIMS: Final = ("aud", "exp", "iat", "iss", "jti", "sub")
+
+
+def check_claims(
+    claims: Mapping[str, Any], *, now: int, leeway: int, issuer: str, audience: str | None
+) -> None:
+    """RFC 7519 §4.1 and §7.2: raise ``InvalidToken`` naming the first claim that fails.
+
+    Every required claim must be present and not null; then, in the token's
+    own order, ``iss`` must be this issuer, ``sub`` and ``jti`` non-empty
+    strings, ``aud`` a non-empty string or list of strings naming
+    ``audience`` (any, when None), ``exp`` after ``now - leeway`` ("token
+    expired"), ``iat`` and ``nbf`` not after ``now + leeway``. Times are
+    NumericDates: finite numbers, never booleans.
+    """
+    missing = [name for name in _REQUIRED_CLAIMS if claims.get(name) is None]
+    if missing:
+        raise InvalidToken(f"invalid claim: {','.join(missing)}")
+    for name, value in claims.items():
+        if name == "exp":
+            if not _numeric_date(value):
+                raise InvalidToken("invalid claim: exp")
+            if value <= now - leeway:
+                raise InvalidToken("token expired")
+        elif name in ("iat", "nbf"):
+            if not _numeric_date(value) or value > now + leeway:
+                raise InvalidToken(f"invalid claim: {name}")
+        elif name in ("sub", "jti"):
+            if not isinstance(value, str) or not value:
+                raise InvalidToken(f"invalid claim: {name}")
+        elif name == "iss":
+            if not value or value != issuer:
+                raise InvalidToken("invalid claim: iss")
+        elif name == "aud" and not _names_audience(value, audience):
+            raise InvalidToken("invalid claim: aud")
+
+
+def _numeric_date(value: object) -> TypeGuard[int | float]:
+    """RFC 7519 §2 NumericDate: a JSON number (NaN and infinities are not; a boolean is not a number)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _names_audience(value: object, audience: str | None) -> bool:
+    """``aud`` is a non-empty string or list of strings; it names ``audience`` (any, when None)."""
+    if isinstance(value, str):
+        return bool(value) and (audience is None or value == audience)
+    if not isinstance(value, list) or not value or not all(isinstance(name, str) for name in value):
+        return False
+    return audience is None or audience in value
 
 
 def _access_claims(claims: Mapping[str, Any]) -> AccessClaims:
@@ -518,11 +549,3 @@ def _members(vocabulary: type[_E], values: object) -> list[_E]:
     if not isinstance(values, list):
         raise TypeError("a list of names")
     return [vocabulary(value) for value in values]
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -9,7 +9,6 @@ formats or compares a personal value in plaintext except to validate it.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -25,7 +24,7 @@ from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
-from privacy_service.crypto import BlindIndex
+from privacy_service.crypto import BlindIndex, equal_in_constant_time
 from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
@@ -172,7 +171,7 @@ def update_profile(
     subject = session.get_one(Subject, subject_id)
     if "email" in sent:
         index = blind_index.digest(updated.email)
-        if not hmac.compare_digest(index, subject.email_index):
+        if not equal_in_constant_time(index, subject.email_index):
             _claim_email_index(session=session, subject=subject, index=index)
     fields = profile_fields(key=key, subject_id=subject_id)
     for column, ciphertext in seal_profile_values(fields=fields, values=sent).items():

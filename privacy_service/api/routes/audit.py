@@ -1,5 +1,9 @@
 """Reviewing the audit trail: events, their streamed export, verification of the chain, and checkpoints.
 
+The read side (``audit.queries``, ``audit.verify``) answers in its own terms;
+this module fills the plain response schemas of ``audit.schemas`` from them
+(``event_item``, ``checkpoint_item``), so a schema never imports a model.
+
 For compliance officers signed in with a second factor only (admins are not
 auditors). Every read is itself recorded as ``audit_read`` in the request's
 transaction, with the filters used (ids and names only, no personal data).
@@ -23,10 +27,12 @@ from sqlalchemy.orm import Session
 from privacy_service.api.deps import ClockDep, DbSession, KeyringDep, SessionsDep, SettingsDep, staff_with
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Limit
 from privacy_service.audit import Action, Outcome, Party, PartyType, record
+from privacy_service.audit.canonical import format_instant
 from privacy_service.audit.checkpoints import CheckpointCadence, public_keys
-from privacy_service.audit.models import PARTY_ID_LENGTH
+from privacy_service.audit.models import PARTY_ID_LENGTH, AuditCheckpoint
 from privacy_service.audit.queries import (
     EventFilter,
+    EventView,
     InvalidQuery,
     PartyFilter,
     checkpoint_cursor,
@@ -42,6 +48,7 @@ from privacy_service.audit.schemas import (
     AuditEventPage,
     CheckpointItem,
     CheckpointPage,
+    PartyRef,
     VerificationView,
     csv_lines,
     jsonl_lines,
@@ -133,6 +140,37 @@ def event_filter(
 Filters = Annotated[EventFilter, Depends(event_filter)]
 
 
+def event_item(view: EventView) -> AuditEventItem:
+    """An event as ``GET /v1/audit/events`` and the export show it."""
+    return AuditEventItem(
+        id=view.id,
+        seq=view.seq,
+        at=format_instant(view.at),
+        actor=PartyRef(type=view.actor_type, id=view.actor_id),
+        action=view.action,
+        target=PartyRef(type=view.target_type, id=view.target_id),
+        outcome=view.outcome,
+        request_id=view.request_id,
+        hash=view.hash,
+        prev_hash=view.prev_hash,
+        sealed_at=None if view.sealed_at is None else format_instant(view.sealed_at),
+        details=view.details,
+        details_state=view.details_state,
+    )
+
+
+def checkpoint_item(checkpoint: AuditCheckpoint) -> CheckpointItem:
+    """A signed checkpoint, its signature hex-encoded."""
+    return CheckpointItem(
+        number=checkpoint.number,
+        seq=checkpoint.seq,
+        hash=checkpoint.hash,
+        at=format_instant(checkpoint.at),
+        key_id=checkpoint.key_id,
+        signature=checkpoint.signature.hex(),
+    )
+
+
 def _record_read(
     *,
     session: Session,
@@ -182,7 +220,7 @@ def audit_events(
         filters=filters.to_json(),
     )
     return AuditEventPage(
-        items=[AuditEventItem.of(view) for view in page.items],
+        items=[event_item(view) for view in page.items],
         next_cursor=None if page.next_position is None else event_cursor(page.next_position),
     )
 
@@ -232,7 +270,7 @@ def _exported(
     """The export's events, read in batches in a transaction of its own (the request's has committed)."""
     with unit_of_work(sessions) as session:
         for view in iter_events(session=session, keyring=keyring, filters=filters):
-            yield AuditEventItem.of(view)
+            yield event_item(view)
 
 
 @router.get("/v1/audit/verify", response_model=VerificationView, summary="Verify the whole hash chain")
@@ -259,7 +297,7 @@ def verify_audit_trail(
         ok=report.ok,
         first_bad_seq=report.first_bad_seq,
     )
-    return VerificationView.of(report)
+    return VerificationView.model_validate(report.to_json())
 
 
 @router.get(
@@ -280,6 +318,6 @@ def audit_checkpoints(
     page = list_checkpoints(session=session, limit=limit, after=after)
     _record_read(session=session, clock=clock, keyring=keyring, officer=officer, endpoint="checkpoints")
     return CheckpointPage(
-        items=[CheckpointItem.of(checkpoint) for checkpoint in page.items],
+        items=[checkpoint_item(checkpoint) for checkpoint in page.items],
         next_cursor=None if page.next_number is None else checkpoint_cursor(page.next_number),
     )

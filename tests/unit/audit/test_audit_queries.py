@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from privacy_service.api.routes.audit import event_item
 from privacy_service.audit import Action, Outcome, Party, PartyType, record, seal_pending_events
 from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.queries import (
@@ -29,7 +30,7 @@ from privacy_service.audit.queries import (
     list_checkpoints,
     list_events,
 )
-from privacy_service.audit.schemas import CSV_COLUMNS, AuditEventItem, csv_lines, jsonl_lines
+from privacy_service.audit.schemas import CSV_COLUMNS, csv_lines, jsonl_lines
 from privacy_service.core.clock import FrozenClock
 from privacy_service.keys.service import Keyring
 from tests.unit.audit.conftest import CLIENT, RecordEvents
@@ -291,9 +292,7 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_quoted_while_js
         details={"n": 1},
     )
     session.commit()
-    items = [
-        AuditEventItem.of(view) for view in iter_events(session=session, keyring=keyring, filters=EVERYTHING)
-    ]
+    items = [event_item(view) for view in iter_events(session=session, keyring=keyring, filters=EVERYTHING)]
     header, row = csv.reader(io.StringIO(b"".join(csv_lines(items)).decode()))
     assert tuple(header) == CSV_COLUMNS
     values = dict(zip(header, row, strict=True))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,54 @@ def test_0009_keys_callback_receipts_by_system_keeping_the_earliest_of_a_webhook
             assert [tuple(row) for row in rows] == [("crm", "msg_captured", "t1")]
         finally:
             engine.dispose()
+
+
+#: What a migration may import. ``privacy_service.core.types`` is the one piece of the application
+#: allowed: autogenerate writes its column types (``UTCDateTime``) by their import path, and it
+#: imports nothing but SQLAlchemy, so what a migration does cannot change with the application.
+MIGRATION_IMPORTS_ALLOWED = frozenset({"alembic", "sqlalchemy", "privacy_service.core.types"})
+MIGRATIONS = sorted((Path(__file__).parents[3] / "migrations" / "versions").glob("*.py"))
+
+
+def imported_modules(source: str) -> set[str]:
+    """Every module a Python source imports, at any depth (``from . import x`` names ``.``)."""
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            modules.add("." * node.level + (node.module or ""))
+    return modules
+
+
+def import_allowed_in_a_migration(module: str) -> bool:
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names:
+        return True
+    return any(module == allowed or module.startswith(allowed + ".") for allowed in MIGRATION_IMPORTS_ALLOWED)
+
+
+def test_the_migrations_are_found() -> None:
+    assert len(MIGRATIONS) >= 10
+    assert any(path.name.startswith("0006_") for path in MIGRATIONS)
+
+
+@pytest.mark.parametrize("path", MIGRATIONS, ids=lambda path: path.stem)
+def test_a_migration_imports_only_the_standard_library_alembic_sqlalchemy_and_column_types(
+    path: Path,
+) -> None:
+    imported = imported_modules(path.read_text(encoding="utf-8"))
+    assert {module for module in imported if not import_allowed_in_a_migration(module)} == set()
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["privacy_service.audit.privileges", "privacy_service", "privacy_service.core", ".helpers", "requests"],
+)
+def test_an_import_of_the_application_or_a_third_party_package_is_not_allowed(module: str) -> None:
+    assert not import_allowed_in_a_migration(module)
+
+
+def test_imports_are_found_at_any_depth() -> None:
+    source = "def upgrade():\n    from privacy_service.audit import privileges\n    import json\n"
+    assert imported_modules(source) == {"privacy_service.audit", "json"}
