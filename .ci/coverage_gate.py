@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coverage import Coverage
+from coverage.exceptions import NoDataError
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "privacy_service"
@@ -131,7 +132,11 @@ def main(data_files: list[str]) -> int:
     if not data_files:
         print(__doc__, file=sys.stderr)
         return 2
-    packages = measure(data_files)
+    try:
+        packages = measure(data_files)
+    except NoDataError as error:
+        print(f"coverage gate: {error}: the test runs measured nothing", file=sys.stderr)
+        return 1
     missing = [name for name in FULLY_COVERED if name not in packages]
     if missing:
         print(f"coverage gate: no data for {', '.join(missing)}: nothing there was measured", file=sys.stderr)
