@@ -336,6 +336,45 @@ def test_password_threads_run_at_a_lower_priority_than_the_rest_of_the_process()
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here  # the caller keeps its own
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority") or os.name != "posix", reason="niceness is POSIX")
+def test_where_niceness_is_not_per_thread_the_password_threads_keep_the_process_priority(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On macOS or the BSDs ``setpriority`` on a thread id would renice the whole process (or another one)."""
+    import sys
+
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    monkeypatch.setattr(sys, "platform", "darwin")
+    pool = PasswordWorkPool(workers=1, queue_size=0)
+    try:
+        there = pool.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    finally:
+        pool.shutdown()
+    assert there == here
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority") or os.name != "posix", reason="niceness is POSIX")
+def test_a_password_thread_the_os_will_not_renice_still_does_its_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sandbox (seccomp, a container's policy) may refuse ``setpriority``: hashing must go on regardless."""
+    refused: list[int] = []
+
+    def refuse(which: int, who: int, priority: int) -> None:
+        refused.append(who)
+        raise PermissionError("setpriority is not allowed here")
+
+    monkeypatch.setattr(os, "setpriority", refuse)
+    monkeypatch.setattr("sys.platform", "linux")
+    pool = PasswordWorkPool(workers=1, queue_size=0)
+    try:
+        assert pool.run(lambda a, b: a + b, 2, 3) == 5
+        worker = pool.run(threading.get_native_id)
+    finally:
+        pool.shutdown()
+    assert refused == [worker]  # it was tried, in the password thread, and its refusal was survived
+
+
 # --- Admission by expected wait -----------------------------------------------------------------
 
 

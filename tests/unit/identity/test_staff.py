@@ -119,6 +119,14 @@ def test_a_customer_or_an_unknown_email_is_not_a_staff_account(
         service.find_staff(session=session, emails=identity.emails, email="nobody@example.net")
 
 
+def test_finding_a_staff_account_without_naming_it_is_a_programming_error_not_an_unknown_account(
+    session: Session, identity: IdentityRuntime, officer: service.StaffAccount
+) -> None:
+    """No id and no email must not fall through to "unknown staff" (a 404 a caller might show)."""
+    with pytest.raises(ValueError, match="by id or by email"):
+        service.find_staff(session=session, emails=identity.emails)
+
+
 def test_a_disabled_account_is_refused_at_login_exactly_as_a_wrong_password_is(
     sessions: sessionmaker[Session], session: Session, identity: IdentityRuntime, keyring: Keyring,
     clock: FrozenClock, shop: str, officer: service.StaffAccount,

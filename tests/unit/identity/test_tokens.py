@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.errors import Unavailable
 from privacy_service.crypto import DecryptionFailed, LocalKeyFile, WrappedKey
+from privacy_service.identity import tokens
 from privacy_service.identity.errors import InvalidToken
 from privacy_service.identity.models import SigningKey
 from privacy_service.identity.scopes import AuthMethod, Role, Scope
@@ -504,6 +505,31 @@ def test_a_remembered_token_stops_once_its_key_is_withdrawn_and_the_keys_reload(
     assert verify(issuer, session, token).subject == USER  # the keys loaded are trusted until they reload
     monotonic.advance(CACHE)
     assert refused(issuer, session, token) == "unknown signing key"
+
+
+def test_the_memory_of_verified_tokens_is_bounded_and_forgets_the_oldest_first(
+    issuer: TokenIssuer, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of distinct valid tokens must not grow the memory without bound; a forgotten token is
+    simply checked in full again."""
+    monkeypatch.setattr(tokens, "VERIFIED_TOKENS_REMEMBERED", 2)
+    checked_in_full: list[str] = []
+    verify_jwt = issuer.verify_jwt
+
+    def counting_verify_jwt(*, token: str, **arguments: Any) -> dict[str, Any]:
+        checked_in_full.append(token)
+        return verify_jwt(token=token, **arguments)
+
+    monkeypatch.setattr(issuer, "verify_jwt", counting_verify_jwt)
+    oldest, middle, newest = (issue(issuer, session) for _ in range(3))
+    for token in (oldest, middle, newest):
+        assert verify(issuer, session, token).subject == USER
+    assert checked_in_full == [oldest, middle, newest]
+
+    for token in (newest, middle, oldest):
+        assert verify(issuer, session, token).subject == USER
+
+    assert checked_in_full == [oldest, middle, newest, oldest]  # only the oldest was forgotten
 
 
 # -- keys at rest -----------------------------------------------------------------------------------
