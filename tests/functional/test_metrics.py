@@ -96,6 +96,26 @@ def test_without_a_metrics_token_set_metrics_answers_404_like_an_unknown_path(
     assert body["detail"] == unknown.json()["detail"]
 
 
+def test_without_a_metrics_token_set_no_request_pays_for_counting(
+    settings: Settings,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    keyring: Keyring,
+    identity: IdentityRuntime,
+) -> None:
+    assert settings.metrics_token is None
+    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, identity=identity)
+    app.state.sessions = sessions
+    with TestClient(app, raise_server_exceptions=False) as http:
+        assert http.get("/healthz").status_code == 200
+
+    counted = app.state.metrics.registry.get_sample_value(
+        "privacy_http_requests_total", {"method": "GET", "route": "/healthz", "status": "200"}
+    )
+    assert counted is None
+
+
 def test_metrics_without_a_bearer_token_is_a_401_with_a_bearer_challenge(client: TestClient) -> None:
     response = client.get("/metrics")
 
