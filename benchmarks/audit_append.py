@@ -81,6 +81,7 @@ from privacy_service.crypto.signing import generate_signing_key, public_key_of, 
 
 import steal
 from scratch import scratch_database
+from privacy_service.work import Work
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL_VERSUS_WITHOUT = 0.8
@@ -127,12 +128,11 @@ def without_trail(session: Session, index: int) -> None:
     session.add(new_order(index))
 
 
-def with_trail(session: Session, index: int) -> None:
+def with_trail(session: Session, index: int, work: Work) -> None:
     order = new_order(index)
     session.add(order)
     record(
-        session=session,
-        clock=SystemClock(),
+        work,
         actor=SHOP,
         action=Action.SENSITIVE_UPDATE,
         target=Party(type=PartyType.CLIENT, id=order.id),

@@ -59,6 +59,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from privacy_service.work import Work
 
 # The fakes live in the test suite; the benchmark runs from the repository root or from benchmarks/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -198,36 +199,35 @@ class Service:
         )
         self._subjects = 0
 
-    def register(self, systems: Sequence[SystemAddress], *, timeout_seconds: float) -> None:
+    def register(self, systems: Sequence[SystemAddress], work: Work, *, timeout_seconds: float) -> None:
         with unit_of_work(self.sessions) as session:
             for system in systems:
                 register_system(
-                    session=session, keyring=self.keyring, clock=self.clock, policies=self.runtime.policies,
+                    work, policies=self.runtime.policies,
                     actor=SYSTEM, name=system.name, url=system.url, secret=system.secret,
                     request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                     categories=("orders",), timeout_seconds=timeout_seconds,
                 )  # fmt: skip
 
-    def create_subjects(self, count: int, *, batch: int = 100) -> list[str]:
+    def create_subjects(self, count: int, work: Work, *, batch: int = 100) -> list[str]:
         created: list[str] = []
         while len(created) < count:
             with unit_of_work(self.sessions) as session:
                 for _ in range(min(batch, count - len(created))):
                     self._subjects += 1
                     subject = vault.create_subject(
-                        session=session, keyring=self.keyring, blind_index=self.runtime.emails,
-                        clock=self.clock,
+                        work, blind_index=self.runtime.emails,
                         profile=ProfileFields(email=f"subject-{self._subjects}@example.com", country="DE"),
                     )  # fmt: skip
                     created.append(subject.id)
         return created
 
-    def file_access_requests(self, subject_ids: Sequence[str]) -> list[str]:
+    def file_access_requests(self, subject_ids: Sequence[str], work: Work) -> list[str]:
         """File one access request per subject, all in one transaction (they become due together)."""
         with unit_of_work(self.sessions) as session:
             return [
                 dsr.file_request(
-                    session=session, runtime=self.runtime, clock=self.clock, requester=SHOP,
+                    work, runtime=self.runtime, requester=SHOP,
                     request_type=RequestType.ACCESS, subject_id=subject_id,
                 ).id
                 for subject_id in subject_ids

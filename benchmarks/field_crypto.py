@@ -76,6 +76,7 @@ from privacy_service.vault.models import Profile
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.vault.sealing import open_profile
 from privacy_service.vault.service import LOAD_BATCH_SIZE, create_subject, load_profiles
+from privacy_service.work import Work
 
 GOAL_VERSUS_TINK = 0.9
 FIELDS_PER_SUBJECT = 10
@@ -361,7 +362,9 @@ def _plain_profile(row: Any) -> ProfileFields:
     )
 
 
-def populate(*, sessions: SessionFactory, keyring: Keyring, profiles: list[ProfileFields]) -> list[str]:
+def populate(
+    work: Work, *, sessions: SessionFactory, keyring: Keyring, profiles: list[ProfileFields]
+) -> list[str]:
     """Write every profile through the vault's service, and its plaintext twin; return the subject ids."""
     blind_index = email_index(keyring.provider)
     clock = SystemClock()
@@ -369,9 +372,7 @@ def populate(*, sessions: SessionFactory, keyring: Keyring, profiles: list[Profi
     for start in range(0, len(profiles), ORM_SETUP_BATCH):
         with unit_of_work(sessions) as session:
             for profile in profiles[start : start + ORM_SETUP_BATCH]:
-                subject = create_subject(
-                    session=session, keyring=keyring, blind_index=blind_index, clock=clock, profile=profile
-                )
+                subject = create_subject(work, blind_index=blind_index, profile=profile)
                 subject_ids.append(subject.id)
                 session.add(
                     PlainProfile(subject_id=subject.id, **profile.model_dump(exclude={"locale", "extra"}))
@@ -392,9 +393,9 @@ def time_orm_loads(
         with sessions() as session:
             return load_plain_entities(session=session, subject_ids=subject_ids)
 
-    def encrypted() -> dict[str, ProfileFields]:
+    def encrypted(work: Work) -> dict[str, ProfileFields]:
         with sessions() as session:
-            return load_profiles(session=session, keyring=keyring, subject_ids=subject_ids)
+            return load_profiles(work, subject_ids=subject_ids)
 
     def encrypted_cold() -> dict[str, ProfileFields]:
         keyring.forget_cached()

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from privacy_service.core.db import Base
 from privacy_service.work.pg_pipeline import PipelinedInsert, PipelinedRow, send_pipeline
 
+
 class InsertAtCommit:
     """An INSERT of one row with fixed columns, prepared once per database dialect."""
 

@@ -19,12 +19,15 @@ from privacy_service.core.db import create_session_factory, unit_of_work
 from privacy_service.crypto import LocalKeyFile
 from tests.e2e.conftest import run_cli, service_environment
 from tests.unit.audit.tampering import drop_guards
+from privacy_service.work import Work
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def trail(tmp_path: Path, server_database: str, service_engine: Engine) -> tuple[dict[str, str], Engine]:
+def trail(
+    tmp_path: Path, server_database: str, service_engine: Engine, work: Work
+) -> tuple[dict[str, str], Engine]:
     """A migrated database holding five sealed, checkpointed events."""
     data_dir, engine = tmp_path / "data", service_engine
     provider = LocalKeyFile.open_or_create(data_dir / "keys.json")
@@ -33,20 +36,20 @@ def trail(tmp_path: Path, server_database: str, service_engine: Engine) -> tuple
     with unit_of_work(sessions) as session:
         for number in range(5):
             record(
-                session=session,
-                clock=clock,
+                work,
                 actor=SYSTEM,
                 action=Action.KEY_ROTATE,
                 target=Party(type=PartyType.SYSTEM, id=f"kek-{number}"),
                 outcome=Outcome.SUCCESS,
             )
     with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
+        seal_pending_events(work)
     with unit_of_work(sessions) as session:
-        ensure_signing_key(session=session, provider=provider, clock=clock)
-        write_checkpoint(
-            session=session, clock=clock, provider=provider, cadence=CheckpointCadence(), force=True
+        ensure_signing_key(
+            work,
+            provider=provider,
         )
+        write_checkpoint(work, provider=provider, cadence=CheckpointCadence(), force=True)
     return service_environment(data_dir, server_database), engine
 
 

@@ -23,6 +23,7 @@ from privacy_service.audit.recorder import record
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.db import create_session_factory, unit_of_work
 from tests.e2e.conftest import WorkerProcess, run_cli, service_environment, start_worker
+from privacy_service.work import Work
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +36,14 @@ class Trail:
         self.sessions = create_session_factory(engine)
         self.recorded = 0
 
-    def record(self, count: int) -> None:
+    def record(self, count: int, work: Work) -> None:
         """Commit ``count`` events, as the API's units of work do."""
         clock = SystemClock()
         with unit_of_work(self.sessions) as session:
             for _ in range(count):
                 self.recorded += 1
                 record(
-                    session=session,
-                    clock=clock,
+                    work,
                     actor=SYSTEM,
                     action=Action.KEY_ROTATE,
                     target=Party(type=PartyType.SYSTEM, id=f"kek-{self.recorded}"),

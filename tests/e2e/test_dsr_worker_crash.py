@@ -40,6 +40,7 @@ from privacy_service.vault.schemas import ProfileFields
 from tests.conftest import make_settings
 from tests.e2e.conftest import WorkerProcess, service_environment, start_worker
 from tests.support.downstream import FakeDownstream
+from privacy_service.work import Work
 
 pytestmark = pytest.mark.e2e
 
@@ -79,23 +80,22 @@ class Shop:
             emails=email_index(keyring.provider),
         )
 
-    def register(self, system: FakeDownstream) -> None:
+    def register(self, system: FakeDownstream, work: Work) -> None:
         with unit_of_work(self.sessions) as session:
             register_system(
-                session=session, keyring=self.runtime.keyring, clock=self.clock,
-                policies=self.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
+                work, policies=self.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
                 secret=system.secret, request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                 categories=("orders",), timeout_seconds=DELIVERY_TIMEOUT_SECONDS,
             )  # fmt: skip
 
-    def file(self, index: int) -> str:
+    def file(self, index: int, work: Work) -> str:
         with unit_of_work(self.sessions) as session:
             subject = vault.create_subject(
-                session=session, keyring=self.runtime.keyring, blind_index=self.runtime.emails,
-                clock=self.clock, profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
+                work, blind_index=self.runtime.emails,
+                profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                session=session, runtime=self.runtime, clock=self.clock, requester=SHOP,
+                work, runtime=self.runtime, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             return request.id

@@ -24,6 +24,7 @@ from privacy_service.vault.models import Subject
 from privacy_service.vault.schemas import ProfileFields
 from tests.conftest import make_settings
 from tests.e2e.conftest import run_cli, service_environment
+from privacy_service.work import Work
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +100,7 @@ def test_a_missing_journal_is_skipped(operator_env: dict[str, str], tmp_path: Pa
 
 
 def test_a_subject_the_journal_names_is_erased_again_and_others_are_left_alone(
-    operator_env: dict[str, str], tmp_path: Path
+    operator_env: dict[str, str], tmp_path: Path, work: Work
 ) -> None:
     data_dir = Path(operator_env["PRIVACY_DATA_DIR"])
     engine = create_engine_for(make_settings(data_dir), database_url=database_url(operator_env))
@@ -111,8 +112,8 @@ def test_a_subject_the_journal_names_is_erased_again_and_others_are_left_alone(
     sessions = create_session_factory(engine)
     with unit_of_work(sessions) as session:  # what a restored backup brought back
         ids = [
-            vault.create_subject(session=session, keyring=keyring, blind_index=email_index(provider),
-                                 clock=FrozenClock(), profile=ProfileFields(email=email)).id
+            vault.create_subject(work, blind_index=email_index(provider),
+                                 profile=ProfileFields(email=email)).id
             for email in ("restored@example.net", "bystander@example.net")
         ]  # fmt: skip
     restored, bystander = ids

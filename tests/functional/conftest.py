@@ -41,6 +41,7 @@ from privacy_service.identity.staff import create_staff
 from privacy_service.keys.service import Keyring
 from tests.functional.dsr_support import DsrDriver
 from tests.support.downstream import FakeDownstream
+from privacy_service.work import Work
 
 PROBLEM = "application/problem+json"
 CUSTOMER_PASSWORD = "Tandem-Lighthouse-42"
@@ -320,11 +321,9 @@ def make_shop(
         body = response.json()
         return body["access_token"], body["expires_in"]
 
-    def make(*scopes: Scope, name: str = "shop") -> Shop:
+    def make(work: Work, *scopes: Scope, name: str = "shop") -> Shop:
         with unit_of_work(sessions) as session:
-            registered = register_client(
-                session=session, digests=identity.digests, clock=clock, name=name, scopes=scopes
-            )
+            registered = register_client(work, digests=identity.digests, name=name, scopes=scopes)
         return Shop(
             client_id=registered.client_id,
             client_secret=registered.client_secret,
@@ -382,14 +381,14 @@ def make_staff(
 ) -> MakeStaff:
     """Create a staff member as ``privacy-service admin create`` does: a role, and TOTP already enrolled."""
 
-    def make(roles: Iterable[Role] = (Role.COMPLIANCE_OFFICER,), *, with_totp: bool = True) -> Staff:
+    def make(
+        work: Work, roles: Iterable[Role] = (Role.COMPLIANCE_OFFICER,), *, with_totp: bool = True
+    ) -> Staff:
         email = unique_email("officer")
         with unit_of_work(sessions) as session:
             staff = create_staff(
-                session=session,
+                work,
                 identity=identity,
-                keyring=keyring,
-                clock=clock,
                 email=email,
                 password=STAFF_PASSWORD,
                 roles=roles,

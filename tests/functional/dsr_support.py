@@ -23,6 +23,7 @@ from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.policy import SystemRequestType
 from privacy_service.worker import JobContext
 from tests.support.downstream import FakeDownstream
+from privacy_service.work import Work
 
 if TYPE_CHECKING:  # conftest builds its ``dsr`` fixture from this module
     from tests.functional.conftest import Api, Staff
@@ -40,6 +41,7 @@ class DsrDriver:
     def register(
         self,
         fake: FakeDownstream,
+        work: Work,
         *,
         request_types: Iterable[SystemRequestType] = (SystemRequestType.ACCESS, SystemRequestType.ERASURE),
         categories: Iterable[str] = ("orders",),
@@ -47,9 +49,7 @@ class DsrDriver:
     ) -> None:
         with unit_of_work(self.sessions) as session:
             systems.register_system(
-                session=session,
-                keyring=self.runtime.keyring,
-                clock=self.clock,
+                work,
                 policies=self.runtime.policies,
                 actor=SYSTEM,
                 name=fake.name,

@@ -31,6 +31,7 @@ from privacy_service.keys.service import Keyring
 from privacy_service.vault.service import erase_subject
 from tests.functional.conftest import Api, Customer, MakeStaff, UserTokens, assert_problem
 from tests.unit.audit.tampering import drop_guards, set_columns
+from privacy_service.work import Work
 
 EVENTS = "/v1/audit/events"
 
@@ -64,15 +65,16 @@ def items(api: Api, officer: UserTokens, **params: Any) -> list[dict[str, Any]]:
     return result
 
 
-def seal(sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring) -> None:
+def seal(sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring, work: Work) -> None:
     """What the worker does: chain the pending events, then sign a checkpoint of the head."""
     with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
+        seal_pending_events(work)
     with unit_of_work(sessions) as session:
-        ensure_signing_key(session=session, provider=keyring.provider, clock=clock)
-        write_checkpoint(
-            session=session, clock=clock, provider=keyring.provider, cadence=CheckpointCadence(), force=True
+        ensure_signing_key(
+            work,
+            provider=keyring.provider,
         )
+        write_checkpoint(work, provider=keyring.provider, cadence=CheckpointCadence(), force=True)
 
 
 def failed_logins(api: Api, customer: Customer, count: int) -> None:
@@ -234,11 +236,16 @@ def test_pages_walk_every_event_exactly_once_even_when_sealing_happens_midway(
 
 
 def test_an_erased_subjects_events_still_list_without_their_details(
-    api: Api, customer: Customer, officer: UserTokens, sessions: sessionmaker[Session], keyring: Keyring
+    api: Api,
+    customer: Customer,
+    officer: UserTokens,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    work: Work,
 ) -> None:
     assert api.login(customer.email, customer.password, ip="198.51.100.7").status_code == 200
     with unit_of_work(sessions) as session:
-        erase_subject(session=session, keyring=keyring, subject_id=customer.id)
+        erase_subject(work, subject_id=customer.id)
     (event,) = items(api, officer, action="authn_login_success", target=customer.id)
     assert event["details"] is None
     assert event["details_state"] == "erased"
@@ -350,6 +357,7 @@ def test_verify_says_how_far_retention_archived_and_verifies_the_rest_from_there
     sessions: sessionmaker[Session],
     clock: FrozenClock,
     keyring: Keyring,
+    work: Work,
 ) -> None:
     failed_logins(api, customer, 2)
     seal(sessions, clock, keyring)
@@ -358,9 +366,7 @@ def test_verify_says_how_far_retention_archived_and_verifies_the_rest_from_there
     failed_logins(api, customer, 1)
     seal(sessions, clock, keyring)
     with unit_of_work(sessions) as session:
-        statement = archive_prefix(
-            session=session, clock=clock, provider=keyring.provider, before=cutoff, out=io.BytesIO()
-        )
+        statement = archive_prefix(work, provider=keyring.provider, before=cutoff, out=io.BytesIO())
     assert statement is not None
     report = get(api, officer, "/v1/audit/verify").json()
     assert report["ok"] is True

@@ -28,6 +28,7 @@ from tests.functional.conftest import (
     unique_email,
     verify_with_jwks,
 )
+from privacy_service.work import Work
 
 # The sealed password's second byte names its kind (crypto.passwords): argon2id made here, or a legacy hash.
 ARGON2ID_KIND, LEGACY_KIND = 0x01, 0x02
@@ -146,15 +147,13 @@ def import_customer(
 ) -> ImportCustomer:
     """Import an account with a shop's old password hash, as ``privacy-service users import`` does."""
 
-    def run(legacy_hash: str) -> str:
+    def run(legacy_hash: str, work: Work) -> str:
         email = unique_email("imported")
         with unit_of_work(sessions) as session:
             accounts.import_user(
-                session=session,
-                keyring=keyring,
+                work,
                 emails=identity.emails,
                 hasher=identity.passwords.hasher,
-                clock=clock,
                 email=email,
                 legacy_hash=legacy_hash,
                 profile={"country": "FR"},

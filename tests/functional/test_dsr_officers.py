@@ -42,6 +42,7 @@ from tests.functional.conftest import (
 )
 from tests.functional.dsr_support import DsrDriver, file, signed_in, task_of, view
 from tests.support.downstream import FakeDownstream, new_secret
+from privacy_service.work import Work
 
 SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 MAILER_SECRET = new_secret()
@@ -107,11 +108,16 @@ def customer_in(api: Api, country: str) -> Customer:
 
 
 def dsr_events(
-    api: Api, sessions: sessionmaker[Session], clock: FrozenClock, headers: dict[str, str], request_id: str
+    api: Api,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    headers: dict[str, str],
+    request_id: str,
+    work: Work,
 ) -> list[str]:
     """The actions of the sealed audit events about a request, in the chain's order."""
     with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
+        seal_pending_events(work)
     response = api.http.get(
         "/v1/audit/events", params={"target": f"dsr:{request_id}", "limit": 500}, headers=headers
     )
@@ -481,6 +487,7 @@ def test_an_export_expires_after_its_lifetime_and_the_purge_deletes_the_bundle(
     clock: FrozenClock,
     settings: Settings,
     sessions: sessionmaker[Session],
+    work: Work,
 ) -> None:
     orders.answer_completed({"orders": [{"id": "o-9"}]})
     dsr.register(orders)
@@ -493,7 +500,7 @@ def test_an_export_expires_after_its_lifetime_and_the_purge_deletes_the_bundle(
     assert view(api, receipt["id"], me)["export"] is not None
     assert api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=me).status_code == 200
     with unit_of_work(sessions) as session:
-        assert purge_expired_exports(session=session, clock=clock) == 0, "a live bundle is kept"
+        assert purge_expired_exports(work) == 0, "a live bundle is kept"
 
     clock.advance(timedelta(minutes=1))
     me = api.tokens(customer.email, customer.password).headers
@@ -501,12 +508,12 @@ def test_an_export_expires_after_its_lifetime_and_the_purge_deletes_the_bundle(
     assert view(api, receipt["id"], me)["export"] is None
 
     with unit_of_work(sessions) as session:
-        assert purge_expired_exports(session=session, clock=clock) == 1
+        assert purge_expired_exports(work) == 1
     with unit_of_work(sessions) as session:
         export = session.get(DsrExport, receipt["id"])
         assert export is not None
         assert export.bundle is None
-        assert purge_expired_exports(session=session, clock=clock) == 0
+        assert purge_expired_exports(work) == 0
     assert_problem(api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=me), 410, "export_expired")
 
 

@@ -50,6 +50,7 @@ from privacy_service.vault.schemas import ProfileFields
 from privacy_service.worker import JobContext
 from tests.conftest import make_settings, requires_postgres, scratch_database
 from tests.support.downstream import FakeDownstreamFleet
+from privacy_service.work import Work
 
 pytestmark = [requires_postgres, pytest.mark.postgres]
 
@@ -136,29 +137,27 @@ def systems() -> Iterator[FakeDownstreamFleet]:
         yield fleet
 
 
-def register(worker: WorkerProcess, clock: FrozenClock, systems: FakeDownstreamFleet) -> None:
+def register(worker: WorkerProcess, clock: FrozenClock, systems: FakeDownstreamFleet, work: Work) -> None:
     with unit_of_work(worker.sessions) as session:
         for system in systems:
             register_system(
-                session=session, keyring=worker.runtime.keyring, clock=clock,
-                policies=worker.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
+                work, policies=worker.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
                 secret=system.secret, request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                 categories=("orders",), timeout_seconds=5.0,
             )  # fmt: skip
 
 
-def file_requests(worker: WorkerProcess, clock: FrozenClock, count: int) -> list[str]:
+def file_requests(worker: WorkerProcess, clock: FrozenClock, count: int, work: Work) -> list[str]:
     """Half access, half erasure, each for a subject of its own, filed by the shop backend."""
     runtime = worker.runtime
     filed: list[str] = []
     for index in range(count):
         with unit_of_work(worker.sessions) as session:
             subject = vault.create_subject(
-                session=session, keyring=runtime.keyring, blind_index=runtime.emails, clock=clock,
-                profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
+                work, blind_index=runtime.emails, profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                session=session, runtime=runtime, clock=clock, requester=SHOP,
+                work, runtime=runtime, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             filed.append(request.id)

@@ -31,6 +31,7 @@ from privacy_service.main import create_app
 from tests.functional.conftest import Api, Customer, MakeCustomer, assert_problem, bearer
 from tests.functional.dsr_support import DsrDriver, file
 from tests.support.downstream import FakeDownstream
+from privacy_service.work import Work
 
 METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
 
@@ -374,7 +375,7 @@ def test_dsr_tasks_by_state_and_deliveries_by_system_and_outcome_follow_the_task
 
 
 def test_the_audit_backlog_ages_with_the_clock_until_the_sealer_runs(
-    api: Api, make_customer: MakeCustomer, sessions: sessionmaker[Session], clock: FrozenClock
+    api: Api, make_customer: MakeCustomer, sessions: sessionmaker[Session], clock: FrozenClock, work: Work
 ) -> None:
     make_customer()  # its registration is an audit event
     recorded = scrape(api.http)
@@ -383,7 +384,7 @@ def test_the_audit_backlog_ages_with_the_clock_until_the_sealer_runs(
     clock.advance(timedelta(seconds=90))
     waited = scrape(api.http)
     with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
+        seal_pending_events(work)
     sealed = scrape(api.http)
 
     assert moved(recorded, waited, "privacy_audit_oldest_unsealed_event_age_seconds") == 90
@@ -394,12 +395,14 @@ def test_the_audit_backlog_ages_with_the_clock_until_the_sealer_runs(
 def test_the_age_of_the_last_checkpoint_grows_with_the_clock_and_resets_when_one_is_signed(
     client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring
 ) -> None:
-    def sign_checkpoint() -> None:
+    def sign_checkpoint(work: Work) -> None:
         with unit_of_work(sessions) as session:
-            ensure_signing_key(session=session, provider=keyring.provider, clock=clock)
+            ensure_signing_key(
+                work,
+                provider=keyring.provider,
+            )
             write_checkpoint(
-                session=session,
-                clock=clock,
+                work,
                 provider=keyring.provider,
                 cadence=CheckpointCadence(),
                 force=True,

@@ -26,6 +26,7 @@ from tests.functional.conftest import (
     unverified_parts,
     verify_with_jwks,
 )
+from privacy_service.work import Work
 
 
 @pytest.fixture
@@ -300,18 +301,23 @@ def test_another_shop_cannot_revoke_a_customers_access_token(
 
 
 def test_a_revocation_is_forgotten_once_the_token_would_have_expired(
-    api: Api, user: UserTokens, sessions: sessionmaker[Session], clock: FrozenClock, identity: IdentityRuntime
+    api: Api,
+    user: UserTokens,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    identity: IdentityRuntime,
+    work: Work,
 ) -> None:
     assert api.oauth("revoke", {"token": user.access_token}).status_code == 200
     lifetime = identity.tokens.access_token_seconds + identity.tokens.leeway_seconds
 
     clock.advance(timedelta(seconds=lifetime - 1))
     with unit_of_work(sessions) as session:
-        assert revocation.purge_expired(session=session, clock=clock) == 0
+        assert revocation.purge_expired(work) == 0
     assert api.introspect(user.access_token) == {"active": False}
     clock.advance(timedelta(seconds=2))
     with unit_of_work(sessions) as session:
-        assert revocation.purge_expired(session=session, clock=clock) == 1
+        assert revocation.purge_expired(work) == 1
     assert api.introspect(user.access_token) == {"active": False}  # expired by now anyway
 
 
@@ -420,11 +426,12 @@ def test_after_rotating_the_signing_key_old_tokens_stay_valid_and_the_jwks_lists
     user: UserTokens,
     sessions: sessionmaker[Session],
     identity: IdentityRuntime,
+    work: Work,
 ) -> None:
     old_kid = unverified_parts(user.access_token)[0]["kid"]
 
     with unit_of_work(sessions) as session:
-        new_kid = identity.tokens.rotate_signing_key(session=session)
+        new_kid = identity.tokens.rotate_signing_key(work)
 
     assert new_kid != old_kid
     assert {key["kid"] for key in api.jwks()["keys"]} == {old_kid, new_kid}
@@ -442,10 +449,11 @@ def test_a_retired_key_leaves_the_jwks_once_its_tokens_have_expired(
     sessions: sessionmaker[Session],
     identity: IdentityRuntime,
     clock: FrozenClock,
+    work: Work,
 ) -> None:
     old_kid = unverified_parts(user.access_token)[0]["kid"]
     with unit_of_work(sessions) as session:
-        new_kid = identity.tokens.rotate_signing_key(session=session)
+        new_kid = identity.tokens.rotate_signing_key(work)
     tokens = identity.tokens
 
     clock.advance(

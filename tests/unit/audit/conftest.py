@@ -12,6 +12,7 @@ from privacy_service.audit import Action, Outcome, Party, PartyType, record, sea
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from tests.unit.audit.tampering import TestSigner
+from privacy_service.work import Work
 
 STAFF = Party(type=PartyType.USER, id="staff-1")
 CLIENT = Party(type=PartyType.CLIENT, id="client-1")
@@ -23,12 +24,11 @@ RecordEvents = Callable[[int], list[AuditEvent]]
 def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
     """Record ``count`` events about clients (no subject, no keyring needed), one millisecond apart."""
 
-    def record_events(count: int) -> list[AuditEvent]:
+    def record_events(count: int, work: Work) -> list[AuditEvent]:
         recorded = []
         for index in range(count):
             event_id = record(
-                session=session,
-                clock=clock,
+                work,
                 actor=CLIENT,
                 action=Action.CLIENT_CREATE,
                 target=Party(type=PartyType.CLIENT, id=f"client-{index}"),
@@ -38,17 +38,19 @@ def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
             )
             recorded.append(event_id)
             clock.advance(timedelta(milliseconds=1))
-        session.commit()  # events are written as their transaction commits
+        work.commit()  # events are written as their transaction commits
         return [session.get_one(AuditEvent, event_id) for event_id in recorded]
 
     return record_events
 
 
 @pytest.fixture
-def sealed_chain(session: Session, clock: FrozenClock, record_events: RecordEvents) -> list[AuditEvent]:
+def sealed_chain(
+    session: Session, clock: FrozenClock, record_events: RecordEvents, work: Work
+) -> list[AuditEvent]:
     """Five sealed events, seq 1 to 5."""
     events = record_events(5)
-    assert seal_pending_events(session=session, clock=clock, batch_size=100) == 5
+    assert seal_pending_events(work, batch_size=100) == 5
     return sorted(events, key=lambda event: event.seq or 0)
 
 

@@ -39,13 +39,14 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import LocalKeyFile
 from tests.unit.audit.conftest import RecordEvents
 from tests.unit.audit.tampering import drop_guards, set_columns
+from privacy_service.work import Work
 
 
 def archive(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, before: datetime
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, before: datetime, work: Work
 ) -> tuple[ArchiveStatement | None, bytes]:
     out = io.BytesIO()
-    statement = archive_prefix(session=session, clock=clock, provider=key_file, before=before, out=out)
+    statement = archive_prefix(work, provider=key_file, before=before, out=out)
     return statement, out.getvalue()
 
 
@@ -59,13 +60,16 @@ def remaining_seqs(session: Session) -> list[int | None]:
 
 @pytest.fixture
 def chain_of_five(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents, work: Work
 ) -> list[AuditEvent]:
     """Five sealed events recorded 1 ms apart, with a checkpoint of the head."""
     events = record_events(5)
-    seal_pending_events(session=session, clock=clock)
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
-    write_checkpoint(session=session, clock=clock, provider=key_file, cadence=CheckpointCadence(), force=True)
+    seal_pending_events(work)
+    ensure_signing_key(
+        work,
+        provider=key_file,
+    )
+    write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     return sorted(events, key=lambda event: event.seq or 0)
 
 
@@ -124,6 +128,7 @@ def test_after_archiving_everything_the_chain_goes_on_from_the_archive(
     key_file: LocalKeyFile,
     chain_of_five: list[AuditEvent],
     record_events: RecordEvents,
+    work: Work,
 ) -> None:
     clock.advance(timedelta(seconds=1))
     statement, _ = archive(session, clock, key_file, before=clock.now())
@@ -131,7 +136,7 @@ def test_after_archiving_everything_the_chain_goes_on_from_the_archive(
     assert remaining_seqs(session) == []
     assert chain_head(session) == (5, chain_of_five[4].hash)
     later = record_events(2)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     assert [event.seq for event in later] == [6, 7]
     assert later[0].prev_hash == statement.hash
     report = verify_chain(session=session, public_keys=public_keys(session))

@@ -31,14 +31,15 @@ from privacy_service.crypto import LocalKeyFile
 from privacy_service.crypto.signing import verify_signature
 from privacy_service.worker import JobContext
 from tests.unit.audit.conftest import RecordEvents
+from privacy_service.work import Work
 
 CADENCE = CheckpointCadence(every_events=3, every_seconds=60)
 
 
 def checkpoint_now(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, **options: object
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work, **options: object
 ) -> AuditCheckpoint | None:
-    return write_checkpoint(session=session, clock=clock, provider=key_file, cadence=CADENCE, **options)  # type: ignore[arg-type]
+    return write_checkpoint(work, provider=key_file, cadence=CADENCE, **options)  # type: ignore[arg-type]
 
 
 def test_a_cadence_needs_events_and_time() -> None:
@@ -54,19 +55,31 @@ def test_checkpoints_need_a_signing_key(session: Session, clock: FrozenClock, ke
 
 
 def test_the_signing_key_is_created_once_and_stored_only_wrapped(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
 ) -> None:
-    key = ensure_signing_key(session=session, provider=key_file, clock=clock)
-    assert ensure_signing_key(session=session, provider=key_file, clock=clock) is key
+    key = ensure_signing_key(
+        work,
+        provider=key_file,
+    )
+    assert (
+        ensure_signing_key(
+            work,
+            provider=key_file,
+        )
+        is key
+    )
     assert len(key.public_key) == 32
     assert len(key.private_key) > 32  # nonce, ciphertext and tag: never the raw seed
     assert public_keys(session) == {key.id: key.public_key}
 
 
 def test_the_first_checkpoint_of_an_empty_chain_signs_the_genesis_hash(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
 ) -> None:
-    key = ensure_signing_key(session=session, provider=key_file, clock=clock)
+    key = ensure_signing_key(
+        work,
+        provider=key_file,
+    )
     checkpoint = checkpoint_now(session, clock, key_file)
     assert checkpoint is not None
     assert (checkpoint.number, checkpoint.seq, checkpoint.hash, checkpoint.key_id) == (
@@ -80,15 +93,18 @@ def test_the_first_checkpoint_of_an_empty_chain_signs_the_genesis_hash(
 
 
 def test_a_checkpoint_is_due_after_enough_events_or_enough_time_even_when_nothing_happened(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents, work: Work
 ) -> None:
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
+    ensure_signing_key(
+        work,
+        provider=key_file,
+    )
     assert checkpoint_now(session, clock, key_file) is not None
     record_events(2)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     assert checkpoint_now(session, clock, key_file) is None  # 2 events, a few milliseconds: not due
     record_events(1)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     by_events = checkpoint_now(session, clock, key_file)
     assert by_events is not None
     assert (by_events.number, by_events.seq) == (2, 3)
@@ -104,14 +120,20 @@ def test_a_checkpoint_is_due_after_enough_events_or_enough_time_even_when_nothin
 
 
 def test_a_rotated_key_signs_new_checkpoints_and_old_ones_still_verify(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents, work: Work
 ) -> None:
-    old = ensure_signing_key(session=session, provider=key_file, clock=clock)
+    old = ensure_signing_key(
+        work,
+        provider=key_file,
+    )
     record_events(2)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     checkpoint_now(session, clock, key_file)
     clock.advance(timedelta(seconds=1))
-    new = rotate_signing_key(session=session, provider=key_file, clock=clock)
+    new = rotate_signing_key(
+        work,
+        provider=key_file,
+    )
     assert old.retired_at == clock.now()
     assert active_signing_key(session) is new
     later = checkpoint_now(session, clock, key_file, force=True)
@@ -124,16 +146,22 @@ def test_a_rotated_key_signs_new_checkpoints_and_old_ones_still_verify(
 
 
 def test_rotating_without_any_key_creates_the_first(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
 ) -> None:
-    key = rotate_signing_key(session=session, provider=key_file, clock=clock)
+    key = rotate_signing_key(
+        work,
+        provider=key_file,
+    )
     assert active_signing_key(session) is key
 
 
 def test_each_checkpoint_is_copied_to_the_witness(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, tmp_path: Path
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, tmp_path: Path, work: Work
 ) -> None:
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
+    ensure_signing_key(
+        work,
+        provider=key_file,
+    )
     file_witness = FileWitness(tmp_path / "witness" / "checkpoints.jsonl")
     assert list(file_witness.statements()) == []
     memory_witness = MemoryWitness()

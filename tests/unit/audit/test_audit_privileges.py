@@ -33,6 +33,7 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import LocalKeyFile
 from tests.conftest import requires_postgres
 from tests.unit.audit.conftest import CLIENT, RecordEvents
+from privacy_service.work import Work
 
 pytestmark = requires_postgres
 
@@ -71,11 +72,11 @@ def test_the_service_role_cannot_change_the_action_of_a_sealed_event(
 
 @pytest.mark.parametrize("sealed", [True, False])
 def test_the_service_role_cannot_delete_an_event(
-    session: Session, clock: FrozenClock, record_events: RecordEvents, sealed: bool
+    session: Session, clock: FrozenClock, record_events: RecordEvents, sealed: bool, work: Work
 ) -> None:
     record_events(2)
     if sealed:
-        seal_pending_events(session=session, clock=clock)
+        seal_pending_events(work)
     act_as_service(session)
     with refused(session):
         session.execute(delete(AuditEvent.__table__))
@@ -91,10 +92,13 @@ def test_the_service_role_cannot_truncate_the_trail(session: Session, table: str
 
 
 def test_the_service_role_cannot_change_or_delete_a_checkpoint(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
 ) -> None:
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
-    write_checkpoint(session=session, clock=clock, provider=key_file, cadence=CheckpointCadence(), force=True)
+    ensure_signing_key(
+        work,
+        provider=key_file,
+    )
+    write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     act_as_service(session)
     with refused(session):
         session.execute(update(AuditCheckpoint.__table__).values(seq=7))
@@ -103,9 +107,12 @@ def test_the_service_role_cannot_change_or_delete_a_checkpoint(
 
 
 def test_the_service_role_cannot_write_the_archive_record_that_would_allow_a_delete(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
 ) -> None:
-    key = ensure_signing_key(session=session, provider=key_file, clock=clock)
+    key = ensure_signing_key(
+        work,
+        provider=key_file,
+    )
     act_as_service(session)
     with refused(session):
         session.execute(
@@ -124,25 +131,25 @@ def test_the_service_role_cannot_write_the_archive_record_that_would_allow_a_del
 
 
 def test_the_service_role_records_reads_seals_and_checkpoints(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents, work: Work
 ) -> None:
     act_as_service(session)
     record_events(3)
     record(
-        session=session,
-        clock=clock,
+        work,
         actor=SYSTEM,
         action=Action.KEY_ROTATE,
         target=CLIENT,
         outcome=Outcome.SUCCESS,
     )
-    session.commit()
+    work.commit()
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == 4
-    assert seal_pending_events(session=session, clock=clock) == 4
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
-    checkpoint = write_checkpoint(
-        session=session, clock=clock, provider=key_file, cadence=CheckpointCadence(), force=True
+    assert seal_pending_events(work) == 4
+    ensure_signing_key(
+        work,
+        provider=key_file,
     )
+    checkpoint = write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     assert checkpoint is not None
     assert checkpoint.seq == 4
 

@@ -27,6 +27,7 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import LocalKeyFile
 from tests.unit.audit.conftest import RecordEvents
 from tests.unit.audit.tampering import TestSigner, drop_guards, random_hash, rehash, set_columns, stored
+from privacy_service.work import Work
 
 EVENTS = AuditEvent.__table__
 CHECKPOINTS = AuditCheckpoint.__table__
@@ -302,18 +303,24 @@ def test_a_range_whose_anchor_is_gone_is_reported_missing(
 
 @pytest.fixture
 def witnessed_chain(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents, tmp_path: Path
+    session: Session,
+    clock: FrozenClock,
+    key_file: LocalKeyFile,
+    record_events: RecordEvents,
+    tmp_path: Path,
+    work: Work,
 ) -> FileWitness:
     """Checkpoints at seq 0, 3 and 5, written by the service and copied to a witness file."""
     witness = FileWitness(tmp_path / "witness.jsonl")
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
+    ensure_signing_key(
+        work,
+        provider=key_file,
+    )
     cadence = CheckpointCadence(every_events=3, every_seconds=60)
     for count in (0, 3, 2):
         record_events(count)
-        seal_pending_events(session=session, clock=clock)
-        write_checkpoint(
-            session=session, clock=clock, provider=key_file, cadence=cadence, witness=witness, force=True
-        )
+        seal_pending_events(work)
+        write_checkpoint(work, provider=key_file, cadence=cadence, witness=witness, force=True)
     return witness
 
 

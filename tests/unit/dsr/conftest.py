@@ -26,6 +26,7 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, RequestType, load_policies
+from privacy_service.work import Work
 
 SHIPPED_POLICIES = Path(__file__).resolve().parents[3] / "policies"
 PASSWORD = "Tandem-Lighthouse-42"
@@ -72,13 +73,11 @@ def new_customer(
 ) -> NewCustomer:
     """Register a customer (subject, profile, data key, account); return their id."""
 
-    def create(*, email: str | None = None, **profile: object) -> str:
+    def create(work: Work, *, email: str | None = None, **profile: object) -> str:
         user = register_user(
-            session=session,
-            keyring=keyring,
+            work,
             emails=identity.emails,
             passwords=identity.passwords,
-            clock=clock,
             email=email or f"customer-{uuid.uuid4().hex[:10]}@example.net",
             password=PASSWORD,
             profile={"country": "DE", **profile},
@@ -94,11 +93,10 @@ def file_request(
 ) -> FileRequest:
     """File a request on a subject's behalf, as a shop backend does."""
 
-    def file(subject_id: str, request_type: RequestType = RequestType.ACCESS) -> DsrRequest:
+    def file(subject_id: str, work: Work, request_type: RequestType = RequestType.ACCESS) -> DsrRequest:
         return service.file_request(
-            session=session,
+            work,
             runtime=runtime,
-            clock=clock,
             requester=shop_backend,
             request_type=request_type,
             subject_id=subject_id,

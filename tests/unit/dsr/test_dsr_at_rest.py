@@ -39,6 +39,7 @@ from privacy_service.policy import RequestType, SystemRequestType
 from tests.conftest import make_settings
 from tests.support.at_rest import migrated_sqlite_file, plaintexts_in, raw_table_bytes, read_sqlite_files
 from tests.unit.dsr.conftest import PASSWORD
+from privacy_service.work import Work
 
 SYSTEM_NAME = "invoicing-ledger"  # plaintext by design: a positive control
 REASON = RejectionReason.MANIFESTLY_UNFOUNDED.value  # plaintext by design: a positive control
@@ -71,25 +72,30 @@ def found(haystack: bytes) -> list[str]:
 
 
 def write_everything(
-    *, sessions: sessionmaker[Session], runtime: DsrRuntime, identity: IdentityRuntime, clock: FrozenClock
+    work: Work,
+    *,
+    sessions: sessionmaker[Session],
+    runtime: DsrRuntime,
+    identity: IdentityRuntime,
+    clock: FrozenClock,
 ) -> None:
     """A system with its secret, an answered access request with its bundle, a rejected erasure request."""
     assert isinstance(runtime.connector, InMemoryConnector)
     runtime.connector.script(SYSTEM_NAME, Completed(data=ANSWERED, retained=()))
     with unit_of_work(sessions) as session:
         systems.register_system(
-            session=session, keyring=runtime.keyring, clock=clock, policies=runtime.policies, actor=SYSTEM,
+            work, policies=runtime.policies, actor=SYSTEM,
             name=SYSTEM_NAME, url="http://ledger.shop.internal:8080/privacy", secret=WEBHOOK_SECRET,
             request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE), categories=("invoices",),
             timeout_seconds=5,
         )  # fmt: skip
         subject_id = register_user(
-            session=session, keyring=runtime.keyring, emails=identity.emails, passwords=identity.passwords,
-            clock=clock, email=EMAIL, password=PASSWORD, profile={"given_name": GIVEN_NAME, "country": "DE"},
+            work, emails=identity.emails, passwords=identity.passwords,
+            email=EMAIL, password=PASSWORD, profile={"given_name": GIVEN_NAME, "country": "DE"},
         ).id  # fmt: skip
         officer_id = register_user(
-            session=session, keyring=runtime.keyring, emails=identity.emails, passwords=identity.passwords,
-            clock=clock, email="officer@shop.example", password="Quiet-Orchard-Lantern-7",
+            work, emails=identity.emails, passwords=identity.passwords,
+            email="officer@shop.example", password="Quiet-Orchard-Lantern-7",
             roles=(Role.COMPLIANCE_OFFICER,),
         ).id  # fmt: skip
     shop = Principal(kind=PrincipalKind.CLIENT, id="shop-backend", client_id="shop-backend")
@@ -97,22 +103,21 @@ def write_everything(
                         roles=frozenset({Role.COMPLIANCE_OFFICER}),
                         amr=frozenset({AuthMethod.PASSWORD, AuthMethod.OTP}))  # fmt: skip
     with unit_of_work(sessions) as session:
-        erasure = service.file_request(session=session, runtime=runtime, clock=clock, requester=shop,
+        erasure = service.file_request(work, runtime=runtime, requester=shop,
                                        request_type=RequestType.ERASURE, subject_id=subject_id)  # fmt: skip
-        service.reject_request(session=session, runtime=runtime, clock=clock, officer=officer,
+        service.reject_request(work, runtime=runtime, officer=officer,
                                request_id=erasure.id, reason=RejectionReason(REASON),
                                detail=REJECTION_DETAIL)  # fmt: skip
     with unit_of_work(sessions) as session:
-        access = service.file_request(session=session, runtime=runtime, clock=clock, requester=shop,
+        access = service.file_request(work, runtime=runtime, requester=shop,
                                       request_type=RequestType.ACCESS, subject_id=subject_id)  # fmt: skip
     with unit_of_work(sessions) as session:
-        [claim] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
+        [claim] = claim_due_tasks(work, runtime=runtime, limit=10)
     outcome = runtime.connector.deliver(claim.delivery, now=clock.now())
     with unit_of_work(sessions) as session:
         record_outcome(
-            session=session,
+            work,
             runtime=runtime,
-            clock=clock,
             task_id=claim.task_id,
             outcome=outcome,
             rng=random.Random(0),
@@ -123,8 +128,7 @@ def write_everything(
         assert session.scalars(select(DsrTask.result).where(DsrTask.request_id == access.id)).one()
         assert session.get(DsrExport, access.id).bundle  # type: ignore[union-attr]
         assert session.get(DsrRequest, erasure.id).rejection_detail  # type: ignore[union-attr]
-        view = service.request_view(session=session, runtime=runtime, clock=clock,
-                                    request=session.get(DsrRequest, erasure.id))  # type: ignore[arg-type]  # fmt: skip
+        view = service.request_view(work, runtime=runtime, request=session.get(DsrRequest, erasure.id))  # type: ignore[arg-type]  # fmt: skip
         assert view.rejection is not None
         assert view.rejection.detail == REJECTION_DETAIL
 

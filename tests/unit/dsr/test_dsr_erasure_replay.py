@@ -40,6 +40,7 @@ from privacy_service.keys.models import SubjectKey
 from privacy_service.policy import RequestType
 from privacy_service.vault import service as vault
 from tests.unit.dsr.conftest import FileRequest, NewCustomer
+from privacy_service.work import Work
 
 # What a backup holds of one subject, parents first; each with the column naming the subject.
 SUBJECT_TABLES = (
@@ -74,22 +75,27 @@ def restore(session: Session, subject_id: str, backup: Backup) -> None:
 
 
 def erase_through_a_request(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, file_request: FileRequest, subject_id: str
+    session: Session,
+    runtime: DsrRuntime,
+    clock: FrozenClock,
+    file_request: FileRequest,
+    subject_id: str,
+    work: Work,
 ) -> DsrRequest:
     """File an erasure (no downstream system is registered) and let it end: it erases the subject here."""
     request = file_request(subject_id, RequestType.ERASURE)
-    assert close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request.id)
+    assert close_request_if_done(work, runtime=runtime, request_id=request.id)
     assert request.status == "completed"
     session.flush()
     session.expunge_all()
     return request
 
 
-def is_erased(session: Session, runtime: DsrRuntime, subject_id: str) -> bool:
+def is_erased(session: Session, runtime: DsrRuntime, subject_id: str, work: Work) -> bool:
     """The profile cannot be read, the data key is a tombstone, the account is gone."""
     session.expunge_all()
     try:
-        vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+        vault.read_profile(work, subject_id=subject_id)
     except DomainError:
         readable = False
     else:
@@ -105,21 +111,20 @@ def is_erased(session: Session, runtime: DsrRuntime, subject_id: str) -> bool:
     )
 
 
-def is_intact(session: Session, runtime: DsrRuntime, subject_id: str, email: str) -> bool:
+def is_intact(session: Session, runtime: DsrRuntime, subject_id: str, email: str, work: Work) -> bool:
     session.expunge_all()
-    profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+    profile = vault.read_profile(work, subject_id=subject_id)
     accounts = session.scalar(select(func.count()).select_from(User).where(User.id == subject_id))
     return profile.email == email and accounts == 1
 
 
 def replay(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, *, since_days: float = 1,
+    session: Session, runtime: DsrRuntime, clock: FrozenClock, work: Work, *, since_days: float = 1,
     journal: list[ErasureEntry] | None = None,
 ) -> ReplayReport:  # fmt: skip
     return replay_erasures(
-        session=session, keyring=runtime.keyring, emails=runtime.emails,
-        erased_subjects=runtime.erased_subjects, clock=clock,
-        since=clock.now() - timedelta(days=since_days), journal=journal or [],
+        work, emails=runtime.emails,
+        erased_subjects=runtime.erased_subjects, since=clock.now() - timedelta(days=since_days), journal=journal or [],
     )  # fmt: skip
 
 
@@ -131,10 +136,11 @@ def erased_and_restored(
     file_request: FileRequest,
     new_customer: NewCustomer,
     tmp_path: Path,
+    work: Work,
 ) -> tuple[str, str, str, Path]:
     """A customer erased and brought back by a restore, an unrelated customer; and the erasure journal."""
     erased = new_customer(email="erase.me@example.net", given_name="Grete")
-    vault.put_record(session=session, keyring=runtime.keyring, clock=clock, subject_id=erased,
+    vault.put_record(work, subject_id=erased,
                      category="shipping_address", data={"street": "Hafenstraße 17"})  # fmt: skip
     bystander_email = "stay.here@example.net"
     bystander = new_customer(email=bystander_email)
@@ -143,7 +149,7 @@ def erased_and_restored(
     erase_through_a_request(session, runtime, clock, file_request, erased)
     assert is_erased(session, runtime, erased)
     journal = tmp_path / "erasure-journal.jsonl"
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 1
+    assert journal_pending_erasures(work, path=journal) == 1
 
     clock.advance(timedelta(hours=3))
     restore(session, erased, backup)
@@ -215,11 +221,12 @@ def test_replay_counts_each_erasure_once_though_the_database_and_the_journal_bot
     file_request: FileRequest,
     new_customer: NewCustomer,
     tmp_path: Path,
+    work: Work,
 ) -> None:
     journal = tmp_path / "erasure-journal.jsonl"
     for _ in range(2):
         erase_through_a_request(session, runtime, clock, file_request, new_customer())
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 2
+    assert journal_pending_erasures(work, path=journal) == 2
     entries = list(read_journal(journal))
     crash_journaled_twice = entries + entries[:1]
 
@@ -264,16 +271,17 @@ def test_the_journal_is_written_owner_only_and_each_record_is_journaled_once(
     file_request: FileRequest,
     new_customer: NewCustomer,
     tmp_path: Path,
+    work: Work,
 ) -> None:
     journal = tmp_path / "journal" / "erasures.jsonl"
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 0
+    assert journal_pending_erasures(work, path=journal) == 0
     assert not journal.exists(), "nothing to journal creates no file"
 
     subjects = [new_customer(), new_customer()]
     for subject in subjects:
         erase_through_a_request(session, runtime, clock, file_request, subject)
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 2
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 0
+    assert journal_pending_erasures(work, path=journal) == 2
+    assert journal_pending_erasures(work, path=journal) == 0
 
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     lines = [json.loads(line) for line in journal.read_text().splitlines()]

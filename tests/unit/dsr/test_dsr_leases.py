@@ -17,6 +17,7 @@ from privacy_service.dsr.fanout import Claim, claim_due_tasks, lease_for, record
 from privacy_service.dsr.models import DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.policy import RequestType, SystemRequestType
+from privacy_service.work import Work
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -28,27 +29,30 @@ def claimed_twice(
     clock: FrozenClock,
     new_customer: Callable[..., str],
     file_request: Callable[..., DsrRequest],
+    work: Work,
 ) -> tuple[Claim, Claim]:
     """One access task, claimed by a first worker and again by a second once the first one's lease ran out."""
     systems.register_system(
-        session=session, keyring=runtime.keyring, clock=clock, policies=runtime.policies, actor=SYSTEM,
+        work, policies=runtime.policies, actor=SYSTEM,
         name="orders", url="http://127.0.0.1:9/orders", secret=SECRET,
         request_types=[SystemRequestType.ACCESS], categories=[], timeout_seconds=2.0,
     )  # fmt: skip
     file_request(new_customer(), RequestType.ACCESS)
-    [first] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
-    assert claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10) == []  # leased
+    [first] = claim_due_tasks(work, runtime=runtime, limit=10)
+    assert claim_due_tasks(work, runtime=runtime, limit=10) == []  # leased
     clock.advance(lease_for(2.0) + timedelta(seconds=1))  # the first worker went quiet past its lease
-    [second] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
+    [second] = claim_due_tasks(work, runtime=runtime, limit=10)
     assert (first.task_id, first.attempt, second.attempt) == (second.task_id, 1, 2)
     assert first.delivery.webhook_id == second.delivery.webhook_id
     return first, second
 
 
-def answer(session: Session, runtime: DsrRuntime, clock: FrozenClock, claim: Claim, outcome: object) -> None:
+def answer(
+    session: Session, runtime: DsrRuntime, clock: FrozenClock, claim: Claim, outcome: object, work: Work
+) -> None:
     assert isinstance(outcome, Completed | Failed)
     record_outcome(
-        session=session, runtime=runtime, clock=clock, task_id=claim.task_id, attempt=claim.attempt,
+        work, runtime=runtime, task_id=claim.task_id, attempt=claim.attempt,
         outcome=outcome, rng=random.Random(0),
     )  # fmt: skip
 

@@ -15,14 +15,14 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
+from privacy_service.work import Work
 
 
 def test_a_data_subject_without_an_account_is_not_found_as_an_account(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock
+    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, work: Work
 ) -> None:
     vault.create_subject(
-        session=session, keyring=keyring, blind_index=identity.emails, clock=clock,
-        profile=ProfileFields(email="subject@example.net"),
+        work, blind_index=identity.emails, profile=ProfileFields(email="subject@example.net"),
     )  # fmt: skip
 
     assert vault.find_by_email(session=session, blind_index=identity.emails, email="subject@example.net")
@@ -30,11 +30,11 @@ def test_a_data_subject_without_an_account_is_not_found_as_an_account(
 
 
 def test_an_account_is_found_by_its_email_whatever_its_case(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock
+    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, work: Work
 ) -> None:
     user = register_user(
-        session=session, keyring=keyring, emails=identity.emails, passwords=identity.passwords,
-        clock=clock, email="customer@example.net", password="Tandem-Lighthouse-42",
+        work, emails=identity.emails, passwords=identity.passwords,
+        email="customer@example.net", password="Tandem-Lighthouse-42",
     )  # fmt: skip
 
     found = find_user_by_email(session=session, emails=identity.emails, email="Customer@Example.NET")

@@ -28,14 +28,15 @@ from privacy_service.identity.clients import (
 from privacy_service.identity.models import Client
 from privacy_service.identity.scopes import Scope
 from tests.support.clocks import FakeMonotonic
+from privacy_service.work import Work
 
 SECONDS = 5.0
 DIGESTS = OpaqueTokenDigests(pepper_key=b"\x01" * 32)
 
 
-def register(session: Session, clock: FrozenClock, name: str = "web shop") -> str:
+def register(session: Session, clock: FrozenClock, work: Work, name: str = "web shop") -> str:
     return register_client(
-        session=session, digests=DIGESTS, clock=clock, name=name, scopes=[Scope.AUTH_LOGIN, Scope.VAULT_READ]
+        work, digests=DIGESTS, name=name, scopes=[Scope.AUTH_LOGIN, Scope.VAULT_READ]
     ).client_id
 
 
@@ -144,12 +145,12 @@ def test_only_so_many_clients_are_remembered_and_the_oldest_goes_first(
 
 
 def test_clients_are_listed_oldest_first_with_scopes_and_dates_and_no_secret(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
     first = register(session, clock, name="first shop")
     clock.advance(timedelta(minutes=1))
     second = register(session, clock, name="second shop")
-    disable_client(session=session, clock=clock, client_id=second)
+    disable_client(work, client_id=second)
 
     listed = [client for client in list_clients(session=session) if client.client_id in (first, second)]
 
@@ -164,11 +165,9 @@ def test_clients_are_listed_oldest_first_with_scopes_and_dates_and_no_secret(
 
 
 def test_a_disabled_client_cannot_authenticate_and_its_tokens_stop_being_honoured(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
-    registered = register_client(
-        session=session, digests=DIGESTS, clock=clock, name="shop", scopes=[Scope.AUTH_LOGIN]
-    )
+    registered = register_client(work, digests=DIGESTS, name="shop", scopes=[Scope.AUTH_LOGIN])
     assert authenticate_client(
         session=session,
         digests=DIGESTS,
@@ -176,7 +175,7 @@ def test_a_disabled_client_cannot_authenticate_and_its_tokens_stop_being_honoure
         client_secret=registered.client_secret,
     )
 
-    assert disable_client(session=session, clock=clock, client_id=registered.client_id) is True
+    assert disable_client(work, client_id=registered.client_id) is True
 
     with pytest.raises(InvalidClient):
         authenticate_client(
@@ -189,26 +188,24 @@ def test_a_disabled_client_cannot_authenticate_and_its_tokens_stop_being_honoure
 
 
 def test_disabling_a_disabled_client_changes_nothing_and_records_nothing(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
     client_id = register(session, clock)
-    assert disable_client(session=session, clock=clock, client_id=client_id) is True
+    assert disable_client(work, client_id=client_id) is True
     clock.advance(timedelta(hours=1))
 
-    assert disable_client(session=session, clock=clock, client_id=client_id) is False
+    assert disable_client(work, client_id=client_id) is False
 
     assert len(events(session, Action.CLIENT_DISABLE, client_id)) == 1
     assert session.get_one(Client, client_id).disabled_at == clock.now() - timedelta(hours=1)
 
 
-def test_a_rotated_secret_replaces_the_old_one_at_once(session: Session, clock: FrozenClock) -> None:
-    registered = register_client(
-        session=session, digests=DIGESTS, clock=clock, name="shop", scopes=[Scope.AUTH_LOGIN]
-    )
+def test_a_rotated_secret_replaces_the_old_one_at_once(
+    session: Session, clock: FrozenClock, work: Work
+) -> None:
+    registered = register_client(work, digests=DIGESTS, name="shop", scopes=[Scope.AUTH_LOGIN])
 
-    new_secret = rotate_client_secret(
-        session=session, digests=DIGESTS, clock=clock, client_id=registered.client_id
-    )
+    new_secret = rotate_client_secret(work, digests=DIGESTS, client_id=registered.client_id)
 
     assert new_secret != registered.client_secret
     with pytest.raises(InvalidClient):
@@ -223,21 +220,19 @@ def test_a_rotated_secret_replaces_the_old_one_at_once(session: Session, clock: 
     assert event.details is None, "the event holds no secret, not even a digest"
 
 
-def test_a_disabled_clients_secret_is_not_rotated(session: Session, clock: FrozenClock) -> None:
+def test_a_disabled_clients_secret_is_not_rotated(session: Session, clock: FrozenClock, work: Work) -> None:
     client_id = register(session, clock)
-    disable_client(session=session, clock=clock, client_id=client_id)
+    disable_client(work, client_id=client_id)
     before = session.get_one(Client, client_id).secret_digest
 
     with pytest.raises(ClientDisabled):
-        rotate_client_secret(session=session, digests=DIGESTS, clock=clock, client_id=client_id)
+        rotate_client_secret(work, digests=DIGESTS, client_id=client_id)
 
     assert session.get_one(Client, client_id).secret_digest == before
 
 
-def test_an_unknown_client_is_named_as_such(session: Session, clock: FrozenClock) -> None:
+def test_an_unknown_client_is_named_as_such(session: Session, clock: FrozenClock, work: Work) -> None:
     with pytest.raises(UnknownClient, match="01jnosuchclient0000000001"):
-        disable_client(session=session, clock=clock, client_id="01jnosuchclient0000000001")
+        disable_client(work, client_id="01jnosuchclient0000000001")
     with pytest.raises(UnknownClient):
-        rotate_client_secret(
-            session=session, digests=DIGESTS, clock=clock, client_id="01jnosuchclient0000000001"
-        )
+        rotate_client_secret(work, digests=DIGESTS, client_id="01jnosuchclient0000000001")

@@ -27,41 +27,53 @@ from privacy_service.identity.models import RecoveryCode
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.throttle import LoginThrottle
 from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 
 SHOP = "01jshopclient0000000000001"
 
 
 @pytest.fixture
-def user_id(session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock) -> str:
+def user_id(
+    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, work: Work
+) -> str:
     user = register_user(
-        session=session, keyring=keyring, emails=identity.emails, passwords=identity.passwords,
-        clock=clock, email="customer@example.net", password="Tandem-Lighthouse-42",
+        work, emails=identity.emails, passwords=identity.passwords,
+        email="customer@example.net", password="Tandem-Lighthouse-42",
     )  # fmt: skip
     return user.id
 
 
 @pytest.fixture
-def throttle(session: Session, identity: IdentityRuntime, clock: FrozenClock) -> LoginThrottle:
-    return identity.throttle(session=session, clock=clock)
+def throttle(session: Session, identity: IdentityRuntime, clock: FrozenClock, work: Work) -> LoginThrottle:
+    return identity.throttle(work)
 
 
 def start(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str
+    session: Session,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: FrozenClock,
+    user_id: str,
+    work: Work,
 ) -> str:
     """Start (or restart) an enrolment; return its secret."""
     enrolment = mfa.start_totp_enrolment(
-        session=session, keyring=keyring, clock=clock, user_id=user_id,
+        work, user_id=user_id,
         account_name="customer@example.net", issuer="Shop",
     )  # fmt: skip
     return enrolment.secret
 
 
 def confirm(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str, code: str
+    session: Session,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: FrozenClock,
+    user_id: str,
+    code: str,
+    work: Work,
 ) -> list[str]:
-    return mfa.confirm_totp(
-        session=session, keyring=keyring, recovery=identity.recovery, clock=clock, user_id=user_id, code=code
-    )
+    return mfa.confirm_totp(work, recovery=identity.recovery, user_id=user_id, code=code)
 
 
 def test_restarting_an_enrolment_replaces_the_pending_secret(
@@ -87,7 +99,12 @@ def test_confirming_without_an_enrolment_is_refused(
 
 
 def test_a_confirmed_factor_is_not_confirmed_again_and_keeps_its_recovery_codes(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str
+    session: Session,
+    identity: IdentityRuntime,
+    keyring: Keyring,
+    clock: FrozenClock,
+    user_id: str,
+    work: Work,
 ) -> None:
     secret = start(session, identity, keyring, clock, user_id)
     codes = confirm(session, identity, keyring, clock, user_id, totp.code_at(secret, at=clock.now()))
@@ -100,10 +117,8 @@ def test_a_confirmed_factor_is_not_confirmed_again_and_keeps_its_recovery_codes(
 
     assert set(session.scalars(select(RecoveryCode.digest).where(RecoveryCode.user_id == user_id))) == digests
     mfa.verify_second_factor(  # the codes shown at the first confirmation still work
-        session=session,
-        keyring=keyring,
+        work,
         recovery=identity.recovery,
-        clock=clock,
         user_id=user_id,
         code=codes[0],
     )
@@ -117,6 +132,7 @@ def test_no_code_is_accepted_without_a_confirmed_factor(
     clock: FrozenClock,
     user_id: str,
     pending: bool,
+    work: Work,
 ) -> None:
     code = "000000"
     if pending:
@@ -124,26 +140,21 @@ def test_no_code_is_accepted_without_a_confirmed_factor(
 
     with pytest.raises(MfaNotEnabled):
         mfa.verify_second_factor(
-            session=session,
-            keyring=keyring,
+            work,
             recovery=identity.recovery,
-            clock=clock,
             user_id=user_id,
             code=code,
         )
 
 
 def test_a_check_refused_for_another_reason_than_a_wrong_code_counts_nothing_and_frees_the_account(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock,
-    user_id: str, throttle: LoginThrottle,
-) -> None:  # fmt: skip
+    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str, throttle: LoginThrottle, work: Work) -> None:  # fmt: skip
     """The throttle claims the account while a code is checked; a refusal that is not a wrong code
     (here: no factor to check against) must release that claim, or the account's next attempt would
     be refused as "another attempt in progress" for the claim's lifetime."""
     with pytest.raises(MfaNotEnabled):
         mfa.verify_second_factor_throttled(
-            session=session, keyring=keyring, recovery=identity.recovery, throttle=throttle, clock=clock,
-            user_id=user_id, client_id=SHOP, ip="198.51.100.7", code="000000",
+            work, recovery=identity.recovery, throttle=throttle, user_id=user_id, client_id=SHOP, ip="198.51.100.7", code="000000",
         )  # fmt: skip
 
     streak = throttle.check(account_key=user_id.encode(), ip="198.51.100.7", client_id=SHOP)
@@ -152,17 +163,14 @@ def test_a_check_refused_for_another_reason_than_a_wrong_code_counts_nothing_and
 
 
 def test_a_wrong_code_under_the_throttle_counts_as_a_failed_attempt(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock,
-    user_id: str, throttle: LoginThrottle,
-) -> None:  # fmt: skip
+    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str, throttle: LoginThrottle, work: Work) -> None:  # fmt: skip
     """The counterpart of the test above: the same call with a wrong code does count."""
     secret = start(session, identity, keyring, clock, user_id)
     confirm(session, identity, keyring, clock, user_id, totp.code_at(secret, at=clock.now()))
 
     with pytest.raises(InvalidCode):
         mfa.verify_second_factor_throttled(
-            session=session, keyring=keyring, recovery=identity.recovery, throttle=throttle, clock=clock,
-            user_id=user_id, client_id=SHOP, ip="198.51.100.7", code="not-a-recovery-code",
+            work, recovery=identity.recovery, throttle=throttle, user_id=user_id, client_id=SHOP, ip="198.51.100.7", code="not-a-recovery-code",
         )  # fmt: skip
 
     streak = throttle.check(account_key=user_id.encode(), ip="198.51.100.7", client_id=SHOP)

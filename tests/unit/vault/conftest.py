@@ -14,6 +14,7 @@ from privacy_service.vault import service
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.schemas import ProfileFields
 from tests.unit.vault.sample_profiles import NewSubject
+from privacy_service.work import Work
 
 
 @pytest.fixture
@@ -27,12 +28,10 @@ def new_subject(
 ) -> NewSubject:
     """Create a subject through the service; with no profile, a unique throwaway address."""
 
-    def create(profile: ProfileFields | None = None, **fields: Any) -> str:
+    def create(work: Work, profile: ProfileFields | None = None, **fields: Any) -> str:
         if profile is None:
             profile = ProfileFields(email=f"subject-{len(created)}@example.net", **fields)
-        subject = service.create_subject(
-            session=session, keyring=keyring, blind_index=blind_index, clock=clock, profile=profile
-        )
+        subject = service.create_subject(work, blind_index=blind_index, profile=profile)
         created.append(subject.id)
         return subject.id
 

@@ -28,6 +28,7 @@ from privacy_service.vault.schemas import ProfileFields
 from privacy_service.vault.sealing import SEALED_COLUMNS
 from tests.conftest import make_settings
 from tests.support.at_rest import migrated_sqlite_file, plaintexts_in, raw_table_bytes, read_sqlite_files
+from privacy_service.work import Work
 
 CATEGORY = "shipping_address"  # a label, not a value: the positive control of every scan
 
@@ -95,16 +96,12 @@ def test_every_other_column_is_declared_encrypted_and_every_profile_field_has_on
 
 
 def _write_subjects(
-    *, session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
+    work: Work, *, session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
 ) -> None:
     for profile, record in zip(PROFILES, RECORDS, strict=True):
-        subject = service.create_subject(
-            session=session, keyring=keyring, blind_index=blind_index, clock=clock, profile=profile
-        )
+        subject = service.create_subject(work, blind_index=blind_index, profile=profile)
         service.put_record(
-            session=session,
-            keyring=keyring,
-            clock=clock,
+            work,
             subject_id=subject.id,
             category=CATEGORY,
             data=record,

@@ -23,6 +23,7 @@ from privacy_service.vault.errors import EmailTaken
 from privacy_service.vault.models import Subject
 from privacy_service.vault.schemas import ProfileFields
 from tests.unit.vault.sample_profiles import ALICE
+from privacy_service.work import Work
 
 
 class CommittedSignups:
@@ -35,12 +36,10 @@ class CommittedSignups:
         self.keyring, self.blind_index, self.clock = keyring, blind_index, clock
         self.created: list[str] = []
 
-    def create_in(self, session: Session, profile: ProfileFields) -> None:
+    def create_in(self, session: Session, profile: ProfileFields, work: Work) -> None:
         subject = service.create_subject(
-            session=session,
-            keyring=self.keyring,
+            work,
             blind_index=self.blind_index,
-            clock=self.clock,
             profile=profile,
         )
         self.created.append(subject.id)
@@ -49,10 +48,10 @@ class CommittedSignups:
         with unit_of_work(self.sessions) as session:
             self.create_in(session, profile)
 
-    def remove_all(self) -> None:
+    def remove_all(self, work: Work) -> None:
         with unit_of_work(self.sessions) as session:
             for subject_id in self.created:
-                service.erase_subject(session=session, keyring=self.keyring, subject_id=subject_id)
+                service.erase_subject(work, subject_id=subject_id)
             session.execute(delete(SubjectKey).where(SubjectKey.subject_id.in_(self.created)))
 
 

@@ -16,25 +16,30 @@ from privacy_service.vault.errors import InvalidRecord, RecordNotFound, SubjectN
 from privacy_service.vault.models import PersonalRecord
 from privacy_service.vault.schemas import MAX_JSON_DEPTH, MAX_RECORD_BYTES
 from tests.unit.vault.sample_profiles import ALICE, NewSubject
+from privacy_service.work import Work
 
 ADDRESS = {"street": "Königsallee 92a", "postcode": "40212", "city": "Düsseldorf", "lines": ["c/o Ōtani"]}
 TAX_ID = {"scheme": "de_vat", "value": "DE123456789"}
 
 
 def put(
-    session: Session, keyring: Keyring, clock: FrozenClock, subject_id: str, category: str, data: Any
+    session: Session,
+    keyring: Keyring,
+    clock: FrozenClock,
+    subject_id: str,
+    category: str,
+    data: Any,
+    work: Work,
 ) -> None:
-    service.put_record(
-        session=session, keyring=keyring, clock=clock, subject_id=subject_id, category=category, data=data
-    )
+    service.put_record(work, subject_id=subject_id, category=category, data=data)
 
 
-def get(session: Session, keyring: Keyring, subject_id: str, category: str) -> dict[str, Any]:
-    return service.get_record(session=session, keyring=keyring, subject_id=subject_id, category=category)
+def get(session: Session, keyring: Keyring, subject_id: str, category: str, work: Work) -> dict[str, Any]:
+    return service.get_record(work, subject_id=subject_id, category=category)
 
 
 def test_a_record_reads_back_as_stored(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject, work: Work
 ) -> None:
     subject_id = new_subject(ALICE)
     put(session, keyring, clock, subject_id, "address", ADDRESS)
@@ -43,7 +48,7 @@ def test_a_record_reads_back_as_stored(
 
     assert get(session, keyring, subject_id, "address") == ADDRESS
     assert get(session, keyring, subject_id, "tax_id") == TAX_ID
-    assert service.list_categories(session=session, keyring=keyring, subject_id=subject_id) == [
+    assert service.list_categories(work, subject_id=subject_id) == [
         "address",
         "tax_id",
     ]
@@ -80,7 +85,7 @@ def test_an_empty_object_is_a_record_too(
 
 
 def test_a_category_with_no_record_is_not_found(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject, work: Work
 ) -> None:
     subject_id = new_subject(ALICE)
     put(session, keyring, clock, subject_id, "address", ADDRESS)
@@ -90,11 +95,11 @@ def test_a_category_with_no_record_is_not_found(
     assert (missing.value.status, missing.value.code) == (404, "record_not_found")
     with pytest.raises(RecordNotFound):
         get(session, keyring, subject_id, "Not A Category")
-    assert service.list_categories(session=session, keyring=keyring, subject_id=new_subject()) == []
+    assert service.list_categories(work, subject_id=new_subject()) == []
 
 
 def test_records_of_an_unknown_subject_are_not_found(
-    session: Session, keyring: Keyring, clock: FrozenClock
+    session: Session, keyring: Keyring, clock: FrozenClock, work: Work
 ) -> None:
     nobody = "0" * 26
     with pytest.raises(SubjectNotFound):
@@ -102,7 +107,7 @@ def test_records_of_an_unknown_subject_are_not_found(
     with pytest.raises(SubjectNotFound):
         get(session, keyring, nobody, "address")
     with pytest.raises(SubjectNotFound):
-        service.list_categories(session=session, keyring=keyring, subject_id=nobody)
+        service.list_categories(work, subject_id=nobody)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +115,7 @@ def test_records_of_an_unknown_subject_are_not_found(
     ["", "Address", "1st_address", "_address", "tax-id", "home address", "adresse_é", "a" * 65, "address\n"],
 )
 def test_a_malformed_category_is_refused_before_anything_is_stored(
-    category: str, session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    category: str, session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject, work: Work
 ) -> None:
     subject_id = new_subject()
 
@@ -119,7 +124,7 @@ def test_a_malformed_category_is_refused_before_anything_is_stored(
 
     assert (refused.value.status, refused.value.code) == (422, "invalid_record")
     assert refused.value.detail.startswith("category:")
-    assert service.list_categories(session=session, keyring=keyring, subject_id=subject_id) == []
+    assert service.list_categories(work, subject_id=subject_id) == []
 
 
 def test_the_longest_category_is_accepted(

@@ -11,32 +11,36 @@ from privacy_service.vault import service
 from privacy_service.vault.models import Profile
 from privacy_service.vault.schemas import ProfileFields
 from tests.unit.vault.sample_profiles import ALICE, BOB, NewSubject
+from privacy_service.work import Work
 
 SUBJECTS = 5
 
 
-def _assert_all_readable(session: Session, keyring: Keyring, expected: dict[str, ProfileFields]) -> None:
+def _assert_all_readable(
+    session: Session, keyring: Keyring, expected: dict[str, ProfileFields], work: Work
+) -> None:
     keyring.forget_cached()  # every key is unwrapped again, under whichever KEK now wraps it
     for subject_id, profile in expected.items():
-        assert service.read_profile(session=session, keyring=keyring, subject_id=subject_id) == profile
-        record = service.get_record(
-            session=session, keyring=keyring, subject_id=subject_id, category="address"
-        )
+        assert service.read_profile(work, subject_id=subject_id) == profile
+        record = service.get_record(work, subject_id=subject_id, category="address")
         assert record == {"of": profile.email}
     keyring.forget_cached()
-    assert service.load_profiles(session=session, keyring=keyring, subject_ids=list(expected)) == expected
+    assert service.load_profiles(work, subject_ids=list(expected)) == expected
 
 
 def test_profiles_and_records_stay_readable_through_an_interrupted_and_a_finished_rotation(
-    session: Session, keyring: Keyring, key_file: LocalKeyFile, clock: FrozenClock, new_subject: NewSubject
+    session: Session,
+    keyring: Keyring,
+    key_file: LocalKeyFile,
+    clock: FrozenClock,
+    new_subject: NewSubject,
+    work: Work,
 ) -> None:
     profiles = [ALICE, BOB] + [ProfileFields(email=f"rotated-{n}@example.com") for n in range(SUBJECTS - 2)]
     expected = {new_subject(profile): profile for profile in profiles}
     for subject_id, profile in expected.items():
         service.put_record(
-            session=session,
-            keyring=keyring,
-            clock=clock,
+            work,
             subject_id=subject_id,
             category="address",
             data={"of": profile.email},

@@ -12,6 +12,7 @@ from privacy_service.keys.service import Keyring
 from privacy_service.vault import service
 from privacy_service.vault.models import PersonalRecord, Profile
 from tests.unit.vault.sample_profiles import ALICE, BOB, NewSubject
+from privacy_service.work import Work
 
 
 def _replace_record_data(session: Session, *, subject_id: str, category: str, data: bytes) -> None:
@@ -27,7 +28,7 @@ def _record_data(session: Session, *, subject_id: str, category: str) -> bytes:
 
 
 def test_an_email_ciphertext_swapped_into_another_subjects_row_fails_to_open(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    session: Session, keyring: Keyring, new_subject: NewSubject, work: Work
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
     alice_row, bob_row = session.get_one(Profile, alice), session.get_one(Profile, bob)
@@ -36,11 +37,11 @@ def test_an_email_ciphertext_swapped_into_another_subjects_row_fails_to_open(
 
     for subject_id in (alice, bob):
         with pytest.raises(DecryptionFailed):
-            service.read_profile(session=session, keyring=keyring, subject_id=subject_id)
+            service.read_profile(work, subject_id=subject_id)
 
 
 def test_a_ciphertext_copied_to_another_column_of_the_same_row_fails_to_open(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    session: Session, keyring: Keyring, new_subject: NewSubject, work: Work
 ) -> None:
     alice = new_subject(ALICE)
     row = session.get_one(Profile, alice)
@@ -48,33 +49,29 @@ def test_a_ciphertext_copied_to_another_column_of_the_same_row_fails_to_open(
     session.flush()
 
     with pytest.raises(DecryptionFailed):
-        service.read_profile(session=session, keyring=keyring, subject_id=alice)
+        service.read_profile(work, subject_id=alice)
 
 
 def test_a_profile_ciphertext_passed_off_as_a_record_fails_to_open(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject, work: Work
 ) -> None:
     alice = new_subject(ALICE)
-    service.put_record(
-        session=session, keyring=keyring, clock=clock, subject_id=alice, category="extra", data={}
-    )
+    service.put_record(work, subject_id=alice, category="extra", data={})
     _replace_record_data(
         session, subject_id=alice, category="extra", data=session.get_one(Profile, alice).extra
     )
 
     with pytest.raises(DecryptionFailed):
-        service.get_record(session=session, keyring=keyring, subject_id=alice, category="extra")
+        service.get_record(work, subject_id=alice, category="extra")
 
 
 def test_a_record_moved_to_another_category_of_the_same_subject_fails_to_open(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject, work: Work
 ) -> None:
     alice = new_subject(ALICE)
     for category in ("address", "tax_id"):
         service.put_record(
-            session=session,
-            keyring=keyring,
-            clock=clock,
+            work,
             subject_id=alice,
             category=category,
             data={"v": category},
@@ -83,20 +80,16 @@ def test_a_record_moved_to_another_category_of_the_same_subject_fails_to_open(
     _replace_record_data(session, subject_id=alice, category="tax_id", data=address)
 
     with pytest.raises(DecryptionFailed):
-        service.get_record(session=session, keyring=keyring, subject_id=alice, category="tax_id")
-    assert service.get_record(session=session, keyring=keyring, subject_id=alice, category="address") == {
-        "v": "address"
-    }
+        service.get_record(work, subject_id=alice, category="tax_id")
+    assert service.get_record(work, subject_id=alice, category="address") == {"v": "address"}
 
 
 def test_a_record_moved_to_another_subject_fails_to_open(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject, work: Work
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
     for subject_id in (alice, bob):
-        service.put_record(
-            session=session, keyring=keyring, clock=clock, subject_id=subject_id, category="address", data={}
-        )
+        service.put_record(work, subject_id=subject_id, category="address", data={})
     _replace_record_data(
         session,
         subject_id=bob,
@@ -105,11 +98,11 @@ def test_a_record_moved_to_another_subject_fails_to_open(
     )
 
     with pytest.raises(DecryptionFailed):
-        service.get_record(session=session, keyring=keyring, subject_id=bob, category="address")
+        service.get_record(work, subject_id=bob, category="address")
 
 
 def test_a_flipped_bit_or_a_truncated_ciphertext_is_refused(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    session: Session, keyring: Keyring, new_subject: NewSubject, work: Work
 ) -> None:
     alice = new_subject(ALICE)
     row = session.get_one(Profile, alice)
@@ -119,9 +112,9 @@ def test_a_flipped_bit_or_a_truncated_ciphertext_is_refused(
     row.phone = original[:-1] + bytes([original[-1] ^ 1])
     session.flush()
     with pytest.raises(DecryptionFailed):
-        service.read_profile(session=session, keyring=keyring, subject_id=alice)
+        service.read_profile(work, subject_id=alice)
 
     row.phone = original[:20]
     session.flush()
     with pytest.raises(MalformedCiphertext):
-        service.read_profile(session=session, keyring=keyring, subject_id=alice)
+        service.read_profile(work, subject_id=alice)
