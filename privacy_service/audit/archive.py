@@ -278,10 +278,7 @@ def archive_prefix(
         out.write(line)
         assert event.hash is not None
         last_hash = event.hash
-    key = ensure_signing_key(
-        work,
-        provider=provider,
-    )
+    key = ensure_signing_key(work, provider=provider)
     unsigned = ArchiveStatement(
         number=1 if previous is None else previous.number + 1,
         first_seq=first_seq,

@@ -73,10 +73,7 @@ def _create_signing_key(work: Work, *, provider: KeyProvider) -> AuditSigningKey
 
 def ensure_signing_key(work: Work, *, provider: KeyProvider) -> AuditSigningKey:
     """The active signing key, created on first use."""
-    return active_signing_key(work.session) or _create_signing_key(
-        work,
-        provider=provider,
-    )
+    return active_signing_key(work.session) or _create_signing_key(work, provider=provider)
 
 
 def rotate_signing_key(work: Work, *, provider: KeyProvider) -> AuditSigningKey:
@@ -84,10 +81,7 @@ def rotate_signing_key(work: Work, *, provider: KeyProvider) -> AuditSigningKey:
     current = active_signing_key(work.session)
     if current is not None:
         current.retired_at = work.clock.now()
-    return _create_signing_key(
-        work,
-        provider=provider,
-    )
+    return _create_signing_key(work, provider=provider)
 
 
 def unwrap_signing_key(*, key: AuditSigningKey, provider: KeyProvider) -> bytes:

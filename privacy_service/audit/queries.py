@@ -338,10 +338,7 @@ def _details(
     if event.subject_id is not None and event.subject_id not in live:
         return None, DetailsState.ERASED
     try:
-        return open_details(
-            work,
-            event=event,
-        ), DetailsState.AVAILABLE
+        return open_details(work, event=event), DetailsState.AVAILABLE
     except (SubjectKeyDestroyed, SubjectKeyNotFound):
         return None, DetailsState.ERASED  # erased between the key query and now
     except (CryptoError, ValueError):

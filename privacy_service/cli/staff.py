@@ -60,11 +60,7 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
     try:
         with identity_console() as console, database_errors(), console.workplace.open() as work:
             created = service.create_staff(
-                work,
-                identity=console.identity,
-                email=email,
-                password=password,
-                roles=[Role(role)],
+                work, identity=console.identity, email=email, password=password, roles=[Role(role)]
             )
     except ValidationError as error:
         fail(validation_message(error), exit_code=EXIT_USAGE)
@@ -174,11 +170,7 @@ def reset_admin_mfa(email: str | None, user_id: str | None, as_json: bool) -> No
     does: staff must have a second factor, so the account is never left without.
     """
     with _staff_member(email=email, user_id=user_id) as (console, work, user):
-        reset = service.reset_staff_mfa(
-            work,
-            identity=console.identity,
-            user=user,
-        )
+        reset = service.reset_staff_mfa(work, identity=console.identity, user=user)
         account_id = user.id
     if as_json:
         answer = {

@@ -29,13 +29,7 @@ from privacy_service.dsr.errors import (
 )
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
-from privacy_service.dsr.schemas import (
-    ExportLink,
-    RejectionView,
-    RequestView,
-    RetainedItem,
-    TaskView,
-)
+from privacy_service.dsr.schemas import ExportLink, RejectionView, RequestView, RetainedItem, TaskView
 from privacy_service.dsr.sealing import REJECTION_DETAIL_COLUMN, subject_fields
 from privacy_service.dsr.states import (
     FINAL_REQUEST_STATUSES,

@@ -52,10 +52,7 @@ def refresh(
     ``RefreshTokenReused`` (committing the family's revocation) for a used one.
     """
     rotated = rotate_refresh_token(
-        work,
-        digests=identity.digests,
-        client_id=client.client_id,
-        refresh_token=refresh_token,
+        work, digests=identity.digests, client_id=client.client_id, refresh_token=refresh_token
     )
     user_session = rotated.user_session
     user = work.session.get_one(User, user_session.user_id)

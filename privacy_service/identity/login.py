@@ -98,11 +98,7 @@ class PasswordChecked:
 
 
 def login(
-    *,
-    workplace: Workplace,
-    identity: IdentityRuntime,
-    attempt: LoginAttempt,
-    place: PoolPlace | None = None,
+    *, workplace: Workplace, identity: IdentityRuntime, attempt: LoginAttempt, place: PoolPlace | None = None
 ) -> LoginResult:
     """Check a customer's password on behalf of a shop; raises InvalidCredentials, TooManyAttempts or 503.
 
@@ -192,11 +188,7 @@ def abandon_login(*, workplace: Workplace, identity: IdentityRuntime, pending: P
 
 
 def finish_login(
-    *,
-    workplace: Workplace,
-    identity: IdentityRuntime,
-    pending: PendingLogin,
-    checked: PasswordChecked,
+    *, workplace: Workplace, identity: IdentityRuntime, pending: PendingLogin, checked: PasswordChecked
 ) -> LoginResult:
     """Step 3: the outcome, with its bookkeeping, in one unit of work; raises InvalidCredentials."""
     attempt, account, account_key = pending.attempt, pending.account, pending.account_key
@@ -235,10 +227,7 @@ def finish_login(
         change_required = is_blocklisted(attempt.password)
         if account.second_factor:
             token = _open_mfa_challenge(
-                work,
-                identity=identity,
-                user_id=account.id,
-                client_id=attempt.client_id,
+                work, identity=identity, user_id=account.id, client_id=attempt.client_id
             )
             return LoginResult(
                 tokens=None, mfa_token=token, password_change_required=change_required, user_id=account.id

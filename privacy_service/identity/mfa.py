@@ -100,13 +100,7 @@ def disable_totp(
     if confirmed_factor(session=work.session, user_id=user_id) is None:
         raise MfaNotEnabled()
     verify_second_factor_throttled(
-        work,
-        recovery=recovery,
-        throttle=throttle,
-        user_id=user_id,
-        client_id=client_id,
-        ip=None,
-        code=code,
+        work, recovery=recovery, throttle=throttle, user_id=user_id, client_id=client_id, ip=None, code=code
     )
     work.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     work.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
@@ -191,20 +185,11 @@ def enrol_confirmed_totp(
     The operator hands the ``otpauth://`` URI to the staff member, who loads it
     into an authenticator; there is no first code to confirm with here.
     """
-    enrolment = start_totp_enrolment(
-        work,
-        user_id=user_id,
-        account_name=account_name,
-        issuer=issuer,
-    )
+    enrolment = start_totp_enrolment(work, user_id=user_id, account_name=account_name, issuer=issuer)
     factor = work.session.get_one(TotpFactor, user_id)
     factor.confirmed_at = work.clock.now()
     audit.record(
-        work,
-        actor=SYSTEM,
-        action=Action.MFA_ENABLE,
-        target=user_party(user_id),
-        outcome=Outcome.SUCCESS,
+        work, actor=SYSTEM, action=Action.MFA_ENABLE, target=user_party(user_id), outcome=Outcome.SUCCESS
     )
     return enrolment, issue_recovery_codes(session=work.session, recovery=recovery, user_id=user_id)
 
@@ -212,9 +197,5 @@ def enrol_confirmed_totp(
 def _record(work: Work, *, user_id: str, action: Action) -> None:
     """The user changed their own second factor."""
     audit.record(
-        work,
-        actor=user_party(user_id),
-        action=action,
-        target=user_party(user_id),
-        outcome=Outcome.SUCCESS,
+        work, actor=user_party(user_id), action=action, target=user_party(user_id), outcome=Outcome.SUCCESS
     )

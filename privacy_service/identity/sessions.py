@@ -174,20 +174,12 @@ def revoke_refresh_token(work: Work, *, digests: OpaqueTokenDigests, client_id: 
     if user_session.revoked_at is None:
         user_session.revoked_at = work.clock.now()
         work.session.flush()
-        _record_revocation(
-            work,
-            actor=client_party(client_id),
-            user_id=user_session.user_id,
-        )
+        _record_revocation(work, actor=client_party(client_id), user_id=user_session.user_id)
 
 
 def _record_revocation(work: Work, *, actor: Party, user_id: str) -> None:
     audit.record(
-        work,
-        actor=actor,
-        action=Action.SESSION_REVOKE,
-        target=user_party(user_id),
-        outcome=Outcome.SUCCESS,
+        work, actor=actor, action=Action.SESSION_REVOKE, target=user_party(user_id), outcome=Outcome.SUCCESS
     )
 
 

@@ -80,11 +80,7 @@ def create_staff(
     if not with_totp:
         return StaffAccount(user_id=user.id, enrolment=None, recovery_codes=[])
     enrolment, codes = mfa.enrol_confirmed_totp(
-        work,
-        recovery=identity.recovery,
-        user_id=user.id,
-        account_name=email,
-        issuer=identity.totp_issuer,
+        work, recovery=identity.recovery, user_id=user.id, account_name=email, issuer=identity.totp_issuer
     )
     return StaffAccount(user_id=user.id, enrolment=enrolment, recovery_codes=codes)
 
@@ -179,11 +175,7 @@ def reset_staff_mfa(work: Work, *, identity: IdentityRuntime, user: User, actor:
         details={"sessions_revoked": ended},
     )
     enrolment, codes = mfa.enrol_confirmed_totp(
-        work,
-        recovery=identity.recovery,
-        user_id=user.id,
-        account_name=email,
-        issuer=identity.totp_issuer,
+        work, recovery=identity.recovery, user_id=user.id, account_name=email, issuer=identity.totp_issuer
     )
     return MfaReset(enrolment=enrolment, recovery_codes=codes, sessions_revoked=ended)
 

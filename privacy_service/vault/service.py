@@ -108,13 +108,7 @@ def lock_subject(*, session: Session, subject_id: str) -> None:
 def read_profile_for(work: Work, *, subject_id: str, reader: Party) -> ProfileFields:
     """Someone else's read of the subject's profile (staff, a shop): audited as ``sensitive_read``."""
     profile = read_profile(work, subject_id=subject_id)
-    _record_access(
-        work,
-        actor=reader,
-        subject_id=subject_id,
-        action=Action.SENSITIVE_READ,
-        what="profile",
-    )
+    _record_access(work, actor=reader, subject_id=subject_id, action=Action.SENSITIVE_READ, what="profile")
     return profile
 
 
@@ -228,11 +222,7 @@ def put_record(
         )
     )
     _record_access(
-        work,
-        actor=writer,
-        subject_id=subject_id,
-        action=Action.SENSITIVE_UPDATE,
-        what=f"record:{category}",
+        work, actor=writer, subject_id=subject_id, action=Action.SENSITIVE_UPDATE, what=f"record:{category}"
     )
 
 
@@ -257,11 +247,7 @@ def get_record_for(work: Work, *, subject_id: str, category: str, reader: Party)
     """A shop's read of a subject's record: audited as ``sensitive_read``."""
     record = get_record(work, subject_id=subject_id, category=category)
     _record_access(
-        work,
-        actor=reader,
-        subject_id=subject_id,
-        action=Action.SENSITIVE_READ,
-        what=f"record:{category}",
+        work, actor=reader, subject_id=subject_id, action=Action.SENSITIVE_READ, what=f"record:{category}"
     )
     return record
 

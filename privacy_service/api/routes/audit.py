@@ -192,12 +192,7 @@ def audit_events(
     except InvalidQuery as error:
         raise _invalid(error) from None
     page = list_events(work, filters=filters, limit=limit, after=after)
-    _record_read(
-        work,
-        officer=officer,
-        endpoint="events",
-        filters=filters.to_json(),
-    )
+    _record_read(work, officer=officer, endpoint="events", filters=filters.to_json())
     return AuditEventPage(
         items=[event_item(view) for view in page.items],
         next_cursor=None if page.next_position is None else event_cursor(page.next_position),
@@ -223,13 +218,7 @@ def export_audit_events(
     format: Annotated[ExportFormat, Query()] = ExportFormat.JSONL,
 ) -> StreamingResponse:
     # Recorded in the request's transaction, which commits before the first byte is streamed.
-    _record_read(
-        work,
-        officer=officer,
-        endpoint="export",
-        format=format.value,
-        filters=filters.to_json(),
-    )
+    _record_read(work, officer=officer, endpoint="export", format=format.value, filters=filters.to_json())
     encode = jsonl_lines if format is ExportFormat.JSONL else csv_lines
     filename = f"audit-events-{work.clock.now().strftime('%Y%m%dT%H%M%SZ')}.{format.value}"
     return StreamingResponse(
@@ -259,13 +248,7 @@ def verify_audit_trail(officer: Officer, work: WorkDep, settings: SettingsDep) -
         now=work.clock.now(),
         witnessed=FileWitness(Path(witness_file)).statements() if witness_file is not None else (),
     )
-    _record_read(
-        work,
-        officer=officer,
-        endpoint="verify",
-        ok=report.ok,
-        first_bad_seq=report.first_bad_seq,
-    )
+    _record_read(work, officer=officer, endpoint="verify", ok=report.ok, first_bad_seq=report.first_bad_seq)
     return VerificationView.model_validate(report.to_json())
 
 

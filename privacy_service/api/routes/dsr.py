@@ -48,11 +48,7 @@ def file_request(body: RequestFiling, caller: PrincipalDep, work: WorkDep, dsr: 
     if not caller.is_user and Scope.DSR_WRITE not in caller.scopes:
         raise Forbidden(f"The client lacks the scope {Scope.DSR_WRITE.value}.")
     request = service.file_request(
-        work,
-        runtime=dsr,
-        requester=caller,
-        request_type=body.type,
-        subject_id=body.subject_id,
+        work, runtime=dsr, requester=caller, request_type=body.type, subject_id=body.subject_id
     )
     return RequestReceipt(
         id=request.id,
@@ -104,12 +100,7 @@ def reject(
     request_id: RequestId, body: Rejection, officer: Officer, work: WorkDep, dsr: DsrDep
 ) -> RequestView:
     request = service.reject_request(
-        work,
-        runtime=dsr,
-        officer=officer,
-        request_id=request_id,
-        reason=body.reason,
-        detail=body.detail,
+        work, runtime=dsr, officer=officer, request_id=request_id, reason=body.reason, detail=body.detail
     )
     return service.request_view(work, runtime=dsr, request=request)
 

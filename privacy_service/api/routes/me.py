@@ -32,22 +32,14 @@ def my_profile(me: CurrentUser, work: WorkDep) -> ProfileFields:
 def change_my_profile(
     body: ProfileUpdate, me: CurrentUser, work: WorkDep, identity: IdentityDep
 ) -> ProfileFields:
-    return vault.update_profile(
-        work,
-        blind_index=identity.emails,
-        subject_id=me.id,
-        changes=body,
-    )
+    return vault.update_profile(work, blind_index=identity.emails, subject_id=me.id, changes=body)
 
 
 @router.post("/v1/me/mfa/totp", response_model=TotpEnrolmentView, summary="Start TOTP enrolment")
 def start_totp(me: CurrentUser, work: WorkDep, identity: IdentityDep) -> TotpEnrolmentView:
     profile = vault.read_profile(work, subject_id=me.id)
     enrolment = mfa.start_totp_enrolment(
-        work,
-        user_id=me.id,
-        account_name=profile.email,
-        issuer=identity.totp_issuer,
+        work, user_id=me.id, account_name=profile.email, issuer=identity.totp_issuer
     )
     return TotpEnrolmentView(
         secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
@@ -60,12 +52,7 @@ def start_totp(me: CurrentUser, work: WorkDep, identity: IdentityDep) -> TotpEnr
 def confirm_totp(
     body: CodeRequest, me: CurrentUser, work: WorkDep, identity: IdentityDep
 ) -> RecoveryCodesView:
-    codes = mfa.confirm_totp(
-        work,
-        recovery=identity.recovery,
-        user_id=me.id,
-        code=body.code,
-    )
+    codes = mfa.confirm_totp(work, recovery=identity.recovery, user_id=me.id, code=body.code)
     return RecoveryCodesView(recovery_codes=codes)
 
 
@@ -100,12 +87,7 @@ def my_sessions(
     me: CurrentUser, work: WorkDep, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> SessionList:
     # One more than the page holds: whether it comes back says if there is a next page.
-    views = list_sessions(
-        work,
-        user_id=me.id,
-        limit=limit + 1,
-        after=_session_position(cursor),
-    )
+    views = list_sessions(work, user_id=me.id, limit=limit + 1, after=_session_position(cursor))
     views, more = views[:limit], len(views) > limit
     return SessionList(
         next_cursor=_session_cursor(views[-1]) if more else None,

@@ -314,12 +314,7 @@ async def _grant(
         def rotate() -> dict[str, object]:
             try:
                 with get_workplace(request).open() as work:
-                    pair = grants.refresh(
-                        work,
-                        identity=identity,
-                        client=client,
-                        refresh_token=refresh_token,
-                    )
+                    pair = grants.refresh(work, identity=identity, client=client, refresh_token=refresh_token)
             except InvalidToken:
                 raise OAuthError(
                     "invalid_grant", "The refresh token is invalid, expired or revoked."
@@ -353,10 +348,7 @@ async def revoke(request: Request) -> JSONResponse:
             try:
                 with get_workplace(request).open() as work:
                     revocation.revoke_token(
-                        work,
-                        identity=identity,
-                        client_id=client.client_id,
-                        token=token_value,
+                        work, identity=identity, client_id=client.client_id, token=token_value
                     )
             except InvalidToken:
                 raise OAuthError("invalid_request", "The token was issued to another client.") from None

@@ -7,12 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from privacy_service.api.deps import (
-    IdentityDep,
-    WorkDep,
-    client_with,
-    staff_or_client_with,
-)
+from privacy_service.api.deps import IdentityDep, WorkDep, client_with, staff_or_client_with
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.vault import service as vault
@@ -60,25 +55,14 @@ def put_record(
     writer: VaultWriter,
     work: WorkDep,
 ) -> None:
-    vault.put_record(
-        work,
-        subject_id=subject_id,
-        category=category,
-        data=data,
-        writer=writer.party,
-    )
+    vault.put_record(work, subject_id=subject_id, category=category, data=data, writer=writer.party)
 
 
 @router.get("/v1/subjects/{subject_id}/records/{category}", summary="Read a record back")
 def get_record(
     subject_id: SubjectId, category: Category, reader: RecordReader, work: WorkDep
 ) -> dict[str, Any]:
-    return vault.get_record_for(
-        work,
-        subject_id=subject_id,
-        category=category,
-        reader=reader.party,
-    )
+    return vault.get_record_for(work, subject_id=subject_id, category=category, reader=reader.party)
 
 
 @router.post("/v1/subjects/search", response_model=SubjectPage, summary="Find a subject by exact email")
