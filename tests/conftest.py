@@ -26,10 +26,10 @@ from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for
 from privacy_service.crypto import LocalKeyFile
 from privacy_service.identity.runtime import IdentityRuntime
-from privacy_service.work import Work
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
+from privacy_service.work import Work
 
 POSTGRES_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL") or None
 

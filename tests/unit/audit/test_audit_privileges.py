@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -31,13 +32,16 @@ from privacy_service.audit.models import AuditArchive, AuditCheckpoint, AuditEve
 from privacy_service.audit.privileges import SERVICE_ROLE
 from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import LocalKeyFile
+from privacy_service.work import Work
 from tests.conftest import requires_postgres
 from tests.unit.audit.conftest import CLIENT, RecordEvents
-from privacy_service.work import Work
 
 pytestmark = requires_postgres
 
 INSUFFICIENT_PRIVILEGE = "42501"
+EVENTS = cast(Table, AuditEvent.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
+ARCHIVES = cast(Table, AuditArchive.__table__)
 
 
 def act_as_service(session: Session) -> None:
@@ -65,21 +69,19 @@ def test_the_service_role_cannot_change_the_action_of_a_sealed_event(
 ) -> None:
     act_as_service(session)
     with refused(session):
-        session.execute(
-            update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 2).values(action="x")
-        )
+        session.execute(update(EVENTS).where(EVENTS.c.seq == 2).values(action="x"))
 
 
 @pytest.mark.parametrize("sealed", [True, False])
 def test_the_service_role_cannot_delete_an_event(
-    session: Session, clock: FrozenClock, record_events: RecordEvents, sealed: bool, work: Work
+    session: Session, record_events: RecordEvents, sealed: bool, work: Work
 ) -> None:
     record_events(2)
     if sealed:
         seal_pending_events(work)
     act_as_service(session)
     with refused(session):
-        session.execute(delete(AuditEvent.__table__))
+        session.execute(delete(EVENTS))
 
 
 @pytest.mark.parametrize(
@@ -92,31 +94,25 @@ def test_the_service_role_cannot_truncate_the_trail(session: Session, table: str
 
 
 def test_the_service_role_cannot_change_or_delete_a_checkpoint(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
+    session: Session, key_file: LocalKeyFile, work: Work
 ) -> None:
-    ensure_signing_key(
-        work,
-        provider=key_file,
-    )
+    ensure_signing_key(work, provider=key_file)
     write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     act_as_service(session)
     with refused(session):
-        session.execute(update(AuditCheckpoint.__table__).values(seq=7))
+        session.execute(update(CHECKPOINTS).values(seq=7))
     with refused(session):
-        session.execute(delete(AuditCheckpoint.__table__))
+        session.execute(delete(CHECKPOINTS))
 
 
 def test_the_service_role_cannot_write_the_archive_record_that_would_allow_a_delete(
     session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
 ) -> None:
-    key = ensure_signing_key(
-        work,
-        provider=key_file,
-    )
+    key = ensure_signing_key(work, provider=key_file)
     act_as_service(session)
     with refused(session):
         session.execute(
-            AuditArchive.__table__.insert().values(
+            ARCHIVES.insert().values(
                 number=1,
                 first_seq=1,
                 through_seq=1,
@@ -131,7 +127,7 @@ def test_the_service_role_cannot_write_the_archive_record_that_would_allow_a_del
 
 
 def test_the_service_role_records_reads_seals_and_checkpoints(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents, work: Work
+    session: Session, key_file: LocalKeyFile, record_events: RecordEvents, work: Work
 ) -> None:
     act_as_service(session)
     record_events(3)
@@ -145,10 +141,7 @@ def test_the_service_role_records_reads_seals_and_checkpoints(
     work.commit()
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == 4
     assert seal_pending_events(work) == 4
-    ensure_signing_key(
-        work,
-        provider=key_file,
-    )
+    ensure_signing_key(work, provider=key_file)
     checkpoint = write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     assert checkpoint is not None
     assert checkpoint.seq == 4

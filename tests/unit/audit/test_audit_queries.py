@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from privacy_service.api.routes.audit import event_item
 from privacy_service.audit import Action, Outcome, Party, PartyType, record, seal_pending_events
+from privacy_service.audit.actions import DetailsState
 from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.queries import (
-    DetailsState,
     EventFilter,
     EventPosition,
     InvalidQuery,
@@ -33,16 +33,14 @@ from privacy_service.audit.queries import (
 from privacy_service.audit.schemas import CSV_COLUMNS, csv_lines, jsonl_lines
 from privacy_service.core.clock import FrozenClock
 from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 from tests.unit.audit.conftest import CLIENT, RecordEvents
 from tests.unit.audit.tampering import TestSigner, drop_guards, set_columns
-from privacy_service.work import Work
 
 EVERYTHING = EventFilter()
 
 
-def walk(
-    session: Session, keyring: Keyring, work: Work, *, limit: int, filters: EventFilter = EVERYTHING
-) -> list[str]:
+def walk(work: Work, *, limit: int, filters: EventFilter = EVERYTHING) -> list[str]:
     """Every page's ids in order, following the cursors (through their text form) to the end."""
     seen: list[str] = []
     after: EventPosition | None = None
@@ -137,7 +135,7 @@ def test_a_checkpoint_cursor_names_its_number_and_nothing_else() -> None:
 
 
 def test_sealed_events_come_by_seq_then_unsealed_ones_by_time(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents, work: Work
+    record_events: RecordEvents, work: Work
 ) -> None:
     first = record_events(3)
     seal_pending_events(work)
@@ -152,9 +150,6 @@ def test_sealed_events_come_by_seq_then_unsealed_ones_by_time(
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 5, 6])
 def test_pages_walk_sealed_and_unsealed_events_exactly_once(
-    session: Session,
-    clock: FrozenClock,
-    keyring: Keyring,
     record_events: RecordEvents,
     limit: int,
     work: Work,
@@ -162,11 +157,11 @@ def test_pages_walk_sealed_and_unsealed_events_exactly_once(
     events = record_events(3)
     seal_pending_events(work)
     events += record_events(2)
-    assert walk(session, keyring, limit=limit) == [event.id for event in events]
+    assert walk(work, limit=limit) == [event.id for event in events]
 
 
 def test_an_event_sealed_after_the_walk_reached_the_unsealed_tail_is_listed_once(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents, work: Work
+    record_events: RecordEvents, work: Work
 ) -> None:
     events = record_events(2)
     seal_pending_events(work)
@@ -180,9 +175,7 @@ def test_an_event_sealed_after_the_walk_reached_the_unsealed_tail_is_listed_once
     assert listed == [event.id for event in events]
 
 
-def test_filters_narrow_the_listing(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents, work: Work
-) -> None:
+def test_filters_narrow_the_listing(clock: FrozenClock, record_events: RecordEvents, work: Work) -> None:
     start = clock.now()
     events = record_events(4)
     record(
@@ -194,7 +187,7 @@ def test_filters_narrow_the_listing(
     )
     work.commit()
 
-    def ids(work: Work, **filters: object) -> list[str]:
+    def ids(**filters: object) -> list[str]:
         page = list_events(work, filters=EventFilter(**filters), limit=50)  # type: ignore[arg-type]
         return [view.id for view in page.items]
 
@@ -209,9 +202,7 @@ def test_filters_narrow_the_listing(
     ]
 
 
-def test_an_export_reads_every_event_in_batches(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents, work: Work
-) -> None:
+def test_an_export_reads_every_event_in_batches(record_events: RecordEvents, work: Work) -> None:
     events = record_events(4)
     seal_pending_events(work)
     events += record_events(3)
@@ -222,10 +213,8 @@ def test_an_export_reads_every_event_in_batches(
 # -- details ---------------------------------------------------------------------------------------
 
 
-def subject_event(
-    session: Session, clock: FrozenClock, keyring: Keyring, subject_id: str, work: Work
-) -> AuditEvent:
-    keyring.create(session=session, subject_id=subject_id)
+def subject_event(work: Work, subject_id: str) -> AuditEvent:
+    work.keyring.create(session=work.session, subject_id=subject_id)
     event_id = record(
         work,
         actor=CLIENT,
@@ -235,16 +224,16 @@ def subject_event(
         details={"category": "address"},
     )
     work.commit()
-    event = session.get_one(AuditEvent, event_id)
-    session.flush()
+    event = work.session.get_one(AuditEvent, event_id)
+    work.session.flush()
     return event
 
 
 def test_an_erased_subjects_event_is_listed_with_its_details_withheld(
-    session: Session, clock: FrozenClock, keyring: Keyring, work: Work
+    session: Session, keyring: Keyring, work: Work
 ) -> None:
-    kept = subject_event(session, clock, keyring, "subject-kept")
-    erased = subject_event(session, clock, keyring, "subject-gone")
+    kept = subject_event(work, "subject-kept")
+    erased = subject_event(work, "subject-gone")
     keyring.shred(session=session, subject_id="subject-gone")
     views = {view.id: view for view in list_events(work, filters=EVERYTHING, limit=9).items}
     assert views[kept.id].details == {"category": "address"}
@@ -252,9 +241,9 @@ def test_an_erased_subjects_event_is_listed_with_its_details_withheld(
 
 
 def test_details_that_no_longer_open_are_withheld_and_the_listing_goes_on(
-    session: Session, clock: FrozenClock, keyring: Keyring, work: Work
+    session: Session, work: Work
 ) -> None:
-    event = subject_event(session, clock, keyring, "subject-tampered")
+    event = subject_event(work, "subject-tampered")
     seal_pending_events(work)
     drop_guards(session)
     assert event.seq is not None
@@ -281,7 +270,7 @@ def test_checkpoints_are_paged_by_number(session: Session, clock: FrozenClock, s
 
 
 def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_quoted_while_jsonl_stays_exact(
-    session: Session, clock: FrozenClock, keyring: Keyring, work: Work
+    work: Work,
 ) -> None:
     record(
         work,

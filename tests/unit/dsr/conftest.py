@@ -12,10 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
 
 from privacy_service.connectors import InMemoryConnector
-from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.dsr import service
 from privacy_service.dsr.models import DsrRequest
@@ -68,12 +66,10 @@ def shop_backend() -> Principal:
 
 
 @pytest.fixture
-def new_customer(
-    session: Session, keyring: Keyring, identity: IdentityRuntime, clock: FrozenClock
-) -> NewCustomer:
+def new_customer(work: Work, identity: IdentityRuntime) -> NewCustomer:
     """Register a customer (subject, profile, data key, account); return their id."""
 
-    def create(work: Work, *, email: str | None = None, **profile: object) -> str:
+    def create(*, email: str | None = None, **profile: object) -> str:
         user = register_user(
             work,
             emails=identity.emails,
@@ -88,12 +84,10 @@ def new_customer(
 
 
 @pytest.fixture
-def file_request(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, shop_backend: Principal
-) -> FileRequest:
+def file_request(work: Work, runtime: DsrRuntime, shop_backend: Principal) -> FileRequest:
     """File a request on a subject's behalf, as a shop backend does."""
 
-    def file(subject_id: str, work: Work, request_type: RequestType = RequestType.ACCESS) -> DsrRequest:
+    def file(subject_id: str, request_type: RequestType = RequestType.ACCESS) -> DsrRequest:
         return service.file_request(
             work,
             runtime=runtime,

@@ -24,12 +24,11 @@ SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 @pytest.fixture
 def claimed_twice(
-    session: Session,
+    work: Work,
     runtime: DsrRuntime,
     clock: FrozenClock,
     new_customer: Callable[..., str],
     file_request: Callable[..., DsrRequest],
-    work: Work,
 ) -> tuple[Claim, Claim]:
     """One access task, claimed by a first worker and again by a second once the first one's lease ran out."""
     systems.register_system(
@@ -47,9 +46,7 @@ def claimed_twice(
     return first, second
 
 
-def answer(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, claim: Claim, outcome: object, work: Work
-) -> None:
+def answer(work: Work, runtime: DsrRuntime, claim: Claim, outcome: object) -> None:
     assert isinstance(outcome, Completed | Failed)
     record_outcome(
         work, runtime=runtime, task_id=claim.task_id, attempt=claim.attempt,
@@ -58,25 +55,25 @@ def answer(
 
 
 def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, claimed_twice: tuple[Claim, Claim]
+    work: Work, session: Session, runtime: DsrRuntime, claimed_twice: tuple[Claim, Claim]
 ) -> None:
     first, second = claimed_twice
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     lease = task.lease_until
 
-    answer(session, runtime, clock, first, Failed(error="timed out after 2 s", retryable=True))
+    answer(work, runtime, first, Failed(error="timed out after 2 s", retryable=True))
     assert (task.status, task.attempts, task.lease_until, task.last_error) == ("pending", 2, lease, None)
 
-    answer(session, runtime, clock, second, Failed(error="HTTP 503 from the system", retryable=True))
+    answer(work, runtime, second, Failed(error="HTTP 503 from the system", retryable=True))
     assert (task.lease_until, task.last_error) == (None, "HTTP 503 from the system")
 
 
 def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, claimed_twice: tuple[Claim, Claim]
+    work: Work, session: Session, runtime: DsrRuntime, claimed_twice: tuple[Claim, Claim]
 ) -> None:
     first, second = claimed_twice
-    answer(session, runtime, clock, first, Completed(data={"orders": []}, retained=()))
+    answer(work, runtime, first, Completed(data={"orders": []}, retained=()))
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     assert task.status == "completed"
@@ -85,5 +82,5 @@ def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
     assert request.status == "completed"
 
     # The newer attempt's answer, arriving after, changes nothing.
-    answer(session, runtime, clock, second, Failed(error="HTTP 503 from the system", retryable=True))
+    answer(work, runtime, second, Failed(error="HTTP 503 from the system", retryable=True))
     assert (task.status, task.last_error) == ("completed", None)

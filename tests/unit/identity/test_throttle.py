@@ -31,8 +31,8 @@ from privacy_service.identity.throttle import (
     Window,
     purge_expired,
 )
-from tests.conftest import requires_postgres
 from privacy_service.work import Work
+from tests.conftest import requires_postgres
 
 REDIS_URL = os.environ.get("PRIVACY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DIGEST_KEY = bytes(range(32))

@@ -9,12 +9,12 @@ import json
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import KeySet, KeySetSerialization, OKPKey
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,8 @@ from privacy_service.identity.tokens import (
     TokenIssuer,
     signing_key_context,
 )
-from tests.support.clocks import FakeMonotonic
 from privacy_service.work import Work
+from tests.support.clocks import FakeMonotonic
 
 ISSUER = "https://privacy.example.test"
 SHOP = "01jshopclient0000000000001"
@@ -659,7 +659,9 @@ def test_the_first_token_signed_creates_the_first_key_when_start_up_could_not(
     (published,) = keys["keys"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecurityWarning)
-        decoded = jwt.decode(token, KeySet.import_key_set(keys), algorithms=["EdDSA"])
+        decoded = jwt.decode(
+            token, KeySet.import_key_set(cast(KeySetSerialization, keys)), algorithms=["EdDSA"]
+        )
     assert decoded.header["kid"] == published["kid"]
 
 

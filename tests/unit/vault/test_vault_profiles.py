@@ -16,12 +16,12 @@ from privacy_service.vault import service
 from privacy_service.vault.errors import EmailTaken, SubjectExists, SubjectNotFound
 from privacy_service.vault.models import Profile, Subject
 from privacy_service.vault.schemas import ProfileFields, ProfileUpdate
-from tests.unit.vault.sample_profiles import ALICE, BOB, NewSubject
 from privacy_service.work import Work
+from tests.unit.vault.sample_profiles import ALICE, BOB, NewSubject
 
 
 def test_a_profile_reads_back_exactly_as_written_including_non_ascii_names(
-    session: Session, keyring: Keyring, new_subject: NewSubject, work: Work
+    work: Work, keyring: Keyring, new_subject: NewSubject
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
     keyring.forget_cached()  # read through the wrapped keys, not the keys cached at creation
@@ -33,7 +33,7 @@ def test_a_profile_reads_back_exactly_as_written_including_non_ascii_names(
 
 
 def test_a_profile_with_only_an_email_reads_back_with_empty_optional_fields(
-    session: Session, keyring: Keyring, new_subject: NewSubject, work: Work
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ProfileFields(email="minimal@example.com"))
     row = session.get_one(Profile, subject_id)
@@ -54,12 +54,7 @@ def test_every_stored_profile_value_is_a_ciphertext(session: Session, new_subjec
 
 
 def test_an_update_changes_only_the_fields_sent(
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    work: Work, session: Session, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
     row = session.get_one(Profile, subject_id)
@@ -80,12 +75,7 @@ def test_an_update_changes_only_the_fields_sent(
 
 
 def test_a_field_sent_as_null_is_cleared_and_a_null_extra_empties_it(
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
 
@@ -103,22 +93,14 @@ def test_a_field_sent_as_null_is_cleared_and_a_null_extra_empties_it(
 
 
 def test_an_update_with_nothing_sent_changes_nothing(
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    work: Work, session: Session, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
     created_at = session.get_one(Subject, subject_id).updated_at
     clock.advance(timedelta(hours=1))
 
     unchanged = service.update_profile(
-        work,
-        blind_index=blind_index,
-        subject_id=subject_id,
-        changes=ProfileUpdate(),
+        work, blind_index=blind_index, subject_id=subject_id, changes=ProfileUpdate()
     )
 
     assert unchanged == ALICE
@@ -126,12 +108,7 @@ def test_an_update_with_nothing_sent_changes_nothing(
 
 
 def test_an_email_change_reindexes_and_the_old_address_no_longer_finds_the_subject(
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
 
@@ -150,12 +127,7 @@ def test_an_email_change_reindexes_and_the_old_address_no_longer_finds_the_subje
 
 
 def test_respelling_the_same_address_keeps_the_index_and_stores_the_new_spelling(
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
     index = session.get_one(Subject, subject_id).email_index
@@ -181,13 +153,7 @@ def test_respelling_the_same_address_keeps_the_index_and_stores_the_new_spelling
     ],
 )
 def test_a_second_subject_with_the_same_email_in_any_spelling_is_refused(
-    spelling: str,
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    spelling: str, work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     first = new_subject(ALICE)
 
@@ -204,12 +170,7 @@ def test_a_second_subject_with_the_same_email_in_any_spelling_is_refused(
 
 
 def test_changing_the_email_to_another_subjects_address_is_refused_and_changes_nothing(
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
 
@@ -251,9 +212,7 @@ def test_find_by_email_is_an_exact_match_of_the_normalised_address(
     assert found == ([alice] if matches else [])
 
 
-def test_a_blind_index_of_another_purpose_is_refused(
-    session: Session, keyring: Keyring, clock: FrozenClock, work: Work
-) -> None:
+def test_a_blind_index_of_another_purpose_is_refused(work: Work, session: Session, keyring: Keyring) -> None:
     phone_index = BlindIndex(key=keyring.provider.blind_index_key(), purpose="phone")
 
     with pytest.raises(ValueError, match="email blind index"):
@@ -262,9 +221,7 @@ def test_a_blind_index_of_another_purpose_is_refused(
         service.find_by_email(session=session, blind_index=phone_index, email="alice@example.com")
 
 
-def test_an_unknown_subject_is_not_found(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, work: Work
-) -> None:
+def test_an_unknown_subject_is_not_found(work: Work, blind_index: BlindIndex) -> None:
     with pytest.raises(SubjectNotFound) as missing:
         service.read_profile(work, subject_id="0" * 26)
     assert (missing.value.status, missing.value.code) == (404, "subject_not_found")
@@ -278,7 +235,7 @@ def test_an_unknown_subject_is_not_found(
 
 
 def test_a_data_key_without_a_profile_is_still_no_subject(
-    session: Session, keyring: Keyring, work: Work
+    work: Work, session: Session, keyring: Keyring
 ) -> None:
     keyring.create(session=session, subject_id="key-only-subject")
 
@@ -287,7 +244,7 @@ def test_a_data_key_without_a_profile_is_still_no_subject(
 
 
 def test_load_profiles_opens_many_in_the_order_asked_and_leaves_out_unknown_ids(
-    session: Session, keyring: Keyring, new_subject: NewSubject, monkeypatch: pytest.MonkeyPatch, work: Work
+    work: Work, keyring: Keyring, new_subject: NewSubject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service, "LOAD_BATCH_SIZE", 2)  # several batches from a handful of subjects
     alice, bob = new_subject(ALICE), new_subject(BOB)
@@ -304,37 +261,20 @@ def test_load_profiles_opens_many_in_the_order_asked_and_leaves_out_unknown_ids(
     assert service.load_profiles(work, subject_ids=[]) == {}
 
 
-def test_a_subject_can_be_given_the_id_its_caller_chose(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, work: Work
-) -> None:
+def test_a_subject_can_be_given_the_id_its_caller_chose(work: Work, blind_index: BlindIndex) -> None:
     chosen = new_id()
 
-    subject = service.create_subject(
-        work,
-        blind_index=blind_index,
-        profile=ALICE,
-        subject_id=chosen,
-    )
+    subject = service.create_subject(work, blind_index=blind_index, profile=ALICE, subject_id=chosen)
 
     assert subject.id == chosen
     assert service.read_profile(work, subject_id=chosen) == ALICE
 
 
 def test_a_chosen_id_already_in_use_or_once_erased_or_malformed_is_refused(
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
-    work: Work,
+    work: Work, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
-    def create(subject_id: str, work: Work) -> None:
-        service.create_subject(
-            work,
-            blind_index=blind_index,
-            profile=BOB,
-            subject_id=subject_id,
-        )
+    def create(subject_id: str) -> None:
+        service.create_subject(work, blind_index=blind_index, profile=BOB, subject_id=subject_id)
 
     alice = new_subject(ALICE)
     with pytest.raises(SubjectExists) as exists:
