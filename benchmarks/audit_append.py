@@ -13,10 +13,11 @@ transaction holding one small business row (an order of a few columns, in a
 table of the benchmark's own) and, depending on the contender:
 
 - ``without trail``: nothing else;
-- ``with trail``: its audit event, through ``audit.record`` in the same session
-  and transaction, exactly as a service does; a real ``privacy-service worker``
-  process (default settings: a batch of ``PRIVACY_AUDIT_SEAL_BATCH`` events
-  sealed per second, checkpoints) seals them meanwhile, on the same cores;
+- ``with trail``: its audit event, through ``audit.record`` in the same unit
+  of work, written as it commits, exactly as a service does; a real
+  ``privacy-service worker`` process (default settings: a batch of
+  ``PRIVACY_AUDIT_SEAL_BATCH`` events sealed per second, checkpoints) seals
+  them meanwhile, on the same cores;
 - ``naive chain``: the event sealed inside the transaction, as a design without
   a separate sealer must: ``SELECT ... FOR UPDATE`` on a one-row chain head,
   the SHA-256 of the event's canonical encoding (the project's own
@@ -24,12 +25,13 @@ table of the benchmark's own) and, depending on the contender:
   ``audit_events`` (same columns, constraints and indexes), the head updated.
   Every writer queues on that lock until the holder has committed.
 
-Each writer has its own pooled connection and ORM session (SQLAlchemy 2.0, the
-service's path). Contenders alternate round by round (``--rounds`` of
-``--seconds`` each, after a short warm-up); the best round of each counts, so
-a burst of load from elsewhere hurts none in particular; each with-trail
-round against the without-trail round just before it is printed too, with
-their median, which a single lucky round cannot move. After a ``with
+Each writer has its own pooled connection, ORM session (SQLAlchemy 2.0) and
+unit of work (``Work``, which commits each transaction): the service's path.
+Contenders alternate round by round (``--rounds`` of ``--seconds`` each, after
+a short warm-up); the best round of each counts, so a burst of load from
+elsewhere hurts none in particular; each with-trail round against the
+without-trail round just before it is printed too, with their median, which a
+single lucky round cannot move. After a ``with
 trail`` round the benchmark waits (untimed) until the worker has sealed
 everything, and prints how many events were still unsealed when the round
 ended: the sealer kept up when that is about one second's worth or less.
@@ -77,7 +79,11 @@ from privacy_service.audit.models import AuditEvent
 from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.ids import new_id
+from privacy_service.crypto import LocalKeyFile
 from privacy_service.crypto.signing import generate_signing_key, public_key_of, sign
+from privacy_service.keys.cache import DataKeyCache
+from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 
 import steal
 from scratch import scratch_database
@@ -123,16 +129,15 @@ def new_order(index: int) -> Order:
     return Order(id=new_id(), shop="bench-shop", status="paid", amount_cents=1000 + index % 5000)
 
 
-def without_trail(session: Session, index: int) -> None:
-    session.add(new_order(index))
+def without_trail(work: Work, index: int) -> None:
+    work.session.add(new_order(index))
 
 
-def with_trail(session: Session, index: int) -> None:
+def with_trail(work: Work, index: int) -> None:
     order = new_order(index)
-    session.add(order)
+    work.session.add(order)
     record(
-        session=session,
-        clock=SystemClock(),
+        work,
         actor=SHOP,
         action=Action.SENSITIVE_UPDATE,
         target=Party(type=PartyType.CLIENT, id=order.id),
@@ -140,15 +145,16 @@ def with_trail(session: Session, index: int) -> None:
     )
 
 
-def naive_chain(session: Session, index: int) -> None:
+def naive_chain(work: Work, index: int) -> None:
     """Seal inside the transaction: lock the head, hash, insert sealed, move the head."""
+    session = work.session
     order = new_order(index)
     session.add(order)
     session.flush()  # the business change first, as a service would write it before its event
     seq, prev_hash = session.execute(
         text("SELECT seq, hash FROM naive_chain_head WHERE id = 1 FOR UPDATE")
     ).one()
-    now = SystemClock().now()
+    now = work.now()
     event = ChainedEvent(
         id=new_id(),
         at=now,
@@ -191,7 +197,7 @@ def naive_chain(session: Session, index: int) -> None:
     )
 
 
-TRANSACTIONS: dict[str, Callable[[Session, int], None]] = {
+TRANSACTIONS: dict[str, Callable[[Work, int], None]] = {
     "without trail": without_trail,
     "with trail": with_trail,
     "naive chain": naive_chain,
@@ -267,7 +273,13 @@ class Round:
 
 
 def run_round(
-    sessions: sessionmaker[Session], contender: str, *, writers: int, seconds: float, probe: CpuProbe
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    contender: str,
+    *,
+    writers: int,
+    seconds: float,
+    probe: CpuProbe,
 ) -> Round:
     """``writers`` threads commit ``contender``'s transaction in a loop; count commits inside the window."""
     transaction = TRANSACTIONS[contender]
@@ -280,14 +292,15 @@ def run_round(
     def writer(slot: int) -> None:
         index = 0
         with sessions() as session:
+            work = Work(session=session, clock=SystemClock(), keyring=keyring)
             start.wait()
             while not stop.is_set():
                 index += 1
                 try:
-                    transaction(session, index)
-                    session.commit()
+                    transaction(work, index)
+                    work.commit()
                 except Exception:
-                    session.rollback()
+                    work.rollback()
                     errors[slot] += 1
                     continue
                 if "from" in window:
@@ -383,12 +396,20 @@ def bench_append(admin_url: str, *, writers: int, seconds: float, rounds: int) -
         engine = migrated_engine(url, pool_size=writers + 2)
         prepare_append_tables(engine)
         sessions = sessionmaker(engine, expire_on_commit=False)
+        # The worker's own key file, made before it starts (audit events of no subject use no key).
+        keyring = Keyring(
+            provider=LocalKeyFile.open_or_create(Path(data_dir) / "keys.json"),
+            clock=SystemClock(),
+            cache=DataKeyCache(max_entries=0, ttl_seconds=0),
+        )
         with running_worker(url, Path(data_dir)) as worker:
             wait_until_ready(engine, worker)
             probe = CpuProbe(engine=engine, worker_pid=worker.pid)
             for number in range(1, rounds + 1):
                 for contender in CONTENDERS:
-                    result = run_round(sessions, contender, writers=writers, seconds=seconds, probe=probe)
+                    result = run_round(
+                        sessions, keyring, contender, writers=writers, seconds=seconds, probe=probe
+                    )
                     line = (
                         f"  round {number}  {contender:<14} {result.per_second:>9.1f} tx/s"
                         f"   steal {steal.percent(result.stolen):>4}"
@@ -484,9 +505,9 @@ def generate_chain(
         )
     raw = engine.raw_connection()
     try:
-        connection = raw.driver_connection  # psycopg's own, for COPY
-        assert connection is not None
-        cursor = connection.cursor()
+        driver = raw.driver_connection  # psycopg's own, for COPY
+        assert driver is not None
+        cursor = driver.cursor()
         prev_hash = GENESIS_HASH
         seq = 0
         checkpoint_number = 0
@@ -559,13 +580,13 @@ def generate_chain(
             ) as copy:
                 for checkpoint in checkpoints:
                     copy.write_row(checkpoint)
-            connection.commit()
+            driver.commit()
             generated.events = seq
             generated.checkpoints = checkpoint_number
             progress(seq)
         cursor.execute("ANALYZE audit_events")
         cursor.execute("ANALYZE audit_checkpoints")
-        connection.commit()
+        driver.commit()
     finally:
         raw.close()
     return generated, {key_id: public_key_of(private_key)}

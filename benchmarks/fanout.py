@@ -74,7 +74,7 @@ from privacy_service.connectors import WebhookConnector  # noqa: E402
 from privacy_service.core import migrations  # noqa: E402
 from privacy_service.core.clock import SystemClock  # noqa: E402
 from privacy_service.core.config import Settings  # noqa: E402
-from privacy_service.core.db import SessionFactory, create_engine_for, create_session_factory, unit_of_work  # noqa: E402
+from privacy_service.core.db import create_engine_for, create_session_factory  # noqa: E402
 from privacy_service.dsr import service as dsr  # noqa: E402
 from privacy_service.dsr.models import DsrRequest, DsrTask  # noqa: E402
 from privacy_service.dsr.runtime import DsrRuntime  # noqa: E402
@@ -87,6 +87,7 @@ from privacy_service.policy import RequestType, SystemRequestType, load_policies
 from privacy_service.vault import service as vault  # noqa: E402
 from privacy_service.vault.lookup import email_index  # noqa: E402
 from privacy_service.vault.schemas import ProfileFields  # noqa: E402
+from privacy_service.work import Workplace  # noqa: E402
 from privacy_service.worker import build_worker  # noqa: E402
 
 from scratch import scratch_database  # noqa: E402
@@ -182,27 +183,27 @@ class Service:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir = data_dir
         self.database_url = database_url
-        self.settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url)  # type: ignore[call-arg]
+        self.settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url)
         self.engine: Engine = create_engine_for(self.settings)
         migrations.upgrade(self.engine)
-        self.sessions: SessionFactory = create_session_factory(self.engine)
-        self.clock = SystemClock()
-        self.keyring = Keyring.from_settings(self.settings, clock=self.clock)
+        clock = SystemClock()
+        keyring = Keyring.from_settings(self.settings, clock=clock)
+        self.workplace = Workplace(sessions=create_session_factory(self.engine), clock=clock, keyring=keyring)
         self.connector = WebhookConnector()
         self.runtime = DsrRuntime.from_settings(
             self.settings,
             policies=load_policies(self.settings.effective_policies_dir, environ=os.environ),
             connector=self.connector,
-            keyring=self.keyring,
-            emails=email_index(self.keyring.provider),
+            keyring=keyring,
+            emails=email_index(keyring.provider),
         )
         self._subjects = 0
 
     def register(self, systems: Sequence[SystemAddress], *, timeout_seconds: float) -> None:
-        with unit_of_work(self.sessions) as session:
+        with self.workplace.open() as work:
             for system in systems:
                 register_system(
-                    session=session, keyring=self.keyring, clock=self.clock, policies=self.runtime.policies,
+                    work, policies=self.runtime.policies,
                     actor=SYSTEM, name=system.name, url=system.url, secret=system.secret,
                     request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                     categories=("orders",), timeout_seconds=timeout_seconds,
@@ -211,12 +212,11 @@ class Service:
     def create_subjects(self, count: int, *, batch: int = 100) -> list[str]:
         created: list[str] = []
         while len(created) < count:
-            with unit_of_work(self.sessions) as session:
+            with self.workplace.open() as work:
                 for _ in range(min(batch, count - len(created))):
                     self._subjects += 1
                     subject = vault.create_subject(
-                        session=session, keyring=self.keyring, blind_index=self.runtime.emails,
-                        clock=self.clock,
+                        work, blind_index=self.runtime.emails,
                         profile=ProfileFields(email=f"subject-{self._subjects}@example.com", country="DE"),
                     )  # fmt: skip
                     created.append(subject.id)
@@ -224,10 +224,10 @@ class Service:
 
     def file_access_requests(self, subject_ids: Sequence[str]) -> list[str]:
         """File one access request per subject, all in one transaction (they become due together)."""
-        with unit_of_work(self.sessions) as session:
+        with self.workplace.open() as work:
             return [
                 dsr.file_request(
-                    session=session, runtime=self.runtime, clock=self.clock, requester=SHOP,
+                    work, runtime=self.runtime, requester=SHOP,
                     request_type=RequestType.ACCESS, subject_id=subject_id,
                 ).id
                 for subject_id in subject_ids
@@ -290,10 +290,7 @@ def bench_latency(*, systems: int, answer_ms: float, runs: int, admin_url: str |
     ):
         service = Service(Path(directory) / "data", url)
         reader = service.reader()
-        worker = build_worker(
-            settings=service.settings, sessions=service.sessions, clock=service.clock,
-            provider=service.keyring.provider, dsr=service.runtime,
-        )  # fmt: skip
+        worker = build_worker(settings=service.settings, workplace=service.workplace, dsr=service.runtime)
         try:
             service.register(fleet.systems, timeout_seconds=service.settings.delivery_timeout_seconds)
             subjects = service.create_subjects(runs)

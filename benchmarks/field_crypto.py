@@ -60,7 +60,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from privacy_service.core import migrations
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import SessionFactory, create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.crypto import (
     DataKey,
     FieldContext,
@@ -76,6 +76,7 @@ from privacy_service.vault.models import Profile
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.vault.sealing import open_profile
 from privacy_service.vault.service import LOAD_BATCH_SIZE, create_subject, load_profiles
+from privacy_service.work import Workplace
 
 GOAL_VERSUS_TINK = 0.9
 FIELDS_PER_SUBJECT = 10
@@ -361,28 +362,24 @@ def _plain_profile(row: Any) -> ProfileFields:
     )
 
 
-def populate(*, sessions: SessionFactory, keyring: Keyring, profiles: list[ProfileFields]) -> list[str]:
+def populate(*, workplace: Workplace, profiles: list[ProfileFields]) -> list[str]:
     """Write every profile through the vault's service, and its plaintext twin; return the subject ids."""
-    blind_index = email_index(keyring.provider)
-    clock = SystemClock()
+    blind_index = email_index(workplace.keyring.provider)
     subject_ids: list[str] = []
     for start in range(0, len(profiles), ORM_SETUP_BATCH):
-        with unit_of_work(sessions) as session:
+        with workplace.open() as work:
             for profile in profiles[start : start + ORM_SETUP_BATCH]:
-                subject = create_subject(
-                    session=session, keyring=keyring, blind_index=blind_index, clock=clock, profile=profile
-                )
+                subject = create_subject(work, blind_index=blind_index, profile=profile)
                 subject_ids.append(subject.id)
-                session.add(
+                work.session.add(
                     PlainProfile(subject_id=subject.id, **profile.model_dump(exclude={"locale", "extra"}))
                 )
     return subject_ids
 
 
-def time_orm_loads(
-    *, sessions: SessionFactory, keyring: Keyring, subject_ids: list[str], rounds: int
-) -> OrmTimings:
+def time_orm_loads(*, workplace: Workplace, subject_ids: list[str], rounds: int) -> OrmTimings:
     """Best time of each way to load every profile; the first round only warms caches and is not counted."""
+    sessions, keyring = workplace.sessions, workplace.keyring
 
     def plain() -> dict[str, ProfileFields]:
         with sessions() as session:
@@ -393,8 +390,8 @@ def time_orm_loads(
             return load_plain_entities(session=session, subject_ids=subject_ids)
 
     def encrypted() -> dict[str, ProfileFields]:
-        with sessions() as session:
-            return load_profiles(session=session, keyring=keyring, subject_ids=subject_ids)
+        with workplace.open() as work:
+            return load_profiles(work, subject_ids=subject_ids)
 
     def encrypted_cold() -> dict[str, ProfileFields]:
         keyring.forget_cached()
@@ -470,16 +467,18 @@ def run_orm_section(*, rows: int, rounds: int, database_url: str | None) -> bool
             tempfile.TemporaryDirectory() as directory,
             orm_database(directory=Path(directory), database_url=url) as engine,
         ):
-            sessions = create_session_factory(engine)
-            keyring = Keyring(
-                provider=LocalKeyFile.open_or_create(Path(directory) / "keys.json"),
-                clock=SystemClock(),
-                cache=DataKeyCache(max_entries=rows, ttl_seconds=3600),
+            clock = SystemClock()
+            workplace = Workplace(
+                sessions=create_session_factory(engine),
+                clock=clock,
+                keyring=Keyring(
+                    provider=LocalKeyFile.open_or_create(Path(directory) / "keys.json"),
+                    clock=clock,
+                    cache=DataKeyCache(max_entries=rows, ttl_seconds=3600),
+                ),
             )
-            subject_ids = populate(sessions=sessions, keyring=keyring, profiles=profiles)
-            timings = time_orm_loads(
-                sessions=sessions, keyring=keyring, subject_ids=subject_ids, rounds=rounds
-            )
+            subject_ids = populate(workplace=workplace, profiles=profiles)
+            timings = time_orm_loads(workplace=workplace, subject_ids=subject_ids, rounds=rounds)
         through_orm = timings.encrypted_entities / timings.plain_entities
         lean = timings.encrypted_warm / timings.plain
         met = met and through_orm <= GOAL_ORM_RATIO
@@ -539,7 +538,7 @@ def _subject_keys(workload: FieldWorkload) -> list[DataKey]:
 
 def _tink_primitives(count: int) -> list[Any]:
     try:
-        import tink
+        import tink  # type: ignore[import-untyped]  # no type information shipped
         from tink import aead
     except ImportError:
         sys.exit("this benchmark compares against Google Tink: .venv/bin/pip install tink")

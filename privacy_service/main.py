@@ -26,12 +26,13 @@ from privacy_service.api.routes.reference import router as reference_router
 from privacy_service.connectors import Connector, WebhookConnector
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.admission import LoginAdmission
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, load_policies
+from privacy_service.work import Workplace
 from privacy_service.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,10 @@ def create_app(
             app.state.identity = IdentityRuntime.from_settings(
                 settings, keyring=app.state.keyring, clock=clock
             )
+        app.state.workplace = Workplace(sessions=app.state.sessions, clock=clock, keyring=app.state.keyring)
         try:
-            with unit_of_work(app.state.sessions) as session:
-                app.state.identity.tokens.ensure_active_key(session=session)
+            with app.state.workplace.open() as work:
+                app.state.identity.tokens.ensure_active_key(session=work.session)
         except SQLAlchemyError:
             # Serve anyway: /readyz reports the database, and the first token signed makes the key.
             log.warning("could not ensure a token-signing key at start-up: the database is unreachable")
@@ -90,13 +92,7 @@ def create_app(
         )
         worker = None
         if run_worker:
-            worker = build_worker(
-                settings=settings,
-                sessions=app.state.sessions,
-                clock=clock,
-                provider=app.state.keyring.provider,
-                dsr=app.state.dsr,
-            )
+            worker = build_worker(settings=settings, workplace=app.state.workplace, dsr=app.state.dsr)
             worker.start_in_thread()
         try:
             yield

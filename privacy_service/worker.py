@@ -15,15 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
 from privacy_service.audit.checkpoints import CheckpointCadence
 from privacy_service.audit.jobs import seal_events_job, write_checkpoint_job
 from privacy_service.audit.witness import FileWitness
-from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.crypto import KeyProvider
 from privacy_service.dsr.fanout import FanOut
 from privacy_service.dsr.jobs import (
@@ -33,8 +28,8 @@ from privacy_service.dsr.jobs import (
     purge_exports_job,
 )
 from privacy_service.dsr.runtime import DsrRuntime
-from privacy_service.dsr.service import committed_new_tasks
 from privacy_service.identity import revocation, throttle
+from privacy_service.work import Work, Workplace
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +38,7 @@ log = logging.getLogger(__name__)
 DELIVERY_POLL_SECONDS = 0.25
 
 
-@dataclass(frozen=True)
-class JobContext:
-    """What a job is handed each time it runs."""
-
-    session: Session
-    clock: Clock
-
-
-JobFunction = Callable[[JobContext], None]
+JobFunction = Callable[[Work], None]  # handed the unit of work of its run, which commits when it returns
 
 
 @dataclass
@@ -65,12 +52,12 @@ class Job:
     _next_due: float = field(default=0.0, repr=False)
 
 
-def _purge_login_failures(job: JobContext) -> None:
-    throttle.purge_expired(session=job.session, clock=job.clock)
+def _purge_login_failures(work: Work) -> None:
+    throttle.purge_expired(work)
 
 
-def _purge_revoked_tokens(job: JobContext) -> None:
-    revocation.purge_expired(session=job.session, clock=job.clock)
+def _purge_revoked_tokens(work: Work) -> None:
+    revocation.purge_expired(work)
 
 
 def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | None = None) -> list[Job]:
@@ -106,25 +93,17 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
     return jobs
 
 
-def build_worker(
-    *, settings: Settings, sessions: SessionFactory, clock: Clock, provider: KeyProvider, dsr: DsrRuntime
-) -> Worker:
+def build_worker(*, settings: Settings, workplace: Workplace, dsr: DsrRuntime) -> Worker:
     """The worker of ``serve`` and ``privacy-service worker``: every job, and deliveries drained on stop."""
-    fanout = FanOut(sessions=sessions, runtime=dsr, clock=clock)
+    fanout = FanOut(workplace=workplace, runtime=dsr)
     worker = Worker(
-        sessions=sessions,
-        clock=clock,
-        jobs=default_jobs(settings=settings, provider=provider, fanout=fanout),
+        workplace=workplace,
+        jobs=default_jobs(settings=settings, provider=workplace.keyring.provider, fanout=fanout),
         poll_seconds=settings.worker_poll_seconds,
         on_stop=[fanout.close],
     )
-
-    def wake_on_new_tasks(session: Session) -> None:
-        if committed_new_tasks(session):
-            worker.wake()
-
-    # The fan-out of a request filed in this process starts at its commit, not at the next poll.
-    event.listen(sessions, "after_commit", wake_on_new_tasks)
+    # The fan-out of a request filed in this process starts once it commits, not at the next poll.
+    dsr.new_tasks.listen(worker.wake)
     return worker
 
 
@@ -132,14 +111,12 @@ class Worker:
     def __init__(
         self,
         *,
-        sessions: SessionFactory,
-        clock: Clock,
+        workplace: Workplace,
         jobs: Sequence[Job],
         poll_seconds: float = 1.0,
         on_stop: Sequence[Callable[[], None]] = (),
     ) -> None:
-        self._sessions = sessions
-        self._clock = clock
+        self._workplace = workplace
         self._jobs = list(jobs)
         self._poll_seconds = poll_seconds
         self._on_stop = list(on_stop)
@@ -167,8 +144,8 @@ class Worker:
 
     def _run_job(self, job: Job) -> None:
         try:
-            with unit_of_work(self._sessions) as session:
-                job.run(JobContext(session=session, clock=self._clock))
+            with self._workplace.open() as work:
+                job.run(work)
         except Exception:
             log.exception("worker job failed", extra={"job": job.name})
 

@@ -29,6 +29,7 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
+from privacy_service.work import Work
 
 POSTGRES_URL = os.environ.get("PRIVACY_TEST_DATABASE_URL") or None
 
@@ -163,6 +164,16 @@ def key_file(tmp_path: Path) -> LocalKeyFile:
 @pytest.fixture
 def keyring(key_file: LocalKeyFile, clock: FrozenClock) -> Keyring:
     return Keyring(provider=key_file, clock=clock, cache=DataKeyCache(max_entries=1000, ttl_seconds=300))
+
+
+@pytest.fixture
+def work(session: Session, clock: FrozenClock, keyring: Keyring) -> Work:
+    """The test's unit of work, on the test's ``session``, ``clock`` and ``keyring``.
+
+    Rows it writes at its commit (audit events, a login's session) reach the
+    database at ``work.commit()``, as they do when an edge's unit of work ends.
+    """
+    return Work(session=session, clock=clock, keyring=keyring)
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""What a route may ask for: the request's unit of work, the clock, the settings, the caller.
+"""What a route may ask for: the request's unit of work, the settings, the caller.
 
-The unit of work is a ``scope="function"`` dependency: it commits right after
-the route returns and *before* the response is sent, so a failed commit is
-answered as an error, never as a success for a change that did not happen.
+The unit of work (``WorkDep``, a ``work.Work``) is a ``scope="function"``
+dependency: it commits right after the route returns and *before* the
+response is sent, so a failed commit is answered as an error, never as a
+success for a change that did not happen. A route that must not hold a
+transaction throughout (a login waiting for argon2, the OAuth endpoints)
+opens its units of work itself from ``WorkplaceDep``.
 
 The caller is resolved from ``Authorization: Bearer <access token>``: a user
 (a customer or staff, whose session must still be open) or a client (a shop
@@ -16,12 +19,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from privacy_service.api.admission import PLACE_STATE_KEY as PASSWORD_PLACE
 from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity import revocation
 from privacy_service.identity.errors import Forbidden, InvalidToken, MfaRequiredForStaff, NotAuthenticated
@@ -30,6 +31,7 @@ from privacy_service.identity.principals import Principal, PrincipalKind
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.keys.service import Keyring
+from privacy_service.work import Work, Workplace
 
 T = TypeVar("T")
 
@@ -65,14 +67,14 @@ def get_password_place(request: Request) -> PoolPlace | None:
     return place
 
 
-def get_sessions(request: Request) -> SessionFactory:
-    sessions: SessionFactory = request.app.state.sessions
-    return sessions
+def get_workplace(request: Request) -> Workplace:
+    workplace: Workplace = request.app.state.workplace
+    return workplace
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with unit_of_work(get_sessions(request)) as session:
-        yield session
+def get_work(request: Request) -> Iterator[Work]:
+    with get_workplace(request).open() as work:
+        yield work
 
 
 def _in_event_loop(getter: Callable[[Request], T]) -> Callable[[Request], Awaitable[T]]:
@@ -89,9 +91,9 @@ SettingsDep = Annotated[Settings, Depends(_in_event_loop(get_settings))]
 ClockDep = Annotated[Clock, Depends(_in_event_loop(get_clock))]
 KeyringDep = Annotated[Keyring, Depends(_in_event_loop(get_keyring))]
 IdentityDep = Annotated[IdentityRuntime, Depends(_in_event_loop(get_identity))]
-SessionsDep = Annotated[SessionFactory, Depends(_in_event_loop(get_sessions))]
+WorkplaceDep = Annotated[Workplace, Depends(_in_event_loop(get_workplace))]
 DsrDep = Annotated[DsrRuntime, Depends(_in_event_loop(get_dsr))]
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
+WorkDep = Annotated[Work, Depends(get_work, scope="function")]
 
 
 def bearer_token(request: Request) -> str:
@@ -102,16 +104,14 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def get_principal(
-    request: Request, sessions: SessionsDep, identity: IdentityDep, clock: ClockDep
-) -> Principal:
-    """The caller, checked in a short transaction of its own (so a route may run work outside one)."""
+def get_principal(request: Request, workplace: WorkplaceDep, identity: IdentityDep) -> Principal:
+    """The caller, checked in a short unit of work of its own (so a route may run work outside one)."""
     token = bearer_token(request)
-    with unit_of_work(sessions) as session:
-        claims = identity.tokens.verify_access_token(session=session, token=token, audience=None)
-        if not identity.clients.is_enabled(session=session, client_id=claims.client_id):
+    with workplace.open() as work:
+        claims = identity.tokens.verify_access_token(session=work.session, token=token, audience=None)
+        if not identity.clients.is_enabled(session=work.session, client_id=claims.client_id):
             raise InvalidToken("The client this token was issued to is disabled.")
-        revocation.ensure_usable(session=session, clock=clock, claims=claims)
+        revocation.ensure_usable(work, claims=claims)
     if claims.session_id is None:
         if claims.subject != claims.client_id:
             raise InvalidToken()
@@ -176,7 +176,7 @@ def client_in_thread(request: Request, scope: Scope) -> Principal:
     come before a 401); use ``client_with`` wherever that order matters.
     """
     state = request.app.state
-    return _as_client(get_principal(request, state.sessions, state.identity, state.clock), scope)
+    return _as_client(get_principal(request, state.workplace, state.identity), scope)
 
 
 def _as_client(principal: Principal, scope: Scope) -> Principal:

@@ -186,9 +186,7 @@ def _validation_error(request: Request, error: Exception) -> Response:
     whole_body_wrong = any(tuple(item.get("loc", ())) == ("body",) for item in errors)
     if whole_body_wrong and request.headers.get("content-type") and not _is_json(request):
         return ProblemResponse(
-            status=415,
-            code="unsupported_media_type",
-            detail="Send the request body as application/json.",
+            status=415, code="unsupported_media_type", detail="Send the request body as application/json."
         )
     fields = [
         {

@@ -47,9 +47,9 @@ from privacy_service.audit.checkpoints import ensure_signing_key, public_keys, u
 from privacy_service.audit.errors import AuditError
 from privacy_service.audit.models import AuditArchive, AuditEvent
 from privacy_service.audit.verify import VerificationReport, verify_chain
-from privacy_service.core.clock import Clock
 from privacy_service.crypto import CryptoError, KeyProvider
 from privacy_service.crypto.signing import sign, verify_signature
+from privacy_service.work import Work
 
 BATCH_SIZE: Final = 1000
 _STATEMENT_KEY: Final = "archive"
@@ -251,7 +251,7 @@ def _sealed_events(session: Session, *, first: int, last: int) -> Iterator[Chain
 
 
 def archive_prefix(
-    *, session: Session, clock: Clock, provider: KeyProvider, before: datetime, out: IO[bytes]
+    work: Work, *, provider: KeyProvider, before: datetime, out: IO[bytes]
 ) -> ArchiveStatement | None:
     """Write the events recorded before ``before`` (a prefix) to ``out``, sign, record and delete them.
 
@@ -261,24 +261,24 @@ def archive_prefix(
     caller makes ``out`` durable first, then commits, so events never leave the
     database without their archive.
     """
-    previous = latest_archive(session)
+    previous = latest_archive(work.session)
     first_seq = 1 if previous is None else previous.through_seq + 1
-    through_seq = archivable_through(session=session, first_seq=first_seq, before=before)
+    through_seq = archivable_through(session=work.session, first_seq=first_seq, before=before)
     if through_seq < first_seq:
         return None
-    keys = public_keys(session)
-    report = verify_chain(session=session, public_keys=keys, to_seq=through_seq)
+    keys = public_keys(work.session)
+    report = verify_chain(session=work.session, public_keys=keys, to_seq=through_seq)
     if not report.ok:
         raise ChainNotVerified(report)
     digest = hashlib.sha256()
     last_hash = GENESIS_HASH if previous is None else previous.hash
-    for event in _sealed_events(session, first=first_seq, last=through_seq):
+    for event in _sealed_events(work.session, first=first_seq, last=through_seq):
         line = event_line(event)
         digest.update(line)
         out.write(line)
         assert event.hash is not None
         last_hash = event.hash
-    key = ensure_signing_key(session=session, provider=provider, clock=clock)
+    key = ensure_signing_key(work, provider=provider)
     unsigned = ArchiveStatement(
         number=1 if previous is None else previous.number + 1,
         first_seq=first_seq,
@@ -286,15 +286,15 @@ def archive_prefix(
         hash=last_hash,
         before=before,
         digest=digest.hexdigest(),
-        at=clock.now(),
+        at=work.clock.now(),
         key_id=key.id,
         signature=b"",
     )
     private_key = unwrap_signing_key(key=key, provider=provider)
     statement = replace(unsigned, signature=sign(private_key=private_key, message=unsigned.message()))
-    session.add(AuditArchive(**{name: getattr(statement, name) for name in ArchiveStatement.__slots__}))
-    session.flush()  # the record first: the trigger lets only events up to its through_seq go
-    session.execute(
+    work.session.add(AuditArchive(**{name: getattr(statement, name) for name in ArchiveStatement.__slots__}))
+    work.session.flush()  # the record first: the trigger lets only events up to its through_seq go
+    work.session.execute(
         delete(AuditEvent)
         .where(AuditEvent.seq >= first_seq, AuditEvent.seq <= through_seq)
         .execution_options(synchronize_session=False)

@@ -21,10 +21,10 @@ from privacy_service.audit.errors import NoSigningKey
 from privacy_service.audit.models import AuditCheckpoint, AuditSigningKey
 from privacy_service.audit.sealer import chain_head
 from privacy_service.audit.witness import CheckpointStatement, Witness
-from privacy_service.core.clock import Clock
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import KeyProvider, WrappedKey
 from privacy_service.crypto.signing import generate_signing_key, public_key_of, sign
+from privacy_service.work import Work
 
 _WRAP_CONTEXT: Final = b"privacy-service/audit-signing-key/v1\x00"
 
@@ -55,7 +55,7 @@ def active_signing_key(session: Session) -> AuditSigningKey | None:
     )
 
 
-def _create_signing_key(*, session: Session, provider: KeyProvider, clock: Clock) -> AuditSigningKey:
+def _create_signing_key(work: Work, *, provider: KeyProvider) -> AuditSigningKey:
     key_id = new_id()
     private_key = generate_signing_key()
     wrapped = provider.wrap(private_key, associated_data=_wrap_context(key_id))
@@ -64,24 +64,24 @@ def _create_signing_key(*, session: Session, provider: KeyProvider, clock: Clock
         public_key=public_key_of(private_key),
         private_key=wrapped.blob,
         kek_version=wrapped.kek_version,
-        created_at=clock.now(),
+        created_at=work.clock.now(),
     )
-    session.add(row)
-    session.flush()
+    work.session.add(row)
+    work.session.flush()
     return row
 
 
-def ensure_signing_key(*, session: Session, provider: KeyProvider, clock: Clock) -> AuditSigningKey:
+def ensure_signing_key(work: Work, *, provider: KeyProvider) -> AuditSigningKey:
     """The active signing key, created on first use."""
-    return active_signing_key(session) or _create_signing_key(session=session, provider=provider, clock=clock)
+    return active_signing_key(work.session) or _create_signing_key(work, provider=provider)
 
 
-def rotate_signing_key(*, session: Session, provider: KeyProvider, clock: Clock) -> AuditSigningKey:
+def rotate_signing_key(work: Work, *, provider: KeyProvider) -> AuditSigningKey:
     """Retire the active key and start signing with a new one; old checkpoints keep verifying."""
-    current = active_signing_key(session)
+    current = active_signing_key(work.session)
     if current is not None:
-        current.retired_at = clock.now()
-    return _create_signing_key(session=session, provider=provider, clock=clock)
+        current.retired_at = work.clock.now()
+    return _create_signing_key(work, provider=provider)
 
 
 def unwrap_signing_key(*, key: AuditSigningKey, provider: KeyProvider) -> bytes:
@@ -106,9 +106,8 @@ def last_checkpoint(session: Session) -> AuditCheckpoint | None:
 
 
 def write_checkpoint(
+    work: Work,
     *,
-    session: Session,
-    clock: Clock,
     provider: KeyProvider,
     cadence: CheckpointCadence,
     witness: Witness | None = None,
@@ -118,9 +117,9 @@ def write_checkpoint(
 
     Run it in a transaction after the sealer's has committed, so it signs what is durable.
     """
-    now = clock.now()
-    seq, head_hash = chain_head(session)
-    previous = last_checkpoint(session)
+    now = work.clock.now()
+    seq, head_hash = chain_head(work.session)
+    previous = last_checkpoint(work.session)
     due = (
         force
         or previous is None
@@ -129,7 +128,7 @@ def write_checkpoint(
     )
     if not due:
         return None
-    key = active_signing_key(session)
+    key = active_signing_key(work.session)
     if key is None:
         raise NoSigningKey()
     private_key = unwrap_signing_key(key=key, provider=provider)
@@ -143,8 +142,8 @@ def write_checkpoint(
         key_id=key.id,
         signature=sign(private_key=private_key, message=message),
     )
-    session.add(checkpoint)
-    session.flush()
+    work.session.add(checkpoint)
+    work.session.flush()
     if witness is not None:
         witness.publish(CheckpointStatement.of(checkpoint))
     return checkpoint

@@ -11,13 +11,6 @@ class AuditError(DomainError):
     title = "Audit trail error"
 
 
-class KeyringRequired(AuditError):
-    """An event names a data subject and carries details, which must be sealed under their key."""
-
-    code = "audit_keyring_required"
-    title = "Details about a data subject need the keyring to be sealed"
-
-
 class NoSigningKey(AuditError):
     """No active checkpoint-signing key exists; ``ensure_signing_key`` creates one."""
 

@@ -31,7 +31,7 @@ from privacy_service.audit.models import AuditCheckpoint, AuditEvent
 from privacy_service.audit.recorder import open_details
 from privacy_service.crypto import CryptoError
 from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 
 EXPORT_BATCH_SIZE: Final = 500
 _PARTY_TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -245,12 +245,7 @@ def _filtered(filters: EventFilter) -> Select[AuditEvent]:
 
 
 def list_events(
-    *,
-    session: Session,
-    keyring: Keyring,
-    filters: EventFilter,
-    limit: int,
-    after: EventPosition | None = None,
+    work: Work, *, filters: EventFilter, limit: int, after: EventPosition | None = None
 ) -> EventPage:
     """At most ``limit`` events matching ``filters`` after ``after``, in the module's order."""
     if limit < 1:
@@ -261,7 +256,7 @@ def list_events(
         if after is not None:
             query = query.where(AuditEvent.seq > after.seq)
         # One more than the page holds: whether it comes back says if there is a next page.
-        sealed = list(session.scalars(query.order_by(AuditEvent.seq).limit(limit + 1)))
+        sealed = list(work.session.scalars(query.order_by(AuditEvent.seq).limit(limit + 1)))
     # The highest seq this walk has gone through: sealed events above it have not been listed yet.
     if isinstance(after, UnsealedPosition):
         last_seq = after.last_seq
@@ -277,7 +272,7 @@ def list_events(
                 or_(AuditEvent.at > after.at, and_(AuditEvent.at == after.at, AuditEvent.id > after.id))
             )
         unsealed = list(
-            session.scalars(query.order_by(AuditEvent.at, AuditEvent.id).limit(limit + 1 - len(sealed)))
+            work.session.scalars(query.order_by(AuditEvent.at, AuditEvent.id).limit(limit + 1 - len(sealed)))
         )
     events = (sealed + unsealed)[:limit]
     next_position: EventPosition | None = None
@@ -288,31 +283,31 @@ def list_events(
             next_position = SealedPosition(seq=last.seq)
         else:
             next_position = UnsealedPosition(last_seq=last_seq, at=last.at, id=last.id)
-    return EventPage(
-        items=_views(session=session, keyring=keyring, events=events), next_position=next_position
-    )
+    return EventPage(items=_views(work, events=events), next_position=next_position)
 
 
 def iter_events(
-    *, session: Session, keyring: Keyring, filters: EventFilter, batch_size: int = EXPORT_BATCH_SIZE
+    work: Work, *, filters: EventFilter, batch_size: int = EXPORT_BATCH_SIZE
 ) -> Iterator[EventView]:
     """Every event matching ``filters``, in the module's order, read ``batch_size`` at a time."""
     after: EventPosition | None = None
     while True:
-        page = list_events(session=session, keyring=keyring, filters=filters, limit=batch_size, after=after)
+        page = list_events(work, filters=filters, limit=batch_size, after=after)
         yield from page.items
         if page.next_position is None:
             return
         after = page.next_position
 
 
-def _views(*, session: Session, keyring: Keyring, events: Sequence[AuditEvent]) -> list[EventView]:
+def _views(work: Work, *, events: Sequence[AuditEvent]) -> list[EventView]:
     subject_ids = sorted({e.subject_id for e in events if e.subject_id is not None and e.details is not None})
     # One query for the page's keys; erased subjects (shredded keys) are left out of the answer.
-    live_keys = keyring.for_subjects(session=session, subject_ids=subject_ids) if subject_ids else {}
+    live_keys = (
+        work.keyring.for_subjects(session=work.session, subject_ids=subject_ids) if subject_ids else {}
+    )
     views = []
     for event in events:
-        details, state = _details(session=session, keyring=keyring, event=event, live=live_keys.keys())
+        details, state = _details(work, event=event, live=live_keys.keys())
         views.append(
             EventView(
                 id=event.id,
@@ -336,14 +331,14 @@ def _views(*, session: Session, keyring: Keyring, events: Sequence[AuditEvent]) 
 
 
 def _details(
-    *, session: Session, keyring: Keyring, event: AuditEvent, live: Container[str]
+    work: Work, *, event: AuditEvent, live: Container[str]
 ) -> tuple[dict[str, Any] | None, DetailsState]:
     if event.details is None:
         return None, DetailsState.NONE
     if event.subject_id is not None and event.subject_id not in live:
         return None, DetailsState.ERASED
     try:
-        return open_details(session=session, event=event, keyring=keyring), DetailsState.AVAILABLE
+        return open_details(work, event=event), DetailsState.AVAILABLE
     except (SubjectKeyDestroyed, SubjectKeyNotFound):
         return None, DetailsState.ERASED  # erased between the key query and now
     except (CryptoError, ValueError):

@@ -5,10 +5,10 @@ lock on the chain's head and concurrent business transactions never queue
 behind each other; the sealer chains committed events within about a second.
 An event exists exactly when the change it describes committed.
 
-The event is not added to the ORM unit of work (it is never changed by the
-code that records it) but to ``core.insert_at_commit.InsertAtCommit``: it is
-sent as its transaction commits, and on PostgreSQL in the COMMIT's own round
-trip, so an audited transaction makes no more round trips than the same
+The event is not added to the ORM session (it is never changed by the code
+that records it) but to the unit of work's rows at commit
+(``Work.insert_at_commit``): it is sent as the unit of work commits, and on
+PostgreSQL in the COMMIT's own round trip, so an audited transaction makes no more round trips than the same
 transaction unaudited. As a statement of its own, the event held
 ``benchmarks/audit_append.py`` at 0.62-0.85x the throughput of the same
 transactions without events; sent with the COMMIT, 0.79-0.89x best rounds
@@ -23,17 +23,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from privacy_service.audit.actions import Action, Outcome, Party
-from privacy_service.audit.errors import KeyringRequired
 from privacy_service.audit.models import AuditEvent
-from privacy_service.core.clock import Clock
 from privacy_service.core.ids import new_id
-from privacy_service.core.insert_at_commit import InsertAtCommit
-from privacy_service.core.logging import request_id_var
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.keys.service import Keyring
+from privacy_service.work import InsertAtCommit, Work
 
 DETAILS_TABLE = "audit_events"
 DETAILS_COLUMN = "details"
@@ -56,53 +50,47 @@ def subject_of(*, actor: Party, target: Party) -> str | None:
 
 
 def record(
+    work: Work,
     *,
-    session: Session,
-    clock: Clock,
     actor: Party,
     action: Action,
     target: Party,
     outcome: Outcome,
     request_id: str | None = None,
     details: Mapping[str, Any] | None = None,
-    keyring: Keyring | None = None,
 ) -> str:
-    """Write an unsealed event in the caller's transaction and return its id.
+    """Write an unsealed event as ``work`` commits, and return its id.
 
     When the event names a data subject (a ``user`` or ``subject`` party),
     ``details`` are sealed under that subject's data key, so erasing the subject
     makes them unreadable while the chain stays verifiable; otherwise they are
     stored as plain JSON and must hold no personal data.
     """
-    if request_id is None:
-        request_id = request_id_var.get()  # the HTTP request being served, if any
     subject_id = subject_of(actor=actor, target=target)
     sealed: bytes | None = None
     if details is not None:
         if subject_id is None:
             sealed = json.dumps(dict(details), sort_keys=True, separators=(",", ":")).encode()
-        elif keyring is None:
-            raise KeyringRequired()
         else:
             fields = SubjectFields(
-                key=keyring.for_subject(session=session, subject_id=subject_id),
+                key=work.keyring.for_subject(session=work.session, subject_id=subject_id),
                 table=DETAILS_TABLE,
                 subject_id=subject_id,
             )
             sealed = fields.seal_json(DETAILS_COLUMN, dict(details))
     event_id = new_id()
-    _EVENTS.add(
-        session,
+    work.insert_at_commit(
+        _EVENTS,
         {
             "id": event_id,
-            "at": clock.now(),
+            "at": work.clock.now(),
             "actor_type": actor.type.value,
             "actor_id": actor.id,
             "action": action.value,
             "target_type": target.type.value,
             "target_id": target.id,
             "outcome": outcome.value,
-            "request_id": request_id,
+            "request_id": request_id if request_id is not None else work.request_id,
             "subject_id": subject_id,
             "details": sealed,
         },
@@ -110,17 +98,15 @@ def record(
     return event_id
 
 
-def open_details(*, session: Session, event: AuditEvent, keyring: Keyring | None) -> dict[str, Any] | None:
+def open_details(work: Work, *, event: AuditEvent) -> dict[str, Any] | None:
     """The event's details as a dict; raises SubjectKeyDestroyed once the subject was erased."""
     if event.details is None:
         return None
     if event.subject_id is None:
         value: dict[str, Any] = json.loads(event.details)
         return value
-    if keyring is None:
-        raise KeyringRequired()
     fields = SubjectFields(
-        key=keyring.for_subject(session=session, subject_id=event.subject_id),
+        key=work.keyring.for_subject(session=work.session, subject_id=event.subject_id),
         table=DETAILS_TABLE,
         subject_id=event.subject_id,
     )

@@ -32,8 +32,8 @@ from sqlalchemy.orm.util import identity_key
 from privacy_service.audit.canonical import CHAINED_EVENT_COLUMNS, GENESIS_HASH, ChainedEvent
 from privacy_service.audit.errors import SealingConflict
 from privacy_service.audit.models import AuditArchive, AuditEvent
-from privacy_service.core.clock import Clock
 from privacy_service.core.types import UTCDateTime
+from privacy_service.work import Work
 
 #: The PostgreSQL advisory lock key of the sealer ("PRIVAUD1" as a 64-bit integer).
 SEALER_LOCK_KEY: Final = 0x5052_4956_4155_4431
@@ -72,15 +72,15 @@ def chain_head(session: Session) -> tuple[int, str]:
     return seq, hash_
 
 
-def seal_pending_events(*, session: Session, clock: Clock, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+def seal_pending_events(work: Work, *, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
     """Seal up to ``batch_size`` pending events in the caller's transaction; return how many.
 
     Returns 0 without waiting when another sealer holds the lock. Nothing is
     committed here: the caller's unit of work commits the batch as a whole.
     """
-    if not try_lock_sealer(session):
+    if not try_lock_sealer(work.session):
         return 0
-    connection = session.connection()
+    connection = work.session.connection()
     pending = (
         connection.execute(
             select(*CHAINED_EVENT_COLUMNS)
@@ -93,8 +93,8 @@ def seal_pending_events(*, session: Session, clock: Clock, batch_size: int = DEF
     )
     if not pending:
         return 0
-    seq, prev_hash = chain_head(session)
-    sealed_at = clock.now()
+    seq, prev_hash = chain_head(work.session)
+    sealed_at = work.clock.now()
     seals: list[dict[str, object]] = []  # executemany parameters of _SEAL
     for row in pending:
         seq += 1
@@ -110,7 +110,7 @@ def seal_pending_events(*, session: Session, clock: Clock, batch_size: int = DEF
         )
         prev_hash = event_hash
     _write_seals(connection, seals, sealed_at=sealed_at)
-    _expire_loaded(session, [seal["event_id"] for seal in seals])
+    _expire_loaded(work.session, [seal["event_id"] for seal in seals])
     return len(seals)
 
 

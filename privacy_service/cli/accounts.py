@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_service.cli.bootstrap import EXIT_FAILURE, fail, identity_console, validation_message
-from privacy_service.core.db import unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.crypto import CryptoError
 from privacy_service.identity import accounts
@@ -57,13 +56,11 @@ def import_users(file: Path, as_json: bool) -> None:
                 continue
             try:
                 account = _parse_import_line(raw)
-                with unit_of_work(console.sessions) as session:
+                with console.workplace.open() as work:
                     accounts.import_user(
-                        session=session,
-                        keyring=console.keyring,
+                        work,
                         emails=console.identity.emails,
                         hasher=console.identity.passwords.hasher,
-                        clock=console.clock,
                         email=account["email"],
                         legacy_hash=account["password_hash"],
                         profile={**account.get("profile", {}), "country": account["country"]},

@@ -30,8 +30,9 @@ from privacy_service.cli.bootstrap import (
     settings_or_exit,
 )
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory
 from privacy_service.core.logging import configure_logging
+from privacy_service.work import Workplace
 
 
 @click.group()
@@ -134,15 +135,15 @@ def archive(before: datetime | None, to_file: Path, as_json: bool) -> None:
     if to_file.exists():
         fail(f"{to_file} exists already; archives are never overwritten", exit_code=EXIT_USAGE)
     engine = ready_engine(settings, migrate_embedded=False)
-    provider = open_keyring(settings).provider
+    keyring = open_keyring(settings)
+    provider = keyring.provider
+    workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
     partial = to_file.with_name(to_file.name + ".partial")
     statement = None
     try:
-        with database_errors(), unit_of_work(create_session_factory(engine)) as session:
+        with database_errors(), workplace.open() as work:
             with partial.open("xb") as out:
-                statement = archive_prefix(
-                    session=session, clock=clock, provider=provider, before=cut_off, out=out
-                )
+                statement = archive_prefix(work, provider=provider, before=cut_off, out=out)
                 out.flush()
                 os.fsync(out.fileno())
             # The archive is durable before the events leave the database (the commit, next).

@@ -20,14 +20,15 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from privacy_service.core import migrations
-from privacy_service.core.clock import Clock, SystemClock
+from privacy_service.core.clock import SystemClock
 from privacy_service.core.config import Settings, SettingsError, load_settings
-from privacy_service.core.db import SessionFactory, create_engine_for, create_session_factory, sqlite_file
+from privacy_service.core.db import create_engine_for, create_session_factory, sqlite_file
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, PolicyError, load_policies
+from privacy_service.work import Workplace
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -166,13 +167,12 @@ def open_keyring(settings: Settings) -> Keyring:
 
 @dataclass(frozen=True)
 class Console:
-    """What an account or key command works with: settings, sessions, keys, identity, the wall clock."""
+    """What an account or key command works with: settings, units of work (with the keys and the wall
+    clock) and identity."""
 
     settings: Settings
-    sessions: SessionFactory
-    keyring: Keyring
+    workplace: Workplace
     identity: IdentityRuntime
-    clock: Clock
 
 
 @contextmanager
@@ -191,10 +191,8 @@ def identity_console() -> Iterator[Console]:
     try:
         yield Console(
             settings=settings,
-            sessions=create_session_factory(engine),
-            keyring=keyring,
+            workplace=Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring),
             identity=identity,
-            clock=clock,
         )
     finally:
         identity.close()

@@ -12,7 +12,6 @@ import json
 import click
 
 from privacy_service.cli.bootstrap import EXIT_USAGE, database_errors, fail, identity_console
-from privacy_service.core.db import unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import clients as service
 from privacy_service.identity.scopes import parse_scopes
@@ -37,9 +36,9 @@ def create_client(name: str, scopes: str, as_json: bool) -> None:
         fail(str(error), exit_code=EXIT_USAGE)
     if not granted:
         fail("give at least one scope", exit_code=EXIT_USAGE)
-    with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
+    with identity_console() as console, database_errors(), console.workplace.open() as work:
         registered = service.register_client(
-            session=session, digests=console.identity.digests, clock=console.clock, name=name, scopes=granted
+            work, digests=console.identity.digests, name=name, scopes=granted
         )
     if as_json:
         answer = {
@@ -63,8 +62,8 @@ def create_client(name: str, scopes: str, as_json: bool) -> None:
 )
 def list_clients(as_json: bool) -> None:
     """List every client: id, name, scopes, when it was created and, if so, disabled. Never a secret."""
-    with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
-        listed = service.list_clients(session=session)
+    with identity_console() as console, database_errors(), console.workplace.open() as work:
+        listed = service.list_clients(session=work.session)
     if as_json:
         click.echo(json.dumps([client.to_json() for client in listed]))
         return
@@ -88,8 +87,8 @@ def list_clients(as_json: bool) -> None:
 def disable_client(client_id: str, as_json: bool) -> None:
     """Disable a client: its secret and every token it holds are refused from now on. There is no undo."""
     try:
-        with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
-            changed = service.disable_client(session=session, clock=console.clock, client_id=client_id)
+        with identity_console() as console, database_errors(), console.workplace.open() as work:
+            changed = service.disable_client(work, client_id=client_id)
     except DomainError as error:
         fail(error.detail)
     if as_json:
@@ -113,10 +112,8 @@ def rotate_secret(client_id: str, as_json: bool) -> None:
     disable the client and create a new one.
     """
     try:
-        with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
-            secret = service.rotate_client_secret(
-                session=session, digests=console.identity.digests, clock=console.clock, client_id=client_id
-            )
+        with identity_console() as console, database_errors(), console.workplace.open() as work:
+            secret = service.rotate_client_secret(work, digests=console.identity.digests, client_id=client_id)
     except DomainError as error:
         fail(error.detail)
     if as_json:

@@ -15,7 +15,6 @@ from pathlib import Path
 import click
 
 from privacy_service.cli.bootstrap import EXIT_USAGE, database_errors, fail, identity_console
-from privacy_service.core.db import unit_of_work
 from privacy_service.dsr.erasure import JournalError, read_journal, replay_erasures
 from privacy_service.dsr.runtime import erased_subject_index
 
@@ -51,13 +50,11 @@ def replay(since: str, journal: Path | None, as_json: bool) -> None:
             entries = list(read_journal(path)) if path.exists() else []
         except JournalError as error:
             fail(str(error))
-        with database_errors(), unit_of_work(console.sessions) as session:
+        with database_errors(), console.workplace.open() as work:
             report = replay_erasures(
-                session=session,
-                keyring=console.keyring,
+                work,
                 emails=console.identity.emails,
-                erased_subjects=erased_subject_index(console.keyring),
-                clock=console.clock,
+                erased_subjects=erased_subject_index(console.workplace.keyring),
                 since=moment,
                 journal=entries,
             )

@@ -18,11 +18,12 @@ from privacy_service.cli.bootstrap import (
     settings_or_exit,
 )
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory
 from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto.key_file import DEFAULT_RELOAD_INTERVAL
 from privacy_service.keys.service import add_kek_version
+from privacy_service.work import Workplace
 
 # A running process re-reads the key file at most this long after it changes.
 KEY_FILE_NOTICE_SECONDS = DEFAULT_RELOAD_INTERVAL + 0.1
@@ -44,10 +45,10 @@ def rotate(batch_size: int) -> None:
     settings = settings_or_exit()
     configure_logging(settings.log_level)
     engine = ready_engine(settings, migrate_embedded=True)
-    sessions = create_session_factory(engine)
     keyring = open_keyring(settings)
-    with database_errors(), unit_of_work(sessions) as session:
-        stale = keyring.stale_count(session=session)
+    workplace = Workplace(sessions=create_session_factory(engine), clock=SystemClock(), keyring=keyring)
+    with database_errors(), workplace.open() as work:
+        stale = keyring.stale_count(session=work.session)
     if stale:
         click.echo(f"resuming: {stale} data keys are still wrapped under an older KEK version")
     else:
@@ -56,29 +57,28 @@ def rotate(batch_size: int) -> None:
         except DomainError as error:
             fail(error.detail)
         click.echo(f"added KEK version {version}; new data keys are wrapped under it")
-        with database_errors(), unit_of_work(sessions) as session:
+        with database_errors(), workplace.open() as work:
             audit.record(
-                session=session,
-                clock=SystemClock(),
+                work,
                 actor=SYSTEM,
                 action=Action.KEY_ROTATE,
                 target=Party(type=PartyType.KEY, id=f"kek-{version}"),
                 outcome=Outcome.SUCCESS,
             )
-        with database_errors(), unit_of_work(sessions) as session:
-            stale = keyring.stale_count(session=session)
+        with database_errors(), workplace.open() as work:
+            stale = keyring.stale_count(session=work.session)
     with database_errors(), click.progressbar(length=stale, label="re-wrapping data keys") as progress:
         while True:
-            with unit_of_work(sessions) as session:
-                done = keyring.rewrap_batch(session=session, batch_size=batch_size)
+            with workplace.open() as work:
+                done = keyring.rewrap_batch(session=work.session, batch_size=batch_size)
             if done:
                 progress.update(done)
                 continue
             # Running services notice a new KEK version within a second; a key one of them
             # created just before that is caught by one more sweep after the notice window.
             time.sleep(KEY_FILE_NOTICE_SECONDS)
-            with unit_of_work(sessions) as session:
-                if keyring.rewrap_batch(session=session, batch_size=batch_size) == 0:
+            with workplace.open() as work:
+                if keyring.rewrap_batch(session=work.session, batch_size=batch_size) == 0:
                     break
     click.echo(f"every data key is wrapped under KEK version {keyring.provider.current_version()}")
     engine.dispose()
@@ -92,7 +92,7 @@ def status(as_json: bool) -> None:
     configure_logging(settings.log_level)
     engine = ready_engine(settings, migrate_embedded=True)
     keyring = open_keyring(settings)
-    with database_errors(), unit_of_work(create_session_factory(engine)) as session:
+    with database_errors(), create_session_factory(engine)() as session:
         usage = keyring.usage(session=session)
     engine.dispose()
     if as_json:
@@ -111,11 +111,10 @@ def rotate_signing() -> None:
 
     Running services sign with the new key within PRIVACY_SIGNING_KEY_CACHE_SECONDS.
     """
-    with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
-        kid = console.identity.tokens.rotate_signing_key(session=session)
+    with identity_console() as console, database_errors(), console.workplace.open() as work:
+        kid = console.identity.tokens.rotate_signing_key(work)
         audit.record(
-            session=session,
-            clock=console.clock,
+            work,
             actor=SYSTEM,
             action=Action.SIGNING_KEY_ROTATE,
             target=Party(type=PartyType.SIGNING_KEY, id=kid),

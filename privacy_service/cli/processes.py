@@ -143,6 +143,7 @@ def worker() -> None:
     from privacy_service.connectors import WebhookConnector
     from privacy_service.dsr.runtime import DsrRuntime
     from privacy_service.vault.lookup import email_index
+    from privacy_service.work import Workplace
     from privacy_service.worker import build_worker
 
     settings = settings_or_exit()
@@ -158,13 +159,8 @@ def worker() -> None:
         keyring=keyring,
         emails=email_index(keyring.provider),
     )
-    loop = build_worker(
-        settings=settings,
-        sessions=create_session_factory(engine),
-        clock=SystemClock(),
-        provider=keyring.provider,
-        dsr=dsr,
-    )
+    workplace = Workplace(sessions=create_session_factory(engine), clock=SystemClock(), keyring=keyring)
+    loop = build_worker(settings=settings, workplace=workplace, dsr=dsr)
     _on_signals(lambda: loop.stop(), signal.SIGTERM, signal.SIGINT)
     loop.run()
     connector.close()

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 
 import click
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from privacy_service.cli.bootstrap import (
     EXIT_FAILURE,
@@ -25,11 +24,11 @@ from privacy_service.cli.bootstrap import (
     identity_console,
     validation_message,
 )
-from privacy_service.core.db import unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import staff as service
 from privacy_service.identity.models import User
 from privacy_service.identity.scopes import Role
+from privacy_service.work import Work
 
 
 @click.group()
@@ -59,15 +58,9 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
+        with identity_console() as console, database_errors(), console.workplace.open() as work:
             created = service.create_staff(
-                session=session,
-                identity=console.identity,
-                keyring=console.keyring,
-                clock=console.clock,
-                email=email,
-                password=password,
-                roles=[Role(role)],
+                work, identity=console.identity, email=email, password=password, roles=[Role(role)]
             )
     except ValidationError as error:
         fail(validation_message(error), exit_code=EXIT_USAGE)
@@ -97,8 +90,8 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
 )
 def list_admins(as_json: bool) -> None:
     """List staff accounts: id, email (decrypted for this terminal only), roles, 2FA, disabled."""
-    with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
-        listed = service.list_staff(session=session, keyring=console.keyring)
+    with identity_console() as console, database_errors(), console.workplace.open() as work:
+        listed = service.list_staff(work)
     if as_json:
         rows = [
             {
@@ -144,10 +137,8 @@ def disable_admin(email: str | None, user_id: str | None, as_json: bool) -> None
 
     A login of a disabled account is refused exactly as a wrong password is.
     """
-    with _staff_member(email=email, user_id=user_id) as (console, session, user):
-        ended = service.disable_staff(
-            session=session, keyring=console.keyring, clock=console.clock, user=user
-        )
+    with _staff_member(email=email, user_id=user_id) as (_console, work, user):
+        ended = service.disable_staff(work, user=user)
         account_id = user.id
     if as_json:
         answer = {
@@ -178,14 +169,8 @@ def reset_admin_mfa(email: str | None, user_id: str | None, as_json: bool) -> No
     Prints the new otpauth:// URI and recovery codes once, as `admin create`
     does: staff must have a second factor, so the account is never left without.
     """
-    with _staff_member(email=email, user_id=user_id) as (console, session, user):
-        reset = service.reset_staff_mfa(
-            session=session,
-            identity=console.identity,
-            keyring=console.keyring,
-            clock=console.clock,
-            user=user,
-        )
+    with _staff_member(email=email, user_id=user_id) as (console, work, user):
+        reset = service.reset_staff_mfa(work, identity=console.identity, user=user)
         account_id = user.id
     if as_json:
         answer = {
@@ -202,15 +187,15 @@ def reset_admin_mfa(email: str | None, user_id: str | None, as_json: bool) -> No
 
 
 @contextmanager
-def _staff_member(*, email: str | None, user_id: str | None) -> Iterator[tuple[Console, Session, User]]:
+def _staff_member(*, email: str | None, user_id: str | None) -> Iterator[tuple[Console, Work, User]]:
     """One unit of work on the staff account named by --email or --id (exactly one of them)."""
     if (email is None) == (user_id is None):
         fail("name the staff account with --email or --id (one of them)", exit_code=EXIT_USAGE)
     try:
-        with identity_console() as console, database_errors(), unit_of_work(console.sessions) as session:
+        with identity_console() as console, database_errors(), console.workplace.open() as work:
             user = service.find_staff(
-                session=session, emails=console.identity.emails, user_id=user_id, email=email
+                session=work.session, emails=console.identity.emails, user_id=user_id, email=email
             )
-            yield console, session, user
+            yield console, work, user
     except DomainError as error:
         fail(error.detail)

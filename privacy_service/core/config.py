@@ -42,16 +42,11 @@ class Settings(BaseSettings):
     """Every knob the service has, with defaults that are safe on a laptop."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="forbid",
-        frozen=True,
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="forbid", frozen=True
     )
 
     data_dir: Path = Field(
-        default=Path("data"),
-        description="Where the embedded database and the local key file live.",
+        default=Path("data"), description="Where the embedded database and the local key file live."
     )
     policies_dir: Path | None = Field(
         default=None,

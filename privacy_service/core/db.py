@@ -1,4 +1,4 @@
-"""The database: engine, declarative base, and the one unit-of-work helper.
+"""The database: engine, declarative base, session factory, and the helpers of hot-path queries.
 
 Why synchronous SQLAlchemy: the expensive work here is CPU-bound (argon2,
 AES-GCM) and runs in bounded thread pools anyway; sync sessions behave the
@@ -7,9 +7,9 @@ they do under asyncio, and the worker, the CLI and the tests share one code
 path. FastAPI runs sync routes in its thread pool, so a slow query never
 blocks the event loop.
 
-Services never commit. A request (``api/deps.py``) or a worker job opens one
-``unit_of_work`` and it commits once, so a change, its audit event and its
-outbox rows land together or not at all.
+Services never commit: an edge opens one unit of work (``work.Workplace``)
+and it commits once, so a change, its audit event and its outbox rows land
+together or not at all.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVarTuple
 
 from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, make_url, text
@@ -29,7 +28,6 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from privacy_service.core.config import Settings
-from privacy_service.core.errors import DomainError
 
 # Stable constraint names, so Alembic can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -166,28 +164,6 @@ def _sqlite_engine(url: str) -> Engine:
 
 def create_session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def unit_of_work(sessions: SessionFactory) -> Iterator[Session]:
-    """One transaction: commit when the block succeeds, roll back when it raises.
-
-    A ``DomainError`` marked ``keeps_changes`` (a refused login whose failure
-    count and audit event must persist) commits before it propagates.
-    """
-    with sessions() as session:
-        try:
-            yield session
-        except DomainError as error:
-            if error.keeps_changes:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
 
 
 def run_core(

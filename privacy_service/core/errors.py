@@ -17,9 +17,6 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Request cannot be processed"
-    # A refusal whose bookkeeping must persist (a failed-login count, its audit event, a revoked
-    # token family): the unit of work commits before the error is answered, instead of rolling back.
-    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None, **extensions: object) -> None:
         self.detail = detail or self.title

@@ -21,9 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from privacy_service.core.clock import Clock
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.sealing import BUNDLE_COLUMN, RESULT_COLUMN, subject_fields
@@ -31,6 +29,7 @@ from privacy_service.dsr.states import TaskStatus
 from privacy_service.identity.sessions import list_sessions
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.vault import service as vault
+from privacy_service.work import Work
 
 OWN_SYSTEM = "privacy-service"
 # A fixed time for every entry, so the same content gives the same bytes (and the same digest).
@@ -47,18 +46,16 @@ def _instant(value: object) -> str:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
-def _fields(*, session: Session, runtime: DsrRuntime, table: str, subject_id: str) -> SubjectFields:
-    return subject_fields(session=session, keyring=runtime.keyring, table=table, subject_id=subject_id)
+def _fields(work: Work, *, runtime: DsrRuntime, table: str, subject_id: str) -> SubjectFields:
+    return subject_fields(work, table=table, subject_id=subject_id)
 
 
-def own_data(*, session: Session, runtime: DsrRuntime, clock: Clock, subject_id: str) -> dict[str, Any]:
+def own_data(work: Work, *, runtime: DsrRuntime, subject_id: str) -> dict[str, Any]:
     """What privacy-service itself holds about the subject."""
-    profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+    profile = vault.read_profile(work, subject_id=subject_id)
     records = {
-        category: vault.get_record(
-            session=session, keyring=runtime.keyring, subject_id=subject_id, category=category
-        )
-        for category in vault.list_categories(session=session, keyring=runtime.keyring, subject_id=subject_id)
+        category: vault.get_record(work, subject_id=subject_id, category=category)
+        for category in vault.list_categories(work, subject_id=subject_id)
     }
     logins = [
         {
@@ -70,17 +67,21 @@ def own_data(*, session: Session, runtime: DsrRuntime, clock: Clock, subject_id:
             "methods": [str(method) for method in view.amr],
             "user_agent": view.user_agent,
         }
-        for view in list_sessions(
-            session=session, keyring=runtime.keyring, clock=clock, user_id=subject_id, include_ended=True
-        )
+        for view in list_sessions(work, user_id=subject_id, include_ended=True)
     ]
     requests = [
-        {"id": row.id, "type": row.type, "status": row.status, "received_at": row.received_at,
-         "due_at": row.due_at, "completed_at": row.completed_at}
-        for row in session.scalars(
+        {
+            "id": row.id,
+            "type": row.type,
+            "status": row.status,
+            "received_at": row.received_at,
+            "due_at": row.due_at,
+            "completed_at": row.completed_at,
+        }
+        for row in work.session.scalars(
             select(DsrRequest).where(DsrRequest.subject_id == subject_id).order_by(DsrRequest.received_at)
         )
-    ]  # fmt: skip
+    ]
     return {
         "profile": profile.model_dump(mode="json"),
         "records": records,
@@ -163,13 +164,11 @@ def _retained_text(retained: list[dict[str, Any]]) -> str:
     )
 
 
-def store_export(*, session: Session, runtime: DsrRuntime, clock: Clock, request: DsrRequest) -> DsrExport:
+def store_export(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> DsrExport:
     """Build the bundle of a finished access request and store it sealed, downloadable until it expires."""
-    fields = _fields(
-        session=session, runtime=runtime, table=DsrTask.__tablename__, subject_id=request.subject_id
-    )
+    fields = _fields(work, runtime=runtime, table=DsrTask.__tablename__, subject_id=request.subject_id)
     parts: list[SystemPart] = []
-    for task in session.scalars(
+    for task in work.session.scalars(
         select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
     ):
         data = fields.open_json(RESULT_COLUMN, task.result) if task.result is not None else None
@@ -184,22 +183,23 @@ def store_export(*, session: Session, runtime: DsrRuntime, clock: Clock, request
                 error=task.last_error,
             )
         )
-    now = clock.now()
+    now = work.clock.now()
     content = build_bundle(
         request=request,
         generated_at=now,
-        own=own_data(session=session, runtime=runtime, clock=clock, subject_id=request.subject_id),
+        own=own_data(work, runtime=runtime, subject_id=request.subject_id),
         systems=parts,
     )
     export = DsrExport(
         request_id=request.id,
         subject_id=request.subject_id,
-        bundle=_fields(session=session, runtime=runtime, table=DsrExport.__tablename__,
-                       subject_id=request.subject_id).seal_bytes(BUNDLE_COLUMN, content),
+        bundle=_fields(
+            work, runtime=runtime, table=DsrExport.__tablename__, subject_id=request.subject_id
+        ).seal_bytes(BUNDLE_COLUMN, content),
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         created_at=now,
         expires_at=now + runtime.export_lifetime,
-    )  # fmt: skip
-    session.merge(export)
+    )
+    work.session.merge(export)
     return export

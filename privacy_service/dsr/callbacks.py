@@ -22,12 +22,10 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.connectors import InvalidSignature, callback_task_id, parse_completion, verify_signature
-from privacy_service.core.clock import Clock
 from privacy_service.dsr.closing import close_request_if_done, complete_task
 from privacy_service.dsr.errors import (
     CallbackForAnotherTask,
@@ -41,64 +39,57 @@ from privacy_service.dsr.models import CallbackReceipt, DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.states import TaskStatus
 from privacy_service.dsr.systems import find_target
+from privacy_service.work import Work
 
 
 def receive_callback(
-    *,
-    session: Session,
-    runtime: DsrRuntime,
-    clock: Clock,
-    task_id: str,
-    headers: Mapping[str, str],
-    body: bytes,
+    work: Work, *, runtime: DsrRuntime, task_id: str, headers: Mapping[str, str], body: bytes
 ) -> DsrTask:
     """Check the signature and the binding to the task, complete it and, if it was the last, the request."""
-    task = session.scalar(select(DsrTask).where(DsrTask.id == task_id).with_for_update())
+    task = work.session.scalar(select(DsrTask).where(DsrTask.id == task_id).with_for_update())
     if task is None:
         raise TaskNotFound()
-    target = find_target(
-        session=session, keyring=runtime.keyring, policies=runtime.policies, name=task.system
-    )
+    target = find_target(work, policies=runtime.policies, name=task.system)
     if target is None:
         raise InvalidSignature("The system of this task is no longer registered.")
-    webhook_id = verify_signature(secret=target.secret, headers=headers, body=body, now=clock.now())
+    webhook_id = verify_signature(secret=target.secret, headers=headers, body=body, now=work.clock.now())
     try:
-        _take_for(session=session, clock=clock, task=task, webhook_id=webhook_id, body=body)
+        _take_for(work, task=task, webhook_id=webhook_id, body=body)
     except CallbackRefused as refusal:
         audit.record(
-            session=session,
-            clock=clock,
+            work,
             actor=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=task.system),
             action=Action.DSR_CALLBACK_REFUSE,
             target=Party(type=PartyType.DSR, id=task.request_id),
             outcome=Outcome.FAILURE,
             details={"task_id": task.id, "reason": refusal.code},
         )
+        work.keep_when_refused()  # an officer must see the refusal: its event commits
         raise
     answer = parse_completion(body)
-    request = session.get(DsrRequest, task.request_id)
+    request = work.session.get(DsrRequest, task.request_id)
     assert request is not None
-    complete_task(session=session, runtime=runtime, clock=clock, task=task, request=request, answer=answer)
-    close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request.id)
+    complete_task(work, runtime=runtime, task=task, request=request, answer=answer)
+    close_request_if_done(work, runtime=runtime, request_id=request.id)
     return task
 
 
-def _take_for(*, session: Session, clock: Clock, task: DsrTask, webhook_id: str, body: bytes) -> None:
+def _take_for(work: Work, *, task: DsrTask, webhook_id: str, body: bytes) -> None:
     """Take a signed callback for ``task`` (its receipt), or raise the ``CallbackRefused`` that says why."""
     named = callback_task_id(body)
     if named is None:
         raise CallbackTaskIdMissing("The signed body must name the task it completes: task_id.")
     if named != task.id:
         raise CallbackForAnotherTask("The signed body names another task than the URL.")
-    if session.get(CallbackReceipt, (task.system, webhook_id)) is not None:
+    if work.session.get(CallbackReceipt, (task.system, webhook_id)) is not None:
         raise CallbackReplayed()
     if TaskStatus(task.status).is_final:
         raise TaskClosed(f"The task has already ended ({task.status}).")
     try:
-        with session.begin_nested():
-            session.add(
+        with work.session.begin_nested():
+            work.session.add(
                 CallbackReceipt(
-                    system=task.system, webhook_id=webhook_id, task_id=task.id, received_at=clock.now()
+                    system=task.system, webhook_id=webhook_id, task_id=task.id, received_at=work.clock.now()
                 )
             )
     except IntegrityError:

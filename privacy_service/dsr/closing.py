@@ -13,12 +13,10 @@ import contextlib
 import json
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.connectors import Completed
-from privacy_service.core.clock import Clock
 from privacy_service.dsr.bundle import store_export
 from privacy_service.dsr.erasure import erase_locally
 from privacy_service.dsr.models import ERROR_LENGTH, DsrRequest, DsrTask
@@ -34,6 +32,7 @@ from privacy_service.dsr.states import (
 from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
 from privacy_service.policy import RequestType
 from privacy_service.vault.errors import SubjectNotFound
+from privacy_service.work import Work
 
 
 def _request_party(request_id: str) -> Party:
@@ -45,58 +44,62 @@ def _system_party(name: str) -> Party:
 
 
 def complete_task(
-    *,
-    session: Session,
-    runtime: DsrRuntime,
-    clock: Clock,
-    task: DsrTask,
-    request: DsrRequest,
-    answer: Completed,
+    work: Work, *, runtime: DsrRuntime, task: DsrTask, request: DsrRequest, answer: Completed
 ) -> None:
     """A system answered: keep what it holds (sealed under the subject's key) and what it keeps back."""
     task.status = TaskStatus.COMPLETED.value
-    task.completed_at = clock.now()
+    task.completed_at = work.clock.now()
     task.lease_until = None
     task.last_error = None
     if answer.data:
         try:
-            fields = subject_fields(session=session, keyring=runtime.keyring, table=DsrTask.__tablename__,
-                                    subject_id=request.subject_id)  # fmt: skip
+            fields = subject_fields(work, table=DsrTask.__tablename__, subject_id=request.subject_id)
             task.result = fields.seal_json(RESULT_COLUMN, answer.data)
         except (SubjectKeyDestroyed, SubjectKeyNotFound):
             task.result = None  # the subject was erased meanwhile: what came back about them is not kept
-    task.retained = json.dumps(
-        [{"category": item.category, "reason": item.reason, "until": item.until} for item in answer.retained]
-    ) if answer.retained else None  # fmt: skip
+    task.retained = (
+        json.dumps(
+            [
+                {"category": item.category, "reason": item.reason, "until": item.until}
+                for item in answer.retained
+            ]
+        )
+        if answer.retained
+        else None
+    )
     audit.record(
-        session=session, clock=clock, actor=_system_party(task.system), action=Action.DSR_TASK_COMPLETE,
-        target=_request_party(request.id), outcome=Outcome.SUCCESS,
+        work,
+        actor=_system_party(task.system),
+        action=Action.DSR_TASK_COMPLETE,
+        target=_request_party(request.id),
+        outcome=Outcome.SUCCESS,
         details={"task_id": task.id, "attempts": task.attempts, "retained": len(answer.retained)},
-    )  # fmt: skip
+    )
 
 
-def fail_task(
-    *, session: Session, runtime: DsrRuntime, clock: Clock, task: DsrTask, request: DsrRequest, error: str
-) -> None:
+def fail_task(work: Work, *, runtime: DsrRuntime, task: DsrTask, request: DsrRequest, error: str) -> None:
     """A task that will not complete: it ends with the error that stopped it (no personal data in it)."""
     task.status = TaskStatus.FAILED.value
     task.lease_until = None
     task.last_error = error[:ERROR_LENGTH]
     audit.record(
-        session=session, clock=clock, actor=_system_party(task.system), action=Action.DSR_TASK_FAIL,
-        target=_request_party(request.id), outcome=Outcome.FAILURE,
+        work,
+        actor=_system_party(task.system),
+        action=Action.DSR_TASK_FAIL,
+        target=_request_party(request.id),
+        outcome=Outcome.FAILURE,
         details={"task_id": task.id, "attempts": task.attempts, "error": task.last_error},
-    )  # fmt: skip
+    )
 
 
-def close_request_if_done(*, session: Session, runtime: DsrRuntime, clock: Clock, request_id: str) -> bool:
+def close_request_if_done(work: Work, *, runtime: DsrRuntime, request_id: str) -> bool:
     """End the request if none of its tasks is open; True when it ended now."""
-    request = session.scalar(select(DsrRequest).where(DsrRequest.id == request_id).with_for_update())
+    request = work.session.scalar(select(DsrRequest).where(DsrRequest.id == request_id).with_for_update())
     if request is None or RequestStatus(request.status) not in ACTIVE_REQUEST_STATUSES:
         return False
     statuses = [
         TaskStatus(status)
-        for status in session.scalars(select(DsrTask.status).where(DsrTask.request_id == request_id))
+        for status in work.session.scalars(select(DsrTask.status).where(DsrTask.request_id == request_id))
     ]
     if any(status in OPEN_TASK_STATUSES for status in statuses):
         return False
@@ -104,26 +107,31 @@ def close_request_if_done(*, session: Session, runtime: DsrRuntime, clock: Clock
     if RequestType(request.type) is RequestType.ACCESS:
         # A subject erased meanwhile leaves nobody to hand a copy to: the request ends without one.
         with contextlib.suppress(SubjectKeyDestroyed, SubjectKeyNotFound, SubjectNotFound):
-            store_export(session=session, runtime=runtime, clock=clock, request=request)
+            store_export(work, runtime=runtime, request=request)
     else:
-        erase_locally(session=session, runtime=runtime, clock=clock, request=request)
+        erase_locally(work, runtime=runtime, request=request)
     request.status = outcome.value
-    request.completed_at = clock.now()
+    request.completed_at = work.clock.now()
     audit.record(
-        session=session, clock=clock, actor=SYSTEM, action=Action.DSR_COMPLETE,
-        target=_request_party(request.id), outcome=Outcome.SUCCESS if outcome is RequestStatus.COMPLETED
-        else Outcome.FAILURE,
-        details={"status": outcome.value, "type": request.type,
-                 "systems_completed": statuses.count(TaskStatus.COMPLETED),
-                 "systems_failed": statuses.count(TaskStatus.FAILED)},
-    )  # fmt: skip
+        work,
+        actor=SYSTEM,
+        action=Action.DSR_COMPLETE,
+        target=_request_party(request.id),
+        outcome=Outcome.SUCCESS if outcome is RequestStatus.COMPLETED else Outcome.FAILURE,
+        details={
+            "status": outcome.value,
+            "type": request.type,
+            "systems_completed": statuses.count(TaskStatus.COMPLETED),
+            "systems_failed": statuses.count(TaskStatus.FAILED),
+        },
+    )
     return True
 
 
-def fail_overdue_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limit: int = 500) -> int:
+def fail_overdue_tasks(work: Work, *, runtime: DsrRuntime, limit: int = 500) -> int:
     """Fail the open tasks of requests whose deadline has passed, with their last error; return how many."""
-    now = clock.now()
-    rows = session.execute(
+    now = work.clock.now()
+    rows = work.session.execute(
         select(DsrTask, DsrRequest)
         .join(DsrRequest, DsrTask.request_id == DsrRequest.id)
         .where(
@@ -142,23 +150,22 @@ def fail_overdue_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, l
             reason = f"{task.last_error}; the deadline passed"
         else:
             reason = "the deadline passed before the system could be reached"
-        fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request, error=reason)
+        fail_task(work, runtime=runtime, task=task, request=request, error=reason)
     return len(rows)
 
 
-def close_finished_requests(*, session: Session, runtime: DsrRuntime, clock: Clock, limit: int = 100) -> int:
+def close_finished_requests(work: Work, *, runtime: DsrRuntime, limit: int = 100) -> int:
     """End active requests none of whose tasks is open (those with no system at all, or after a crash)."""
     open_task = exists().where(
         DsrTask.request_id == DsrRequest.id,
         DsrTask.status.in_([status.value for status in OPEN_TASK_STATUSES]),
     )
-    request_ids = session.scalars(
+    request_ids = work.session.scalars(
         select(DsrRequest.id)
         .where(DsrRequest.status.in_([status.value for status in ACTIVE_REQUEST_STATUSES]), ~open_task)
         .order_by(DsrRequest.received_at)
         .limit(limit)
     ).all()
     return sum(
-        close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request_id)
-        for request_id in request_ids
+        close_request_if_done(work, runtime=runtime, request_id=request_id) for request_id in request_ids
     )

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, user_party
-from privacy_service.core.clock import Clock
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex
@@ -30,44 +29,46 @@ from privacy_service.dsr.models import DsrRequest, ErasureRecord
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.accounts import delete_account
 from privacy_service.keys.models import SubjectKey
-from privacy_service.keys.service import Keyring
 from privacy_service.vault import service as vault
 from privacy_service.vault.models import Subject
+from privacy_service.work import Work
 
 _SCAN_BATCH = 2_000
 
 
-def erase_locally(*, session: Session, runtime: DsrRuntime, clock: Clock, request: DsrRequest) -> bool:
+def erase_locally(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> bool:
     """Erase the subject of ``request`` here; False when there was nothing left to erase."""
     try:
-        profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=request.subject_id)
+        profile = vault.read_profile(work, subject_id=request.subject_id)
     except DomainError:
         return False
-    session.add(
+    work.session.add(
         ErasureRecord(
             id=new_id(),
             request_id=request.id,
-            erased_at=clock.now(),
+            erased_at=work.clock.now(),
             subject_digest=runtime.erased_subjects.digest(request.subject_id),
             email_digest=runtime.emails.digest(profile.email),
         )
     )
-    _erase(session=session, keyring=runtime.keyring, clock=clock, subject_id=request.subject_id, replay=False)
+    _erase(work, subject_id=request.subject_id, replay=False)
     return True
 
 
-def _erase(*, session: Session, keyring: Keyring, clock: Clock, subject_id: str, replay: bool) -> None:
-    delete_account(session=session, user_id=subject_id)
-    if session.get(Subject, subject_id) is not None:
-        vault.erase_subject(session=session, keyring=keyring, subject_id=subject_id)
+def _erase(work: Work, *, subject_id: str, replay: bool) -> None:
+    delete_account(session=work.session, user_id=subject_id)
+    if work.session.get(Subject, subject_id) is not None:
+        vault.erase_subject(work, subject_id=subject_id)
     else:
-        keyring.shred(session=session, subject_id=subject_id)
+        work.keyring.shred(session=work.session, subject_id=subject_id)
     # Recorded without details: anything sealed under the shredded key would be unreadable anyway.
     audit.record(
-        session=session, clock=clock, actor=SYSTEM,
+        work,
+        actor=SYSTEM,
         action=Action.ERASURE_REPLAY if replay else Action.SENSITIVE_DELETE,
-        target=user_party(subject_id), outcome=Outcome.SUCCESS,
-    )  # fmt: skip
+        target=user_party(subject_id),
+        outcome=Outcome.SUCCESS,
+    )
 
 
 # -- the journal outside the database ------------------------------------------------------------------
@@ -96,13 +97,13 @@ class JournalError(ValueError):
     """A line of the erasure journal cannot be read; the message names the file and line."""
 
 
-def journal_pending_erasures(*, session: Session, clock: Clock, path: Path) -> int:
+def journal_pending_erasures(work: Work, *, path: Path) -> int:
     """Append the erasure records not yet in the journal, then mark them; return how many.
 
     Appended (and flushed to disk) before the transaction marks them, so a
     crash in between writes a line twice at worst, which replay tolerates.
     """
-    rows = session.scalars(
+    rows = work.session.scalars(
         select(ErasureRecord).where(ErasureRecord.journaled_at.is_(None)).order_by(ErasureRecord.erased_at)
     ).all()
     if not rows:
@@ -117,7 +118,7 @@ def journal_pending_erasures(*, session: Session, clock: Clock, path: Path) -> i
             journal.write(entry.to_line() + "\n")
         journal.flush()
         os.fsync(journal.fileno())
-    now = clock.now()
+    now = work.clock.now()
     for row in rows:
         row.journaled_at = now
     return len(rows)
@@ -155,12 +156,10 @@ class ReplayReport:
 
 
 def replay_erasures(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
     emails: BlindIndex,
     erased_subjects: BlindIndex,
-    clock: Clock,
     since: datetime,
     journal: Iterable[ErasureEntry] = (),
 ) -> ReplayReport:
@@ -174,20 +173,22 @@ def replay_erasures(
         ErasureEntry(
             erased_at=row.erased_at, subject_digest=row.subject_digest, email_digest=row.email_digest
         )
-        for row in session.scalars(select(ErasureRecord).where(ErasureRecord.erased_at >= since))
+        for row in work.session.scalars(select(ErasureRecord).where(ErasureRecord.erased_at >= since))
     ]
     entries += [entry for entry in journal if entry.erased_at >= since]
     subject_digests = {entry.subject_digest for entry in entries}
     email_digests = {entry.email_digest for entry in entries if entry.email_digest is not None}
     doomed: set[str] = set()
     if email_digests:
-        doomed.update(session.scalars(select(Subject.id).where(Subject.email_index.in_(list(email_digests)))))
+        doomed.update(
+            work.session.scalars(select(Subject.id).where(Subject.email_index.in_(list(email_digests))))
+        )
     if subject_digests:
-        for owner in _live_key_owners(session):
+        for owner in _live_key_owners(work.session):
             if erased_subjects.digest(owner) in subject_digests:
                 doomed.add(owner)
     for subject_id in sorted(doomed):
-        _erase(session=session, keyring=keyring, clock=clock, subject_id=subject_id, replay=True)
+        _erase(work, subject_id=subject_id, replay=True)
     # An erasure is in the database's records and in the journal, and a crash may journal it twice:
     # each subject erased is one erasure, however many places remember it.
     return ReplayReport(entries=len(subject_digests), erased=len(doomed))

@@ -83,7 +83,6 @@ class CallbackRefused(DsrError):
     code = "callback_refused"
     status = 409
     title = "The callback was refused"
-    keeps_changes = True  # the refusal's audit event must survive it
 
 
 class CallbackReplayed(CallbackRefused):

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
-from privacy_service.core.clock import Clock
 from privacy_service.dsr.errors import ExportExpired, ExportNotReady, RequestNotFound
 from privacy_service.dsr.models import DsrExport, DsrRequest
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.sealing import BUNDLE_COLUMN, subject_fields
 from privacy_service.identity.principals import Principal
+from privacy_service.work import Work
 
 
 def may_download(request: DsrRequest, principal: Principal) -> bool:
@@ -25,33 +24,34 @@ def may_download(request: DsrRequest, principal: Principal) -> bool:
 
 
 def download_export(
-    *, session: Session, runtime: DsrRuntime, clock: Clock, principal: Principal, request_id: str
+    work: Work, *, runtime: DsrRuntime, principal: Principal, request_id: str
 ) -> tuple[bytes, DsrExport]:
     """The bundle's ZIP bytes, with ``dsr_export_download`` recorded."""
-    request = session.get(DsrRequest, request_id)
+    request = work.session.get(DsrRequest, request_id)
     if request is None or not may_download(request, principal):
         raise RequestNotFound()
-    export = session.get(DsrExport, request_id)
+    export = work.session.get(DsrExport, request_id)
     if export is None:
         raise ExportNotReady("The export is ready once the access request has completed.")
-    if export.bundle is None or export.expires_at <= clock.now():
+    if export.bundle is None or export.expires_at <= work.clock.now():
         raise ExportExpired()
-    fields = subject_fields(
-        session=session, keyring=runtime.keyring, table=DsrExport.__tablename__, subject_id=request.subject_id
-    )
+    fields = subject_fields(work, table=DsrExport.__tablename__, subject_id=request.subject_id)
     content = fields.open_bytes(BUNDLE_COLUMN, export.bundle)
     audit.record(
-        session=session, clock=clock, actor=principal.party, action=Action.DSR_EXPORT_DOWNLOAD,
-        target=Party(type=PartyType.DSR, id=request.id), outcome=Outcome.SUCCESS,
-    )  # fmt: skip
+        work,
+        actor=principal.party,
+        action=Action.DSR_EXPORT_DOWNLOAD,
+        target=Party(type=PartyType.DSR, id=request.id),
+        outcome=Outcome.SUCCESS,
+    )
     return content, export
 
 
-def purge_expired_exports(*, session: Session, clock: Clock) -> int:
+def purge_expired_exports(work: Work) -> int:
     """Delete the bundles whose time is up (the row stays, so a late download says it expired)."""
-    result = session.execute(
+    result = work.session.execute(
         update(DsrExport)
-        .where(DsrExport.expires_at <= clock.now(), DsrExport.bundle.is_not(None))
+        .where(DsrExport.expires_at <= work.clock.now(), DsrExport.bundle.is_not(None))
         .values(bundle=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -23,11 +23,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from privacy_service.connectors import Accepted, Completed, Delivery, DeliveryOutcome, Failed
-from privacy_service.core.clock import Clock
-from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.core.errors import DomainError
 from privacy_service.dsr.closing import close_request_if_done, complete_task, fail_task
 from privacy_service.dsr.models import DownstreamSystem, DsrRequest, DsrTask
@@ -38,6 +35,7 @@ from privacy_service.dsr.systems import SystemTarget, find_target
 from privacy_service.policy import RequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
+from privacy_service.work import Work, Workplace
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +72,10 @@ class Claim:
     delivery: Delivery
 
 
-def claim_due_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limit: int) -> list[Claim]:
+def claim_due_tasks(work: Work, *, runtime: DsrRuntime, limit: int) -> list[Claim]:
     """Lease up to ``limit`` due tasks and build their deliveries; a task that cannot be sent fails here."""
-    now = clock.now()
-    rows = session.execute(
+    now = work.clock.now()
+    rows = work.session.execute(
         select(DsrTask, DsrRequest)
         .join(DsrRequest, DsrTask.request_id == DsrRequest.id)
         .where(
@@ -95,13 +93,10 @@ def claim_due_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limi
     # task's lease at a time; each system's secret and each subject's profile is opened once.
     names = sorted({task.system for task, _ in rows})
     # One query puts the registered systems in the session, where find_target then finds them.
-    session.scalars(select(DownstreamSystem).where(DownstreamSystem.name.in_(names))).all()
-    targets = {
-        name: find_target(session=session, keyring=runtime.keyring, policies=runtime.policies, name=name)
-        for name in names
-    }
+    work.session.scalars(select(DownstreamSystem).where(DownstreamSystem.name.in_(names))).all()
+    targets = {name: find_target(work, policies=runtime.policies, name=name) for name in names}
     profiles = {
-        subject_id: _profile(session=session, runtime=runtime, subject_id=subject_id)
+        subject_id: _profile(work, runtime=runtime, subject_id=subject_id)
         for subject_id in sorted({request.subject_id for _, request in rows})
     }
     claims: list[Claim] = []
@@ -109,13 +104,15 @@ def claim_due_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limi
     for task, request in rows:
         target = targets[task.system]
         if target is None:
-            fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
-                      error="the system is no longer registered")  # fmt: skip
+            fail_task(
+                work, runtime=runtime, task=task, request=request, error="the system is no longer registered"
+            )
             continue
         profile = profiles[request.subject_id]
         if profile is None:
-            fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
-                      error="the subject no longer exists here")  # fmt: skip
+            fail_task(
+                work, runtime=runtime, task=task, request=request, error="the subject no longer exists here"
+            )
             continue
         task.attempts += 1
         task.lease_until = now + lease_for(target.timeout_seconds)
@@ -134,7 +131,7 @@ def claim_due_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limi
     # In id order, as everything that locks several requests does, so two workers never deadlock.
     for request_id in sorted(starting):
         # Conditional, so a concurrent rejection by an officer is never overwritten.
-        session.execute(
+        work.session.execute(
             update(DsrRequest)
             .where(DsrRequest.id == request_id, DsrRequest.status == RequestStatus.RECEIVED.value)
             .values(status=RequestStatus.IN_PROGRESS.value)
@@ -142,9 +139,9 @@ def claim_due_tasks(*, session: Session, runtime: DsrRuntime, clock: Clock, limi
     return claims
 
 
-def _profile(*, session: Session, runtime: DsrRuntime, subject_id: str) -> ProfileFields | None:
+def _profile(work: Work, *, runtime: DsrRuntime, subject_id: str) -> ProfileFields | None:
     try:
-        return vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+        return vault.read_profile(work, subject_id=subject_id)
     except DomainError:
         return None
 
@@ -184,19 +181,16 @@ def _delivery(
 
 
 def record_outcome(
+    work: Work,
     *,
-    session: Session,
     runtime: DsrRuntime,
-    clock: Clock,
     task_id: str,
     outcome: DeliveryOutcome,
     rng: random.Random,
     attempt: int | None = None,
 ) -> None:
     """Write what one delivery attempt came to, and end the request if that was its last open task."""
-    record_outcomes(
-        session=session, runtime=runtime, clock=clock, outcomes=[Answer(task_id, attempt, outcome)], rng=rng
-    )
+    record_outcomes(work, runtime=runtime, outcomes=[Answer(task_id, attempt, outcome)], rng=rng)
 
 
 @dataclass(frozen=True)
@@ -221,12 +215,7 @@ class Answer:
 
 
 def record_outcomes(
-    *,
-    session: Session,
-    runtime: DsrRuntime,
-    clock: Clock,
-    outcomes: Sequence[Answer],
-    rng: random.Random,
+    work: Work, *, runtime: DsrRuntime, outcomes: Sequence[Answer], rng: random.Random
 ) -> None:
     """Write what several delivery attempts came to, then end the requests whose last open task that was.
 
@@ -237,7 +226,7 @@ def record_outcomes(
     # batch does not cost a round trip, and a flush, per task.
     tasks = {
         task.id: task
-        for task in session.scalars(
+        for task in work.session.scalars(
             select(DsrTask)
             .where(DsrTask.id.in_([answer.task_id for answer in outcomes]))
             .order_by(DsrTask.id)
@@ -246,7 +235,7 @@ def record_outcomes(
     }
     requests = {
         request.id: request
-        for request in session.scalars(
+        for request in work.session.scalars(
             select(DsrRequest).where(DsrRequest.id.in_({task.request_id for task in tasks.values()}))
         )
     }
@@ -258,18 +247,16 @@ def record_outcomes(
         if answer.is_stale_for(task):
             continue  # claimed again after this attempt's lease ran out: the newer attempt reports
         request = requests[task.request_id]
-        _record_attempt(session=session, runtime=runtime, clock=clock, task=task, request=request,
-                        outcome=answer.outcome, rng=rng)  # fmt: skip
+        _record_attempt(work, runtime=runtime, task=task, request=request, outcome=answer.outcome, rng=rng)
         ended.add(request.id)
     for request_id in sorted(ended):
-        close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request_id)
+        close_request_if_done(work, runtime=runtime, request_id=request_id)
 
 
 def _record_attempt(
+    work: Work,
     *,
-    session: Session,
     runtime: DsrRuntime,
-    clock: Clock,
     task: DsrTask,
     request: DsrRequest,
     outcome: DeliveryOutcome,
@@ -277,41 +264,40 @@ def _record_attempt(
 ) -> None:
     """Write one attempt's outcome on its (locked, still open) task."""
     task.lease_until = None
-    now = clock.now()
+    now = work.clock.now()
     if isinstance(outcome, Completed):
-        complete_task(
-            session=session, runtime=runtime, clock=clock, task=task, request=request, answer=outcome
-        )
+        complete_task(work, runtime=runtime, task=task, request=request, answer=outcome)
     elif isinstance(outcome, Accepted):
         if task.status == TaskStatus.PENDING.value:
             task.status = TaskStatus.WAITING.value
             task.accepted_at = now
     else:
-        _after_failure(session=session, runtime=runtime, clock=clock, task=task, request=request,
-                       failure=outcome, rng=rng)  # fmt: skip
+        _after_failure(work, runtime=runtime, task=task, request=request, failure=outcome, rng=rng)
 
 
 def _after_failure(
+    work: Work,
     *,
-    session: Session,
     runtime: DsrRuntime,
-    clock: Clock,
     task: DsrTask,
     request: DsrRequest,
     failure: Failed,
     rng: random.Random,
 ) -> None:
     if not failure.retryable:
-        fail_task(
-            session=session, runtime=runtime, clock=clock, task=task, request=request, error=failure.error
-        )
+        fail_task(work, runtime=runtime, task=task, request=request, error=failure.error)
         return
-    next_attempt = clock.now() + retry_delay(
+    next_attempt = work.clock.now() + retry_delay(
         attempts=task.attempts, minimum=runtime.retry_min, maximum=runtime.retry_max, rng=rng
     )
     if next_attempt >= request.due_at:
-        fail_task(session=session, runtime=runtime, clock=clock, task=task, request=request,
-                  error=f"{failure.error}; no attempt left before the deadline")  # fmt: skip
+        fail_task(
+            work,
+            runtime=runtime,
+            task=task,
+            request=request,
+            error=f"{failure.error}; no attempt left before the deadline",
+        )
         return
     task.last_error = failure.error
     task.next_attempt_at = next_attempt
@@ -320,10 +306,9 @@ def _after_failure(
 class FanOut:
     """One worker process's deliveries: claims due tasks and sends them concurrently, at most ``capacity``."""
 
-    def __init__(self, *, sessions: SessionFactory, runtime: DsrRuntime, clock: Clock) -> None:
-        self._sessions = sessions
+    def __init__(self, *, workplace: Workplace, runtime: DsrRuntime) -> None:
+        self._workplace = workplace
         self.runtime = runtime
-        self._clock = clock
         self._capacity = runtime.delivery_concurrency
         self._pool = ThreadPoolExecutor(max_workers=self._capacity, thread_name_prefix="dsr-delivery")
         self._in_flight: set[Future[None]] = set()
@@ -342,8 +327,8 @@ class FanOut:
         free = self._capacity - self.in_flight
         if free <= 0:
             return 0
-        with unit_of_work(self._sessions) as session:
-            claims = claim_due_tasks(session=session, runtime=self.runtime, clock=self._clock, limit=free)
+        with self._workplace.open() as work:
+            claims = claim_due_tasks(work, runtime=self.runtime, limit=free)
         for claim in claims:
             future = self._pool.submit(self._deliver, claim)
             with self._lock:
@@ -356,7 +341,7 @@ class FanOut:
             self._in_flight.discard(future)
 
     def _deliver(self, claim: Claim) -> None:
-        outcome = self.runtime.connector.deliver(claim.delivery, now=self._clock.now())
+        outcome = self.runtime.connector.deliver(claim.delivery, now=self._workplace.clock.now())
         with self._lock:
             self._outcomes.append(Answer(claim.task_id, claim.attempt, outcome))
         # Group commit: whoever holds the recorder writes every outcome that has arrived in one
@@ -371,17 +356,19 @@ class FanOut:
 
     def _record(self, batch: list[Answer]) -> None:
         try:
-            with unit_of_work(self._sessions) as session:
-                record_outcomes(session=session, runtime=self.runtime, clock=self._clock,
-                                outcomes=batch, rng=self._rng)  # fmt: skip
+            with self._workplace.open() as work:
+                record_outcomes(work, runtime=self.runtime, outcomes=batch, rng=self._rng)
             return
         except Exception:
             if len(batch) == 1:
                 # The lease runs out and the task is delivered again (same webhook-id): nothing is lost.
                 log.exception("could not record a delivery outcome", extra={"task_id": batch[0].task_id})
                 return
-            log.warning("could not record a batch of delivery outcomes; recording them one by one",
-                        exc_info=True, extra={"outcomes": len(batch)})  # fmt: skip
+            log.warning(
+                "could not record a batch of delivery outcomes; recording them one by one",
+                exc_info=True,
+                extra={"outcomes": len(batch)},
+            )
         for item in batch:
             self._record([item])
 

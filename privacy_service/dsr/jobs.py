@@ -1,59 +1,48 @@
 """The background jobs of data subject requests, for the worker to register.
 
-Deliveries manage their own transactions (``FanOut``); the others run inside
-the worker's unit of work like every job: fail tasks whose deadline passed,
-end requests none of whose tasks is open, journal erasures outside the
-database, and purge expired export bundles.
+Deliveries manage their own units of work (``FanOut``); the others run in the
+unit of work the worker hands each run, like every job: fail tasks whose
+deadline passed, end requests none of whose tasks is open, journal erasures
+outside the database, and purge expired export bundles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-from sqlalchemy.orm import Session
-
-from privacy_service.core.clock import Clock
 from privacy_service.dsr.closing import close_finished_requests, fail_overdue_tasks
 from privacy_service.dsr.erasure import journal_pending_erasures
 from privacy_service.dsr.exports import purge_expired_exports
 from privacy_service.dsr.fanout import FanOut
 from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.work import Work
 
 
-class JobInput(Protocol):
-    @property
-    def session(self) -> Session: ...
-
-    @property
-    def clock(self) -> Clock: ...
-
-
-def deliver_tasks_job(fanout: FanOut) -> Callable[[JobInput], None]:
-    def run(_job: JobInput) -> None:
+def deliver_tasks_job(fanout: FanOut) -> Callable[[Work], None]:
+    def run(_work: Work) -> None:
         fanout.run_once()
 
     return run
 
 
-def close_requests_job(runtime: DsrRuntime) -> Callable[[JobInput], None]:
-    def run(job: JobInput) -> None:
-        fail_overdue_tasks(session=job.session, runtime=runtime, clock=job.clock)
-        close_finished_requests(session=job.session, runtime=runtime, clock=job.clock)
+def close_requests_job(runtime: DsrRuntime) -> Callable[[Work], None]:
+    def run(work: Work) -> None:
+        fail_overdue_tasks(work, runtime=runtime)
+        close_finished_requests(work, runtime=runtime)
 
     return run
 
 
-def journal_erasures_job(path: Path) -> Callable[[JobInput], None]:
-    def run(job: JobInput) -> None:
-        journal_pending_erasures(session=job.session, clock=job.clock, path=path)
+def journal_erasures_job(path: Path) -> Callable[[Work], None]:
+    def run(work: Work) -> None:
+        journal_pending_erasures(work, path=path)
 
     return run
 
 
-def purge_exports_job() -> Callable[[JobInput], None]:
-    def run(job: JobInput) -> None:
-        purge_expired_exports(session=job.session, clock=job.clock)
+def purge_exports_job() -> Callable[[Work], None]:
+    def run(work: Work) -> None:
+        purge_expired_exports(work)
 
     return run

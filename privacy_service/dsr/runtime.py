@@ -7,7 +7,9 @@ settings' numbers under names that say what they bound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +24,30 @@ ERASED_SUBJECT_PURPOSE = "erased-subject"
 
 # Where the service is reached when PRIVACY_PUBLIC_URL is unset and nothing else says (serve sets it).
 FALLBACK_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+class NewTasks:
+    """Tells this process's worker that a committed request made tasks deliverable.
+
+    A request filed (or approved) here asks, through ``Work.after_commit``, for
+    ``notify`` once it has committed; the worker of ``serve`` listens, so the
+    fan-out starts at once rather than at its next poll. Requests filed by
+    other processes are found by that poll.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def listen(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def notify(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,7 @@ class DsrRuntime:
     recent_login: timedelta
     delivery_concurrency: int
     erasure_journal: Path
+    new_tasks: NewTasks = field(default_factory=NewTasks)
 
     @classmethod
     def from_settings(

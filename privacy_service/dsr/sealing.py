@@ -7,17 +7,17 @@ so erasing the subject makes every copy unreadable.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 
 RESULT_COLUMN = "result"  # dsr_tasks
 BUNDLE_COLUMN = "bundle"  # dsr_exports
 REJECTION_DETAIL_COLUMN = "rejection_detail"  # dsr_requests
 
 
-def subject_fields(*, session: Session, keyring: Keyring, table: str, subject_id: str) -> SubjectFields:
+def subject_fields(work: Work, *, table: str, subject_id: str) -> SubjectFields:
     return SubjectFields(
-        key=keyring.for_subject(session=session, subject_id=subject_id), table=table, subject_id=subject_id
+        key=work.keyring.for_subject(session=work.session, subject_id=subject_id),
+        table=table,
+        subject_id=subject_id,
     )

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
-from privacy_service.core.clock import Clock
 from privacy_service.core.cursors import Position
 from privacy_service.core.ids import new_id
 from privacy_service.dsr.errors import (
@@ -30,13 +29,7 @@ from privacy_service.dsr.errors import (
 )
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
-from privacy_service.dsr.schemas import (
-    ExportLink,
-    RejectionView,
-    RequestView,
-    RetainedItem,
-    TaskView,
-)
+from privacy_service.dsr.schemas import ExportLink, RejectionView, RequestView, RetainedItem, TaskView
 from privacy_service.dsr.sealing import REJECTION_DETAIL_COLUMN, subject_fields
 from privacy_service.dsr.states import (
     FINAL_REQUEST_STATUSES,
@@ -55,19 +48,7 @@ from privacy_service.keys.fields import SubjectFields
 from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
-
-# Set on a session whose transaction makes tasks deliverable; a worker in the same process is woken when
-# it commits (worker.build_worker), so a fan-out starts at once rather than at the next poll.
-_NEW_TASKS = "dsr_new_tasks"
-
-
-def _note_new_tasks(session: Session) -> None:
-    session.info[_NEW_TASKS] = True
-
-
-def committed_new_tasks(session: Session) -> bool:
-    """Whether the transaction just committed made tasks deliverable (and forget it)."""
-    return bool(session.info.pop(_NEW_TASKS, False))
+from privacy_service.work import Work
 
 
 def dsr_party(request_id: str) -> Party:
@@ -84,10 +65,9 @@ def jurisdiction_country(profile: ProfileFields) -> str | None:
 
 
 def file_request(
+    work: Work,
     *,
-    session: Session,
     runtime: DsrRuntime,
-    clock: Clock,
     requester: Principal,
     request_type: RequestType,
     subject_id: str | None,
@@ -97,12 +77,11 @@ def file_request(
     A customer files for themself, signed in recently (and with their second
     factor when they have one); a shop backend files on a subject's behalf.
     """
-    subject_id = _requested_subject(session=session, runtime=runtime, clock=clock, requester=requester,
-                                    subject_id=subject_id)  # fmt: skip
-    profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
-    _refuse_a_second_open_request(session=session, subject_id=subject_id, request_type=request_type)
+    subject_id = _requested_subject(work, runtime=runtime, requester=requester, subject_id=subject_id)
+    profile = vault.read_profile(work, subject_id=subject_id)
+    _refuse_a_second_open_request(session=work.session, subject_id=subject_id, request_type=request_type)
     jurisdiction = runtime.policies.jurisdiction_for(jurisdiction_country(profile))
-    now = clock.now()
+    now = work.clock.now()
     needs_approval = runtime.policies.needs_approval(jurisdiction=jurisdiction, request_type=request_type)
     request = DsrRequest(
         id=new_id(),
@@ -117,13 +96,13 @@ def file_request(
         filed_by_id=requester.id,
         client_id=requester.client_id,
     )
-    session.add(request)
+    work.session.add(request)
     names = systems_taking(
-        session=session, policies=runtime.policies, request_type=SystemRequestType(request_type.value)
+        session=work.session, policies=runtime.policies, request_type=SystemRequestType(request_type.value)
     )
     for name in names:
         task_id = new_id()
-        session.add(
+        work.session.add(
             DsrTask(
                 id=task_id,
                 request_id=request.id,
@@ -134,15 +113,22 @@ def file_request(
                 next_attempt_at=now,
             )
         )
-    session.flush()
+    work.session.flush()
     if not needs_approval and names:
-        _note_new_tasks(session)
+        work.after_commit(runtime.new_tasks.notify)  # a worker in this process starts at once
     audit.record(
-        session=session, clock=clock, actor=requester.party, action=Action.DSR_CREATE,
-        target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
-        details={"type": request_type.value, "jurisdiction": jurisdiction.code, "systems": len(names),
-                 "awaiting_approval": needs_approval},
-    )  # fmt: skip
+        work,
+        actor=requester.party,
+        action=Action.DSR_CREATE,
+        target=dsr_party(request.id),
+        outcome=Outcome.SUCCESS,
+        details={
+            "type": request_type.value,
+            "jurisdiction": jurisdiction.code,
+            "systems": len(names),
+            "awaiting_approval": needs_approval,
+        },
+    )
     return request
 
 
@@ -169,7 +155,7 @@ def _refuse_a_second_open_request(*, session: Session, subject_id: str, request_
 
 
 def _requested_subject(
-    *, session: Session, runtime: DsrRuntime, clock: Clock, requester: Principal, subject_id: str | None
+    work: Work, *, runtime: DsrRuntime, requester: Principal, subject_id: str | None
 ) -> str:
     if not requester.is_user:
         if subject_id is None:
@@ -177,12 +163,12 @@ def _requested_subject(
         return subject_id
     if subject_id is not None and subject_id != requester.id:
         raise Forbidden("A customer files requests for themself only.")
-    login = session.get(UserSession, requester.session_id) if requester.session_id else None
-    if login is None or login.created_at < clock.now() - runtime.recent_login:
+    login = work.session.get(UserSession, requester.session_id) if requester.session_id else None
+    if login is None or login.created_at < work.clock.now() - runtime.recent_login:
         raise RecentLoginRequired(
             f"Requests need a sign-in of the last {int(runtime.recent_login.total_seconds() // 60)} minutes."
         )
-    if not requester.has_second_factor and confirmed_factor(session=session, user_id=requester.id):
+    if not requester.has_second_factor and confirmed_factor(session=work.session, user_id=requester.id):
         raise SecondFactorRequired()
     return requester.id
 
@@ -208,22 +194,20 @@ def visible_request(*, session: Session, principal: Principal, request_id: str) 
     return request
 
 
-def request_view(*, session: Session, runtime: DsrRuntime, clock: Clock, request: DsrRequest) -> RequestView:
-    tasks = session.scalars(
+def request_view(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> RequestView:
+    tasks = work.session.scalars(
         select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
     ).all()
-    return _view(session=session, runtime=runtime, clock=clock, request=request, tasks=list(tasks))
+    return _view(work, runtime=runtime, request=request, tasks=list(tasks))
 
 
-def _view(
-    *, session: Session, runtime: DsrRuntime, clock: Clock, request: DsrRequest, tasks: list[DsrTask]
-) -> RequestView:
+def _view(work: Work, *, runtime: DsrRuntime, request: DsrRequest, tasks: list[DsrTask]) -> RequestView:
     status = RequestStatus(request.status)
     rejection = None
     if request.rejection_reason is not None and request.decided_at is not None:
         rejection = RejectionView(
             reason=RejectionReason(request.rejection_reason),
-            detail=_open_rejection_detail(session=session, runtime=runtime, request=request),
+            detail=_open_rejection_detail(work, runtime=runtime, request=request),
             at=request.decided_at,
         )
     export = None
@@ -231,8 +215,8 @@ def _view(
         RequestStatus.COMPLETED,
         RequestStatus.PARTIALLY_COMPLETED,
     }:
-        bundle = session.get(DsrExport, request.id)
-        if bundle is not None and bundle.bundle is not None and bundle.expires_at > clock.now():
+        bundle = work.session.get(DsrExport, request.id)
+        if bundle is not None and bundle.bundle is not None and bundle.expires_at > work.clock.now():
             export = ExportLink(
                 url=f"{runtime.public_url}/v1/dsr/{request.id}/export", expires_at=bundle.expires_at
             )
@@ -245,7 +229,7 @@ def _view(
         received_at=request.received_at,
         due_at=request.due_at,
         extended=request.extended,
-        overdue=status not in FINAL_REQUEST_STATUSES and request.due_at < clock.now(),
+        overdue=status not in FINAL_REQUEST_STATUSES and request.due_at < work.clock.now(),
         completed_at=request.completed_at,
         tasks=[_task_view(task) for task in tasks],
         rejection=rejection,
@@ -272,21 +256,19 @@ def retained_items(task: DsrTask) -> list[dict[str, str | None]]:
     return items
 
 
-def _open_rejection_detail(*, session: Session, runtime: DsrRuntime, request: DsrRequest) -> str | None:
+def _open_rejection_detail(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> str | None:
     if request.rejection_detail is None:
         return None
     try:
-        return _request_fields(session=session, runtime=runtime, subject_id=request.subject_id).open(
+        return _request_fields(work, runtime=runtime, subject_id=request.subject_id).open(
             REJECTION_DETAIL_COLUMN, request.rejection_detail
         )
     except SubjectKeyDestroyed:
         return None
 
 
-def _request_fields(*, session: Session, runtime: DsrRuntime, subject_id: str) -> SubjectFields:
-    return subject_fields(
-        session=session, keyring=runtime.keyring, table=DsrRequest.__tablename__, subject_id=subject_id
-    )
+def _request_fields(work: Work, *, runtime: DsrRuntime, subject_id: str) -> SubjectFields:
+    return subject_fields(work, table=DsrRequest.__tablename__, subject_id=subject_id)
 
 
 @dataclass(frozen=True)
@@ -297,13 +279,7 @@ class RequestFilter:
 
 
 def list_requests(
-    *,
-    session: Session,
-    runtime: DsrRuntime,
-    clock: Clock,
-    filters: RequestFilter,
-    limit: int,
-    after: Position | None = None,
+    work: Work, *, runtime: DsrRuntime, filters: RequestFilter, limit: int, after: Position | None = None
 ) -> tuple[list[RequestView], Position | None]:
     """An officer's queue: requests by due date, the most urgent first; the position of a next page."""
     query = select(DsrRequest).order_by(DsrRequest.due_at, DsrRequest.id)
@@ -313,26 +289,23 @@ def list_requests(
         query = query.where(DsrRequest.type == filters.type.value)
     if filters.overdue:
         query = query.where(
-            DsrRequest.due_at < clock.now(),
+            DsrRequest.due_at < work.clock.now(),
             DsrRequest.status.not_in([status.value for status in FINAL_REQUEST_STATUSES]),
         )
     if after is not None:
         query = query.where(
             or_(DsrRequest.due_at > after.at, and_(DsrRequest.due_at == after.at, DsrRequest.id > after.id))
         )
-    rows = list(session.scalars(query.limit(limit + 1)).all())
+    rows = list(work.session.scalars(query.limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
     tasks_by_request: dict[str, list[DsrTask]] = {row.id: [] for row in rows}
     if rows:
-        for task in session.scalars(
+        for task in work.session.scalars(
             select(DsrTask).where(DsrTask.request_id.in_(list(tasks_by_request))).order_by(DsrTask.system)
         ):
             tasks_by_request[task.request_id].append(task)
-    views = [
-        _view(session=session, runtime=runtime, clock=clock, request=row, tasks=tasks_by_request[row.id])
-        for row in rows
-    ]
+    views = [_view(work, runtime=runtime, request=row, tasks=tasks_by_request[row.id]) for row in rows]
     next_position = Position(at=rows[-1].due_at, id=rows[-1].id) if more else None
     return views, next_position
 
@@ -352,49 +325,52 @@ def _locked_request(*, session: Session, request_id: str) -> DsrRequest:
     return request
 
 
-def approve_request(
-    *, session: Session, runtime: DsrRuntime, clock: Clock, officer: Principal, request_id: str
-) -> DsrRequest:
+def approve_request(work: Work, *, runtime: DsrRuntime, officer: Principal, request_id: str) -> DsrRequest:
     """An officer lets a request that awaits approval go ahead: its tasks become deliverable."""
-    request = _locked_request(session=session, request_id=request_id)
+    request = _locked_request(session=work.session, request_id=request_id)
     if RequestStatus(request.status) is not RequestStatus.AWAITING_APPROVAL:
         raise InvalidTransition("Only a request awaiting approval can be approved.")
     move(request, RequestStatus.IN_PROGRESS)
-    request.decided_by, request.decided_at = officer.id, clock.now()
-    _note_new_tasks(session)
+    request.decided_by, request.decided_at = officer.id, work.clock.now()
+    work.after_commit(runtime.new_tasks.notify)
     audit.record(
-        session=session, clock=clock, actor=officer.party, action=Action.DSR_APPROVE,
-        target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
-    )  # fmt: skip
+        work,
+        actor=officer.party,
+        action=Action.DSR_APPROVE,
+        target=dsr_party(request.id),
+        outcome=Outcome.SUCCESS,
+    )
     return request
 
 
 def reject_request(
+    work: Work,
     *,
-    session: Session,
     runtime: DsrRuntime,
-    clock: Clock,
     officer: Principal,
     request_id: str,
     reason: RejectionReason,
     detail: str | None,
 ) -> DsrRequest:
     """An officer refuses a request before any system was asked; its tasks are cancelled."""
-    request = _locked_request(session=session, request_id=request_id)
+    request = _locked_request(session=work.session, request_id=request_id)
     move(request, RequestStatus.REJECTED)
-    now = clock.now()
+    now = work.clock.now()
     request.decided_by, request.decided_at, request.completed_at = officer.id, now, now
     request.rejection_reason = reason.value
     if detail:
-        request.rejection_detail = _request_fields(
-            session=session, runtime=runtime, subject_id=request.subject_id
-        ).seal(REJECTION_DETAIL_COLUMN, detail)
-    for task in session.scalars(select(DsrTask).where(DsrTask.request_id == request.id)):
+        request.rejection_detail = _request_fields(work, runtime=runtime, subject_id=request.subject_id).seal(
+            REJECTION_DETAIL_COLUMN, detail
+        )
+    for task in work.session.scalars(select(DsrTask).where(DsrTask.request_id == request.id)):
         task.status = TaskStatus.CANCELLED.value
         task.lease_until = None
     audit.record(
-        session=session, clock=clock, actor=officer.party, action=Action.DSR_REJECT,
-        target=dsr_party(request.id), outcome=Outcome.SUCCESS, keyring=runtime.keyring,
+        work,
+        actor=officer.party,
+        action=Action.DSR_REJECT,
+        target=dsr_party(request.id),
+        outcome=Outcome.SUCCESS,
         details={"reason": reason.value},
-    )  # fmt: skip
+    )
     return request

@@ -28,12 +28,7 @@ class RequestStatus(StrEnum):
 
 
 FINAL_REQUEST_STATUSES = frozenset(
-    {
-        RequestStatus.COMPLETED,
-        RequestStatus.FAILED,
-        RequestStatus.PARTIALLY_COMPLETED,
-        RequestStatus.REJECTED,
-    }
+    {RequestStatus.COMPLETED, RequestStatus.FAILED, RequestStatus.PARTIALLY_COMPLETED, RequestStatus.REJECTED}
 )
 
 #: Requests whose tasks the worker may deliver.

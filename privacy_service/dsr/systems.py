@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.connectors import is_webhook_secret
-from privacy_service.core.clock import Clock
 from privacy_service.core.ids import new_id
 from privacy_service.dsr.errors import InvalidSystem, SystemDeclaredInPolicies, SystemExists, SystemNotFound
 from privacy_service.dsr.models import DownstreamSystem
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, SystemRequestType, SystemSpec
+from privacy_service.work import Work
 
 SECRET_COLUMN = "secret"  # noqa: S105 - a column name, not a secret
 
@@ -82,16 +81,16 @@ def _described_row(row: DownstreamSystem) -> SystemDescription:
     )
 
 
-def _fields(*, session: Session, keyring: Keyring, row: DownstreamSystem) -> SubjectFields:
+def _fields(work: Work, *, row: DownstreamSystem) -> SubjectFields:
     return SubjectFields(
-        key=keyring.for_subject(session=session, subject_id=row.key_owner),
+        key=work.keyring.for_subject(session=work.session, subject_id=row.key_owner),
         table=DownstreamSystem.__tablename__,
         subject_id=row.key_owner,
     )
 
 
-def _target(*, session: Session, keyring: Keyring, row: DownstreamSystem) -> SystemTarget:
-    secret = _fields(session=session, keyring=keyring, row=row).open(SECRET_COLUMN, row.secret)
+def _target(work: Work, *, row: DownstreamSystem) -> SystemTarget:
+    secret = _fields(work, row=row).open(SECRET_COLUMN, row.secret)
     assert secret is not None
     return SystemTarget.of(_described_row(row), secret=secret)
 
@@ -111,20 +110,18 @@ def systems_taking(*, session: Session, policies: Policies, request_type: System
     ]
 
 
-def find_target(*, session: Session, keyring: Keyring, policies: Policies, name: str) -> SystemTarget | None:
+def find_target(work: Work, *, policies: Policies, name: str) -> SystemTarget | None:
     """The system ``name`` with its secret opened, for a delivery or a callback; None if it is gone."""
     for spec in policies.systems:
         if spec.name == name:
             return SystemTarget.of(_described_spec(spec), secret=spec.secret)
-    row = session.get(DownstreamSystem, name)
-    return None if row is None else _target(session=session, keyring=keyring, row=row)
+    row = work.session.get(DownstreamSystem, name)
+    return None if row is None else _target(work, row=row)
 
 
 def register_system(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
-    clock: Clock,
     policies: Policies,
     actor: Party,
     name: str,
@@ -141,10 +138,10 @@ def register_system(
         )
     if any(spec.name == name for spec in policies.systems):
         raise SystemDeclaredInPolicies()
-    if session.get(DownstreamSystem, name) is not None:
+    if work.session.get(DownstreamSystem, name) is not None:
         raise SystemExists()
     key_owner = f"system:{new_id()}"
-    key = keyring.create(session=session, subject_id=key_owner)
+    key = work.keyring.create(session=work.session, subject_id=key_owner)
     fields = SubjectFields(key=key, table=DownstreamSystem.__tablename__, subject_id=key_owner)
     kinds = sorted(set(request_types))
     row = DownstreamSystem(
@@ -155,30 +152,34 @@ def register_system(
         request_types=" ".join(kinds),
         categories=json.dumps(sorted(set(categories))),
         timeout_seconds=timeout_seconds,
-        created_at=clock.now(),
+        created_at=work.clock.now(),
     )
-    session.add(row)
-    session.flush()
+    work.session.add(row)
+    work.session.flush()
     audit.record(
-        session=session, clock=clock, actor=actor, action=Action.SYSTEM_CREATE,
-        target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name), outcome=Outcome.SUCCESS,
-        details={"request_types": kinds}, keyring=keyring,
-    )  # fmt: skip
+        work,
+        actor=actor,
+        action=Action.SYSTEM_CREATE,
+        target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name),
+        outcome=Outcome.SUCCESS,
+        details={"request_types": kinds},
+    )
     return _described_row(row)
 
 
-def unregister_system(
-    *, session: Session, keyring: Keyring, clock: Clock, policies: Policies, actor: Party, name: str
-) -> None:
+def unregister_system(work: Work, *, policies: Policies, actor: Party, name: str) -> None:
     """Remove a registered system and shred the key of its secret; open tasks for it then fail."""
     if any(spec.name == name for spec in policies.systems):
         raise SystemDeclaredInPolicies()
-    row = session.get(DownstreamSystem, name)
+    row = work.session.get(DownstreamSystem, name)
     if row is None:
         raise SystemNotFound()
-    keyring.shred(session=session, subject_id=row.key_owner)
-    session.delete(row)
+    work.keyring.shred(session=work.session, subject_id=row.key_owner)
+    work.session.delete(row)
     audit.record(
-        session=session, clock=clock, actor=actor, action=Action.SYSTEM_DELETE,
-        target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name), outcome=Outcome.SUCCESS,
-    )  # fmt: skip
+        work,
+        actor=actor,
+        action=Action.SYSTEM_DELETE,
+        target=Party(type=PartyType.DOWNSTREAM_SYSTEM, id=name),
+        outcome=Outcome.SUCCESS,
+    )

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, user_party
-from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex, InvalidPassword, PasswordHasher
@@ -36,9 +35,9 @@ from privacy_service.identity.password_rules import PasswordPolicy
 from privacy_service.identity.scopes import Role, parse_roles
 from privacy_service.identity.sessions import revoke_all_sessions
 from privacy_service.identity.throttle import LoginThrottle
-from privacy_service.keys.service import Keyring
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
+from privacy_service.work import Work
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,10 @@ class PasswordTools:
 
 
 def register_user(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
     emails: BlindIndex,
     passwords: PasswordTools,
-    clock: Clock,
     email: str,
     password: str,
     profile: Mapping[str, Any] | None = None,
@@ -77,10 +74,8 @@ def register_user(
     user_id = new_id()
     sealed = passwords.hash(password, account_id=user_id)
     return _create_account(
-        session=session,
-        keyring=keyring,
+        work,
         emails=emails,
-        clock=clock,
         user_id=user_id,
         fields=fields,
         sealed_password=sealed,
@@ -91,12 +86,10 @@ def register_user(
 
 
 def import_user(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
     emails: BlindIndex,
     hasher: PasswordHasher,
-    clock: Clock,
     email: str,
     legacy_hash: str,
     profile: Mapping[str, Any] | None = None,
@@ -107,10 +100,8 @@ def import_user(
     user_id = new_id()
     sealed = hasher.seal_legacy(legacy_hash, account_id=user_id)
     return _create_account(
-        session=session,
-        keyring=keyring,
+        work,
         emails=emails,
-        clock=clock,
         user_id=user_id,
         fields=fields,
         sealed_password=sealed,
@@ -121,11 +112,9 @@ def import_user(
 
 
 def _create_account(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
     emails: BlindIndex,
-    clock: Clock,
     user_id: str,
     fields: ProfileFields,
     sealed_password: bytes,
@@ -133,10 +122,8 @@ def _create_account(
     actor: Party,
     imported: bool,
 ) -> User:
-    vault.create_subject(
-        session=session, keyring=keyring, blind_index=emails, clock=clock, profile=fields, subject_id=user_id
-    )
-    now = clock.now()
+    vault.create_subject(work, blind_index=emails, profile=fields, subject_id=user_id)
+    now = work.clock.now()
     user = User(
         id=user_id,
         roles=" ".join(sorted(roles)),
@@ -144,12 +131,10 @@ def _create_account(
         password_changed_at=now,
         created_at=now,
     )
-    session.add(user)
-    session.flush()
+    work.session.add(user)
+    work.session.flush()
     audit.record(
-        session=session,
-        clock=clock,
-        keyring=keyring,
+        work,
         actor=actor,
         action=Action.USER_CREATE,
         target=user_party(user_id),
@@ -205,12 +190,10 @@ def roles_of(user: User) -> frozenset[Role]:
 
 
 def change_password(
+    work: Work,
     *,
-    session: Session,
     passwords: PasswordTools,
     throttle: LoginThrottle,
-    keyring: Keyring,
-    clock: Clock,
     user_id: str,
     current_session_id: str | None,
     client_id: str,
@@ -222,7 +205,7 @@ def change_password(
     A wrong current password counts as a failed login (the same throttle), so
     a stolen session cannot be used to guess the password.
     """
-    user = session.get_one(User, user_id)
+    user = work.session.get_one(User, user_id)
     account_key = user.id.encode()
     throttle.check(account_key=account_key, ip=None, client_id=client_id)
     sealed = user.password
@@ -230,21 +213,21 @@ def change_password(
         passwords.pool.run(lambda: passwords.hasher.verify(sealed, current_password, account_id=user_id))
     except InvalidPassword:
         throttle.record_failure(account_key=account_key, ip=None, client_id=client_id)
-        _record_password_change(session=session, clock=clock, user_id=user_id, outcome=Outcome.FAILURE)
+        _record_password_change(work, user_id=user_id, outcome=Outcome.FAILURE)
+        work.keep_when_refused()  # the failed attempt and its event persist though the change is refused
         raise InvalidCredentials("The current password is wrong.") from None
     throttle.record_success(account_key=account_key)
-    email = vault.read_profile(session=session, keyring=keyring, subject_id=user_id).email
+    email = vault.read_profile(work, subject_id=user_id).email
     passwords.policy_for(roles_of(user)).check(new_password, email=email)
     user.password = passwords.hash(new_password, account_id=user_id)
-    user.password_changed_at = clock.now()
-    revoke_all_sessions(session=session, clock=clock, user_id=user_id, except_session_id=current_session_id)
-    _record_password_change(session=session, clock=clock, user_id=user_id, outcome=Outcome.SUCCESS)
+    user.password_changed_at = work.clock.now()
+    revoke_all_sessions(work, user_id=user_id, except_session_id=current_session_id)
+    _record_password_change(work, user_id=user_id, outcome=Outcome.SUCCESS)
 
 
-def _record_password_change(*, session: Session, clock: Clock, user_id: str, outcome: Outcome) -> None:
+def _record_password_change(work: Work, *, user_id: str, outcome: Outcome) -> None:
     audit.record(
-        session=session,
-        clock=clock,
+        work,
         actor=user_party(user_id),
         action=Action.AUTHN_PASSWORD_CHANGE,
         target=user_party(user_id),

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, client_party
-from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core
 from privacy_service.core.errors import Conflict, NotFound
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.errors import IdentityError
 from privacy_service.identity.models import Client
 from privacy_service.identity.scopes import Scope
+from privacy_service.work import Work
 
 SECRET_KIND = "client-secret"  # noqa: S105 - a label, not a secret
 
@@ -65,13 +65,7 @@ class AuthenticatedClient:
 
 
 def register_client(
-    *,
-    session: Session,
-    digests: OpaqueTokenDigests,
-    clock: Clock,
-    name: str,
-    scopes: Iterable[Scope],
-    actor: Party = SYSTEM,
+    work: Work, *, digests: OpaqueTokenDigests, name: str, scopes: Iterable[Scope], actor: Party = SYSTEM
 ) -> RegisteredClient:
     secret = new_opaque_token()
     granted = tuple(sorted(set(scopes)))
@@ -79,13 +73,12 @@ def register_client(
         name=name,
         secret_digest=digests.digest(secret, kind=SECRET_KIND),
         scopes=" ".join(granted),
-        created_at=clock.now(),
+        created_at=work.clock.now(),
     )
-    session.add(client)
-    session.flush()
+    work.session.add(client)
+    work.session.flush()
     audit.record(
-        session=session,
-        clock=clock,
+        work,
         actor=actor,
         action=Action.CLIENT_CREATE,
         target=client_party(client.id),
@@ -130,7 +123,7 @@ def list_clients(*, session: Session) -> list[ClientListing]:
     ]
 
 
-def disable_client(*, session: Session, clock: Clock, client_id: str, actor: Party = SYSTEM) -> bool:
+def disable_client(work: Work, *, client_id: str, actor: Party = SYSTEM) -> bool:
     """Stop a client for good: its secret and every token it holds are refused; False if it already was.
 
     ``authenticate_client`` reads ``disabled_at`` on every token request, and
@@ -139,13 +132,12 @@ def disable_client(*, session: Session, clock: Clock, client_id: str, actor: Par
     opened through it can no longer be refreshed, as that takes the client's
     secret.
     """
-    client = _client(session=session, client_id=client_id)
+    client = _client(session=work.session, client_id=client_id)
     if client.disabled_at is not None:
         return False
-    client.disabled_at = clock.now()
+    client.disabled_at = work.clock.now()
     audit.record(
-        session=session,
-        clock=clock,
+        work,
         actor=actor,
         action=Action.CLIENT_DISABLE,
         target=client_party(client.id),
@@ -155,21 +147,20 @@ def disable_client(*, session: Session, clock: Clock, client_id: str, actor: Par
 
 
 def rotate_client_secret(
-    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, client_id: str, actor: Party = SYSTEM
+    work: Work, *, digests: OpaqueTokenDigests, client_id: str, actor: Party = SYSTEM
 ) -> str:
     """Give a client a new secret, returned this once; the old one is refused from the commit on.
 
     Tokens already issued stay valid until they expire (a leaked secret calls
     for ``disable_client`` and a new client instead).
     """
-    client = _client(session=session, client_id=client_id)
+    client = _client(session=work.session, client_id=client_id)
     if client.disabled_at is not None:
         raise ClientDisabled(f"client {client_id} is disabled; its secret is not rotated")
     secret = new_opaque_token()
     client.secret_digest = digests.digest(secret, kind=SECRET_KIND)
     audit.record(
-        session=session,
-        clock=clock,
+        work,
         actor=actor,
         action=Action.CLIENT_SECRET_ROTATE,
         target=client_party(client.id),

@@ -15,14 +15,12 @@ class InvalidCredentials(IdentityError):
     code = "invalid_credentials"
     status = 401
     title = "Invalid credentials"
-    keeps_changes = True  # the failure count and its audit event must survive the refusal
 
 
 class InvalidCode(IdentityError):
     code = "invalid_code"
     status = 401
     title = "Invalid code"
-    keeps_changes = True  # the wrong-attempt count must survive the refusal
 
 
 class CodeReplayed(InvalidCode):
@@ -86,7 +84,6 @@ class RefreshTokenReused(InvalidToken):
     """A refresh token was presented a second time: its whole family is revoked (RFC 9700 §4.14.2)."""
 
     code = "invalid_grant"
-    keeps_changes = True  # the revocation of the family must survive the refusal
 
 
 class MfaAlreadyEnabled(Conflict):

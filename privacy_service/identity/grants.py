@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from privacy_service.core.clock import Clock
 from privacy_service.identity.accounts import roles_of
 from privacy_service.identity.clients import AuthenticatedClient
 from privacy_service.identity.login import TokenPair
@@ -14,6 +13,7 @@ from privacy_service.identity.models import User
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import rotate_refresh_token
+from privacy_service.work import Work
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,7 @@ def client_credentials(
 
 
 def refresh(
-    *,
-    session: Session,
-    identity: IdentityRuntime,
-    clock: Clock,
-    client: AuthenticatedClient,
-    refresh_token: str,
+    work: Work, *, identity: IdentityRuntime, client: AuthenticatedClient, refresh_token: str
 ) -> TokenPair:
     """RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a new refresh token and access token for the session.
 
@@ -57,16 +52,12 @@ def refresh(
     ``RefreshTokenReused`` (committing the family's revocation) for a used one.
     """
     rotated = rotate_refresh_token(
-        session=session,
-        digests=identity.digests,
-        clock=clock,
-        client_id=client.client_id,
-        refresh_token=refresh_token,
+        work, digests=identity.digests, client_id=client.client_id, refresh_token=refresh_token
     )
     user_session = rotated.user_session
-    user = session.get_one(User, user_session.user_id)
+    user = work.session.get_one(User, user_session.user_id)
     access = identity.tokens.issue_access_token(
-        session=session,
+        session=work.session,
         subject=user.id,
         audience=client.client_id,
         client_id=client.client_id,

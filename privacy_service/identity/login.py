@@ -32,12 +32,9 @@ from functools import partial
 
 from anyio import CancelScope, to_thread
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType, client_party, user_party
-from privacy_service.core.clock import Clock
-from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.crypto import InvalidPassword
 from privacy_service.crypto.opaque_tokens import new_opaque_token
 from privacy_service.identity import mfa
@@ -49,7 +46,7 @@ from privacy_service.identity.password_rules import is_blocklisted
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod, Role
 from privacy_service.identity.sessions import start_session
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Work, Workplace
 
 MFA_TOKEN_KIND = "mfa-token"  # noqa: S105 - a label, not a token
 MAX_MFA_FAILURES = 5
@@ -101,13 +98,7 @@ class PasswordChecked:
 
 
 def login(
-    *,
-    sessions: SessionFactory,
-    identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
-    attempt: LoginAttempt,
-    place: PoolPlace | None = None,
+    *, workplace: Workplace, identity: IdentityRuntime, attempt: LoginAttempt, place: PoolPlace | None = None
 ) -> LoginResult:
     """Check a customer's password on behalf of a shop; raises InvalidCredentials, TooManyAttempts or 503.
 
@@ -116,23 +107,19 @@ def login(
     is checked. The calling thread waits for the pool; a caller in an event
     loop uses ``login_awaiting_the_pool``.
     """
-    pending = begin_login(sessions=sessions, identity=identity, clock=clock, attempt=attempt)
+    pending = begin_login(workplace=workplace, identity=identity, attempt=attempt)
     try:
         checked = identity.passwords.pool.run(check_password, identity.passwords, pending, place=place)
     except Exception:
-        abandon_login(sessions=sessions, identity=identity, clock=clock, pending=pending)
+        abandon_login(workplace=workplace, identity=identity, pending=pending)
         raise
-    return finish_login(
-        sessions=sessions, identity=identity, keyring=keyring, clock=clock, pending=pending, checked=checked
-    )
+    return finish_login(workplace=workplace, identity=identity, pending=pending, checked=checked)
 
 
 async def login_awaiting_the_pool(
     *,
-    sessions: SessionFactory,
+    workplace: Workplace,
     identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
     attempt: Callable[[], LoginAttempt],
     place: PoolPlace | None = None,
 ) -> LoginResult:
@@ -146,7 +133,7 @@ async def login_awaiting_the_pool(
     """
 
     def first_step() -> PendingLogin:
-        return begin_login(sessions=sessions, identity=identity, clock=clock, attempt=attempt())
+        return begin_login(workplace=workplace, identity=identity, attempt=attempt())
 
     pending = await to_thread.run_sync(first_step)
     try:
@@ -156,30 +143,20 @@ async def login_awaiting_the_pool(
     except BaseException:
         with CancelScope(shield=True):  # the claim is given back even when the request is cancelled
             await to_thread.run_sync(
-                partial(abandon_login, sessions=sessions, identity=identity, clock=clock, pending=pending)
+                partial(abandon_login, workplace=workplace, identity=identity, pending=pending)
             )
         raise
     return await to_thread.run_sync(
-        partial(
-            finish_login,
-            sessions=sessions,
-            identity=identity,
-            keyring=keyring,
-            clock=clock,
-            pending=pending,
-            checked=checked,
-        )
+        partial(finish_login, workplace=workplace, identity=identity, pending=pending, checked=checked)
     )
 
 
-def begin_login(
-    *, sessions: SessionFactory, identity: IdentityRuntime, clock: Clock, attempt: LoginAttempt
-) -> PendingLogin:
+def begin_login(*, workplace: Workplace, identity: IdentityRuntime, attempt: LoginAttempt) -> PendingLogin:
     """Step 1: who is it, and may they try now? Claims the account; raises TooManyAttempts if not."""
-    with unit_of_work(sessions) as session:
-        account = find_login_account(session=session, emails=identity.emails, email=attempt.email)
+    with workplace.open() as work:
+        account = find_login_account(session=work.session, emails=identity.emails, email=attempt.email)
         account_key = account.id.encode() if account is not None else identity.emails.digest(attempt.email)
-        streak = identity.throttle(session=session, clock=clock).check(
+        streak = identity.throttle(work).check(
             account_key=account_key, ip=attempt.ip, client_id=attempt.client_id
         )
     return PendingLogin(attempt=attempt, account=account, account_key=account_key, streak=streak)
@@ -204,28 +181,20 @@ def check_password(passwords: PasswordTools, pending: PendingLogin) -> PasswordC
     return PasswordChecked(verified=True, rehashed=passwords.hasher.hash(password, account_id=account.id))
 
 
-def abandon_login(
-    *, sessions: SessionFactory, identity: IdentityRuntime, clock: Clock, pending: PendingLogin
-) -> None:
+def abandon_login(*, workplace: Workplace, identity: IdentityRuntime, pending: PendingLogin) -> None:
     """Step 2 failed (no outcome to record): give the account's claim back, counting nothing."""
-    with unit_of_work(sessions) as session:
-        identity.throttle(session=session, clock=clock).abandon(account_key=pending.account_key)
+    with workplace.open() as work:
+        identity.throttle(work).abandon(account_key=pending.account_key)
 
 
 def finish_login(
-    *,
-    sessions: SessionFactory,
-    identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
-    pending: PendingLogin,
-    checked: PasswordChecked,
+    *, workplace: Workplace, identity: IdentityRuntime, pending: PendingLogin, checked: PasswordChecked
 ) -> LoginResult:
     """Step 3: the outcome, with its bookkeeping, in one unit of work; raises InvalidCredentials."""
     attempt, account, account_key = pending.attempt, pending.account, pending.account_key
     rehashed = checked.rehashed
-    with unit_of_work(sessions) as session:
-        throttle = identity.throttle(session=session, clock=clock)
+    with workplace.open() as work:
+        throttle = identity.throttle(work)
         shop = client_party(attempt.client_id)
         if not checked.verified or account is None:
             throttle.record_failure(account_key=account_key, ip=attempt.ip, client_id=attempt.client_id)
@@ -234,21 +203,18 @@ def finish_login(
                 user_party(account.id) if account is not None else Party(type=PartyType.USER, id="unknown")
             )
             audit.record(
-                session=session,
-                clock=clock,
-                keyring=keyring,
+                work,
                 actor=shop,
                 action=Action.AUTHN_LOGIN_FAIL,
                 target=target,
                 outcome=Outcome.FAILURE,
                 details={"reason": "invalid_credentials", "ip": attempt.ip} if account is not None else None,
             )
+            work.keep_when_refused()  # the failure counts, and its event stands, though the login is refused
             raise InvalidCredentials("The email or password is wrong.")
         throttle.record_success(account_key=account_key, streak=pending.streak)
         audit.record(
-            session=session,
-            clock=clock,
-            keyring=keyring,
+            work,
             actor=shop,
             action=Action.AUTHN_LOGIN_SUCCESS,
             target=user_party(account.id),
@@ -257,24 +223,18 @@ def finish_login(
         )
         if rehashed is not None:
             # argon2id at today's parameters, or upgraded from a legacy hash
-            session.execute(update(User).where(User.id == account.id).values(password=rehashed))
+            work.session.execute(update(User).where(User.id == account.id).values(password=rehashed))
         change_required = is_blocklisted(attempt.password)
         if account.second_factor:
             token = _open_mfa_challenge(
-                session=session,
-                identity=identity,
-                clock=clock,
-                user_id=account.id,
-                client_id=attempt.client_id,
+                work, identity=identity, user_id=account.id, client_id=attempt.client_id
             )
             return LoginResult(
                 tokens=None, mfa_token=token, password_change_required=change_required, user_id=account.id
             )
         tokens = issue_tokens(
-            session=session,
+            work,
             identity=identity,
-            keyring=keyring,
-            clock=clock,
             user_id=account.id,
             roles=account.roles,
             client_id=attempt.client_id,
@@ -287,11 +247,9 @@ def finish_login(
 
 
 def complete_mfa(
+    work: Work,
     *,
-    session: Session,
     identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
     client_id: str,
     mfa_token: str,
     code: str,
@@ -307,8 +265,8 @@ def complete_mfa(
     cannot buy five more guesses with every fresh ``mfa_token``.
     """
     digest = identity.digests.digest(mfa_token, kind=MFA_TOKEN_KIND)
-    challenge = session.scalar(select(MfaChallenge).where(MfaChallenge.token_digest == digest))
-    now = clock.now()
+    challenge = work.session.scalar(select(MfaChallenge).where(MfaChallenge.token_digest == digest))
+    now = work.clock.now()
     if (
         challenge is None
         or challenge.client_id != client_id
@@ -319,11 +277,9 @@ def complete_mfa(
         raise InvalidMfaToken()
     try:
         mfa.verify_second_factor_throttled(
-            session=session,
-            keyring=keyring,
+            work,
             recovery=identity.recovery,
-            throttle=identity.throttle(session=session, clock=clock),
-            clock=clock,
+            throttle=identity.throttle(work),
             user_id=challenge.user_id,
             client_id=client_id,
             ip=ip,
@@ -331,10 +287,9 @@ def complete_mfa(
         )
     except InvalidCode:
         challenge.failed_attempts += 1
+        work.keep_when_refused()  # the wrong code counts against the MFA token, and its event stands
         audit.record(
-            session=session,
-            clock=clock,
-            keyring=keyring,
+            work,
             actor=client_party(client_id),
             action=Action.AUTHN_LOGIN_FAIL,
             target=user_party(challenge.user_id),
@@ -344,21 +299,17 @@ def complete_mfa(
         raise
     challenge.used_at = now
     audit.record(
-        session=session,
-        clock=clock,
-        keyring=keyring,
+        work,
         actor=client_party(client_id),
         action=Action.AUTHN_LOGIN_SUCCESS,
         target=user_party(challenge.user_id),
         outcome=Outcome.SUCCESS,
         details={"factor": "second", "ip": ip},
     )
-    user = session.get_one(User, challenge.user_id)
+    user = work.session.get_one(User, challenge.user_id)
     tokens = issue_tokens(
-        session=session,
+        work,
         identity=identity,
-        keyring=keyring,
-        clock=clock,
         user_id=user.id,
         roles=roles_of(user),
         client_id=client_id,
@@ -369,11 +320,9 @@ def complete_mfa(
 
 
 def issue_tokens(
+    work: Work,
     *,
-    session: Session,
     identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
     user_id: str,
     roles: frozenset[Role],
     client_id: str,
@@ -382,10 +331,8 @@ def issue_tokens(
 ) -> TokenPair:
     """Open a session (a refresh-token family) and sign its first access token."""
     issued = start_session(
-        session=session,
-        keyring=keyring,
+        work,
         digests=identity.digests,
-        clock=clock,
         user_id=user_id,
         client_id=client_id,
         amr=amr,
@@ -393,7 +340,7 @@ def issue_tokens(
         lifetime=identity.session_lifetime,
     )
     access = identity.tokens.issue_access_token(
-        session=session,
+        session=work.session,
         subject=user_id,
         audience=client_id,
         client_id=client_id,
@@ -408,12 +355,10 @@ def issue_tokens(
     )
 
 
-def _open_mfa_challenge(
-    *, session: Session, identity: IdentityRuntime, clock: Clock, user_id: str, client_id: str
-) -> str:
+def _open_mfa_challenge(work: Work, *, identity: IdentityRuntime, user_id: str, client_id: str) -> str:
     token = new_opaque_token()
-    now = clock.now()
-    session.add(
+    now = work.clock.now()
+    work.session.add(
         MfaChallenge(
             token_digest=identity.digests.digest(token, kind=MFA_TOKEN_KIND),
             user_id=user_id,
@@ -423,5 +368,5 @@ def _open_mfa_challenge(
             created_at=now,
         )
     )
-    session.flush()
+    work.session.flush()
     return token

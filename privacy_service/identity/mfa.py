@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, user_party
-from privacy_service.core.clock import Clock
 from privacy_service.crypto import InvalidCode as CryptoInvalidCode
 from privacy_service.crypto import ReplayedCode as CryptoReplayedCode
 from privacy_service.crypto import totp
@@ -30,7 +29,7 @@ from privacy_service.identity.errors import (
 from privacy_service.identity.models import RecoveryCode, TotpFactor
 from privacy_service.identity.throttle import LoginThrottle
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 
 _TOTP_DIGITS = 6
 
@@ -42,8 +41,8 @@ class TotpEnrolment:
     qr_svg: str
 
 
-def _fields(*, keyring: Keyring, session: Session, user_id: str) -> SubjectFields:
-    key = keyring.for_subject(session=session, subject_id=user_id)
+def _fields(work: Work, *, user_id: str) -> SubjectFields:
+    key = work.keyring.for_subject(session=work.session, subject_id=user_id)
     return SubjectFields(key=key, table=TotpFactor.__tablename__, subject_id=user_id)
 
 
@@ -52,38 +51,34 @@ def confirmed_factor(*, session: Session, user_id: str) -> TotpFactor | None:
     return factor if factor is not None and factor.confirmed_at is not None else None
 
 
-def start_totp_enrolment(
-    *, session: Session, keyring: Keyring, clock: Clock, user_id: str, account_name: str, issuer: str
-) -> TotpEnrolment:
+def start_totp_enrolment(work: Work, *, user_id: str, account_name: str, issuer: str) -> TotpEnrolment:
     """Create (or replace) a pending TOTP secret; it takes effect once confirmed with a first code."""
-    factor = session.get(TotpFactor, user_id)
+    factor = work.session.get(TotpFactor, user_id)
     if factor is not None and factor.confirmed_at is not None:
         raise MfaAlreadyEnabled()
     secret = totp.new_secret()
-    sealed = _fields(keyring=keyring, session=session, user_id=user_id).seal("secret", secret)
+    sealed = _fields(work, user_id=user_id).seal("secret", secret)
     assert sealed is not None
     if factor is None:
-        session.add(TotpFactor(user_id=user_id, secret=sealed, created_at=clock.now()))
+        work.session.add(TotpFactor(user_id=user_id, secret=sealed, created_at=work.clock.now()))
     else:
-        factor.secret, factor.created_at, factor.last_used_step = sealed, clock.now(), None
-    session.flush()
+        factor.secret, factor.created_at, factor.last_used_step = sealed, work.clock.now(), None
+    work.session.flush()
     uri = totp.provisioning_uri(secret, account_name=account_name, issuer=issuer)
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
 
 
-def confirm_totp(
-    *, session: Session, keyring: Keyring, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
-) -> list[str]:
+def confirm_totp(work: Work, *, recovery: RecoveryCodes, user_id: str, code: str) -> list[str]:
     """Turn TOTP on with its first valid code; return ten fresh recovery codes, shown this once."""
-    factor = session.get(TotpFactor, user_id)
+    factor = work.session.get(TotpFactor, user_id)
     if factor is None:
         raise MfaEnrolmentMissing()
     if factor.confirmed_at is not None:
         raise MfaAlreadyEnabled()
-    _check_totp(factor=factor, keyring=keyring, session=session, clock=clock, code=code)
-    factor.confirmed_at = clock.now()
-    _record(session=session, keyring=keyring, clock=clock, user_id=user_id, action=Action.MFA_ENABLE)
-    return issue_recovery_codes(session=session, recovery=recovery, user_id=user_id)
+    _check_totp(work, factor=factor, code=code)
+    factor.confirmed_at = work.clock.now()
+    _record(work, user_id=user_id, action=Action.MFA_ENABLE)
+    return issue_recovery_codes(session=work.session, recovery=recovery, user_id=user_id)
 
 
 def issue_recovery_codes(*, session: Session, recovery: RecoveryCodes, user_id: str) -> list[str]:
@@ -96,59 +91,39 @@ def issue_recovery_codes(*, session: Session, recovery: RecoveryCodes, user_id: 
 
 
 def disable_totp(
-    *,
-    session: Session,
-    keyring: Keyring,
-    recovery: RecoveryCodes,
-    throttle: LoginThrottle,
-    clock: Clock,
-    user_id: str,
-    client_id: str,
-    code: str,
+    work: Work, *, recovery: RecoveryCodes, throttle: LoginThrottle, user_id: str, client_id: str, code: str
 ) -> None:
     """Turn TOTP off; it takes a current second factor (a TOTP or recovery code), not just a session.
 
     Wrong codes are throttled like failed logins, so a stolen session cannot guess its way to turning it off.
     """
-    if confirmed_factor(session=session, user_id=user_id) is None:
+    if confirmed_factor(session=work.session, user_id=user_id) is None:
         raise MfaNotEnabled()
     verify_second_factor_throttled(
-        session=session,
-        keyring=keyring,
-        recovery=recovery,
-        throttle=throttle,
-        clock=clock,
-        user_id=user_id,
-        client_id=client_id,
-        ip=None,
-        code=code,
+        work, recovery=recovery, throttle=throttle, user_id=user_id, client_id=client_id, ip=None, code=code
     )
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-    session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
-    _record(session=session, keyring=keyring, clock=clock, user_id=user_id, action=Action.MFA_DISABLE)
+    work.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    work.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
+    _record(work, user_id=user_id, action=Action.MFA_DISABLE)
 
 
-def verify_second_factor(
-    *, session: Session, keyring: Keyring, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
-) -> None:
+def verify_second_factor(work: Work, *, recovery: RecoveryCodes, user_id: str, code: str) -> None:
     """Accept a current TOTP code or an unused recovery code, and burn it; raise InvalidCode otherwise."""
-    factor = confirmed_factor(session=session, user_id=user_id)
+    factor = confirmed_factor(session=work.session, user_id=user_id)
     if factor is None:
         raise MfaNotEnabled()
     compact = code.replace(" ", "")
     if compact.isdigit() and len(compact) == _TOTP_DIGITS:
-        _check_totp(factor=factor, keyring=keyring, session=session, clock=clock, code=compact)
+        _check_totp(work, factor=factor, code=compact)
         return
-    _burn_recovery_code(session=session, recovery=recovery, clock=clock, user_id=user_id, code=code)
+    _burn_recovery_code(work, recovery=recovery, user_id=user_id, code=code)
 
 
 def verify_second_factor_throttled(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
     recovery: RecoveryCodes,
     throttle: LoginThrottle,
-    clock: Clock,
     user_id: str,
     client_id: str,
     ip: str | None,
@@ -164,11 +139,10 @@ def verify_second_factor_throttled(
     account_key = user_id.encode()  # the login's account key (login.login, accounts.change_password)
     throttle.check(account_key=account_key, ip=ip, client_id=client_id)
     try:
-        verify_second_factor(
-            session=session, keyring=keyring, recovery=recovery, clock=clock, user_id=user_id, code=code
-        )
+        verify_second_factor(work, recovery=recovery, user_id=user_id, code=code)
     except InvalidCode:
         throttle.record_failure(account_key=account_key, ip=ip, client_id=client_id)
+        work.keep_when_refused()  # the failed attempt counts though the code is refused
         raise
     except BaseException:
         throttle.abandon(account_key=account_key)
@@ -176,11 +150,11 @@ def verify_second_factor_throttled(
     throttle.record_success(account_key=account_key)
 
 
-def _check_totp(*, factor: TotpFactor, keyring: Keyring, session: Session, clock: Clock, code: str) -> None:
-    secret = _fields(keyring=keyring, session=session, user_id=factor.user_id).open("secret", factor.secret)
+def _check_totp(work: Work, *, factor: TotpFactor, code: str) -> None:
+    secret = _fields(work, user_id=factor.user_id).open("secret", factor.secret)
     assert secret is not None
     try:
-        step = totp.verify(secret, code, at=clock.now(), last_used_step=factor.last_used_step)
+        step = totp.verify(secret, code, at=work.clock.now(), last_used_step=factor.last_used_step)
     except CryptoReplayedCode:
         raise CodeReplayed() from None
     except CryptoInvalidCode:
@@ -188,11 +162,9 @@ def _check_totp(*, factor: TotpFactor, keyring: Keyring, session: Session, clock
     factor.last_used_step = step
 
 
-def _burn_recovery_code(
-    *, session: Session, recovery: RecoveryCodes, clock: Clock, user_id: str, code: str
-) -> None:
+def _burn_recovery_code(work: Work, *, recovery: RecoveryCodes, user_id: str, code: str) -> None:
     unused = list(
-        session.scalars(
+        work.session.scalars(
             select(RecoveryCode)
             .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
             .order_by(RecoveryCode.id)
@@ -202,53 +174,28 @@ def _burn_recovery_code(
         index = recovery.match(code, [row.digest for row in unused], account_id=user_id)
     except CryptoInvalidCode:
         raise InvalidCode() from None
-    unused[index].used_at = clock.now()
+    unused[index].used_at = work.clock.now()
 
 
 def enrol_confirmed_totp(
-    *,
-    session: Session,
-    keyring: Keyring,
-    recovery: RecoveryCodes,
-    clock: Clock,
-    user_id: str,
-    account_name: str,
-    issuer: str,
+    work: Work, *, recovery: RecoveryCodes, user_id: str, account_name: str, issuer: str
 ) -> tuple[TotpEnrolment, list[str]]:
     """Enrol TOTP already confirmed (bootstrap of staff by an operator at the console); return the codes too.
 
     The operator hands the ``otpauth://`` URI to the staff member, who loads it
     into an authenticator; there is no first code to confirm with here.
     """
-    enrolment = start_totp_enrolment(
-        session=session,
-        keyring=keyring,
-        clock=clock,
-        user_id=user_id,
-        account_name=account_name,
-        issuer=issuer,
-    )
-    factor = session.get_one(TotpFactor, user_id)
-    factor.confirmed_at = clock.now()
+    enrolment = start_totp_enrolment(work, user_id=user_id, account_name=account_name, issuer=issuer)
+    factor = work.session.get_one(TotpFactor, user_id)
+    factor.confirmed_at = work.clock.now()
     audit.record(
-        session=session,
-        clock=clock,
-        actor=SYSTEM,
-        action=Action.MFA_ENABLE,
-        target=user_party(user_id),
-        outcome=Outcome.SUCCESS,
+        work, actor=SYSTEM, action=Action.MFA_ENABLE, target=user_party(user_id), outcome=Outcome.SUCCESS
     )
-    return enrolment, issue_recovery_codes(session=session, recovery=recovery, user_id=user_id)
+    return enrolment, issue_recovery_codes(session=work.session, recovery=recovery, user_id=user_id)
 
 
-def _record(*, session: Session, keyring: Keyring, clock: Clock, user_id: str, action: Action) -> None:
+def _record(work: Work, *, user_id: str, action: Action) -> None:
     """The user changed their own second factor."""
     audit.record(
-        session=session,
-        clock=clock,
-        keyring=keyring,
-        actor=user_party(user_id),
-        action=action,
-        target=user_party(user_id),
-        outcome=Outcome.SUCCESS,
+        work, actor=user_party(user_id), action=action, target=user_party(user_id), outcome=Outcome.SUCCESS
     )

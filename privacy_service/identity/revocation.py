@@ -14,11 +14,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import CursorResult, bindparam, delete, select
-from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, client_party, user_party
-from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import DomainError
 from privacy_service.identity.errors import InvalidToken
@@ -26,21 +24,13 @@ from privacy_service.identity.models import RevokedAccessToken
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.sessions import is_session_active, revoke_refresh_token
 from privacy_service.identity.tokens import AccessClaims
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 
 # Built once: every authenticated call runs it (core.db.run_core).
 _REVOKED = select(RevokedAccessToken.jti).where(RevokedAccessToken.jti == bindparam("jti"))
 
 
-def revoke_token(
-    *,
-    session: Session,
-    identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
-    client_id: str,
-    token: str,
-) -> None:
+def revoke_token(work: Work, *, identity: IdentityRuntime, client_id: str, token: str) -> None:
     """RFC 7009 §2.1: revoke an access token or a refresh token issued to ``client_id``.
 
     A token that is neither (unknown, expired, malformed) is fine, as §2.2
@@ -48,21 +38,19 @@ def revoke_token(
     changes nothing the second time.
     """
     try:
-        claims = identity.tokens.verify_access_token(session=session, token=token, audience=None)
+        claims = identity.tokens.verify_access_token(session=work.session, token=token, audience=None)
     except DomainError:
-        revoke_refresh_token(
-            session=session, digests=identity.digests, clock=clock, client_id=client_id, token=token
-        )
+        revoke_refresh_token(work, digests=identity.digests, client_id=client_id, token=token)
         return
     if claims.client_id != client_id:
         raise InvalidToken()
-    insert = upsert_insert(session.get_bind().dialect.name, RevokedAccessToken)
+    insert = upsert_insert(work.session.get_bind().dialect.name, RevokedAccessToken)
     kept = run_core(
-        session,
+        work.session,
         insert.values(
             jti=claims.jti,
             expires_at=claims.expires_at + timedelta(seconds=identity.tokens.leeway_seconds),
-            revoked_at=clock.now(),
+            revoked_at=work.clock.now(),
         )
         .on_conflict_do_nothing()
         .returning(RevokedAccessToken.jti),
@@ -71,9 +59,7 @@ def revoke_token(
         return  # revoked before (perhaps at this very moment, by another request)
     holder = client_party(claims.subject) if claims.session_id is None else user_party(claims.subject)
     audit.record(
-        session=session,
-        clock=clock,
-        keyring=keyring,
+        work,
         actor=client_party(client_id),
         action=Action.TOKEN_REVOKE,
         target=holder,
@@ -82,18 +68,18 @@ def revoke_token(
     )
 
 
-def ensure_usable(*, session: Session, clock: Clock, claims: AccessClaims) -> None:
+def ensure_usable(work: Work, *, claims: AccessClaims) -> None:
     """Raise ``InvalidToken`` for a verified access token that was revoked or whose session has ended."""
-    if run_core(session, _REVOKED, {"jti": claims.jti}).first() is not None:
+    if run_core(work.session, _REVOKED, {"jti": claims.jti}).first() is not None:
         raise InvalidToken("The token was revoked.")
-    if claims.session_id is not None and not is_session_active(
-        session=session, clock=clock, session_id=claims.session_id
-    ):
+    if claims.session_id is not None and not is_session_active(work, session_id=claims.session_id):
         raise InvalidToken("The session of this token has ended.")
 
 
-def purge_expired(*, session: Session, clock: Clock) -> int:
+def purge_expired(work: Work) -> int:
     """Forget revocations of tokens that have expired anyway; return how many. For the background worker."""
-    result = session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= clock.now()))
+    result = work.session.execute(
+        delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= work.clock.now())
+    )
     assert isinstance(result, CursorResult)
     return result.rowcount

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
-
 from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
 from privacy_service.crypto import Argon2Parameters, BlindIndex, PasswordHasher
@@ -29,6 +27,7 @@ from privacy_service.identity.throttle import DatabaseFailureStore, LoginThrottl
 from privacy_service.identity.tokens import TokenIssuer
 from privacy_service.keys.service import Keyring
 from privacy_service.vault.lookup import email_index
+from privacy_service.work import Work
 
 
 @dataclass(frozen=True)
@@ -92,9 +91,9 @@ class IdentityRuntime:
             totp_issuer=settings.totp_issuer,
         )
 
-    def throttle(self, *, session: Session, clock: Clock) -> LoginThrottle:
+    def throttle(self, work: Work) -> LoginThrottle:
         """The login throttle for one unit of work: Redis when configured, else the caller's transaction."""
-        store = self.redis_failures or DatabaseFailureStore(session=session, clock=clock)
+        store = self.redis_failures or DatabaseFailureStore(session=work.session, clock=work.clock)
         return LoginThrottle(store=store, digest_key=self.throttle_key)
 
     def close(self) -> None:

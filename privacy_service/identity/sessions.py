@@ -27,16 +27,14 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, client_party, user_party
-from privacy_service.core.clock import Clock
 from privacy_service.core.errors import NotFound
 from privacy_service.core.ids import new_id
-from privacy_service.core.insert_at_commit import InsertAtCommit
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.errors import InvalidToken, RefreshTokenReused
 from privacy_service.identity.models import RefreshToken, UserSession
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.keys.service import Keyring
+from privacy_service.work import InsertAtCommit, Work
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +75,9 @@ class SessionView:
 
 
 def start_session(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
     digests: OpaqueTokenDigests,
-    clock: Clock,
     user_id: str,
     client_id: str,
     amr: Sequence[AuthMethod],
@@ -93,14 +89,14 @@ def start_session(
     The user agent is personal data: it is sealed under the user's data key,
     bound to this table and column, and truncated to ``USER_AGENT_MAX_LENGTH``.
     """
-    now = clock.now()
-    fields = _session_fields(session=session, keyring=keyring, user_id=user_id)
+    now = work.clock.now()
+    fields = _session_fields(work, user_id=user_id)
     session_id, expires_at = new_id(), now + lifetime
     # Not entities: every login writes these two rows and reads neither back, and the unit of work's
     # two flushes (the token refers to its session) cost more than the statements. They are sent with
     # the COMMIT, in its round trip on PostgreSQL, as the login's audit event is.
-    _INSERT_SESSION.add(
-        session,
+    work.insert_at_commit(
+        _INSERT_SESSION,
         {
             "id": session_id,
             "user_id": user_id,
@@ -115,12 +111,12 @@ def start_session(
             "revoked_at": None,
         },
     )
-    token = _issue_refresh_token(session=session, digests=digests, session_id=session_id, now=now)
+    token = _issue_refresh_token(work, digests=digests, session_id=session_id, now=now)
     return IssuedRefresh(session_id=session_id, refresh_token=token, expires_at=expires_at)
 
 
 def rotate_refresh_token(
-    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, client_id: str, refresh_token: str
+    work: Work, *, digests: OpaqueTokenDigests, client_id: str, refresh_token: str
 ) -> RotatedRefresh:
     """Spend ``refresh_token`` and return its successor (RFC 6749 §6, RFC 9700 §4.14.2).
 
@@ -129,105 +125,91 @@ def rotate_refresh_token(
     (after revoking the session, a change that commits although the request
     fails) for a token already spent. Both are ``invalid_grant`` at the route.
     """
-    now = clock.now()
+    now = work.clock.now()
     # FOR UPDATE on PostgreSQL: two concurrent uses of one token queue here, and
     # the second sees the first's ``used_at`` instead of forking the family.
     # SQLite's BEGIN IMMEDIATE already serialises writers.
-    row = session.scalar(
+    row = work.session.scalar(
         select(RefreshToken)
         .where(RefreshToken.digest == digests.digest(refresh_token, kind=REFRESH_TOKEN_KIND))
         .with_for_update()
     )
     if row is None:
         raise InvalidToken()
-    user_session = _usable_session(session=session, token=row, client_id=client_id, now=now)
+    user_session = _usable_session(session=work.session, token=row, client_id=client_id, now=now)
     if row.used_at is not None:
         user_session.revoked_at = now
-        session.flush()
+        work.session.flush()
         log.warning("refresh token reused: session %s revoked", user_session.id)
         audit.record(
-            session=session,
-            clock=clock,
+            work,
             actor=client_party(client_id),
             action=Action.AUTHN_TOKEN_REUSE,
             target=user_party(user_session.user_id),
             outcome=Outcome.FAILURE,
         )
+        work.keep_when_refused()  # the family stays revoked though the rotation is refused
         raise RefreshTokenReused()
     row.used_at = now
     user_session.last_used_at = now
-    token = _issue_refresh_token(session=session, digests=digests, session_id=user_session.id, now=now)
+    token = _issue_refresh_token(work, digests=digests, session_id=user_session.id, now=now)
     return RotatedRefresh(user_session=user_session, refresh_token=token)
 
 
-def revoke_refresh_token(
-    *, session: Session, digests: OpaqueTokenDigests, clock: Clock, client_id: str, token: str
-) -> None:
+def revoke_refresh_token(work: Work, *, digests: OpaqueTokenDigests, client_id: str, token: str) -> None:
     """RFC 7009 revocation: revoking any refresh token of a session revokes the session.
 
     An unknown token (or one already revoked) is fine, as RFC 7009 §2.2 asks;
     a token issued to another client raises ``InvalidToken`` (§2.1: the
     server verifies the token was issued to the requesting client).
     """
-    row = session.scalar(
+    row = work.session.scalar(
         select(RefreshToken).where(RefreshToken.digest == digests.digest(token, kind=REFRESH_TOKEN_KIND))
     )
     if row is None:
         return
-    user_session = session.get_one(UserSession, row.session_id)
+    user_session = work.session.get_one(UserSession, row.session_id)
     if user_session.client_id != client_id:
         raise InvalidToken()
     if user_session.revoked_at is None:
-        user_session.revoked_at = clock.now()
-        session.flush()
-        _record_revocation(
-            session=session,
-            clock=clock,
-            actor=client_party(client_id),
-            user_id=user_session.user_id,
-        )
+        user_session.revoked_at = work.clock.now()
+        work.session.flush()
+        _record_revocation(work, actor=client_party(client_id), user_id=user_session.user_id)
 
 
-def _record_revocation(*, session: Session, clock: Clock, actor: Party, user_id: str) -> None:
+def _record_revocation(work: Work, *, actor: Party, user_id: str) -> None:
     audit.record(
-        session=session,
-        clock=clock,
-        actor=actor,
-        action=Action.SESSION_REVOKE,
-        target=user_party(user_id),
-        outcome=Outcome.SUCCESS,
+        work, actor=actor, action=Action.SESSION_REVOKE, target=user_party(user_id), outcome=Outcome.SUCCESS
     )
 
 
-def revoke_session(*, session: Session, clock: Clock, user_id: str, session_id: str) -> None:
+def revoke_session(work: Work, *, user_id: str, session_id: str) -> None:
     """A user ends one of their sessions (logout, ``DELETE /v1/me/sessions/{id}``); idempotent.
 
     Raises ``NotFound`` for a session that is not this user's, so ids of
     other users' sessions cannot be probed.
     """
-    user_session = session.get(UserSession, session_id)
+    user_session = work.session.get(UserSession, session_id)
     if user_session is None or user_session.user_id != user_id:
         raise NotFound()
     if user_session.revoked_at is None:
-        user_session.revoked_at = clock.now()
-        session.flush()
-        _record_revocation(session=session, clock=clock, actor=user_party(user_id), user_id=user_id)
+        user_session.revoked_at = work.clock.now()
+        work.session.flush()
+        _record_revocation(work, actor=user_party(user_id), user_id=user_id)
 
 
-def revoke_all_sessions(
-    *, session: Session, clock: Clock, user_id: str, except_session_id: str | None = None
-) -> int:
+def revoke_all_sessions(work: Work, *, user_id: str, except_session_id: str | None = None) -> int:
     """End every live session of a user but ``except_session_id`` (a password change keeps the current one).
 
     Returns how many sessions were revoked.
     """
-    now = clock.now()
+    now = work.clock.now()
     statement = update(UserSession).where(
         UserSession.user_id == user_id, UserSession.revoked_at.is_(None), UserSession.expires_at > now
     )
     if except_session_id is not None:
         statement = statement.where(UserSession.id != except_session_id)
-    result = session.execute(statement.values(revoked_at=now))
+    result = work.session.execute(statement.values(revoked_at=now))
     assert isinstance(result, CursorResult)
     return result.rowcount
 
@@ -241,10 +223,8 @@ class SessionPosition:
 
 
 def list_sessions(
+    work: Work,
     *,
-    session: Session,
-    keyring: Keyring,
-    clock: Clock,
     user_id: str,
     limit: int | None = None,
     after: SessionPosition | None = None,
@@ -264,7 +244,7 @@ def list_sessions(
         .order_by(UserSession.last_used_at.desc(), UserSession.id)
     )
     if not include_ended:
-        query = query.where(UserSession.revoked_at.is_(None), UserSession.expires_at > clock.now())
+        query = query.where(UserSession.revoked_at.is_(None), UserSession.expires_at > work.clock.now())
     if after is not None:
         query = query.where(
             or_(
@@ -274,8 +254,8 @@ def list_sessions(
         )
     if limit is not None:
         query = query.limit(limit)
-    rows = session.scalars(query).all()
-    fields = _session_fields(session=session, keyring=keyring, user_id=user_id)
+    rows = work.session.scalars(query).all()
+    fields = _session_fields(work, user_id=user_id)
     return [
         SessionView(
             id=row.id,
@@ -291,11 +271,13 @@ def list_sessions(
     ]
 
 
-def is_session_active(*, session: Session, clock: Clock, session_id: str) -> bool:
+def is_session_active(work: Work, *, session_id: str) -> bool:
     """Whether a session still stands; an access token carrying its ``sid`` is honoured only while it does."""
-    user_session = session.get(UserSession, session_id)
+    user_session = work.session.get(UserSession, session_id)
     return (
-        user_session is not None and user_session.revoked_at is None and user_session.expires_at > clock.now()
+        user_session is not None
+        and user_session.revoked_at is None
+        and user_session.expires_at > work.clock.now()
     )
 
 
@@ -310,12 +292,10 @@ def _usable_session(*, session: Session, token: RefreshToken, client_id: str, no
     return user_session
 
 
-def _issue_refresh_token(
-    *, session: Session, digests: OpaqueTokenDigests, session_id: str, now: datetime
-) -> str:
+def _issue_refresh_token(work: Work, *, digests: OpaqueTokenDigests, session_id: str, now: datetime) -> str:
     token = new_opaque_token()
-    _INSERT_REFRESH_TOKEN.add(
-        session,
+    work.insert_at_commit(
+        _INSERT_REFRESH_TOKEN,
         {
             "id": new_id(),
             "session_id": session_id,
@@ -327,8 +307,8 @@ def _issue_refresh_token(
     return token
 
 
-def _session_fields(*, session: Session, keyring: Keyring, user_id: str) -> SubjectFields:
-    key = keyring.for_subject(session=session, subject_id=user_id)
+def _session_fields(work: Work, *, user_id: str) -> SubjectFields:
+    key = work.keyring.for_subject(session=work.session, subject_id=user_id)
     return SubjectFields(key=key, table=UserSession.__tablename__, subject_id=user_id)
 
 

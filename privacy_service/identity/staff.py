@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, user_party
-from privacy_service.core.clock import Clock
 from privacy_service.core.errors import NotFound
 from privacy_service.crypto import BlindIndex
 from privacy_service.identity import accounts, mfa
@@ -24,8 +23,8 @@ from privacy_service.identity.models import MfaChallenge, RecoveryCode, TotpFact
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, parse_roles
 from privacy_service.identity.sessions import revoke_all_sessions
-from privacy_service.keys.service import Keyring
 from privacy_service.vault import service as vault
+from privacy_service.work import Work
 
 
 class UnknownStaff(NotFound):
@@ -57,11 +56,9 @@ class StaffListing:
 
 
 def create_staff(
+    work: Work,
     *,
-    session: Session,
     identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
     email: str,
     password: str,
     roles: Iterable[Role],
@@ -73,11 +70,9 @@ def create_staff(
     console (``privacy-service admin create``) enrols it at once.
     """
     user = accounts.register_user(
-        session=session,
-        keyring=keyring,
+        work,
         emails=identity.emails,
         passwords=identity.passwords,
-        clock=clock,
         email=email,
         password=password,
         roles=roles,
@@ -85,26 +80,22 @@ def create_staff(
     if not with_totp:
         return StaffAccount(user_id=user.id, enrolment=None, recovery_codes=[])
     enrolment, codes = mfa.enrol_confirmed_totp(
-        session=session,
-        keyring=keyring,
-        recovery=identity.recovery,
-        clock=clock,
-        user_id=user.id,
-        account_name=email,
-        issuer=identity.totp_issuer,
+        work, recovery=identity.recovery, user_id=user.id, account_name=email, issuer=identity.totp_issuer
     )
     return StaffAccount(user_id=user.id, enrolment=enrolment, recovery_codes=codes)
 
 
-def list_staff(*, session: Session, keyring: Keyring) -> list[StaffListing]:
+def list_staff(work: Work) -> list[StaffListing]:
     """Every staff account, oldest first, with its email decrypted (a shop has a handful: no paging)."""
-    users = list(session.scalars(select(User).where(User.roles != "").order_by(User.created_at, User.id)))
+    users = list(
+        work.session.scalars(select(User).where(User.roles != "").order_by(User.created_at, User.id))
+    )
     ids = [user.id for user in users]
     confirmed = select(TotpFactor.user_id).where(
         TotpFactor.user_id.in_(ids), TotpFactor.confirmed_at.is_not(None)
     )
-    enrolled = set(session.scalars(confirmed))
-    profiles = vault.load_profiles(session=session, keyring=keyring, subject_ids=ids)
+    enrolled = set(work.session.scalars(confirmed))
+    profiles = vault.load_profiles(work, subject_ids=ids)
     return [
         StaffListing(
             user_id=user.id,
@@ -133,9 +124,7 @@ def find_staff(
     return user
 
 
-def disable_staff(
-    *, session: Session, keyring: Keyring, clock: Clock, user: User, actor: Party = SYSTEM
-) -> int | None:
+def disable_staff(work: Work, *, user: User, actor: Party = SYSTEM) -> int | None:
     """End a staff account's signing in and every session it has; the number ended, None if already disabled.
 
     The login lookup (``accounts.find_login_account``) skips a disabled
@@ -144,12 +133,10 @@ def disable_staff(
     """
     if user.disabled_at is not None:
         return None
-    user.disabled_at = clock.now()
-    ended = _end_sign_ins(session=session, clock=clock, user_id=user.id)
+    user.disabled_at = work.clock.now()
+    ended = _end_sign_ins(work, user_id=user.id)
     audit.record(
-        session=session,
-        clock=clock,
-        keyring=keyring,
+        work,
         actor=actor,
         action=Action.USER_DISABLE,
         target=user_party(user.id),
@@ -168,29 +155,19 @@ class MfaReset:
     sessions_revoked: int
 
 
-def reset_staff_mfa(
-    *,
-    session: Session,
-    identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: Clock,
-    user: User,
-    actor: Party = SYSTEM,
-) -> MfaReset:
+def reset_staff_mfa(work: Work, *, identity: IdentityRuntime, user: User, actor: Party = SYSTEM) -> MfaReset:
     """Replace a staff member's second factor (a lost phone): the old TOTP secret and recovery codes stop
     working, every session ends, and a new confirmed enrolment is returned for the operator to hand over.
 
     Staff must have a second factor to use staff APIs, so the account is never
     left without one.
     """
-    email = vault.read_profile(session=session, keyring=keyring, subject_id=user.id).email
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
-    ended = _end_sign_ins(session=session, clock=clock, user_id=user.id)
+    email = vault.read_profile(work, subject_id=user.id).email
+    work.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    work.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
+    ended = _end_sign_ins(work, user_id=user.id)
     audit.record(
-        session=session,
-        clock=clock,
-        keyring=keyring,
+        work,
         actor=actor,
         action=Action.MFA_RESET,
         target=user_party(user.id),
@@ -198,18 +175,12 @@ def reset_staff_mfa(
         details={"sessions_revoked": ended},
     )
     enrolment, codes = mfa.enrol_confirmed_totp(
-        session=session,
-        keyring=keyring,
-        recovery=identity.recovery,
-        clock=clock,
-        user_id=user.id,
-        account_name=email,
-        issuer=identity.totp_issuer,
+        work, recovery=identity.recovery, user_id=user.id, account_name=email, issuer=identity.totp_issuer
     )
     return MfaReset(enrolment=enrolment, recovery_codes=codes, sessions_revoked=ended)
 
 
-def _end_sign_ins(*, session: Session, clock: Clock, user_id: str) -> int:
+def _end_sign_ins(work: Work, *, user_id: str) -> int:
     """Revoke every session (their access tokens are refused from then on) and every pending MFA step."""
-    session.execute(delete(MfaChallenge).where(MfaChallenge.user_id == user_id))
-    return revoke_all_sessions(session=session, clock=clock, user_id=user_id)
+    work.session.execute(delete(MfaChallenge).where(MfaChallenge.user_id == user_id))
+    return revoke_all_sessions(work, user_id=user_id)

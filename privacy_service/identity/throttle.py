@@ -63,6 +63,7 @@ from privacy_service.core.types import UTCDateTime
 from privacy_service.crypto import InvalidKeyMaterial, KeyedDigest
 from privacy_service.identity.errors import TooManyAttempts
 from privacy_service.identity.models import LoginClaim, LoginFailure
+from privacy_service.work import Work
 
 _DIGEST_LABEL = b"privacy-service/login-throttle/v1\x00"
 _DIGEST_KEY_SIZE = 32
@@ -477,18 +478,18 @@ def _states_query(windows: int) -> Select[str, bytes, int, datetime]:
     )
 
 
-def purge_expired(*, session: Session, clock: Clock, limits: ThrottleLimits | None = None) -> int:
+def purge_expired(work: Work, *, limits: ThrottleLimits | None = None) -> int:
     """Delete the failures that no window counts any more, and the claims that attempts which died left
     behind and that have expired; return how many rows. For the background worker."""
     limits = limits or ThrottleLimits.default()
-    now = clock.now()
+    now = work.clock.now()
     cutoff = now - timedelta(seconds=limits.longest_window_seconds)
     purged = 0
     for stale in (
         delete(LoginFailure).where(LoginFailure.at <= cutoff),
         delete(LoginClaim).where(LoginClaim.expires_at <= now),
     ):
-        result = session.execute(stale)
+        result = work.session.execute(stale)
         assert isinstance(result, CursorResult)
         purged += result.rowcount
     return purged

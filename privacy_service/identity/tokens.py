@@ -69,6 +69,7 @@ from privacy_service.crypto import (
 from privacy_service.identity.errors import InvalidToken
 from privacy_service.identity.models import SigningKey
 from privacy_service.identity.scopes import AuthMethod, Role, Scope
+from privacy_service.work import Work
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class TokenIssuer:
             return kid
         return self._create_key(session=session)
 
-    def rotate_signing_key(self, *, session: Session) -> str:
+    def rotate_signing_key(self, work: Work) -> str:
         """Make a new key the signing key and return its ``kid``; the old one stays published for a while.
 
         Other processes keep signing with the old key until their cache is
@@ -203,11 +204,11 @@ class TokenIssuer:
         published_until = now + timedelta(
             seconds=self.key_cache_seconds + self.access_token_seconds + self.leeway_seconds
         )
-        for row in session.scalars(select(SigningKey).where(SigningKey.active.is_(True))):
+        for row in work.session.scalars(select(SigningKey).where(SigningKey.active.is_(True))):
             row.active = False
             row.retired_at = now
             row.published_until = published_until
-        kid = self._create_key(session=session)
+        kid = self._create_key(session=work.session)
         # Load again on next use: the caller's commit makes the new key visible.
         with self._lock:
             self._snapshot = None

@@ -17,11 +17,7 @@ from privacy_service.crypto import DataKey
 
 class DataKeyCache:
     def __init__(
-        self,
-        *,
-        max_entries: int,
-        ttl_seconds: float,
-        monotonic: Callable[[], float] = time.monotonic,
+        self, *, max_entries: int, ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
         self._max_entries = max_entries
         self._ttl = ttl_seconds

@@ -20,14 +20,12 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
-from privacy_service.core.clock import Clock
 from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex, equal_in_constant_time
 from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.keys.service import Keyring
 from privacy_service.vault.errors import (
     EmailTaken,
     InvalidRecord,
@@ -45,6 +43,7 @@ from privacy_service.vault.schemas import (
     RecordData,
 )
 from privacy_service.vault.sealing import SEALED_COLUMNS, open_profile, profile_fields, seal_profile_values
+from privacy_service.work import Work
 
 # Bound the IN lists of bulk reads: SQLite and PostgreSQL cap the parameters of one statement.
 LOAD_BATCH_SIZE = 2_000
@@ -54,13 +53,7 @@ _RECORD_DATA: pydantic.TypeAdapter[dict[str, Any]] = pydantic.TypeAdapter(Record
 
 
 def create_subject(
-    *,
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: Clock,
-    profile: ProfileFields,
-    subject_id: str | None = None,
+    work: Work, *, blind_index: BlindIndex, profile: ProfileFields, subject_id: str | None = None
 ) -> Subject:
     """Create a data subject with a fresh data key and their sealed profile.
 
@@ -76,27 +69,29 @@ def create_subject(
         subject_id = new_id()
     elif not 0 < len(subject_id) <= SUBJECT_ID_LENGTH:
         raise ValueError(f"a subject id has 1 to {SUBJECT_ID_LENGTH} characters")
-    elif session.get(Subject, subject_id) is not None:
+    elif work.session.get(Subject, subject_id) is not None:
         raise SubjectExists()
-    now = clock.now()
+    now = work.clock.now()
     subject = Subject(id=subject_id, created_at=now, updated_at=now)
-    _claim_email_index(session=session, subject=subject, index=blind_index.digest(profile.email))
-    key = keyring.create(session=session, subject_id=subject.id)
+    _claim_email_index(session=work.session, subject=subject, index=blind_index.digest(profile.email))
+    key = work.keyring.create(session=work.session, subject_id=subject.id)
     fields = profile_fields(key=key, subject_id=subject.id)
-    session.add(Profile(subject_id=subject.id, **seal_profile_values(fields=fields, values=dict(profile))))
-    session.flush()
+    work.session.add(
+        Profile(subject_id=subject.id, **seal_profile_values(fields=fields, values=dict(profile)))
+    )
+    work.session.flush()
     return subject
 
 
-def read_profile(*, session: Session, keyring: Keyring, subject_id: str) -> ProfileFields:
+def read_profile(work: Work, *, subject_id: str) -> ProfileFields:
     """The subject's profile in plaintext.
 
     Raises ``SubjectNotFound``, or ``SubjectKeyDestroyed`` if the subject was erased.
     """
-    row = session.get(Profile, subject_id)
+    row = work.session.get(Profile, subject_id)
     if row is None:
-        raise _absent_subject(session=session, keyring=keyring, subject_id=subject_id)
-    key = keyring.for_subject(session=session, subject_id=subject_id)
+        raise _absent_subject(work, subject_id=subject_id)
+    key = work.keyring.for_subject(session=work.session, subject_id=subject_id)
     return open_profile(key=key, subject_id=subject_id, row=row)
 
 
@@ -110,33 +105,17 @@ def lock_subject(*, session: Session, subject_id: str) -> None:
     session.execute(select(Subject.id).where(Subject.id == subject_id).with_for_update())
 
 
-def read_profile_for(
-    *, session: Session, keyring: Keyring, clock: Clock, subject_id: str, reader: Party
-) -> ProfileFields:
+def read_profile_for(work: Work, *, subject_id: str, reader: Party) -> ProfileFields:
     """Someone else's read of the subject's profile (staff, a shop): audited as ``sensitive_read``."""
-    profile = read_profile(session=session, keyring=keyring, subject_id=subject_id)
-    _record_access(
-        session=session, keyring=keyring, clock=clock, actor=reader, subject_id=subject_id,
-        action=Action.SENSITIVE_READ, what="profile",
-    )  # fmt: skip
+    profile = read_profile(work, subject_id=subject_id)
+    _record_access(work, actor=reader, subject_id=subject_id, action=Action.SENSITIVE_READ, what="profile")
     return profile
 
 
-def _record_access(
-    *,
-    session: Session,
-    keyring: Keyring,
-    clock: Clock,
-    actor: Party,
-    subject_id: str,
-    action: Action,
-    what: str,
-) -> None:
+def _record_access(work: Work, *, actor: Party, subject_id: str, action: Action, what: str) -> None:
     """An access to a subject's data by someone else, in the same transaction; ``what`` is sealed with it."""
     audit.record(
-        session=session,
-        clock=clock,
-        keyring=keyring,
+        work,
         actor=actor,
         action=action,
         target=Party(type=PartyType.SUBJECT, id=subject_id),
@@ -146,13 +125,7 @@ def _record_access(
 
 
 def update_profile(
-    *,
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: Clock,
-    subject_id: str,
-    changes: ProfileUpdate,
+    work: Work, *, blind_index: BlindIndex, subject_id: str, changes: ProfileUpdate
 ) -> ProfileFields:
     """Change only the fields sent, re-indexing the email if it changed; return the whole profile.
 
@@ -160,24 +133,24 @@ def update_profile(
     Fields not sent keep their ciphertext untouched.
     """
     _require_email_index(blind_index)
-    row = session.get(Profile, subject_id)
+    row = work.session.get(Profile, subject_id)
     if row is None:
-        raise _absent_subject(session=session, keyring=keyring, subject_id=subject_id)
-    key = keyring.for_subject(session=session, subject_id=subject_id)
+        raise _absent_subject(work, subject_id=subject_id)
+    key = work.keyring.for_subject(session=work.session, subject_id=subject_id)
     sent = changes.sent()
     updated = open_profile(key=key, subject_id=subject_id, row=row).model_copy(update=sent)
     if not sent:
         return updated
-    subject = session.get_one(Subject, subject_id)
+    subject = work.session.get_one(Subject, subject_id)
     if "email" in sent:
         index = blind_index.digest(updated.email)
         if not equal_in_constant_time(index, subject.email_index):
-            _claim_email_index(session=session, subject=subject, index=index)
+            _claim_email_index(session=work.session, subject=subject, index=index)
     fields = profile_fields(key=key, subject_id=subject_id)
     for column, ciphertext in seal_profile_values(fields=fields, values=sent).items():
         setattr(row, column, ciphertext)
-    subject.updated_at = clock.now()
-    session.flush()
+    subject.updated_at = work.clock.now()
+    work.session.flush()
     return updated
 
 
@@ -202,9 +175,7 @@ def email_index(blind_index: BlindIndex, email: str) -> bytes:
     return blind_index.digest(email)
 
 
-def load_profiles(
-    *, session: Session, keyring: Keyring, subject_ids: Iterable[str]
-) -> dict[str, ProfileFields]:
+def load_profiles(work: Work, *, subject_ids: Iterable[str]) -> dict[str, ProfileFields]:
     """Many subjects' profiles in plaintext, in the order asked, for exports and bulk reads.
 
     One query for the rows and one (``Keyring.for_subjects``) for the keys not
@@ -218,8 +189,8 @@ def load_profiles(
         # Rows of columns, not entities: nothing loaded here is changed, and skipping the
         # identity map and attribute instrumentation makes a bulk read a third faster.
         query = select(Profile.subject_id, *SEALED_COLUMNS).where(Profile.subject_id.in_(batch))
-        rows = {row.subject_id: row for row in session.execute(query)}
-        keys = keyring.for_subjects(session=session, subject_ids=list(rows))
+        rows = {row.subject_id: row for row in work.session.execute(query)}
+        keys = work.keyring.for_subjects(session=work.session, subject_ids=list(rows))
         for subject_id in batch:
             row, key = rows.get(subject_id), keys.get(subject_id)
             if row is not None and key is not None:
@@ -228,14 +199,7 @@ def load_profiles(
 
 
 def put_record(
-    *,
-    session: Session,
-    keyring: Keyring,
-    clock: Clock,
-    subject_id: str,
-    category: str,
-    data: Mapping[str, Any],
-    writer: Party = SYSTEM,
+    work: Work, *, subject_id: str, category: str, data: Mapping[str, Any], writer: Party = SYSTEM
 ) -> None:
     """Store ``data`` under ``category`` for the subject, replacing what was there.
 
@@ -243,67 +207,59 @@ def put_record(
     refuses, ``SubjectNotFound`` or ``SubjectKeyDestroyed``.
     """
     category, data = _valid_record(category=category, data=data)
-    _require_subject(session=session, keyring=keyring, subject_id=subject_id)
-    sealed = _record_fields(session=session, keyring=keyring, subject_id=subject_id).seal_json(
-        _record_column(category), data
-    )
-    now = clock.now()
+    _require_subject(work, subject_id=subject_id)
+    sealed = _record_fields(work, subject_id=subject_id).seal_json(_record_column(category), data)
+    now = work.clock.now()
     # An upsert: concurrent writers of one record both succeed (the last one wins) instead of one
     # failing on the unique key.
-    insert = upsert_insert(session.get_bind().dialect.name, PersonalRecord).values(
+    insert = upsert_insert(work.session.get_bind().dialect.name, PersonalRecord).values(
         id=new_id(), subject_id=subject_id, category=category, data=sealed, created_at=now, updated_at=now
     )
-    session.execute(
+    work.session.execute(
         insert.on_conflict_do_update(
             index_elements=[PersonalRecord.subject_id, PersonalRecord.category],
             set_={"data": insert.excluded.data, "updated_at": insert.excluded.updated_at},
         )
     )
     _record_access(
-        session=session, keyring=keyring, clock=clock, actor=writer, subject_id=subject_id,
-        action=Action.SENSITIVE_UPDATE, what=f"record:{category}",
-    )  # fmt: skip
+        work, actor=writer, subject_id=subject_id, action=Action.SENSITIVE_UPDATE, what=f"record:{category}"
+    )
 
 
-def get_record(*, session: Session, keyring: Keyring, subject_id: str, category: str) -> dict[str, Any]:
+def get_record(work: Work, *, subject_id: str, category: str) -> dict[str, Any]:
     """The record stored under ``category`` for the subject.
 
     Raises ``RecordNotFound``, ``SubjectNotFound`` or ``SubjectKeyDestroyed``.
     """
     # Columns, not the entity: an upsert bypasses the identity map, so a loaded entity could be stale.
-    sealed = session.scalar(
+    sealed = work.session.scalar(
         select(PersonalRecord.data).where(
             PersonalRecord.subject_id == subject_id, PersonalRecord.category == category
         )
     )
     if sealed is None:
-        _require_subject(session=session, keyring=keyring, subject_id=subject_id)
+        _require_subject(work, subject_id=subject_id)
         raise RecordNotFound()
-    return _record_fields(session=session, keyring=keyring, subject_id=subject_id).open_json(
-        _record_column(category), sealed
-    )
+    return _record_fields(work, subject_id=subject_id).open_json(_record_column(category), sealed)
 
 
-def get_record_for(
-    *, session: Session, keyring: Keyring, clock: Clock, subject_id: str, category: str, reader: Party
-) -> dict[str, Any]:
+def get_record_for(work: Work, *, subject_id: str, category: str, reader: Party) -> dict[str, Any]:
     """A shop's read of a subject's record: audited as ``sensitive_read``."""
-    record = get_record(session=session, keyring=keyring, subject_id=subject_id, category=category)
+    record = get_record(work, subject_id=subject_id, category=category)
     _record_access(
-        session=session, keyring=keyring, clock=clock, actor=reader, subject_id=subject_id,
-        action=Action.SENSITIVE_READ, what=f"record:{category}",
-    )  # fmt: skip
+        work, actor=reader, subject_id=subject_id, action=Action.SENSITIVE_READ, what=f"record:{category}"
+    )
     return record
 
 
-def list_categories(*, session: Session, keyring: Keyring, subject_id: str) -> list[str]:
+def list_categories(work: Work, *, subject_id: str) -> list[str]:
     """The categories the subject holds records under, sorted.
 
     Raises ``SubjectNotFound`` or ``SubjectKeyDestroyed``.
     """
-    _require_subject(session=session, keyring=keyring, subject_id=subject_id)
+    _require_subject(work, subject_id=subject_id)
     return list(
-        session.scalars(
+        work.session.scalars(
             select(PersonalRecord.category)
             .where(PersonalRecord.subject_id == subject_id)
             .order_by(PersonalRecord.category)
@@ -311,7 +267,7 @@ def list_categories(*, session: Session, keyring: Keyring, subject_id: str) -> l
     )
 
 
-def erase_subject(*, session: Session, keyring: Keyring, subject_id: str) -> None:
+def erase_subject(work: Work, *, subject_id: str) -> None:
     """Erase the subject: shred their data key, then delete their records, profile and subject row.
 
     Shredding makes every copy of their ciphertext unreadable (backups, WAL,
@@ -320,12 +276,12 @@ def erase_subject(*, session: Session, keyring: Keyring, subject_id: str) -> Non
     tombstone stays, so later reads answer ``SubjectKeyDestroyed`` rather than
     ``SubjectNotFound``. Raises either of those if there is no subject to erase.
     """
-    _require_subject(session=session, keyring=keyring, subject_id=subject_id)
-    keyring.shred(session=session, subject_id=subject_id)
+    _require_subject(work, subject_id=subject_id)
+    work.keyring.shred(session=work.session, subject_id=subject_id)
     # Children first and explicitly: ON DELETE CASCADE is a safety net, not the mechanism.
     for model in (PersonalRecord, Profile):
-        session.execute(delete(model).where(model.subject_id == subject_id))
-    session.execute(delete(Subject).where(Subject.id == subject_id))
+        work.session.execute(delete(model).where(model.subject_id == subject_id))
+    work.session.execute(delete(Subject).where(Subject.id == subject_id))
 
 
 def _require_email_index(blind_index: BlindIndex) -> None:
@@ -349,10 +305,10 @@ def _claim_email_index(*, session: Session, subject: Subject, index: bytes) -> N
         raise EmailTaken() from None
 
 
-def _absent_subject(*, session: Session, keyring: Keyring, subject_id: str) -> DomainError:
+def _absent_subject(work: Work, *, subject_id: str) -> DomainError:
     """The error for a subject with no row: erased (the key's tombstone says so) or never known."""
     try:
-        keyring.for_subject(session=session, subject_id=subject_id)
+        work.keyring.for_subject(session=work.session, subject_id=subject_id)
     except SubjectKeyDestroyed:
         return SubjectKeyDestroyed()
     except SubjectKeyNotFound:
@@ -360,13 +316,13 @@ def _absent_subject(*, session: Session, keyring: Keyring, subject_id: str) -> D
     return SubjectNotFound()
 
 
-def _require_subject(*, session: Session, keyring: Keyring, subject_id: str) -> None:
-    if session.get(Subject, subject_id) is None:
-        raise _absent_subject(session=session, keyring=keyring, subject_id=subject_id)
+def _require_subject(work: Work, *, subject_id: str) -> None:
+    if work.session.get(Subject, subject_id) is None:
+        raise _absent_subject(work, subject_id=subject_id)
 
 
-def _record_fields(*, session: Session, keyring: Keyring, subject_id: str) -> SubjectFields:
-    key = keyring.for_subject(session=session, subject_id=subject_id)
+def _record_fields(work: Work, *, subject_id: str) -> SubjectFields:
+    key = work.keyring.for_subject(session=work.session, subject_id=subject_id)
     return SubjectFields(key=key, table=PersonalRecord.__tablename__, subject_id=subject_id)
 
 

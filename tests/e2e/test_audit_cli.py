@@ -15,8 +15,11 @@ from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.recorder import record
 from privacy_service.audit.sealer import seal_pending_events
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory
 from privacy_service.crypto import LocalKeyFile
+from privacy_service.keys.cache import DataKeyCache
+from privacy_service.keys.service import Keyring
+from privacy_service.work import Workplace
 from tests.e2e.conftest import run_cli, service_environment
 from tests.unit.audit.tampering import drop_guards
 
@@ -29,24 +32,25 @@ def trail(tmp_path: Path, server_database: str, service_engine: Engine) -> tuple
     data_dir, engine = tmp_path / "data", service_engine
     provider = LocalKeyFile.open_or_create(data_dir / "keys.json")
     clock = SystemClock()
-    sessions = create_session_factory(engine)
-    with unit_of_work(sessions) as session:
+    workplace = Workplace(
+        sessions=create_session_factory(engine),
+        clock=clock,
+        keyring=Keyring(provider=provider, clock=clock, cache=DataKeyCache(max_entries=0, ttl_seconds=0)),
+    )
+    with workplace.open() as work:
         for number in range(5):
             record(
-                session=session,
-                clock=clock,
+                work,
                 actor=SYSTEM,
                 action=Action.KEY_ROTATE,
                 target=Party(type=PartyType.SYSTEM, id=f"kek-{number}"),
                 outcome=Outcome.SUCCESS,
             )
-    with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
-    with unit_of_work(sessions) as session:
-        ensure_signing_key(session=session, provider=provider, clock=clock)
-        write_checkpoint(
-            session=session, clock=clock, provider=provider, cadence=CheckpointCadence(), force=True
-        )
+    with workplace.open() as work:
+        seal_pending_events(work)
+    with workplace.open() as work:
+        ensure_signing_key(work, provider=provider)
+        write_checkpoint(work, provider=provider, cadence=CheckpointCadence(), force=True)
     return service_environment(data_dir, server_database), engine
 
 
@@ -68,7 +72,7 @@ def test_an_intact_trail_verifies(trail: tuple[dict[str, str], Engine]) -> None:
 
 def test_an_altered_event_is_reported_by_seq_and_exits_non_zero(trail: tuple[dict[str, str], Engine]) -> None:
     env, engine = trail
-    with unit_of_work(create_session_factory(engine)) as session:
+    with create_session_factory(engine).begin() as session:
         drop_guards(session)
         session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(action=Action.AUDIT_READ.value))
     engine.dispose()

@@ -21,7 +21,11 @@ from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyT
 from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.recorder import record
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory
+from privacy_service.crypto import LocalKeyFile
+from privacy_service.keys.cache import DataKeyCache
+from privacy_service.keys.service import Keyring
+from privacy_service.work import Workplace
 from tests.e2e.conftest import WorkerProcess, run_cli, service_environment, start_worker
 
 pytestmark = pytest.mark.e2e
@@ -32,18 +36,22 @@ class Trail:
         self.engine = engine
         self.env = env
         self.log_dir = log_dir
-        self.sessions = create_session_factory(engine)
+        clock = SystemClock()
+        provider = LocalKeyFile.open_or_create(Path(env["PRIVACY_DATA_DIR"]) / "keys.json")
+        self.workplace = Workplace(
+            sessions=create_session_factory(engine),
+            clock=clock,
+            keyring=Keyring(provider=provider, clock=clock, cache=DataKeyCache(max_entries=0, ttl_seconds=0)),
+        )
         self.recorded = 0
 
     def record(self, count: int) -> None:
         """Commit ``count`` events, as the API's units of work do."""
-        clock = SystemClock()
-        with unit_of_work(self.sessions) as session:
+        with self.workplace.open() as work:
             for _ in range(count):
                 self.recorded += 1
                 record(
-                    session=session,
-                    clock=clock,
+                    work,
                     actor=SYSTEM,
                     action=Action.KEY_ROTATE,
                     target=Party(type=PartyType.SYSTEM, id=f"kek-{self.recorded}"),

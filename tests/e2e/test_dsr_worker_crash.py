@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from privacy_service.audit.actions import SYSTEM
 from privacy_service.connectors import WebhookConnector
 from privacy_service.core.clock import SystemClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.models import DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
@@ -37,6 +37,7 @@ from privacy_service.policy import RequestType, SystemRequestType, load_policies
 from privacy_service.vault import service as vault
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.schemas import ProfileFields
+from privacy_service.work import Workplace
 from tests.conftest import make_settings
 from tests.e2e.conftest import WorkerProcess, service_environment, start_worker
 from tests.support.downstream import FakeDownstream
@@ -66,10 +67,10 @@ class Shop:
         self.engine = engine
         self.env = env
         self.log_dir = log_dir
-        self.sessions = create_session_factory(engine)
-        self.clock = SystemClock()
+        clock = SystemClock()
         settings = make_settings(data_dir)
-        keyring = Keyring.from_settings(settings, clock=self.clock)
+        keyring = Keyring.from_settings(settings, clock=clock)
+        self.workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
         self.connector = WebhookConnector()  # never used to deliver here; the runtime wants one
         self.runtime = DsrRuntime.from_settings(
             settings,
@@ -80,22 +81,21 @@ class Shop:
         )
 
     def register(self, system: FakeDownstream) -> None:
-        with unit_of_work(self.sessions) as session:
+        with self.workplace.open() as work:
             register_system(
-                session=session, keyring=self.runtime.keyring, clock=self.clock,
-                policies=self.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
+                work, policies=self.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
                 secret=system.secret, request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                 categories=("orders",), timeout_seconds=DELIVERY_TIMEOUT_SECONDS,
             )  # fmt: skip
 
     def file(self, index: int) -> str:
-        with unit_of_work(self.sessions) as session:
+        with self.workplace.open() as work:
             subject = vault.create_subject(
-                session=session, keyring=self.runtime.keyring, blind_index=self.runtime.emails,
-                clock=self.clock, profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
+                work, blind_index=self.runtime.emails,
+                profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                session=session, runtime=self.runtime, clock=self.clock, requester=SHOP,
+                work, runtime=self.runtime, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             return request.id

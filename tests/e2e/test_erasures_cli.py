@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.crypto import LocalKeyFile
 from privacy_service.dsr.erasure import ErasureEntry
 from privacy_service.dsr.runtime import erased_subject_index
@@ -22,6 +22,7 @@ from privacy_service.vault import service as vault
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.models import Subject
 from privacy_service.vault.schemas import ProfileFields
+from privacy_service.work import Workplace
 from tests.conftest import make_settings
 from tests.e2e.conftest import run_cli, service_environment
 
@@ -105,14 +106,14 @@ def test_a_subject_the_journal_names_is_erased_again_and_others_are_left_alone(
     engine = create_engine_for(make_settings(data_dir), database_url=database_url(operator_env))
     migrations.ensure_current(engine)
     provider = LocalKeyFile.open_or_create(data_dir / "keys.json")
-    keyring = Keyring(
-        provider=provider, clock=FrozenClock(), cache=DataKeyCache(max_entries=0, ttl_seconds=0)
-    )
+    clock = FrozenClock()
+    keyring = Keyring(provider=provider, clock=clock, cache=DataKeyCache(max_entries=0, ttl_seconds=0))
     sessions = create_session_factory(engine)
-    with unit_of_work(sessions) as session:  # what a restored backup brought back
+    workplace = Workplace(sessions=sessions, clock=clock, keyring=keyring)
+    with workplace.open() as work:  # what a restored backup brought back
         ids = [
-            vault.create_subject(session=session, keyring=keyring, blind_index=email_index(provider),
-                                 clock=FrozenClock(), profile=ProfileFields(email=email)).id
+            vault.create_subject(work, blind_index=email_index(provider),
+                                 profile=ProfileFields(email=email)).id
             for email in ("restored@example.net", "bystander@example.net")
         ]  # fmt: skip
     restored, bystander = ids
@@ -130,7 +131,7 @@ def test_a_subject_the_journal_names_is_erased_again_and_others_are_left_alone(
     code, out, err = replay(operator_env, "--since", "2026-01-11", "--journal", str(journal), "--json")
     assert json.loads(out) == {"entries": 0, "erased": 0}, "an erasure before --since is not replayed"
 
-    with unit_of_work(sessions) as session:
+    with sessions() as session:
         keys = {key.subject_id: key for key in session.scalars(select(SubjectKey))}
         assert keys[restored].wrapped is None
         assert keys[restored].destroyed_at is not None

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.crypto import LocalKeyFile
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.fields import SubjectFields
@@ -36,7 +36,7 @@ def operator_env(tmp_path: Path, server_database: str, service_engine: Engine) -
     data_dir = tmp_path / "data"
     keyring = open_keyring(data_dir)
     sealed = {}
-    with unit_of_work(create_session_factory(service_engine)) as session:
+    with create_session_factory(service_engine).begin() as session:
         for subject in SUBJECTS:
             key = keyring.create(session=session, subject_id=subject)
             sealed[subject] = SubjectFields(key=key, table="profiles", subject_id=subject).seal(
@@ -72,7 +72,7 @@ def test_rotate_adds_a_version_and_rewraps_every_key_online(
     engine = create_engine_for(make_settings(data_dir), database_url=url)
     keyring = open_keyring(data_dir)
     sealed = json.loads((tmp_path / "sealed.json").read_text())
-    with unit_of_work(create_session_factory(engine)) as session:
+    with create_session_factory(engine).begin() as session:
         for subject, ciphertext in sealed.items():
             key = keyring.for_subject(session=session, subject_id=subject)
             fields = SubjectFields(key=key, table="profiles", subject_id=subject)

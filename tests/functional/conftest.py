@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pyotp
@@ -28,17 +28,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import unit_of_work
 from privacy_service.identity.clients import register_client
 from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.identity.staff import create_staff
 from privacy_service.keys.service import Keyring
+from privacy_service.work import Workplace
 from tests.functional.dsr_support import DsrDriver
 from tests.support.downstream import FakeDownstream
 
@@ -85,7 +85,9 @@ def verify_with_jwks(token: str, jwks: Mapping[str, Any]) -> jwt.Token:
     with warnings.catch_warnings():
         # joserfc flags the algorithm name EdDSA (RFC 9864 prefers Ed25519); shops still verify it.
         warnings.simplefilter("ignore", SecurityWarning)
-        return jwt.decode(token, KeySet.import_key_set(dict(jwks)), algorithms=["EdDSA"])
+        return jwt.decode(
+            token, KeySet.import_key_set(cast(KeySetSerialization, dict(jwks))), algorithms=["EdDSA"]
+        )
 
 
 def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -193,7 +195,8 @@ class Api:
         body: dict[str, Any] = {"email": email, "password": password, "country": country}
         if profile is not None:
             body["profile"] = dict(profile)
-        return self.http.post("/v1/users", json=body, headers=(shop or self.shop).headers)
+        response: httpx.Response = self.http.post("/v1/users", json=body, headers=(shop or self.shop).headers)
+        return response
 
     def login(
         self,
@@ -207,7 +210,10 @@ class Api:
         body: dict[str, Any] = {"email": email, "password": password}
         if ip is not None or user_agent is not None:
             body["context"] = {"ip": ip, "user_agent": user_agent}
-        return self.http.post("/v1/auth/login", json=body, headers=(shop or self.shop).headers)
+        response: httpx.Response = self.http.post(
+            "/v1/auth/login", json=body, headers=(shop or self.shop).headers
+        )
+        return response
 
     def mfa(
         self, mfa_token: str, code: str, *, user_agent: str | None = None, shop: Shop | None = None
@@ -215,7 +221,10 @@ class Api:
         body: dict[str, Any] = {"mfa_token": mfa_token, "code": code}
         if user_agent is not None:
             body["context"] = {"user_agent": user_agent}
-        return self.http.post("/v1/auth/mfa", json=body, headers=(shop or self.shop).headers)
+        response: httpx.Response = self.http.post(
+            "/v1/auth/mfa", json=body, headers=(shop or self.shop).headers
+        )
+        return response
 
     def tokens(self, email: str, password: str, *, user_agent: str | None = None) -> UserTokens:
         """Log in a user without a second factor and return their tokens."""
@@ -275,7 +284,10 @@ class Api:
     def oauth(
         self, path: str, form: Mapping[str, str], *, auth: tuple[str, str] | None = None
     ) -> httpx.Response:
-        return self.http.post(f"/oauth/{path}", data=dict(form), auth=auth or self.shop.basic)
+        response: httpx.Response = self.http.post(
+            f"/oauth/{path}", data=dict(form), auth=auth or self.shop.basic
+        )
+        return response
 
     def refresh(self, refresh_token: str, *, shop: Shop | None = None) -> httpx.Response:
         return self.oauth(
@@ -298,7 +310,8 @@ class Api:
 
     def profile_status(self, user: UserTokens) -> int:
         """What ``GET /v1/me/profile`` answers with this user's access token: 200 while it is honoured."""
-        return self.http.get("/v1/me/profile", headers=user.headers).status_code
+        status: int = self.http.get("/v1/me/profile", headers=user.headers).status_code
+        return status
 
 
 MakeShop = Callable[..., Shop]
@@ -307,8 +320,14 @@ MakeStaff = Callable[..., Staff]
 
 
 @pytest.fixture
+def workplace(sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring) -> Workplace:
+    """Units of work on the test's sessions, clock and keyring, as the app's own (``app.state.workplace``)."""
+    return Workplace(sessions=sessions, clock=clock, keyring=keyring)
+
+
+@pytest.fixture
 def make_shop(
-    client: TestClient, sessions: sessionmaker[Session], identity: IdentityRuntime, clock: FrozenClock
+    client: TestClient, workplace: Workplace, identity: IdentityRuntime, clock: FrozenClock
 ) -> MakeShop:
     """Register a shop backend with ``scopes`` and fetch its client_credentials token."""
 
@@ -321,10 +340,8 @@ def make_shop(
         return body["access_token"], body["expires_in"]
 
     def make(*scopes: Scope, name: str = "shop") -> Shop:
-        with unit_of_work(sessions) as session:
-            registered = register_client(
-                session=session, digests=identity.digests, clock=clock, name=name, scopes=scopes
-            )
+        with workplace.open() as work:
+            registered = register_client(work, digests=identity.digests, name=name, scopes=scopes)
         return Shop(
             client_id=registered.client_id,
             client_secret=registered.client_secret,
@@ -377,19 +394,15 @@ def customer(make_customer: MakeCustomer) -> Customer:
 
 
 @pytest.fixture
-def make_staff(
-    sessions: sessionmaker[Session], identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock
-) -> MakeStaff:
+def make_staff(workplace: Workplace, identity: IdentityRuntime) -> MakeStaff:
     """Create a staff member as ``privacy-service admin create`` does: a role, and TOTP already enrolled."""
 
     def make(roles: Iterable[Role] = (Role.COMPLIANCE_OFFICER,), *, with_totp: bool = True) -> Staff:
         email = unique_email("officer")
-        with unit_of_work(sessions) as session:
+        with workplace.open() as work:
             staff = create_staff(
-                session=session,
+                work,
                 identity=identity,
-                keyring=keyring,
-                clock=clock,
                 email=email,
                 password=STAFF_PASSWORD,
                 roles=roles,
@@ -412,11 +425,9 @@ def make_staff(
 
 
 @pytest.fixture
-def dsr(
-    app: FastAPI, client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
-) -> Iterator[DsrDriver]:
+def dsr(app: FastAPI, client: TestClient, workplace: Workplace) -> Iterator[DsrDriver]:
     """The worker's DSR steps, run by the test (``client`` starts the app, which builds its DSR runtime)."""
-    driver = DsrDriver(app, sessions, clock)
+    driver = DsrDriver(app, workplace)
     yield driver
     driver.shutdown()
 

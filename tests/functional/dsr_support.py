@@ -11,17 +11,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.audit.actions import SYSTEM
-from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import unit_of_work
 from privacy_service.dsr import systems
 from privacy_service.dsr.fanout import FanOut
 from privacy_service.dsr.jobs import close_requests_job
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.policy import SystemRequestType
-from privacy_service.worker import JobContext
+from privacy_service.work import Workplace
 from tests.support.downstream import FakeDownstream
 
 if TYPE_CHECKING:  # conftest builds its ``dsr`` fixture from this module
@@ -31,11 +28,10 @@ if TYPE_CHECKING:  # conftest builds its ``dsr`` fixture from this module
 class DsrDriver:
     """The worker's steps, run by the test; and the registry of fake systems."""
 
-    def __init__(self, app: FastAPI, sessions: sessionmaker[Session], clock: FrozenClock) -> None:
+    def __init__(self, app: FastAPI, workplace: Workplace) -> None:
         self.runtime: DsrRuntime = app.state.dsr
-        self.sessions = sessions
-        self.clock = clock
-        self.fanout = FanOut(sessions=sessions, runtime=self.runtime, clock=clock)
+        self.workplace = workplace
+        self.fanout = FanOut(workplace=workplace, runtime=self.runtime)
 
     def register(
         self,
@@ -45,11 +41,9 @@ class DsrDriver:
         categories: Iterable[str] = ("orders",),
         timeout_seconds: float = 2.0,
     ) -> None:
-        with unit_of_work(self.sessions) as session:
+        with self.workplace.open() as work:
             systems.register_system(
-                session=session,
-                keyring=self.runtime.keyring,
-                clock=self.clock,
+                work,
                 policies=self.runtime.policies,
                 actor=SYSTEM,
                 name=fake.name,
@@ -69,8 +63,8 @@ class DsrDriver:
 
     def close(self) -> None:
         """The worker's other DSR job: fail tasks past their deadline, end requests with nothing open."""
-        with unit_of_work(self.sessions) as session:
-            close_requests_job(self.runtime)(JobContext(session=session, clock=self.clock))
+        with self.workplace.open() as work:
+            close_requests_job(self.runtime)(work)
 
     def shutdown(self) -> None:
         self.fanout.close()

@@ -25,10 +25,10 @@ from privacy_service.audit import (
 from privacy_service.audit.archive import archive_prefix
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import unit_of_work
 from privacy_service.identity.scopes import Role
 from privacy_service.keys.service import Keyring
 from privacy_service.vault.service import erase_subject
+from privacy_service.work import Workplace
 from tests.functional.conftest import Api, Customer, MakeStaff, UserTokens, assert_problem
 from tests.unit.audit.tampering import drop_guards, set_columns
 
@@ -64,15 +64,14 @@ def items(api: Api, officer: UserTokens, **params: Any) -> list[dict[str, Any]]:
     return result
 
 
-def seal(sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring) -> None:
+def seal(workplace: Workplace) -> None:
     """What the worker does: chain the pending events, then sign a checkpoint of the head."""
-    with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
-    with unit_of_work(sessions) as session:
-        ensure_signing_key(session=session, provider=keyring.provider, clock=clock)
-        write_checkpoint(
-            session=session, clock=clock, provider=keyring.provider, cadence=CheckpointCadence(), force=True
-        )
+    provider = workplace.keyring.provider
+    with workplace.open() as work:
+        seal_pending_events(work)
+    with workplace.open() as work:
+        ensure_signing_key(work, provider=provider)
+        write_checkpoint(work, provider=provider, cadence=CheckpointCadence(), force=True)
 
 
 def failed_logins(api: Api, customer: Customer, count: int) -> None:
@@ -137,11 +136,9 @@ def test_sealed_events_show_their_place_in_the_chain_and_come_first(
     api: Api,
     customer: Customer,
     officer: UserTokens,
-    sessions: sessionmaker[Session],
-    clock: FrozenClock,
-    keyring: Keyring,
+    workplace: Workplace,
 ) -> None:
-    seal(sessions, clock, keyring)
+    seal(workplace)
     failed_logins(api, customer, 1)
     listed = items(api, officer)
     sealed = [event for event in listed if event["seq"] is not None]
@@ -202,12 +199,10 @@ def test_pages_walk_every_event_exactly_once_even_when_sealing_happens_midway(
     api: Api,
     customer: Customer,
     officer: UserTokens,
-    sessions: sessionmaker[Session],
-    clock: FrozenClock,
-    keyring: Keyring,
+    workplace: Workplace,
 ) -> None:
     failed_logins(api, customer, 3)
-    seal(sessions, clock, keyring)
+    seal(workplace)
     failed_logins(api, customer, 4)
     expected = [event["id"] for event in items(api, officer, action="authn_login_fail")]
     assert len(expected) == 7
@@ -225,7 +220,7 @@ def test_pages_walk_every_event_exactly_once_even_when_sealing_happens_midway(
         seen += [event["id"] for event in body["items"]]
         pages += 1
         if pages == 3:
-            seal(sessions, clock, keyring)  # the walk is in the unsealed tail: these now move into the chain
+            seal(workplace)  # the walk is in the unsealed tail: these now move into the chain
         cursor = body["next_cursor"]
         if cursor is None:
             break
@@ -234,11 +229,11 @@ def test_pages_walk_every_event_exactly_once_even_when_sealing_happens_midway(
 
 
 def test_an_erased_subjects_events_still_list_without_their_details(
-    api: Api, customer: Customer, officer: UserTokens, sessions: sessionmaker[Session], keyring: Keyring
+    api: Api, customer: Customer, officer: UserTokens, workplace: Workplace
 ) -> None:
     assert api.login(customer.email, customer.password, ip="198.51.100.7").status_code == 200
-    with unit_of_work(sessions) as session:
-        erase_subject(session=session, keyring=keyring, subject_id=customer.id)
+    with workplace.open() as work:
+        erase_subject(work, subject_id=customer.id)
     (event,) = items(api, officer, action="authn_login_success", target=customer.id)
     assert event["details"] is None
     assert event["details_state"] == "erased"
@@ -327,12 +322,10 @@ def test_verify_reports_an_intact_sealed_chain(
     api: Api,
     customer: Customer,
     officer: UserTokens,
-    sessions: sessionmaker[Session],
-    clock: FrozenClock,
-    keyring: Keyring,
+    workplace: Workplace,
 ) -> None:
     failed_logins(api, customer, 2)
-    seal(sessions, clock, keyring)
+    seal(workplace)
     response = get(api, officer, "/v1/audit/verify")
     assert response.status_code == 200, response.text
     report = response.json()
@@ -347,20 +340,17 @@ def test_verify_says_how_far_retention_archived_and_verifies_the_rest_from_there
     api: Api,
     customer: Customer,
     officer: UserTokens,
-    sessions: sessionmaker[Session],
     clock: FrozenClock,
-    keyring: Keyring,
+    workplace: Workplace,
 ) -> None:
     failed_logins(api, customer, 2)
-    seal(sessions, clock, keyring)
+    seal(workplace)
     assert get(api, officer, "/v1/audit/verify").json()["archived_through"] is None
     cutoff = clock.now()
     failed_logins(api, customer, 1)
-    seal(sessions, clock, keyring)
-    with unit_of_work(sessions) as session:
-        statement = archive_prefix(
-            session=session, clock=clock, provider=keyring.provider, before=cutoff, out=io.BytesIO()
-        )
+    seal(workplace)
+    with workplace.open() as work:
+        statement = archive_prefix(work, provider=work.keyring.provider, before=cutoff, out=io.BytesIO())
     assert statement is not None
     report = get(api, officer, "/v1/audit/verify").json()
     assert report["ok"] is True
@@ -369,16 +359,11 @@ def test_verify_says_how_far_retention_archived_and_verifies_the_rest_from_there
 
 
 def test_verify_locates_an_altered_event(
-    api: Api,
-    customer: Customer,
-    officer: UserTokens,
-    sessions: sessionmaker[Session],
-    clock: FrozenClock,
-    keyring: Keyring,
+    api: Api, customer: Customer, officer: UserTokens, sessions: sessionmaker[Session], workplace: Workplace
 ) -> None:
     failed_logins(api, customer, 2)
-    seal(sessions, clock, keyring)
-    with unit_of_work(sessions) as session:
+    seal(workplace)
+    with sessions.begin() as session:
         drop_guards(session)
         seq = session.scalar(select(AuditEvent.seq).where(AuditEvent.action == "authn_login_fail"))
         assert seq is not None
@@ -391,13 +376,11 @@ def test_checkpoints_are_listed_oldest_first_in_pages(
     api: Api,
     customer: Customer,
     officer: UserTokens,
-    sessions: sessionmaker[Session],
-    clock: FrozenClock,
-    keyring: Keyring,
+    workplace: Workplace,
 ) -> None:
     for _ in range(3):
         failed_logins(api, customer, 1)
-        seal(sessions, clock, keyring)
+        seal(workplace)
     first = get(api, officer, "/v1/audit/checkpoints", limit=2).json()
     assert [item["number"] for item in first["items"]] == [1, 2]
     rest = get(api, officer, "/v1/audit/checkpoints", limit=2, cursor=first["next_cursor"]).json()

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.recorder import open_details
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Workplace
 from tests.functional.conftest import Api, Customer, Shop, bearer
 
 
@@ -19,7 +19,7 @@ def events(sessions: sessionmaker[Session], action: str) -> list[AuditEvent]:
 
 
 def test_a_successful_login_is_recorded_against_the_user_by_id(
-    api: Api, customer: Customer, shop: Shop, sessions: sessionmaker[Session], keyring: Keyring
+    api: Api, customer: Customer, shop: Shop, sessions: sessionmaker[Session], workplace: Workplace
 ) -> None:
     response = api.login(customer.email, customer.password, ip="198.51.100.7")
     assert response.status_code == 200
@@ -30,8 +30,10 @@ def test_a_successful_login_is_recorded_against_the_user_by_id(
     assert event.request_id == response.headers["x-request-id"]
     # The end user's IP is personal data: sealed under the customer's key, readable with it.
     assert b"198.51.100.7" not in (event.details or b"")
-    with sessions() as session:
-        assert open_details(session=session, event=event, keyring=keyring)["ip"] == "198.51.100.7"
+    with workplace.open() as work:
+        details = open_details(work, event=event)
+    assert details is not None
+    assert details["ip"] == "198.51.100.7"
 
 
 def test_failed_logins_are_recorded_and_an_unknown_email_is_never_written_down(

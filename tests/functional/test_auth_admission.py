@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +24,7 @@ from privacy_service.identity import login
 from privacy_service.identity.hashing_pool import FIRST_ESTIMATE_SECONDS, HashingBusy, PoolPlace
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
+from privacy_service.work import Workplace
 from tests.functional.conftest import CUSTOMER_PASSWORD, Api, Customer, assert_problem, unique_email
 
 FLOOD_IP = "198.18.0.1"
@@ -153,8 +156,11 @@ class OneSessionAtATime:
 
 
 @pytest.fixture
-def concurrent(app: FastAPI, sessions: sessionmaker[Session]) -> None:
-    app.state.sessions = OneSessionAtATime(sessions)
+def concurrent(app: FastAPI, client: TestClient, sessions: sessionmaker[Session]) -> None:
+    """The running app's units of work take turns at the test's connection (``client`` has built them)."""
+    one_at_a_time = cast("sessionmaker[Session]", OneSessionAtATime(sessions))  # Workplace only calls it
+    app.state.sessions = one_at_a_time
+    app.state.workplace = replace(app.state.workplace, sessions=one_at_a_time)
 
 
 @contextmanager
@@ -200,9 +206,10 @@ def test_a_burst_of_logins_beyond_the_old_queue_waits_holding_no_thread_and_ever
     headers = api.shop.headers
 
     def log_in(email: str) -> httpx.Response:
-        return api.http.post(
+        response: httpx.Response = api.http.post(
             "/v1/auth/login", json={"email": email, "password": CUSTOMER_PASSWORD}, headers=headers
         )
+        return response
 
     with every_password_thread_busy(identity) as busy, ThreadPoolExecutor(BURST + 1) as senders:
         answers = [senders.submit(log_in, email) for email in customers]
@@ -270,8 +277,7 @@ def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
     api: Api,
     customer: Customer,
     identity: IdentityRuntime,
-    sessions: sessionmaker[Session],
-    keyring: Keyring,
+    workplace: Workplace,
     flood: list[PoolPlace],
 ) -> None:
     """``login.login``, as callers outside the HTTP route use it, with no place taken at the edge."""
@@ -280,9 +286,7 @@ def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
     )
 
     def log_in() -> login.LoginResult:
-        return login.login(
-            sessions=sessions, identity=identity, keyring=keyring, clock=api.clock, attempt=attempt
-        )
+        return login.login(workplace=workplace, identity=identity, attempt=attempt)
 
     with pytest.raises(HashingBusy):
         log_in()

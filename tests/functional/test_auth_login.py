@@ -12,13 +12,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import unit_of_work
 from privacy_service.identity import accounts
 from privacy_service.identity.models import User
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
 from privacy_service.identity.throttle import ThrottleLimits
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Workplace
 from tests.functional.conftest import (
     Api,
     Customer,
@@ -141,20 +140,16 @@ def test_a_users_own_token_cannot_log_in_on_behalf_of_anyone(api: Api, customer:
 
 
 @pytest.fixture
-def import_customer(
-    sessions: sessionmaker[Session], identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock
-) -> ImportCustomer:
+def import_customer(workplace: Workplace, identity: IdentityRuntime) -> ImportCustomer:
     """Import an account with a shop's old password hash, as ``privacy-service users import`` does."""
 
     def run(legacy_hash: str) -> str:
         email = unique_email("imported")
-        with unit_of_work(sessions) as session:
+        with workplace.open() as work:
             accounts.import_user(
-                session=session,
-                keyring=keyring,
+                work,
                 emails=identity.emails,
                 hasher=identity.passwords.hasher,
-                clock=clock,
                 email=email,
                 legacy_hash=legacy_hash,
                 profile={"country": "FR"},
@@ -169,7 +164,7 @@ def stored_password_kind(sessions: sessionmaker[Session], identity: IdentityRunt
     """The kind byte of the sealed password stored for an email: argon2id or legacy."""
 
     def read(email: str) -> int:
-        with unit_of_work(sessions) as session:
+        with sessions() as session:
             user = accounts.find_user_by_email(session=session, emails=identity.emails, email=email)
             assert user is not None
             return session.get_one(User, user.id).password[1]

@@ -17,7 +17,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import unit_of_work
 from privacy_service.identity.models import Client
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.tokens import TokenIssuer
@@ -83,7 +82,7 @@ def test_a_disabled_clients_token_is_a_401_invalid_token(
     api: Api, customer: Customer, vault_shop: Shop, sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     token = vault_shop.access_token  # issued while the client was enabled
-    with unit_of_work(sessions) as session:
+    with sessions.begin() as session:
         session.execute(
             update(Client).where(Client.id == vault_shop.client_id).values(disabled_at=clock.now())
         )
@@ -158,7 +157,7 @@ def test_a_token_from_another_issuer_is_refused_even_with_our_key(
     clock: FrozenClock,
 ) -> None:
     impostor = TokenIssuer(provider=keyring.provider, clock=clock, issuer="https://attacker.example")
-    with unit_of_work(sessions) as session:
+    with sessions.begin() as session:
         token = impostor.issue_access_token(
             session=session,
             subject=vault_shop.client_id,
@@ -182,7 +181,7 @@ def test_a_jwt_of_another_type_signed_by_us_is_not_an_access_token(
     identity: IdentityRuntime,
 ) -> None:
     # RFC 9068 §4 / RFC 8725 §3.11: an approval token (typ JWT) must not open the API.
-    with unit_of_work(sessions) as session:
+    with sessions.begin() as session:
         token = identity.tokens.sign_jwt(
             session=session,
             token_type="JWT",

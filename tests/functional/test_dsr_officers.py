@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.audit.sealer import seal_pending_events
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import unit_of_work
 from privacy_service.dsr.exports import purge_expired_exports
 from privacy_service.dsr.models import DsrExport
 from privacy_service.identity.runtime import IdentityRuntime
@@ -30,6 +29,7 @@ from privacy_service.identity.scopes import Role
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
 from privacy_service.policy import Policies, RequestType, load_policies
+from privacy_service.work import Workplace
 from tests.functional.conftest import (
     Api,
     Customer,
@@ -106,12 +106,10 @@ def customer_in(api: Api, country: str) -> Customer:
     return Customer(id=response.json()["id"], email=email, password="Tandem-Lighthouse-42")
 
 
-def dsr_events(
-    api: Api, sessions: sessionmaker[Session], clock: FrozenClock, headers: dict[str, str], request_id: str
-) -> list[str]:
+def dsr_events(api: Api, workplace: Workplace, headers: dict[str, str], request_id: str) -> list[str]:
     """The actions of the sealed audit events about a request, in the chain's order."""
-    with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
+    with workplace.open() as work:
+        seal_pending_events(work)
     response = api.http.get(
         "/v1/audit/events", params={"target": f"dsr:{request_id}", "limit": 500}, headers=headers
     )
@@ -129,7 +127,7 @@ def test_an_erasure_that_needs_approval_is_delivered_only_once_an_officer_approv
     customer: Customer,
     dsr_shop: Shop,
     officer: Staff,
-    sessions: sessionmaker[Session],
+    workplace: Workplace,
     clock: FrozenClock,
 ) -> None:
     dsr.register(orders)
@@ -155,7 +153,7 @@ def test_an_erasure_that_needs_approval_is_delivered_only_once_an_officer_approv
     assert delivery.payload["type"] == "dsr.erasure"
     assert view(api, receipt["id"], headers)["status"] == "completed"
     assert api.login(customer.email, customer.password).status_code == 401
-    assert dsr_events(api, sessions, clock, headers, receipt["id"]) == [
+    assert dsr_events(api, workplace, headers, receipt["id"]) == [
         "dsr_create", "dsr_approve", "dsr_task_complete", "dsr_complete",
     ]  # fmt: skip
 
@@ -178,8 +176,7 @@ def test_a_rejected_request_cancels_its_tasks_and_shows_the_officer_why(
     customer: Customer,
     dsr_shop: Shop,
     officer: Staff,
-    sessions: sessionmaker[Session],
-    clock: FrozenClock,
+    workplace: Workplace,
 ) -> None:
     dsr.register(orders)
     receipt = file(api, dsr_shop.headers, type="erasure", subject_id=customer.id)
@@ -212,7 +209,7 @@ def test_a_rejected_request_cancels_its_tasks_and_shows_the_officer_why(
         409,
         "invalid_transition",
     )
-    assert dsr_events(api, sessions, clock, headers, receipt["id"]) == ["dsr_create", "dsr_reject"]
+    assert dsr_events(api, workplace, headers, receipt["id"]) == ["dsr_create", "dsr_reject"]
 
 
 @pytest.mark.parametrize(
@@ -365,7 +362,7 @@ def test_a_bad_cursor_or_limit_is_a_validation_error(
 # -- downstream systems ----------------------------------------------------------------------------
 
 
-def registration(name: str = "invoicing", **changes: object) -> dict[str, object]:
+def registration(name: object = "invoicing", **changes: object) -> dict[str, object]:
     return {
         "name": name,
         "url": "http://invoicing.shop.internal:8080/privacy/webhook",
@@ -480,7 +477,7 @@ def test_an_export_expires_after_its_lifetime_and_the_purge_deletes_the_bundle(
     customer: Customer,
     clock: FrozenClock,
     settings: Settings,
-    sessions: sessionmaker[Session],
+    workplace: Workplace,
 ) -> None:
     orders.answer_completed({"orders": [{"id": "o-9"}]})
     dsr.register(orders)
@@ -492,21 +489,21 @@ def test_an_export_expires_after_its_lifetime_and_the_purge_deletes_the_bundle(
     me = api.tokens(customer.email, customer.password).headers
     assert view(api, receipt["id"], me)["export"] is not None
     assert api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=me).status_code == 200
-    with unit_of_work(sessions) as session:
-        assert purge_expired_exports(session=session, clock=clock) == 0, "a live bundle is kept"
+    with workplace.open() as work:
+        assert purge_expired_exports(work) == 0, "a live bundle is kept"
 
     clock.advance(timedelta(minutes=1))
     me = api.tokens(customer.email, customer.password).headers
     assert_problem(api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=me), 410, "export_expired")
     assert view(api, receipt["id"], me)["export"] is None
 
-    with unit_of_work(sessions) as session:
-        assert purge_expired_exports(session=session, clock=clock) == 1
-    with unit_of_work(sessions) as session:
-        export = session.get(DsrExport, receipt["id"])
+    with workplace.open() as work:
+        assert purge_expired_exports(work) == 1
+    with workplace.open() as work:
+        export = work.session.get(DsrExport, receipt["id"])
         assert export is not None
         assert export.bundle is None
-        assert purge_expired_exports(session=session, clock=clock) == 0
+        assert purge_expired_exports(work) == 0
     assert_problem(api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=me), 410, "export_expired")
 
 
@@ -576,7 +573,8 @@ def test_an_access_request_whose_subject_was_erased_meanwhile_ends_without_an_ex
         task = task_of(view(api, request["id"], headers), "orders")
         signed = orders.signed_callback(deliveries[task["id"]], data=data, timestamp=clock.now())
         path = signed.url.replace("http://127.0.0.1:8000", "")
-        return api.http.post(path, content=signed.body, headers=signed.headers)
+        response: httpx.Response = api.http.post(path, content=signed.body, headers=signed.headers)
+        return response
 
     assert callback(erasure, {}).status_code == 200
     assert view(api, erasure["id"], headers)["status"] == "completed"

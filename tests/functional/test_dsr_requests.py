@@ -7,7 +7,7 @@ import json
 import zipfile
 from datetime import timedelta
 
-from fastapi import FastAPI
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +15,8 @@ from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.identity.scopes import Scope
-from privacy_service.worker import build_worker
+from privacy_service.work import Workplace
+from privacy_service.worker import Worker, build_worker
 from tests.functional.conftest import Api, Customer, MakeShop, Shop, Staff, assert_problem
 from tests.functional.dsr_support import DsrDriver, file, signed_in, task_of, view
 from tests.support.downstream import FakeDownstream, ReceivedDelivery
@@ -412,24 +413,18 @@ def test_after_a_customers_own_erasure_the_shop_they_signed_in_through_still_see
 
 def test_filing_a_request_wakes_the_worker_of_this_process_at_its_commit(
     api: Api,
-    app: FastAPI,
-    sessions: sessionmaker[Session],
-    clock: FrozenClock,
+    workplace: Workplace,
     settings: Settings,
     dsr: DsrDriver,
     orders: FakeDownstream,
     dsr_shop: Shop,
     customer: Customer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    worker = build_worker(
-        settings=settings,
-        sessions=sessions,
-        clock=clock,
-        provider=dsr.runtime.keyring.provider,
-        dsr=dsr.runtime,
-    )
     woken: list[bool] = []
-    worker.wake = lambda: woken.append(True)  # type: ignore[method-assign]
+    # Patched on the class: build_worker hands the runtime the worker's bound ``wake`` as it builds it.
+    monkeypatch.setattr(Worker, "wake", lambda _worker: woken.append(True))
+    build_worker(settings=settings, workplace=workplace, dsr=dsr.runtime)
     api.http.get("/v1/dsr/nothing", headers=dsr_shop.headers)
     assert woken == [], "a commit without new tasks does not wake it"
 

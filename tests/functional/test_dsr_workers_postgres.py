@@ -30,7 +30,7 @@ from privacy_service.connectors import WebhookConnector
 from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import SessionFactory, create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.fanout import FanOut
 from privacy_service.dsr.jobs import close_requests_job
@@ -47,7 +47,7 @@ from privacy_service.policy import RequestType, SystemRequestType, load_policies
 from privacy_service.vault import service as vault
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.schemas import ProfileFields
-from privacy_service.worker import JobContext
+from privacy_service.work import Workplace
 from tests.conftest import make_settings, requires_postgres, scratch_database
 from tests.support.downstream import FakeDownstreamFleet
 
@@ -70,13 +70,12 @@ SHOP = Principal(
 
 @dataclass
 class WorkerProcess:
-    """What one ``privacy-service worker`` process holds: its own engine, sessions, keys and fan-out."""
+    """What one ``privacy-service worker`` process holds: its own engine, units of work, keys and fan-out."""
 
     engine: Engine
-    sessions: SessionFactory
+    workplace: Workplace
     runtime: DsrRuntime
     fanout: FanOut
-    clock: FrozenClock
     claimed: int = 0
 
     def deliver_round(self) -> int:
@@ -84,8 +83,8 @@ class WorkerProcess:
         claimed = self.fanout.run_once()
         self.fanout.wait(timeout=PATIENCE_SECONDS)
         self.claimed += claimed
-        with unit_of_work(self.sessions) as session:  # the worker's other DSR job, as every worker runs it
-            close_requests_job(self.runtime)(JobContext(session=session, clock=self.clock))
+        with self.workplace.open() as work:  # the worker's other DSR job, as every worker runs it
+            close_requests_job(self.runtime)(work)
         return claimed
 
     def close(self) -> None:
@@ -96,7 +95,6 @@ class WorkerProcess:
 
 def start_worker(settings: Settings, url: str, clock: FrozenClock) -> WorkerProcess:
     engine = create_engine_for(settings, database_url=url)
-    sessions = create_session_factory(engine)
     keyring = Keyring(
         provider=key_provider_for(settings),
         clock=clock,
@@ -109,12 +107,12 @@ def start_worker(settings: Settings, url: str, clock: FrozenClock) -> WorkerProc
         keyring=keyring,
         emails=email_index(keyring.provider),
     )
+    workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
     return WorkerProcess(
         engine=engine,
-        sessions=sessions,
+        workplace=workplace,
         runtime=runtime,
-        fanout=FanOut(sessions=sessions, runtime=runtime, clock=clock),
-        clock=clock,
+        fanout=FanOut(workplace=workplace, runtime=runtime),
     )
 
 
@@ -136,29 +134,28 @@ def systems() -> Iterator[FakeDownstreamFleet]:
         yield fleet
 
 
-def register(worker: WorkerProcess, clock: FrozenClock, systems: FakeDownstreamFleet) -> None:
-    with unit_of_work(worker.sessions) as session:
+def register(worker: WorkerProcess, systems: FakeDownstreamFleet) -> None:
+    with worker.workplace.open() as work:
         for system in systems:
             register_system(
-                session=session, keyring=worker.runtime.keyring, clock=clock,
-                policies=worker.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
+                work, policies=worker.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
                 secret=system.secret, request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                 categories=("orders",), timeout_seconds=5.0,
             )  # fmt: skip
 
 
-def file_requests(worker: WorkerProcess, clock: FrozenClock, count: int) -> list[str]:
+def file_requests(worker: WorkerProcess, count: int) -> list[str]:
     """Half access, half erasure, each for a subject of its own, filed by the shop backend."""
     runtime = worker.runtime
     filed: list[str] = []
     for index in range(count):
-        with unit_of_work(worker.sessions) as session:
+        with worker.workplace.open() as work:
             subject = vault.create_subject(
-                session=session, keyring=runtime.keyring, blind_index=runtime.emails, clock=clock,
+                work, blind_index=runtime.emails,
                 profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                session=session, runtime=runtime, clock=clock, requester=SHOP,
+                work, runtime=runtime, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             filed.append(request.id)
@@ -180,8 +177,8 @@ def test_two_workers_never_deliver_the_same_task_and_every_request_completes(
     )
     workers = [start_worker(settings, database, clock) for _ in range(2)]
     try:
-        register(workers[0], clock, systems)
-        filed = file_requests(workers[0], clock, REQUESTS)
+        register(workers[0], systems)
+        filed = file_requests(workers[0], REQUESTS)
 
         caplog.set_level(logging.WARNING, logger="privacy_service")
         deadline = time.monotonic() + PATIENCE_SECONDS

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from privacy_service.api.deps import DbSession
+from privacy_service.api.deps import WorkDep
 from privacy_service.api.middleware import RefusalLogSampler, RequestIdMiddleware
 from privacy_service.core.config import MiB, Settings
 from privacy_service.main import create_app
@@ -215,18 +215,18 @@ def uow_client(app: FastAPI, sessions: sessionmaker[Session]) -> Iterator[TestCl
         session.execute(text("CREATE TABLE test_orders (id INTEGER PRIMARY KEY)"))
 
     @app.post("/test/orders/{order_id}", status_code=201)
-    def create_order(order_id: int, session: DbSession) -> dict[str, int]:
-        session.execute(text("INSERT INTO test_orders (id) VALUES (:id)"), {"id": order_id})
+    def create_order(order_id: int, work: WorkDep) -> dict[str, int]:
+        work.session.execute(text("INSERT INTO test_orders (id) VALUES (:id)"), {"id": order_id})
         return {"id": order_id}
 
     @app.post("/test/orders/{order_id}/commit-fails", status_code=201)
-    def create_order_whose_commit_fails(order_id: int, session: DbSession) -> dict[str, int]:
-        session.execute(text("INSERT INTO test_orders (id) VALUES (:id)"), {"id": order_id})
+    def create_order_whose_commit_fails(order_id: int, work: WorkDep) -> dict[str, int]:
+        work.session.execute(text("INSERT INTO test_orders (id) VALUES (:id)"), {"id": order_id})
 
         def refuse(_session: Session) -> None:
             raise RuntimeError("the database refused the commit")
 
-        event.listen(session, "before_commit", refuse)
+        event.listen(work.session, "before_commit", refuse)
         return {"id": order_id}
 
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -273,8 +273,8 @@ def test_the_access_log_line_of_a_sampled_refusal_says_how_many_it_stands_for(
         await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
 
     monotonic = FakeMonotonic()
-    edge = RequestIdMiddleware(refuse, refusals=RefusalLogSampler(monotonic=monotonic))  # type: ignore[arg-type]
-    http = TestClient(edge)  # type: ignore[arg-type]
+    edge = RequestIdMiddleware(refuse, refusals=RefusalLogSampler(monotonic=monotonic))
+    http = TestClient(edge)
     with caplog.at_level(logging.INFO, logger="privacy_service.access"):
         for _ in range(5):
             assert http.post("/v1/auth/login").status_code == 503

@@ -120,9 +120,10 @@ def test_a_client_token_has_no_profile_of_its_own(api: Api, vault_shop: Shop) ->
 
 
 def change_password(api: Api, user: UserTokens, current: str, new: str = NEW_PASSWORD) -> httpx.Response:
-    return api.http.post(
+    response: httpx.Response = api.http.post(
         "/v1/me/password", json={"current_password": current, "new_password": new}, headers=user.headers
     )
+    return response
 
 
 def test_a_wrong_current_password_is_a_401_and_counts_as_a_failed_login(

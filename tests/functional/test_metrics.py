@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.audit import CheckpointCadence, ensure_signing_key, seal_pending_events, write_checkpoint
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import create_engine_for, create_session_factory, unit_of_work
+from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
+from privacy_service.work import Workplace
 from tests.functional.conftest import Api, Customer, MakeCustomer, assert_problem, bearer
 from tests.functional.dsr_support import DsrDriver, file
 from tests.support.downstream import FakeDownstream
@@ -358,10 +359,10 @@ def test_dsr_tasks_by_state_and_deliveries_by_system_and_outcome_follow_the_task
         delivered = scrape(api.http)
 
     assert moved(before, filed, "privacy_dsr_tasks", state="pending") == 4
-    for system in ("orders", "crm", "billing", "legacy"):
-        assert moved(before, filed, "privacy_dsr_deliveries", system=system, outcome="pending") == 1
-        assert moved(before, delivered, "privacy_dsr_deliveries", system=system, outcome="pending") == 0
-        assert moved(before, delivered, "privacy_dsr_delivery_attempts_total", system=system) == 1
+    for name in ("orders", "crm", "billing", "legacy"):
+        assert moved(before, filed, "privacy_dsr_deliveries", system=name, outcome="pending") == 1
+        assert moved(before, delivered, "privacy_dsr_deliveries", system=name, outcome="pending") == 0
+        assert moved(before, delivered, "privacy_dsr_delivery_attempts_total", system=name) == 1
 
     assert moved(before, delivered, "privacy_dsr_tasks", state="pending") == 1
     assert moved(before, delivered, "privacy_dsr_tasks", state="waiting") == 1
@@ -374,7 +375,7 @@ def test_dsr_tasks_by_state_and_deliveries_by_system_and_outcome_follow_the_task
 
 
 def test_the_audit_backlog_ages_with_the_clock_until_the_sealer_runs(
-    api: Api, make_customer: MakeCustomer, sessions: sessionmaker[Session], clock: FrozenClock
+    api: Api, make_customer: MakeCustomer, clock: FrozenClock, workplace: Workplace
 ) -> None:
     make_customer()  # its registration is an audit event
     recorded = scrape(api.http)
@@ -382,8 +383,8 @@ def test_the_audit_backlog_ages_with_the_clock_until_the_sealer_runs(
 
     clock.advance(timedelta(seconds=90))
     waited = scrape(api.http)
-    with unit_of_work(sessions) as session:
-        seal_pending_events(session=session, clock=clock)
+    with workplace.open() as work:
+        seal_pending_events(work)
     sealed = scrape(api.http)
 
     assert moved(recorded, waited, "privacy_audit_oldest_unsealed_event_age_seconds") == 90
@@ -392,18 +393,12 @@ def test_the_audit_backlog_ages_with_the_clock_until_the_sealer_runs(
 
 
 def test_the_age_of_the_last_checkpoint_grows_with_the_clock_and_resets_when_one_is_signed(
-    client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring
+    client: TestClient, clock: FrozenClock, workplace: Workplace
 ) -> None:
     def sign_checkpoint() -> None:
-        with unit_of_work(sessions) as session:
-            ensure_signing_key(session=session, provider=keyring.provider, clock=clock)
-            write_checkpoint(
-                session=session,
-                clock=clock,
-                provider=keyring.provider,
-                cadence=CheckpointCadence(),
-                force=True,
-            )
+        with workplace.open() as work:
+            ensure_signing_key(work, provider=work.keyring.provider)
+            write_checkpoint(work, provider=work.keyring.provider, cadence=CheckpointCadence(), force=True)
 
     sign_checkpoint()
     signed = scrape(client)

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
-from privacy_service.core.db import unit_of_work
 from privacy_service.identity import revocation
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
+from privacy_service.work import Workplace
 from tests.functional.conftest import (
     Api,
     Customer,
@@ -300,18 +300,22 @@ def test_another_shop_cannot_revoke_a_customers_access_token(
 
 
 def test_a_revocation_is_forgotten_once_the_token_would_have_expired(
-    api: Api, user: UserTokens, sessions: sessionmaker[Session], clock: FrozenClock, identity: IdentityRuntime
+    api: Api,
+    user: UserTokens,
+    clock: FrozenClock,
+    identity: IdentityRuntime,
+    workplace: Workplace,
 ) -> None:
     assert api.oauth("revoke", {"token": user.access_token}).status_code == 200
     lifetime = identity.tokens.access_token_seconds + identity.tokens.leeway_seconds
 
     clock.advance(timedelta(seconds=lifetime - 1))
-    with unit_of_work(sessions) as session:
-        assert revocation.purge_expired(session=session, clock=clock) == 0
+    with workplace.open() as work:
+        assert revocation.purge_expired(work) == 0
     assert api.introspect(user.access_token) == {"active": False}
     clock.advance(timedelta(seconds=2))
-    with unit_of_work(sessions) as session:
-        assert revocation.purge_expired(session=session, clock=clock) == 1
+    with workplace.open() as work:
+        assert revocation.purge_expired(work) == 1
     assert api.introspect(user.access_token) == {"active": False}  # expired by now anyway
 
 
@@ -418,13 +422,13 @@ def test_after_rotating_the_signing_key_old_tokens_stay_valid_and_the_jwks_lists
     api: Api,
     customer: Customer,
     user: UserTokens,
-    sessions: sessionmaker[Session],
     identity: IdentityRuntime,
+    workplace: Workplace,
 ) -> None:
     old_kid = unverified_parts(user.access_token)[0]["kid"]
 
-    with unit_of_work(sessions) as session:
-        new_kid = identity.tokens.rotate_signing_key(session=session)
+    with workplace.open() as work:
+        new_kid = identity.tokens.rotate_signing_key(work)
 
     assert new_kid != old_kid
     assert {key["kid"] for key in api.jwks()["keys"]} == {old_kid, new_kid}
@@ -439,13 +443,13 @@ def test_after_rotating_the_signing_key_old_tokens_stay_valid_and_the_jwks_lists
 def test_a_retired_key_leaves_the_jwks_once_its_tokens_have_expired(
     api: Api,
     user: UserTokens,
-    sessions: sessionmaker[Session],
     identity: IdentityRuntime,
     clock: FrozenClock,
+    workplace: Workplace,
 ) -> None:
     old_kid = unverified_parts(user.access_token)[0]["kid"]
-    with unit_of_work(sessions) as session:
-        new_kid = identity.tokens.rotate_signing_key(session=session)
+    with workplace.open() as work:
+        new_kid = identity.tokens.rotate_signing_key(work)
     tokens = identity.tokens
 
     clock.advance(

@@ -22,9 +22,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
-from sqlalchemy.orm import Session
 
-from privacy_service.api.deps import ClockDep, DbSession, KeyringDep, SessionsDep, SettingsDep, staff_with
+from privacy_service.api.deps import SettingsDep, WorkDep, WorkplaceDep, staff_with
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Limit
 from privacy_service.audit import Action, Outcome, Party, PartyType, record
 from privacy_service.audit.canonical import format_instant
@@ -55,11 +54,9 @@ from privacy_service.audit.schemas import (
 )
 from privacy_service.audit.verify import verify_chain
 from privacy_service.audit.witness import FileWitness
-from privacy_service.core.clock import Clock
-from privacy_service.core.db import SessionFactory, unit_of_work
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import Role
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Work, Workplace
 
 router = APIRouter(tags=["audit trail"])
 
@@ -171,24 +168,14 @@ def checkpoint_item(checkpoint: AuditCheckpoint) -> CheckpointItem:
     )
 
 
-def _record_read(
-    *,
-    session: Session,
-    clock: Clock,
-    keyring: Keyring,
-    officer: Principal,
-    endpoint: str,
-    **details: Any,
-) -> None:
+def _record_read(work: Work, *, officer: Principal, endpoint: str, **details: Any) -> None:
     record(
-        session=session,
-        clock=clock,
+        work,
         actor=officer.party,
         action=Action.AUDIT_READ,
         target=AUDIT_TRAIL,
         outcome=Outcome.SUCCESS,
         details={"endpoint": endpoint, **details},
-        keyring=keyring,
     )
 
 
@@ -198,27 +185,14 @@ def _record_read(
     summary="Audit events, filtered; sealed ones by seq, then unsealed ones by time",
 )
 def audit_events(
-    officer: Officer,
-    filters: Filters,
-    session: DbSession,
-    keyring: KeyringDep,
-    clock: ClockDep,
-    limit: Limit = DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
+    officer: Officer, filters: Filters, work: WorkDep, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> AuditEventPage:
     try:
         after = None if cursor is None else event_position(cursor)
     except InvalidQuery as error:
         raise _invalid(error) from None
-    page = list_events(session=session, keyring=keyring, filters=filters, limit=limit, after=after)
-    _record_read(
-        session=session,
-        clock=clock,
-        keyring=keyring,
-        officer=officer,
-        endpoint="events",
-        filters=filters.to_json(),
-    )
+    page = list_events(work, filters=filters, limit=limit, after=after)
+    _record_read(work, officer=officer, endpoint="events", filters=filters.to_json())
     return AuditEventPage(
         items=[event_item(view) for view in page.items],
         next_cursor=None if page.next_position is None else event_cursor(page.next_position),
@@ -239,64 +213,42 @@ def audit_events(
 def export_audit_events(
     officer: Officer,
     filters: Filters,
-    session: DbSession,
-    sessions: SessionsDep,
-    keyring: KeyringDep,
-    clock: ClockDep,
+    work: WorkDep,
+    workplace: WorkplaceDep,
     format: Annotated[ExportFormat, Query()] = ExportFormat.JSONL,
 ) -> StreamingResponse:
     # Recorded in the request's transaction, which commits before the first byte is streamed.
-    _record_read(
-        session=session,
-        clock=clock,
-        keyring=keyring,
-        officer=officer,
-        endpoint="export",
-        format=format.value,
-        filters=filters.to_json(),
-    )
+    _record_read(work, officer=officer, endpoint="export", format=format.value, filters=filters.to_json())
     encode = jsonl_lines if format is ExportFormat.JSONL else csv_lines
-    filename = f"audit-events-{clock.now().strftime('%Y%m%dT%H%M%SZ')}.{format.value}"
+    filename = f"audit-events-{work.clock.now().strftime('%Y%m%dT%H%M%SZ')}.{format.value}"
     return StreamingResponse(
-        encode(_exported(sessions=sessions, keyring=keyring, filters=filters)),
+        encode(_exported(workplace, filters=filters)),
         media_type=_EXPORT_MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
-def _exported(
-    *, sessions: SessionFactory, keyring: Keyring, filters: EventFilter
-) -> Iterator[AuditEventItem]:
-    """The export's events, read in batches in a transaction of its own (the request's has committed)."""
-    with unit_of_work(sessions) as session:
-        for view in iter_events(session=session, keyring=keyring, filters=filters):
+def _exported(workplace: Workplace, *, filters: EventFilter) -> Iterator[AuditEventItem]:
+    """The export's events, read in batches in a unit of work of its own (the request's has committed)."""
+    with workplace.open() as work:
+        for view in iter_events(work, filters=filters):
             yield event_item(view)
 
 
 @router.get("/v1/audit/verify", response_model=VerificationView, summary="Verify the whole hash chain")
-def verify_audit_trail(
-    officer: Officer, session: DbSession, keyring: KeyringDep, clock: ClockDep, settings: SettingsDep
-) -> VerificationView:
+def verify_audit_trail(officer: Officer, work: WorkDep, settings: SettingsDep) -> VerificationView:
     cadence = CheckpointCadence(
         every_events=settings.audit_checkpoint_every, every_seconds=settings.audit_checkpoint_seconds
     )
     witness_file = settings.audit_witness_file
     report = verify_chain(
-        session=session,
-        public_keys=public_keys(session),
+        session=work.session,
+        public_keys=public_keys(work.session),
         cadence=cadence,
-        now=clock.now(),
+        now=work.clock.now(),
         witnessed=FileWitness(Path(witness_file)).statements() if witness_file is not None else (),
     )
-    _record_read(
-        session=session,
-        clock=clock,
-        keyring=keyring,
-        officer=officer,
-        endpoint="verify",
-        ok=report.ok,
-        first_bad_seq=report.first_bad_seq,
-    )
+    _record_read(work, officer=officer, endpoint="verify", ok=report.ok, first_bad_seq=report.first_bad_seq)
     return VerificationView.model_validate(report.to_json())
 
 
@@ -304,19 +256,14 @@ def verify_audit_trail(
     "/v1/audit/checkpoints", response_model=CheckpointPage, summary="Signed checkpoints, oldest first"
 )
 def audit_checkpoints(
-    officer: Officer,
-    session: DbSession,
-    keyring: KeyringDep,
-    clock: ClockDep,
-    limit: Limit = DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
+    officer: Officer, work: WorkDep, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> CheckpointPage:
     try:
         after = None if cursor is None else checkpoint_number(cursor)
     except InvalidQuery as error:
         raise _invalid(error) from None
-    page = list_checkpoints(session=session, limit=limit, after=after)
-    _record_read(session=session, clock=clock, keyring=keyring, officer=officer, endpoint="checkpoints")
+    page = list_checkpoints(session=work.session, limit=limit, after=after)
+    _record_read(work, officer=officer, endpoint="checkpoints")
     return CheckpointPage(
         items=[checkpoint_item(checkpoint) for checkpoint in page.items],
         next_cursor=None if page.next_number is None else checkpoint_cursor(page.next_number),

@@ -7,11 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from privacy_service.api.deps import (
-    ClockDep,
     CurrentUser,
-    DbSession,
     IdentityDep,
-    KeyringDep,
+    WorkDep,
     client_in_thread,
     client_with,
     get_password_place,
@@ -38,20 +36,11 @@ LoginClient = Annotated[Principal, Depends(client_with(Scope.AUTH_LOGIN))]
 @router.post(
     "/v1/users", status_code=status.HTTP_201_CREATED, response_model=Created, summary="Register a customer"
 )
-def register(
-    body: Registration,
-    client: UsersWriter,
-    session: DbSession,
-    identity: IdentityDep,
-    keyring: KeyringDep,
-    clock: ClockDep,
-) -> Created:
+def register(body: Registration, client: UsersWriter, work: WorkDep, identity: IdentityDep) -> Created:
     user = accounts.register_user(
-        session=session,
-        keyring=keyring,
+        work,
         emails=identity.emails,
         passwords=identity.passwords,
-        clock=clock,
         email=body.email,
         password=body.password,
         profile={**(body.profile.profile_values() if body.profile else {}), "country": body.country},
@@ -88,10 +77,8 @@ async def log_in(body: LoginRequest, request: Request) -> Response:
         )
 
     result = await login.login_awaiting_the_pool(
-        sessions=state.sessions,
+        workplace=state.workplace,
         identity=state.identity,
-        keyring=state.keyring,
-        clock=state.clock,
         attempt=check_the_client,
         place=get_password_place(request),
     )
@@ -112,19 +99,10 @@ async def log_in(body: LoginRequest, request: Request) -> Response:
     summary="Complete a login with a TOTP or recovery code",
     responses={401: {"description": "invalid_code or invalid_mfa_token"}},
 )
-def second_factor(
-    body: MfaRequest,
-    client: LoginClient,
-    session: DbSession,
-    identity: IdentityDep,
-    keyring: KeyringDep,
-    clock: ClockDep,
-) -> Tokens:
+def second_factor(body: MfaRequest, client: LoginClient, work: WorkDep, identity: IdentityDep) -> Tokens:
     _user_id, tokens = login.complete_mfa(
-        session=session,
+        work,
         identity=identity,
-        keyring=keyring,
-        clock=clock,
         client_id=client.client_id,
         mfa_token=body.mfa_token,
         code=body.code,
@@ -135,9 +113,9 @@ def second_factor(
 
 
 @router.post("/v1/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
-def log_out(me: CurrentUser, session: DbSession, clock: ClockDep) -> None:
+def log_out(me: CurrentUser, work: WorkDep) -> None:
     assert me.session_id is not None
-    revoke_session(session=session, clock=clock, user_id=me.id, session_id=me.session_id)
+    revoke_session(work, user_id=me.id, session_id=me.session_id)
 
 
 def _tokens(pair: login.TokenPair, *, password_change_required: bool = False) -> Tokens:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import Response
 
-from privacy_service.api.deps import ClockDep, DbSession, DsrDep, PrincipalDep, staff_with
+from privacy_service.api.deps import DsrDep, PrincipalDep, WorkDep, staff_with
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Cursor, Limit, page_position
 from privacy_service.core.cursors import encode_cursor
 from privacy_service.dsr import service
@@ -44,18 +44,11 @@ RequestId = Annotated[str, Path(min_length=1, max_length=64)]
     response_model=RequestReceipt,
     summary="File an access or erasure request",
 )
-def file_request(
-    body: RequestFiling, caller: PrincipalDep, session: DbSession, dsr: DsrDep, clock: ClockDep
-) -> RequestReceipt:
+def file_request(body: RequestFiling, caller: PrincipalDep, work: WorkDep, dsr: DsrDep) -> RequestReceipt:
     if not caller.is_user and Scope.DSR_WRITE not in caller.scopes:
         raise Forbidden(f"The client lacks the scope {Scope.DSR_WRITE.value}.")
     request = service.file_request(
-        session=session,
-        runtime=dsr,
-        clock=clock,
-        requester=caller,
-        request_type=body.type,
-        subject_id=body.subject_id,
+        work, runtime=dsr, requester=caller, request_type=body.type, subject_id=body.subject_id
     )
     return RequestReceipt(
         id=request.id,
@@ -68,9 +61,8 @@ def file_request(
 @router.get("/v1/dsr", response_model=RequestPage, summary="The officers' queue, most urgent first")
 def list_requests(
     _officer: Officer,
-    session: DbSession,
+    work: WorkDep,
     dsr: DsrDep,
-    clock: ClockDep,
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
     type_: Annotated[RequestType | None, Query(alias="type")] = None,
     overdue: Annotated[
@@ -80,9 +72,8 @@ def list_requests(
     cursor: Cursor = None,
 ) -> RequestPage:
     views, next_position = service.list_requests(
-        session=session,
+        work,
         runtime=dsr,
-        clock=clock,
         filters=service.RequestFilter(status=status_, type=type_, overdue=overdue),
         limit=limit,
         after=page_position(cursor) if cursor else None,
@@ -91,39 +82,27 @@ def list_requests(
 
 
 @router.get("/v1/dsr/{request_id}", response_model=RequestView, summary="A request and its tasks")
-def get_request(
-    request_id: RequestId, caller: PrincipalDep, session: DbSession, dsr: DsrDep, clock: ClockDep
-) -> RequestView:
-    request = service.visible_request(session=session, principal=caller, request_id=request_id)
-    return service.request_view(session=session, runtime=dsr, clock=clock, request=request)
+def get_request(request_id: RequestId, caller: PrincipalDep, work: WorkDep, dsr: DsrDep) -> RequestView:
+    request = service.visible_request(session=work.session, principal=caller, request_id=request_id)
+    return service.request_view(work, runtime=dsr, request=request)
 
 
 @router.post("/v1/dsr/{request_id}/approve", response_model=RequestView, summary="Let a request go ahead")
-def approve(
-    request_id: RequestId, officer: Officer, session: DbSession, dsr: DsrDep, clock: ClockDep
-) -> RequestView:
-    request = service.approve_request(
-        session=session, runtime=dsr, clock=clock, officer=officer, request_id=request_id
-    )
-    return service.request_view(session=session, runtime=dsr, clock=clock, request=request)
+def approve(request_id: RequestId, officer: Officer, work: WorkDep, dsr: DsrDep) -> RequestView:
+    request = service.approve_request(work, runtime=dsr, officer=officer, request_id=request_id)
+    return service.request_view(work, runtime=dsr, request=request)
 
 
 @router.post(
     "/v1/dsr/{request_id}/reject", response_model=RequestView, summary="Refuse a request, saying why"
 )
 def reject(
-    request_id: RequestId, body: Rejection, officer: Officer, session: DbSession, dsr: DsrDep, clock: ClockDep
+    request_id: RequestId, body: Rejection, officer: Officer, work: WorkDep, dsr: DsrDep
 ) -> RequestView:
     request = service.reject_request(
-        session=session,
-        runtime=dsr,
-        clock=clock,
-        officer=officer,
-        request_id=request_id,
-        reason=body.reason,
-        detail=body.detail,
+        work, runtime=dsr, officer=officer, request_id=request_id, reason=body.reason, detail=body.detail
     )
-    return service.request_view(session=session, runtime=dsr, clock=clock, request=request)
+    return service.request_view(work, runtime=dsr, request=request)
 
 
 @router.get(
@@ -132,12 +111,8 @@ def reject(
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "The bundle"}},
 )
-def export(
-    request_id: RequestId, caller: PrincipalDep, session: DbSession, dsr: DsrDep, clock: ClockDep
-) -> Response:
-    content, bundle = download_export(
-        session=session, runtime=dsr, clock=clock, principal=caller, request_id=request_id
-    )
+def export(request_id: RequestId, caller: PrincipalDep, work: WorkDep, dsr: DsrDep) -> Response:
+    content, bundle = download_export(work, runtime=dsr, principal=caller, request_id=request_id)
     return Response(
         content=content,
         media_type="application/zip",
@@ -162,11 +137,8 @@ def callback(
     task_id: RequestId,
     request: Request,
     body: Annotated[bytes, Depends(raw_body)],
-    session: DbSession,
+    work: WorkDep,
     dsr: DsrDep,
-    clock: ClockDep,
 ) -> CallbackAnswer:
-    task = receive_callback(
-        session=session, runtime=dsr, clock=clock, task_id=task_id, headers=dict(request.headers), body=body
-    )
+    task = receive_callback(work, runtime=dsr, task_id=task_id, headers=dict(request.headers), body=body)
     return CallbackAnswer(task_id=task.id, status=TaskStatus(task.status))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from privacy_service.api.deps import ClockDep, CurrentUser, DbSession, IdentityDep, KeyringDep
+from privacy_service.api.deps import CurrentUser, IdentityDep, WorkDep
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Cursor, Limit, page_position
 from privacy_service.core.cursors import Position, encode_cursor
 from privacy_service.identity import accounts, mfa
@@ -24,41 +24,22 @@ router = APIRouter(tags=["me"])
 
 
 @router.get("/v1/me/profile", response_model=ProfileFields, summary="My profile")
-def my_profile(me: CurrentUser, session: DbSession, keyring: KeyringDep) -> ProfileFields:
-    return vault.read_profile(session=session, keyring=keyring, subject_id=me.id)
+def my_profile(me: CurrentUser, work: WorkDep) -> ProfileFields:
+    return vault.read_profile(work, subject_id=me.id)
 
 
 @router.patch("/v1/me/profile", response_model=ProfileFields, summary="Change fields of my profile")
 def change_my_profile(
-    body: ProfileUpdate,
-    me: CurrentUser,
-    session: DbSession,
-    keyring: KeyringDep,
-    identity: IdentityDep,
-    clock: ClockDep,
+    body: ProfileUpdate, me: CurrentUser, work: WorkDep, identity: IdentityDep
 ) -> ProfileFields:
-    return vault.update_profile(
-        session=session,
-        keyring=keyring,
-        blind_index=identity.emails,
-        clock=clock,
-        subject_id=me.id,
-        changes=body,
-    )
+    return vault.update_profile(work, blind_index=identity.emails, subject_id=me.id, changes=body)
 
 
 @router.post("/v1/me/mfa/totp", response_model=TotpEnrolmentView, summary="Start TOTP enrolment")
-def start_totp(
-    me: CurrentUser, session: DbSession, keyring: KeyringDep, identity: IdentityDep, clock: ClockDep
-) -> TotpEnrolmentView:
-    profile = vault.read_profile(session=session, keyring=keyring, subject_id=me.id)
+def start_totp(me: CurrentUser, work: WorkDep, identity: IdentityDep) -> TotpEnrolmentView:
+    profile = vault.read_profile(work, subject_id=me.id)
     enrolment = mfa.start_totp_enrolment(
-        session=session,
-        keyring=keyring,
-        clock=clock,
-        user_id=me.id,
-        account_name=profile.email,
-        issuer=identity.totp_issuer,
+        work, user_id=me.id, account_name=profile.email, issuer=identity.totp_issuer
     )
     return TotpEnrolmentView(
         secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
@@ -69,39 +50,18 @@ def start_totp(
     "/v1/me/mfa/totp/confirm", response_model=RecoveryCodesView, summary="Turn TOTP on with a first code"
 )
 def confirm_totp(
-    body: CodeRequest,
-    me: CurrentUser,
-    session: DbSession,
-    keyring: KeyringDep,
-    identity: IdentityDep,
-    clock: ClockDep,
+    body: CodeRequest, me: CurrentUser, work: WorkDep, identity: IdentityDep
 ) -> RecoveryCodesView:
-    codes = mfa.confirm_totp(
-        session=session,
-        keyring=keyring,
-        recovery=identity.recovery,
-        clock=clock,
-        user_id=me.id,
-        code=body.code,
-    )
+    codes = mfa.confirm_totp(work, recovery=identity.recovery, user_id=me.id, code=body.code)
     return RecoveryCodesView(recovery_codes=codes)
 
 
 @router.delete("/v1/me/mfa/totp", status_code=status.HTTP_204_NO_CONTENT, summary="Turn TOTP off")
-def disable_totp(
-    body: CodeRequest,
-    me: CurrentUser,
-    session: DbSession,
-    keyring: KeyringDep,
-    identity: IdentityDep,
-    clock: ClockDep,
-) -> None:
+def disable_totp(body: CodeRequest, me: CurrentUser, work: WorkDep, identity: IdentityDep) -> None:
     mfa.disable_totp(
-        session=session,
-        keyring=keyring,
+        work,
         recovery=identity.recovery,
-        throttle=identity.throttle(session=session, clock=clock),
-        clock=clock,
+        throttle=identity.throttle(work),
         user_id=me.id,
         client_id=me.client_id,
         code=body.code,
@@ -109,20 +69,11 @@ def disable_totp(
 
 
 @router.post("/v1/me/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password")
-def change_password(
-    body: PasswordChange,
-    me: CurrentUser,
-    session: DbSession,
-    identity: IdentityDep,
-    keyring: KeyringDep,
-    clock: ClockDep,
-) -> None:
+def change_password(body: PasswordChange, me: CurrentUser, work: WorkDep, identity: IdentityDep) -> None:
     accounts.change_password(
-        session=session,
+        work,
         passwords=identity.passwords,
-        throttle=identity.throttle(session=session, clock=clock),
-        keyring=keyring,
-        clock=clock,
+        throttle=identity.throttle(work),
         user_id=me.id,
         current_session_id=me.session_id,
         client_id=me.client_id,
@@ -133,22 +84,10 @@ def change_password(
 
 @router.get("/v1/me/sessions", response_model=SessionList, summary="My open sessions")
 def my_sessions(
-    me: CurrentUser,
-    session: DbSession,
-    keyring: KeyringDep,
-    clock: ClockDep,
-    limit: Limit = DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
+    me: CurrentUser, work: WorkDep, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> SessionList:
     # One more than the page holds: whether it comes back says if there is a next page.
-    views = list_sessions(
-        session=session,
-        keyring=keyring,
-        clock=clock,
-        user_id=me.id,
-        limit=limit + 1,
-        after=_session_position(cursor),
-    )
+    views = list_sessions(work, user_id=me.id, limit=limit + 1, after=_session_position(cursor))
     views, more = views[:limit], len(views) > limit
     return SessionList(
         next_cursor=_session_cursor(views[-1]) if more else None,
@@ -183,5 +122,5 @@ def _session_position(cursor: str | None) -> SessionPosition | None:
 @router.delete(
     "/v1/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, summary="End a session"
 )
-def end_session(session_id: str, me: CurrentUser, session: DbSession, clock: ClockDep) -> None:
-    revoke_session(session=session, clock=clock, user_id=me.id, session_id=session_id)
+def end_session(session_id: str, me: CurrentUser, work: WorkDep) -> None:
+    revoke_session(work, user_id=me.id, session_id=session_id)

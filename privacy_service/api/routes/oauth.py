@@ -18,8 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from privacy_service.api.deps import get_clock, get_identity, get_keyring, get_sessions
-from privacy_service.core.db import unit_of_work
+from privacy_service.api.deps import get_identity, get_workplace
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import grants, revocation
 from privacy_service.identity.clients import AuthenticatedClient, InvalidClient, authenticate_client
@@ -237,12 +236,12 @@ def _authenticate(request: Request, form: dict[str, str], identity: IdentityRunt
     client_id, secret = _client_credentials(request, form)
     peer = request.client.host if request.client else None
     try:
-        with unit_of_work(get_sessions(request)) as session:
-            throttle = identity.throttle(session=session, clock=get_clock(request))
+        with get_workplace(request).open() as work:
+            throttle = identity.throttle(work)
             throttle.check_client_authentication(peer=peer)
             try:
                 return authenticate_client(
-                    session=session, digests=identity.digests, client_id=client_id, client_secret=secret
+                    session=work.session, digests=identity.digests, client_id=client_id, client_secret=secret
                 )
             except InvalidClient:
                 throttle.record_client_authentication_failure(peer=peer)  # committed with the block
@@ -297,8 +296,8 @@ async def _grant(
     if grant_type == "client_credentials":
 
         def issue() -> dict[str, object]:
-            with unit_of_work(get_sessions(request)) as session:
-                issued = grants.client_credentials(session=session, identity=identity, client=client)
+            with get_workplace(request).open() as work:
+                issued = grants.client_credentials(session=work.session, identity=identity, client=client)
             return {
                 "access_token": issued.access_token,
                 "token_type": issued.token_type,
@@ -314,14 +313,8 @@ async def _grant(
 
         def rotate() -> dict[str, object]:
             try:
-                with unit_of_work(get_sessions(request)) as session:
-                    pair = grants.refresh(
-                        session=session,
-                        identity=identity,
-                        clock=get_clock(request),
-                        client=client,
-                        refresh_token=refresh_token,
-                    )
+                with get_workplace(request).open() as work:
+                    pair = grants.refresh(work, identity=identity, client=client, refresh_token=refresh_token)
             except InvalidToken:
                 raise OAuthError(
                     "invalid_grant", "The refresh token is invalid, expired or revoked."
@@ -353,14 +346,9 @@ async def revoke(request: Request) -> JSONResponse:
 
         def run() -> None:
             try:
-                with unit_of_work(get_sessions(request)) as session:
+                with get_workplace(request).open() as work:
                     revocation.revoke_token(
-                        session=session,
-                        identity=identity,
-                        keyring=get_keyring(request),
-                        clock=get_clock(request),
-                        client_id=client.client_id,
-                        token=token_value,
+                        work, identity=identity, client_id=client.client_id, token=token_value
                     )
             except InvalidToken:
                 raise OAuthError("invalid_request", "The token was issued to another client.") from None
@@ -384,17 +372,17 @@ async def introspect(request: Request) -> JSONResponse:
         token_value = _token_parameter(form)
 
         def run() -> dict[str, object]:
-            with unit_of_work(get_sessions(request)) as session:
+            with get_workplace(request).open() as work:
                 try:
                     claims = identity.tokens.verify_access_token(
-                        session=session, token=token_value, audience=None
+                        session=work.session, token=token_value, audience=None
                     )
                 except DomainError:
                     return {"active": False}
                 if claims.client_id != client.client_id:
                     return {"active": False}  # RFC 7662 §2.2: do not describe other clients' tokens
                 try:
-                    revocation.ensure_usable(session=session, clock=get_clock(request), claims=claims)
+                    revocation.ensure_usable(work, claims=claims)
                 except InvalidToken:
                     return {"active": False}  # revoked, or its session has ended
             answer: dict[str, object] = {

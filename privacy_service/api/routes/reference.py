@@ -58,8 +58,7 @@ _CONSTRAINTS = (
 @router.get("/docs", include_in_schema=False)
 def api_reference(request: Request) -> HTMLResponse:
     return HTMLResponse(
-        render_reference(request.app.openapi()),
-        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        render_reference(request.app.openapi()), headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY}
     )
 
 

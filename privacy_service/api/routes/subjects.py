@@ -7,14 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from privacy_service.api.deps import (
-    ClockDep,
-    DbSession,
-    IdentityDep,
-    KeyringDep,
-    client_with,
-    staff_or_client_with,
-)
+from privacy_service.api.deps import IdentityDep, WorkDep, client_with, staff_or_client_with
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.vault import service as vault
@@ -46,12 +39,8 @@ class SubjectPage(BaseModel):
 
 
 @router.get("/v1/subjects/{subject_id}/profile", response_model=ProfileFields, summary="A subject's profile")
-def subject_profile(
-    subject_id: SubjectId, reader: VaultReader, session: DbSession, keyring: KeyringDep, clock: ClockDep
-) -> ProfileFields:
-    return vault.read_profile_for(
-        session=session, keyring=keyring, clock=clock, subject_id=subject_id, reader=reader.party
-    )
+def subject_profile(subject_id: SubjectId, reader: VaultReader, work: WorkDep) -> ProfileFields:
+    return vault.read_profile_for(work, subject_id=subject_id, reader=reader.party)
 
 
 @router.put(
@@ -64,43 +53,19 @@ def put_record(
     category: Category,
     data: Annotated[RecordData, Body()],
     writer: VaultWriter,
-    session: DbSession,
-    keyring: KeyringDep,
-    clock: ClockDep,
+    work: WorkDep,
 ) -> None:
-    vault.put_record(
-        session=session,
-        keyring=keyring,
-        clock=clock,
-        subject_id=subject_id,
-        category=category,
-        data=data,
-        writer=writer.party,
-    )
+    vault.put_record(work, subject_id=subject_id, category=category, data=data, writer=writer.party)
 
 
 @router.get("/v1/subjects/{subject_id}/records/{category}", summary="Read a record back")
 def get_record(
-    subject_id: SubjectId,
-    category: Category,
-    reader: RecordReader,
-    session: DbSession,
-    keyring: KeyringDep,
-    clock: ClockDep,
+    subject_id: SubjectId, category: Category, reader: RecordReader, work: WorkDep
 ) -> dict[str, Any]:
-    return vault.get_record_for(
-        session=session,
-        keyring=keyring,
-        clock=clock,
-        subject_id=subject_id,
-        category=category,
-        reader=reader.party,
-    )
+    return vault.get_record_for(work, subject_id=subject_id, category=category, reader=reader.party)
 
 
 @router.post("/v1/subjects/search", response_model=SubjectPage, summary="Find a subject by exact email")
-def search(
-    body: SubjectSearch, _reader: VaultReader, session: DbSession, identity: IdentityDep
-) -> SubjectPage:
-    ids = vault.find_by_email(session=session, blind_index=identity.emails, email=body.email)
+def search(body: SubjectSearch, _reader: VaultReader, work: WorkDep, identity: IdentityDep) -> SubjectPage:
+    ids = vault.find_by_email(session=work.session, blind_index=identity.emails, email=body.email)
     return SubjectPage(items=[SubjectRef(id=subject_id) for subject_id in ids])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
 
-from privacy_service.api.deps import ClockDep, DbSession, DsrDep, staff_with
+from privacy_service.api.deps import DsrDep, WorkDep, staff_with
 from privacy_service.dsr import systems
 from privacy_service.dsr.schemas import SYSTEM_NAME_PATTERN, SystemPage, SystemRegistration, SystemView
 from privacy_service.identity.principals import Principal
@@ -30,8 +30,8 @@ def _view(target: systems.SystemDescription) -> SystemView:
 
 
 @router.get("/v1/systems", response_model=SystemPage, summary="Every downstream system (never a secret)")
-def list_systems(_admin: Admin, session: DbSession, dsr: DsrDep) -> SystemPage:
-    targets = systems.describe_systems(session=session, policies=dsr.policies)
+def list_systems(_admin: Admin, work: WorkDep, dsr: DsrDep) -> SystemPage:
+    targets = systems.describe_systems(session=work.session, policies=dsr.policies)
     return SystemPage(items=[_view(target) for target in targets])
 
 
@@ -41,13 +41,9 @@ def list_systems(_admin: Admin, session: DbSession, dsr: DsrDep) -> SystemPage:
     response_model=SystemView,
     summary="Register a downstream system; its secret is sealed and never returned",
 )
-def register_system(
-    body: SystemRegistration, admin: Admin, session: DbSession, dsr: DsrDep, clock: ClockDep
-) -> SystemView:
+def register_system(body: SystemRegistration, admin: Admin, work: WorkDep, dsr: DsrDep) -> SystemView:
     target = systems.register_system(
-        session=session,
-        keyring=dsr.keyring,
-        clock=clock,
+        work,
         policies=dsr.policies,
         actor=admin.party,
         name=body.name,
@@ -63,9 +59,5 @@ def register_system(
 @router.delete(
     "/v1/systems/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Unregister a downstream system"
 )
-def unregister_system(
-    name: SystemName, admin: Admin, session: DbSession, dsr: DsrDep, clock: ClockDep
-) -> None:
-    systems.unregister_system(
-        session=session, keyring=dsr.keyring, clock=clock, policies=dsr.policies, actor=admin.party, name=name
-    )
+def unregister_system(name: SystemName, admin: Admin, work: WorkDep, dsr: DsrDep) -> None:
+    systems.unregister_system(work, policies=dsr.policies, actor=admin.party, name=name)

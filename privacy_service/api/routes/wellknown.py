@@ -6,17 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from privacy_service.api.deps import DbSession, IdentityDep
+from privacy_service.api.deps import IdentityDep, WorkDep
 from privacy_service.identity.scopes import Scope
 
 router = APIRouter(tags=["discovery"])
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens (RFC 7517)")
-def jwks(session: DbSession, identity: IdentityDep, response: Response) -> dict[str, Any]:
+def jwks(work: WorkDep, identity: IdentityDep, response: Response) -> dict[str, Any]:
     # Short caching: a shop that meets a kid it does not know fetches the set again.
     response.headers["Cache-Control"] = "public, max-age=60"
-    return identity.tokens.jwks(session=session)
+    return identity.tokens.jwks(session=work.session)
 
 
 @router.get("/.well-known/openid-configuration", summary="Issuer metadata (RFC 8414)")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from privacy_service.audit import Action, Outcome, Party, PartyType, record, seal_pending_events
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
+from privacy_service.work import Work
 from tests.unit.audit.tampering import TestSigner
 
 STAFF = Party(type=PartyType.USER, id="staff-1")
@@ -20,15 +21,14 @@ RecordEvents = Callable[[int], list[AuditEvent]]
 
 
 @pytest.fixture
-def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
-    """Record ``count`` events about clients (no subject, no keyring needed), one millisecond apart."""
+def record_events(session: Session, clock: FrozenClock, work: Work) -> RecordEvents:
+    """Record ``count`` events about clients (no subject's key needed), one millisecond apart."""
 
     def record_events(count: int) -> list[AuditEvent]:
         recorded = []
         for index in range(count):
             event_id = record(
-                session=session,
-                clock=clock,
+                work,
                 actor=CLIENT,
                 action=Action.CLIENT_CREATE,
                 target=Party(type=PartyType.CLIENT, id=f"client-{index}"),
@@ -38,17 +38,17 @@ def record_events(session: Session, clock: FrozenClock) -> RecordEvents:
             )
             recorded.append(event_id)
             clock.advance(timedelta(milliseconds=1))
-        session.commit()  # events are written as their transaction commits
+        work.commit()  # events are written as their unit of work commits
         return [session.get_one(AuditEvent, event_id) for event_id in recorded]
 
     return record_events
 
 
 @pytest.fixture
-def sealed_chain(session: Session, clock: FrozenClock, record_events: RecordEvents) -> list[AuditEvent]:
+def sealed_chain(record_events: RecordEvents, work: Work) -> list[AuditEvent]:
     """Five sealed events, seq 1 to 5."""
     events = record_events(5)
-    assert seal_pending_events(session=session, clock=clock, batch_size=100) == 5
+    assert seal_pending_events(work, batch_size=100) == 5
     return sorted(events, key=lambda event: event.seq or 0)
 
 

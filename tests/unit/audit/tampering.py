@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.canonical import ChainedEvent, checkpoint_message
@@ -46,7 +47,8 @@ def stored(session: Session, seq: int) -> ChainedEvent:
 
 
 def set_columns(session: Session, seq: int, **values: object) -> None:
-    session.execute(update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == seq).values(**values))
+    events = cast(Table, AuditEvent.__table__)
+    session.execute(update(events).where(events.c.seq == seq).values(**values))
 
 
 def rehash(session: Session, seq: int, *, prev_hash: str) -> str:

@@ -7,9 +7,10 @@ import io
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,15 +38,14 @@ from privacy_service.audit.sealer import chain_head
 from privacy_service.audit.verify import Problem
 from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import LocalKeyFile
+from privacy_service.work import Work
 from tests.unit.audit.conftest import RecordEvents
 from tests.unit.audit.tampering import drop_guards, set_columns
 
 
-def archive(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, before: datetime
-) -> tuple[ArchiveStatement | None, bytes]:
+def archive(work: Work, key_file: LocalKeyFile, before: datetime) -> tuple[ArchiveStatement | None, bytes]:
     out = io.BytesIO()
-    statement = archive_prefix(session=session, clock=clock, provider=key_file, before=before, out=out)
+    statement = archive_prefix(work, provider=key_file, before=before, out=out)
     return statement, out.getvalue()
 
 
@@ -58,21 +58,19 @@ def remaining_seqs(session: Session) -> list[int | None]:
 
 
 @pytest.fixture
-def chain_of_five(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents
-) -> list[AuditEvent]:
+def chain_of_five(key_file: LocalKeyFile, record_events: RecordEvents, work: Work) -> list[AuditEvent]:
     """Five sealed events recorded 1 ms apart, with a checkpoint of the head."""
     events = record_events(5)
-    seal_pending_events(session=session, clock=clock)
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
-    write_checkpoint(session=session, clock=clock, provider=key_file, cadence=CheckpointCadence(), force=True)
+    seal_pending_events(work)
+    ensure_signing_key(work, provider=key_file)
+    write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     return sorted(events, key=lambda event: event.seq or 0)
 
 
 def test_archiving_removes_the_old_prefix_and_the_rest_still_verifies_from_the_archive(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
+    session: Session, work: Work, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
 ) -> None:
-    statement, content = archive(session, clock, key_file, before=chain_of_five[3].at)
+    statement, content = archive(work, key_file, before=chain_of_five[3].at)
     assert statement is not None
     assert (statement.first_seq, statement.through_seq, statement.hash) == (1, 3, chain_of_five[2].hash)
     assert remaining_seqs(session) == [4, 5]
@@ -85,9 +83,9 @@ def test_archiving_removes_the_old_prefix_and_the_rest_still_verifies_from_the_a
 
 
 def test_the_archive_file_verifies_and_matches_the_record_in_the_database(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
+    session: Session, work: Work, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
 ) -> None:
-    statement, content = archive(session, clock, key_file, before=chain_of_five[3].at)
+    statement, content = archive(work, key_file, before=chain_of_five[3].at)
     assert check_file(session, content) == statement
     check_recorded(session=session, statement=statement)
     lines = content.splitlines()
@@ -96,10 +94,10 @@ def test_the_archive_file_verifies_and_matches_the_record_in_the_database(
 
 
 def test_a_second_archive_follows_on_from_the_first(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
+    session: Session, work: Work, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
 ) -> None:
-    first, _ = archive(session, clock, key_file, before=chain_of_five[1].at)
-    second, content = archive(session, clock, key_file, before=chain_of_five[4].at)
+    first, _ = archive(work, key_file, before=chain_of_five[1].at)
+    second, content = archive(work, key_file, before=chain_of_five[4].at)
     assert first is not None
     assert second is not None
     assert (second.number, second.first_seq, second.through_seq) == (2, 2, 4)
@@ -110,9 +108,9 @@ def test_a_second_archive_follows_on_from_the_first(
 
 
 def test_nothing_old_enough_archives_nothing(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
+    session: Session, work: Work, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
 ) -> None:
-    statement, content = archive(session, clock, key_file, before=chain_of_five[0].at)
+    statement, content = archive(work, key_file, before=chain_of_five[0].at)
     assert statement is None
     assert content == b""
     assert remaining_seqs(session) == [1, 2, 3, 4, 5]
@@ -124,14 +122,15 @@ def test_after_archiving_everything_the_chain_goes_on_from_the_archive(
     key_file: LocalKeyFile,
     chain_of_five: list[AuditEvent],
     record_events: RecordEvents,
+    work: Work,
 ) -> None:
     clock.advance(timedelta(seconds=1))
-    statement, _ = archive(session, clock, key_file, before=clock.now())
+    statement, _ = archive(work, key_file, before=clock.now())
     assert statement is not None
     assert remaining_seqs(session) == []
     assert chain_head(session) == (5, chain_of_five[4].hash)
     later = record_events(2)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     assert [event.seq for event in later] == [6, 7]
     assert later[0].prev_hash == statement.hash
     report = verify_chain(session=session, public_keys=public_keys(session))
@@ -140,24 +139,24 @@ def test_after_archiving_everything_the_chain_goes_on_from_the_archive(
 
 
 def test_a_broken_chain_is_not_archived(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
+    session: Session, work: Work, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
 ) -> None:
     drop_guards(session)
     set_columns(session, 2, action="authz_fail")
     with pytest.raises(ChainNotVerified) as raised:
-        archive(session, clock, key_file, before=chain_of_five[3].at)
+        archive(work, key_file, before=chain_of_five[3].at)
     assert raised.value.report.first_bad_seq == 2
     assert session.scalar(select(func.count()).select_from(AuditArchive)) == 0
 
 
 def test_an_event_after_the_archived_prefix_still_cannot_be_deleted(
     session: Session,
-    clock: FrozenClock,
+    work: Work,
     key_file: LocalKeyFile,
     chain_of_five: list[AuditEvent],
     record_events: RecordEvents,
 ) -> None:
-    archive(session, clock, key_file, before=chain_of_five[3].at)
+    archive(work, key_file, before=chain_of_five[3].at)
     record_events(1)  # unsealed
     for condition in (AuditEvent.seq == 4, AuditEvent.seq == 5, AuditEvent.seq.is_(None)):
         with pytest.raises(IntegrityError, match="append-only"), session.begin_nested():
@@ -177,22 +176,22 @@ def test_without_an_archive_record_no_event_can_be_deleted(
 @pytest.mark.parametrize("statement", ["update", "delete"])
 def test_an_archive_record_cannot_change_or_be_deleted(
     session: Session,
-    clock: FrozenClock,
+    work: Work,
     key_file: LocalKeyFile,
     chain_of_five: list[AuditEvent],
     statement: str,
 ) -> None:
-    archive(session, clock, key_file, before=chain_of_five[3].at)
-    table = AuditArchive.__table__
+    archive(work, key_file, before=chain_of_five[3].at)
+    table = cast(Table, AuditArchive.__table__)
     query = table.update().values(through_seq=5) if statement == "update" else table.delete()
     with pytest.raises(IntegrityError, match="append-only"):
         session.execute(query)
 
 
 def test_a_forged_archive_record_fails_verification(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
+    session: Session, clock: FrozenClock, work: Work, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
 ) -> None:
-    statement, _ = archive(session, clock, key_file, before=chain_of_five[1].at)
+    statement, _ = archive(work, key_file, before=chain_of_five[1].at)
     assert statement is not None
     forged = AuditArchive(
         number=2,
@@ -262,14 +261,14 @@ def _statement_changed(lines: list[bytes]) -> list[bytes]:
 )
 def test_a_tampered_archive_file_is_detected_and_located(
     session: Session,
-    clock: FrozenClock,
+    work: Work,
     key_file: LocalKeyFile,
     chain_of_five: list[AuditEvent],
     tamper: object,
     problem: ArchiveProblem,
     line: int,
 ) -> None:
-    _, content = archive(session, clock, key_file, before=chain_of_five[3].at)
+    _, content = archive(work, key_file, before=chain_of_five[3].at)
     assert callable(tamper)
     tampered = b"".join(each + b"\n" for each in tamper(content.splitlines()))
     with pytest.raises(ArchiveInvalid) as raised:
@@ -278,9 +277,9 @@ def test_a_tampered_archive_file_is_detected_and_located(
 
 
 def test_an_archive_signed_by_an_unknown_key_or_missing_from_the_database_is_refused(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
+    session: Session, work: Work, key_file: LocalKeyFile, chain_of_five: list[AuditEvent]
 ) -> None:
-    statement, content = archive(session, clock, key_file, before=chain_of_five[3].at)
+    statement, content = archive(work, key_file, before=chain_of_five[3].at)
     assert statement is not None
     with pytest.raises(ArchiveInvalid) as raised:
         verify_archive(lines=io.BytesIO(content), public_keys={})

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -31,12 +32,16 @@ from privacy_service.audit.models import AuditArchive, AuditCheckpoint, AuditEve
 from privacy_service.audit.privileges import SERVICE_ROLE
 from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import LocalKeyFile
+from privacy_service.work import Work
 from tests.conftest import requires_postgres
 from tests.unit.audit.conftest import CLIENT, RecordEvents
 
 pytestmark = requires_postgres
 
 INSUFFICIENT_PRIVILEGE = "42501"
+EVENTS = cast(Table, AuditEvent.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
+ARCHIVES = cast(Table, AuditArchive.__table__)
 
 
 def act_as_service(session: Session) -> None:
@@ -64,21 +69,19 @@ def test_the_service_role_cannot_change_the_action_of_a_sealed_event(
 ) -> None:
     act_as_service(session)
     with refused(session):
-        session.execute(
-            update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 2).values(action="x")
-        )
+        session.execute(update(EVENTS).where(EVENTS.c.seq == 2).values(action="x"))
 
 
 @pytest.mark.parametrize("sealed", [True, False])
 def test_the_service_role_cannot_delete_an_event(
-    session: Session, clock: FrozenClock, record_events: RecordEvents, sealed: bool
+    session: Session, record_events: RecordEvents, sealed: bool, work: Work
 ) -> None:
     record_events(2)
     if sealed:
-        seal_pending_events(session=session, clock=clock)
+        seal_pending_events(work)
     act_as_service(session)
     with refused(session):
-        session.execute(delete(AuditEvent.__table__))
+        session.execute(delete(EVENTS))
 
 
 @pytest.mark.parametrize(
@@ -91,25 +94,25 @@ def test_the_service_role_cannot_truncate_the_trail(session: Session, table: str
 
 
 def test_the_service_role_cannot_change_or_delete_a_checkpoint(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile
+    session: Session, key_file: LocalKeyFile, work: Work
 ) -> None:
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
-    write_checkpoint(session=session, clock=clock, provider=key_file, cadence=CheckpointCadence(), force=True)
+    ensure_signing_key(work, provider=key_file)
+    write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     act_as_service(session)
     with refused(session):
-        session.execute(update(AuditCheckpoint.__table__).values(seq=7))
+        session.execute(update(CHECKPOINTS).values(seq=7))
     with refused(session):
-        session.execute(delete(AuditCheckpoint.__table__))
+        session.execute(delete(CHECKPOINTS))
 
 
 def test_the_service_role_cannot_write_the_archive_record_that_would_allow_a_delete(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile
+    session: Session, clock: FrozenClock, key_file: LocalKeyFile, work: Work
 ) -> None:
-    key = ensure_signing_key(session=session, provider=key_file, clock=clock)
+    key = ensure_signing_key(work, provider=key_file)
     act_as_service(session)
     with refused(session):
         session.execute(
-            AuditArchive.__table__.insert().values(
+            ARCHIVES.insert().values(
                 number=1,
                 first_seq=1,
                 through_seq=1,
@@ -124,25 +127,22 @@ def test_the_service_role_cannot_write_the_archive_record_that_would_allow_a_del
 
 
 def test_the_service_role_records_reads_seals_and_checkpoints(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents
+    session: Session, key_file: LocalKeyFile, record_events: RecordEvents, work: Work
 ) -> None:
     act_as_service(session)
     record_events(3)
     record(
-        session=session,
-        clock=clock,
+        work,
         actor=SYSTEM,
         action=Action.KEY_ROTATE,
         target=CLIENT,
         outcome=Outcome.SUCCESS,
     )
-    session.commit()
+    work.commit()
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == 4
-    assert seal_pending_events(session=session, clock=clock) == 4
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
-    checkpoint = write_checkpoint(
-        session=session, clock=clock, provider=key_file, cadence=CheckpointCadence(), force=True
-    )
+    assert seal_pending_events(work) == 4
+    ensure_signing_key(work, provider=key_file)
+    checkpoint = write_checkpoint(work, provider=key_file, cadence=CheckpointCadence(), force=True)
     assert checkpoint is not None
     assert checkpoint.seq == 4
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from privacy_service.api.routes.audit import event_item
 from privacy_service.audit import Action, Outcome, Party, PartyType, record, seal_pending_events
+from privacy_service.audit.actions import DetailsState
 from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.queries import (
-    DetailsState,
     EventFilter,
     EventPosition,
     InvalidQuery,
@@ -33,18 +33,19 @@ from privacy_service.audit.queries import (
 from privacy_service.audit.schemas import CSV_COLUMNS, csv_lines, jsonl_lines
 from privacy_service.core.clock import FrozenClock
 from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 from tests.unit.audit.conftest import CLIENT, RecordEvents
 from tests.unit.audit.tampering import TestSigner, drop_guards, set_columns
 
 EVERYTHING = EventFilter()
 
 
-def walk(session: Session, keyring: Keyring, *, limit: int, filters: EventFilter = EVERYTHING) -> list[str]:
+def walk(work: Work, *, limit: int, filters: EventFilter = EVERYTHING) -> list[str]:
     """Every page's ids in order, following the cursors (through their text form) to the end."""
     seen: list[str] = []
     after: EventPosition | None = None
     while True:
-        page = list_events(session=session, keyring=keyring, filters=filters, limit=limit, after=after)
+        page = list_events(work, filters=filters, limit=limit, after=after)
         assert len(page.items) <= limit
         seen += [view.id for view in page.items]
         if page.next_position is None:
@@ -134,12 +135,12 @@ def test_a_checkpoint_cursor_names_its_number_and_nothing_else() -> None:
 
 
 def test_sealed_events_come_by_seq_then_unsealed_ones_by_time(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents
+    record_events: RecordEvents, work: Work
 ) -> None:
     first = record_events(3)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     later = record_events(2)
-    page = list_events(session=session, keyring=keyring, filters=EVERYTHING, limit=10)
+    page = list_events(work, filters=EVERYTHING, limit=10)
     assert [view.id for view in page.items] == [event.id for event in first + later]
     assert [view.seq for view in page.items] == [1, 2, 3, None, None]
     assert page.next_position is None
@@ -149,48 +150,45 @@ def test_sealed_events_come_by_seq_then_unsealed_ones_by_time(
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 5, 6])
 def test_pages_walk_sealed_and_unsealed_events_exactly_once(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents, limit: int
+    record_events: RecordEvents,
+    limit: int,
+    work: Work,
 ) -> None:
     events = record_events(3)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     events += record_events(2)
-    assert walk(session, keyring, limit=limit) == [event.id for event in events]
+    assert walk(work, limit=limit) == [event.id for event in events]
 
 
 def test_an_event_sealed_after_the_walk_reached_the_unsealed_tail_is_listed_once(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents
+    record_events: RecordEvents, work: Work
 ) -> None:
     events = record_events(2)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     events += record_events(3)
-    first = list_events(session=session, keyring=keyring, filters=EVERYTHING, limit=3)
+    first = list_events(work, filters=EVERYTHING, limit=3)
     assert isinstance(first.next_position, UnsealedPosition)
-    seal_pending_events(session=session, clock=clock)  # the tail joins the chain between two pages
+    seal_pending_events(work)  # the tail joins the chain between two pages
     events += record_events(1)
-    rest = list_events(
-        session=session, keyring=keyring, filters=EVERYTHING, limit=10, after=first.next_position
-    )
+    rest = list_events(work, filters=EVERYTHING, limit=10, after=first.next_position)
     listed = [view.id for view in first.items + rest.items]
     assert listed == [event.id for event in events]
 
 
-def test_filters_narrow_the_listing(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents
-) -> None:
+def test_filters_narrow_the_listing(clock: FrozenClock, record_events: RecordEvents, work: Work) -> None:
     start = clock.now()
     events = record_events(4)
     record(
-        session=session,
-        clock=clock,
+        work,
         actor=Party(type=PartyType.USER, id="staff-9"),
         action=Action.AUTHZ_FAIL,
         target=CLIENT,
         outcome=Outcome.FAILURE,
     )
-    session.commit()
+    work.commit()
 
     def ids(**filters: object) -> list[str]:
-        page = list_events(session=session, keyring=keyring, filters=EventFilter(**filters), limit=50)  # type: ignore[arg-type]
+        page = list_events(work, filters=EventFilter(**filters), limit=50)  # type: ignore[arg-type]
         return [view.id for view in page.items]
 
     assert ids(target=PartyFilter(id="client-2")) == [events[2].id]
@@ -204,61 +202,54 @@ def test_filters_narrow_the_listing(
     ]
 
 
-def test_an_export_reads_every_event_in_batches(
-    session: Session, clock: FrozenClock, keyring: Keyring, record_events: RecordEvents
-) -> None:
+def test_an_export_reads_every_event_in_batches(record_events: RecordEvents, work: Work) -> None:
     events = record_events(4)
-    seal_pending_events(session=session, clock=clock)
+    seal_pending_events(work)
     events += record_events(3)
-    exported = iter_events(session=session, keyring=keyring, filters=EVERYTHING, batch_size=2)
+    exported = iter_events(work, filters=EVERYTHING, batch_size=2)
     assert [view.id for view in exported] == [event.id for event in events]
 
 
 # -- details ---------------------------------------------------------------------------------------
 
 
-def subject_event(session: Session, clock: FrozenClock, keyring: Keyring, subject_id: str) -> AuditEvent:
-    keyring.create(session=session, subject_id=subject_id)
+def subject_event(work: Work, subject_id: str) -> AuditEvent:
+    work.keyring.create(session=work.session, subject_id=subject_id)
     event_id = record(
-        session=session,
-        clock=clock,
+        work,
         actor=CLIENT,
         action=Action.SENSITIVE_READ,
         target=Party(type=PartyType.SUBJECT, id=subject_id),
         outcome=Outcome.SUCCESS,
         details={"category": "address"},
-        keyring=keyring,
     )
-    session.commit()
-    event = session.get_one(AuditEvent, event_id)
-    session.flush()
+    work.commit()
+    event = work.session.get_one(AuditEvent, event_id)
+    work.session.flush()
     return event
 
 
 def test_an_erased_subjects_event_is_listed_with_its_details_withheld(
-    session: Session, clock: FrozenClock, keyring: Keyring
+    session: Session, keyring: Keyring, work: Work
 ) -> None:
-    kept = subject_event(session, clock, keyring, "subject-kept")
-    erased = subject_event(session, clock, keyring, "subject-gone")
+    kept = subject_event(work, "subject-kept")
+    erased = subject_event(work, "subject-gone")
     keyring.shred(session=session, subject_id="subject-gone")
-    views = {
-        view.id: view
-        for view in list_events(session=session, keyring=keyring, filters=EVERYTHING, limit=9).items
-    }
+    views = {view.id: view for view in list_events(work, filters=EVERYTHING, limit=9).items}
     assert views[kept.id].details == {"category": "address"}
     assert (views[erased.id].details, views[erased.id].details_state) == (None, DetailsState.ERASED)
 
 
 def test_details_that_no_longer_open_are_withheld_and_the_listing_goes_on(
-    session: Session, clock: FrozenClock, keyring: Keyring
+    session: Session, work: Work
 ) -> None:
-    event = subject_event(session, clock, keyring, "subject-tampered")
-    seal_pending_events(session=session, clock=clock)
+    event = subject_event(work, "subject-tampered")
+    seal_pending_events(work)
     drop_guards(session)
     assert event.seq is not None
     set_columns(session, event.seq, details=b"\x00" * 40)
     session.expire_all()
-    (view,) = list_events(session=session, keyring=keyring, filters=EVERYTHING, limit=9).items
+    (view,) = list_events(work, filters=EVERYTHING, limit=9).items
     assert (view.details, view.details_state) == (None, DetailsState.UNREADABLE)
 
 
@@ -279,11 +270,10 @@ def test_checkpoints_are_paged_by_number(session: Session, clock: FrozenClock, s
 
 
 def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_quoted_while_jsonl_stays_exact(
-    session: Session, clock: FrozenClock, keyring: Keyring
+    work: Work,
 ) -> None:
     record(
-        session=session,
-        clock=clock,
+        work,
         actor=Party(type=PartyType.CLIENT, id="=HYPERLINK(1)"),
         action=Action.CLIENT_CREATE,
         target=CLIENT,
@@ -291,8 +281,8 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_quoted_while_js
         request_id="@SUM(1)",
         details={"n": 1},
     )
-    session.commit()
-    items = [event_item(view) for view in iter_events(session=session, keyring=keyring, filters=EVERYTHING)]
+    work.commit()
+    items = [event_item(view) for view in iter_events(work, filters=EVERYTHING)]
     header, row = csv.reader(io.StringIO(b"".join(csv_lines(items)).decode()))
     assert tuple(header) == CSV_COLUMNS
     values = dict(zip(header, row, strict=True))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import (
@@ -25,11 +26,12 @@ from privacy_service.audit.canonical import GENESIS_HASH
 from privacy_service.audit.models import AuditCheckpoint, AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import LocalKeyFile
+from privacy_service.work import Work
 from tests.unit.audit.conftest import RecordEvents
 from tests.unit.audit.tampering import TestSigner, drop_guards, random_hash, rehash, set_columns, stored
 
-EVENTS = AuditEvent.__table__
-CHECKPOINTS = AuditCheckpoint.__table__
+EVENTS = cast(Table, AuditEvent.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
 
 
 def verify(session: Session, signer: TestSigner | None = None, **options: object) -> VerificationReport:
@@ -302,18 +304,19 @@ def test_a_range_whose_anchor_is_gone_is_reported_missing(
 
 @pytest.fixture
 def witnessed_chain(
-    session: Session, clock: FrozenClock, key_file: LocalKeyFile, record_events: RecordEvents, tmp_path: Path
+    key_file: LocalKeyFile,
+    record_events: RecordEvents,
+    tmp_path: Path,
+    work: Work,
 ) -> FileWitness:
     """Checkpoints at seq 0, 3 and 5, written by the service and copied to a witness file."""
     witness = FileWitness(tmp_path / "witness.jsonl")
-    ensure_signing_key(session=session, provider=key_file, clock=clock)
+    ensure_signing_key(work, provider=key_file)
     cadence = CheckpointCadence(every_events=3, every_seconds=60)
     for count in (0, 3, 2):
         record_events(count)
-        seal_pending_events(session=session, clock=clock)
-        write_checkpoint(
-            session=session, clock=clock, provider=key_file, cadence=cadence, witness=witness, force=True
-        )
+        seal_pending_events(work)
+        write_checkpoint(work, provider=key_file, cadence=cadence, witness=witness, force=True)
     return witness
 
 

@@ -29,7 +29,8 @@ RETAINED = {"category": "invoices", "reason": "tax law", "until": "2036-01-15"}
 
 
 class Rig(Protocol):
-    connector: Connector
+    @property
+    def connector(self) -> Connector: ...
 
     def completing(self, data: dict[str, Any], retained: dict[str, Any]) -> Delivery: ...
     def accepting(self) -> Delivery: ...

@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
-from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.config import Settings
-from privacy_service.core.db import create_engine_for, ping_connections_idle_for, sqlite_file, unit_of_work
-from privacy_service.core.errors import DomainError
+from privacy_service.core.db import create_engine_for, ping_connections_idle_for, sqlite_file
 from privacy_service.core.ids import new_id
 from privacy_service.core.types import UTCDateTime
 from tests.conftest import make_settings, requires_postgres
@@ -112,53 +110,12 @@ def test_naive_timestamps_are_refused(connection: Connection, stamps: Table) -> 
         connection.execute(insert(stamps).values(at=datetime(2026, 3, 1, 12, 0)))  # noqa: DTZ001 -- the naive value is the point
 
 
-def test_a_unit_of_work_that_raises_leaves_nothing_behind(sessions: sessionmaker[Session]) -> None:
-    with unit_of_work(sessions) as session:
-        session.execute(text("CREATE TABLE test_uow (id INTEGER PRIMARY KEY)"))
-
-    def crash_mid_request() -> None:
-        with unit_of_work(sessions) as session:
-            session.execute(text("INSERT INTO test_uow (id) VALUES (1)"))
-            raise RuntimeError("crash mid-request")
-
-    with pytest.raises(RuntimeError):
-        crash_mid_request()
-    with unit_of_work(sessions) as session:
-        session.execute(text("INSERT INTO test_uow (id) VALUES (2)"))
-    with Session(bind=sessions.kw["bind"]) as reader:
-        assert reader.execute(text("SELECT id FROM test_uow")).scalars().all() == [2]
-
-
 def test_ids_are_unique_and_sort_by_creation() -> None:
     ids = [new_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)
     assert all(len(identifier) == 26 for identifier in ids)
     first, later = ids[0], ids[-1]
     assert first[:10] <= later[:10]  # the time prefix never goes backwards
-
-
-class RefusedButRecorded(DomainError):
-    code = "refused"
-    keeps_changes = True
-
-
-def test_a_refusal_that_keeps_its_changes_commits_them_before_propagating(
-    sessions: sessionmaker[Session],
-) -> None:
-    with unit_of_work(sessions) as session:
-        session.execute(text("CREATE TABLE test_refusals (id INTEGER PRIMARY KEY)"))
-
-    def refuse(row: int, error: DomainError) -> None:
-        with unit_of_work(sessions) as session:
-            session.execute(text("INSERT INTO test_refusals (id) VALUES (:id)"), {"id": row})
-            raise error
-
-    with pytest.raises(RefusedButRecorded):
-        refuse(1, RefusedButRecorded())
-    with pytest.raises(DomainError):
-        refuse(2, DomainError())  # an ordinary refusal rolls back
-    with Session(bind=sessions.kw["bind"]) as reader:
-        assert reader.execute(text("SELECT id FROM test_refusals")).scalars().all() == [1]
 
 
 # --- Pinging pooled connections ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet, OctKey, OKPKey
@@ -213,6 +214,8 @@ def test_a_signed_payload_that_is_not_a_json_object_is_malformed() -> None:
     public, signing = key_pair()
     header, _, _ = sign_jws(key=signing, token_type="JWT", claims=CLAIMS).split(".")
     payload = b64(b"[1, 2]")
-    signature = signing._key.get_op_key("sign").sign(f"{header}.{payload}".encode())
+    private_key = signing._key.get_op_key("sign")
+    assert isinstance(private_key, Ed25519PrivateKey)
+    signature = private_key.sign(f"{header}.{payload}".encode())
     with pytest.raises(MalformedJws):
         verify_jws(f"{header}.{payload}.{b64(signature)}", key_for=only(public))

@@ -12,10 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
 
 from privacy_service.connectors import InMemoryConnector
-from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.dsr import service
 from privacy_service.dsr.models import DsrRequest
@@ -26,6 +24,7 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, RequestType, load_policies
+from privacy_service.work import Work
 
 SHIPPED_POLICIES = Path(__file__).resolve().parents[3] / "policies"
 PASSWORD = "Tandem-Lighthouse-42"
@@ -67,18 +66,14 @@ def shop_backend() -> Principal:
 
 
 @pytest.fixture
-def new_customer(
-    session: Session, keyring: Keyring, identity: IdentityRuntime, clock: FrozenClock
-) -> NewCustomer:
+def new_customer(work: Work, identity: IdentityRuntime) -> NewCustomer:
     """Register a customer (subject, profile, data key, account); return their id."""
 
     def create(*, email: str | None = None, **profile: object) -> str:
         user = register_user(
-            session=session,
-            keyring=keyring,
+            work,
             emails=identity.emails,
             passwords=identity.passwords,
-            clock=clock,
             email=email or f"customer-{uuid.uuid4().hex[:10]}@example.net",
             password=PASSWORD,
             profile={"country": "DE", **profile},
@@ -89,16 +84,13 @@ def new_customer(
 
 
 @pytest.fixture
-def file_request(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, shop_backend: Principal
-) -> FileRequest:
+def file_request(work: Work, runtime: DsrRuntime, shop_backend: Principal) -> FileRequest:
     """File a request on a subject's behalf, as a shop backend does."""
 
     def file(subject_id: str, request_type: RequestType = RequestType.ACCESS) -> DsrRequest:
         return service.file_request(
-            session=session,
+            work,
             runtime=runtime,
-            clock=clock,
             requester=shop_backend,
             request_type=request_type,
             subject_id=subject_id,

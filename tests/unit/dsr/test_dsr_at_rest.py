@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.audit.actions import SYSTEM
 from privacy_service.connectors import Completed, InMemoryConnector
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import Base, create_session_factory, unit_of_work
+from privacy_service.core.db import Base, create_session_factory
 from privacy_service.dsr import service, systems
 from privacy_service.dsr.fanout import claim_due_tasks, record_outcome
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
@@ -36,6 +36,7 @@ from privacy_service.identity.principals import Principal, PrincipalKind
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod, Role
 from privacy_service.policy import RequestType, SystemRequestType
+from privacy_service.work import Workplace
 from tests.conftest import make_settings
 from tests.support.at_rest import migrated_sqlite_file, plaintexts_in, raw_table_bytes, read_sqlite_files
 from tests.unit.dsr.conftest import PASSWORD
@@ -70,60 +71,52 @@ def found(haystack: bytes) -> list[str]:
     return plaintexts_in(haystack, PLAINTEXTS) + (["the raw secret key"] if RAW_SECRET in haystack else [])
 
 
-def write_everything(
-    *, sessions: sessionmaker[Session], runtime: DsrRuntime, identity: IdentityRuntime, clock: FrozenClock
-) -> None:
+def write_everything(workplace: Workplace, *, runtime: DsrRuntime, identity: IdentityRuntime) -> None:
     """A system with its secret, an answered access request with its bundle, a rejected erasure request."""
     assert isinstance(runtime.connector, InMemoryConnector)
     runtime.connector.script(SYSTEM_NAME, Completed(data=ANSWERED, retained=()))
-    with unit_of_work(sessions) as session:
+    with workplace.open() as work:
         systems.register_system(
-            session=session, keyring=runtime.keyring, clock=clock, policies=runtime.policies, actor=SYSTEM,
+            work, policies=runtime.policies, actor=SYSTEM,
             name=SYSTEM_NAME, url="http://ledger.shop.internal:8080/privacy", secret=WEBHOOK_SECRET,
             request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE), categories=("invoices",),
             timeout_seconds=5,
         )  # fmt: skip
         subject_id = register_user(
-            session=session, keyring=runtime.keyring, emails=identity.emails, passwords=identity.passwords,
-            clock=clock, email=EMAIL, password=PASSWORD, profile={"given_name": GIVEN_NAME, "country": "DE"},
+            work, emails=identity.emails, passwords=identity.passwords,
+            email=EMAIL, password=PASSWORD, profile={"given_name": GIVEN_NAME, "country": "DE"},
         ).id  # fmt: skip
         officer_id = register_user(
-            session=session, keyring=runtime.keyring, emails=identity.emails, passwords=identity.passwords,
-            clock=clock, email="officer@shop.example", password="Quiet-Orchard-Lantern-7",
+            work, emails=identity.emails, passwords=identity.passwords,
+            email="officer@shop.example", password="Quiet-Orchard-Lantern-7",
             roles=(Role.COMPLIANCE_OFFICER,),
         ).id  # fmt: skip
     shop = Principal(kind=PrincipalKind.CLIENT, id="shop-backend", client_id="shop-backend")
     officer = Principal(kind=PrincipalKind.USER, id=officer_id, client_id="shop-backend",
                         roles=frozenset({Role.COMPLIANCE_OFFICER}),
                         amr=frozenset({AuthMethod.PASSWORD, AuthMethod.OTP}))  # fmt: skip
-    with unit_of_work(sessions) as session:
-        erasure = service.file_request(session=session, runtime=runtime, clock=clock, requester=shop,
+    with workplace.open() as work:
+        erasure = service.file_request(work, runtime=runtime, requester=shop,
                                        request_type=RequestType.ERASURE, subject_id=subject_id)  # fmt: skip
-        service.reject_request(session=session, runtime=runtime, clock=clock, officer=officer,
+        service.reject_request(work, runtime=runtime, officer=officer,
                                request_id=erasure.id, reason=RejectionReason(REASON),
                                detail=REJECTION_DETAIL)  # fmt: skip
-    with unit_of_work(sessions) as session:
-        access = service.file_request(session=session, runtime=runtime, clock=clock, requester=shop,
+    with workplace.open() as work:
+        access = service.file_request(work, runtime=runtime, requester=shop,
                                       request_type=RequestType.ACCESS, subject_id=subject_id)  # fmt: skip
-    with unit_of_work(sessions) as session:
-        [claim] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
-    outcome = runtime.connector.deliver(claim.delivery, now=clock.now())
-    with unit_of_work(sessions) as session:
-        record_outcome(
-            session=session,
-            runtime=runtime,
-            clock=clock,
-            task_id=claim.task_id,
-            outcome=outcome,
-            rng=random.Random(0),
-        )
+    with workplace.open() as work:
+        [claim] = claim_due_tasks(work, runtime=runtime, limit=10)
+    outcome = runtime.connector.deliver(claim.delivery, now=workplace.clock.now())
+    with workplace.open() as work:
+        record_outcome(work, runtime=runtime, task_id=claim.task_id, outcome=outcome, rng=random.Random(0))
 
-    with unit_of_work(sessions) as session:  # the scenario did write each sealed value
+    with workplace.open() as work:  # the scenario did write each sealed value
+        session = work.session
         assert session.get(DsrRequest, access.id).status == "completed"  # type: ignore[union-attr]
         assert session.scalars(select(DsrTask.result).where(DsrTask.request_id == access.id)).one()
         assert session.get(DsrExport, access.id).bundle  # type: ignore[union-attr]
         assert session.get(DsrRequest, erasure.id).rejection_detail  # type: ignore[union-attr]
-        view = service.request_view(session=session, runtime=runtime, clock=clock,
+        view = service.request_view(work, runtime=runtime,
                                     request=session.get(DsrRequest, erasure.id))  # type: ignore[arg-type]  # fmt: skip
         assert view.rejection is not None
         assert view.rejection.detail == REJECTION_DETAIL
@@ -140,7 +133,8 @@ def test_the_sqlite_files_hold_no_personal_value_nor_webhook_secret_from_request
     database_file: tuple[Engine, Path], runtime: DsrRuntime, identity: IdentityRuntime, clock: FrozenClock
 ) -> None:
     engine, path = database_file
-    write_everything(sessions=create_session_factory(engine), runtime=runtime, identity=identity, clock=clock)
+    workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=runtime.keyring)
+    write_everything(workplace, runtime=runtime, identity=identity)
 
     files = read_sqlite_files(engine, path)
     assert SYSTEM_NAME.encode() in files.live
@@ -158,7 +152,8 @@ def test_no_raw_column_of_any_table_holds_a_personal_value_or_webhook_secret(
     identity: IdentityRuntime,
     clock: FrozenClock,
 ) -> None:
-    write_everything(sessions=sessions, runtime=runtime, identity=identity, clock=clock)
+    workplace = Workplace(sessions=sessions, clock=clock, keyring=runtime.keyring)
+    write_everything(workplace, runtime=runtime, identity=identity)
 
     seen: dict[str, bool] = {}
     for table in Base.metadata.sorted_tables:

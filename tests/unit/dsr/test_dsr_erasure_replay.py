@@ -39,6 +39,7 @@ from privacy_service.keys.errors import SubjectKeyDestroyed
 from privacy_service.keys.models import SubjectKey
 from privacy_service.policy import RequestType
 from privacy_service.vault import service as vault
+from privacy_service.work import Work
 from tests.unit.dsr.conftest import FileRequest, NewCustomer
 
 # What a backup holds of one subject, parents first; each with the column naming the subject.
@@ -74,22 +75,23 @@ def restore(session: Session, subject_id: str, backup: Backup) -> None:
 
 
 def erase_through_a_request(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, file_request: FileRequest, subject_id: str
+    work: Work, runtime: DsrRuntime, file_request: FileRequest, subject_id: str
 ) -> DsrRequest:
     """File an erasure (no downstream system is registered) and let it end: it erases the subject here."""
     request = file_request(subject_id, RequestType.ERASURE)
-    assert close_request_if_done(session=session, runtime=runtime, clock=clock, request_id=request.id)
+    assert close_request_if_done(work, runtime=runtime, request_id=request.id)
     assert request.status == "completed"
-    session.flush()
-    session.expunge_all()
+    work.session.flush()
+    work.session.expunge_all()
     return request
 
 
-def is_erased(session: Session, runtime: DsrRuntime, subject_id: str) -> bool:
+def is_erased(work: Work, subject_id: str) -> bool:
     """The profile cannot be read, the data key is a tombstone, the account is gone."""
+    session = work.session
     session.expunge_all()
     try:
-        vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
+        vault.read_profile(work, subject_id=subject_id)
     except DomainError:
         readable = False
     else:
@@ -105,26 +107,28 @@ def is_erased(session: Session, runtime: DsrRuntime, subject_id: str) -> bool:
     )
 
 
-def is_intact(session: Session, runtime: DsrRuntime, subject_id: str, email: str) -> bool:
-    session.expunge_all()
-    profile = vault.read_profile(session=session, keyring=runtime.keyring, subject_id=subject_id)
-    accounts = session.scalar(select(func.count()).select_from(User).where(User.id == subject_id))
+def is_intact(work: Work, subject_id: str, email: str) -> bool:
+    work.session.expunge_all()
+    profile = vault.read_profile(work, subject_id=subject_id)
+    accounts = work.session.scalar(select(func.count()).select_from(User).where(User.id == subject_id))
     return profile.email == email and accounts == 1
 
 
 def replay(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, *, since_days: float = 1,
-    journal: list[ErasureEntry] | None = None,
-) -> ReplayReport:  # fmt: skip
+    work: Work, runtime: DsrRuntime, *, since_days: float = 1, journal: list[ErasureEntry] | None = None
+) -> ReplayReport:
     return replay_erasures(
-        session=session, keyring=runtime.keyring, emails=runtime.emails,
-        erased_subjects=runtime.erased_subjects, clock=clock,
-        since=clock.now() - timedelta(days=since_days), journal=journal or [],
-    )  # fmt: skip
+        work,
+        emails=runtime.emails,
+        erased_subjects=runtime.erased_subjects,
+        since=work.clock.now() - timedelta(days=since_days),
+        journal=journal or [],
+    )
 
 
 @pytest.fixture
 def erased_and_restored(
+    work: Work,
     session: Session,
     runtime: DsrRuntime,
     clock: FrozenClock,
@@ -134,53 +138,52 @@ def erased_and_restored(
 ) -> tuple[str, str, str, Path]:
     """A customer erased and brought back by a restore, an unrelated customer; and the erasure journal."""
     erased = new_customer(email="erase.me@example.net", given_name="Grete")
-    vault.put_record(session=session, keyring=runtime.keyring, clock=clock, subject_id=erased,
-                     category="shipping_address", data={"street": "Hafenstraße 17"})  # fmt: skip
+    vault.put_record(work, subject_id=erased, category="shipping_address", data={"street": "Hafenstraße 17"})
     bystander_email = "stay.here@example.net"
     bystander = new_customer(email=bystander_email)
     backup = back_up(session, erased)
 
-    erase_through_a_request(session, runtime, clock, file_request, erased)
-    assert is_erased(session, runtime, erased)
+    erase_through_a_request(work, runtime, file_request, erased)
+    assert is_erased(work, erased)
     journal = tmp_path / "erasure-journal.jsonl"
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 1
+    assert journal_pending_erasures(work, path=journal) == 1
 
     clock.advance(timedelta(hours=3))
     restore(session, erased, backup)
-    assert is_intact(session, runtime, erased, "erase.me@example.net"), "the restore brought them back"
+    assert is_intact(work, erased, "erase.me@example.net"), "the restore brought them back"
     return erased, bystander, bystander_email, journal
 
 
 def test_replay_from_the_database_records_erases_a_restored_subject_again(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, session: Session, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, _journal = erased_and_restored
 
-    report = replay(session, runtime, clock)
+    report = replay(work, runtime)
 
     assert (report.entries, report.erased) == (1, 1)
-    assert is_erased(session, runtime, erased)
+    assert is_erased(work, erased)
     assert session.scalar(select(func.count()).select_from(Base.metadata.tables["personal_records"])) == 0
-    assert is_intact(session, runtime, bystander, bystander_email)
+    assert is_intact(work, bystander, bystander_email)
 
 
 def test_replay_from_the_journal_alone_erases_a_subject_whose_erasure_record_the_restore_lost(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, session: Session, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, journal = erased_and_restored
     session.execute(delete(ErasureRecord))  # the backup predates the erasure and its record
 
-    assert replay(session, runtime, clock) == ReplayReport(entries=0, erased=0)
-    assert is_intact(session, runtime, erased, "erase.me@example.net"), "the database alone has forgotten"
+    assert replay(work, runtime) == ReplayReport(entries=0, erased=0)
+    assert is_intact(work, erased, "erase.me@example.net"), "the database alone has forgotten"
 
-    report = replay(session, runtime, clock, journal=list(read_journal(journal)))
+    report = replay(work, runtime, journal=list(read_journal(journal)))
     assert (report.entries, report.erased) == (1, 1)
-    assert is_erased(session, runtime, erased)
-    assert is_intact(session, runtime, bystander, bystander_email)
+    assert is_erased(work, erased)
+    assert is_intact(work, bystander, bystander_email)
 
 
 def test_replay_finds_a_restored_subject_by_its_id_digest_when_the_email_digest_is_missing(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, session: Session, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, journal = erased_and_restored
     session.execute(delete(ErasureRecord))
@@ -189,64 +192,55 @@ def test_replay_finds_a_restored_subject_by_its_id_digest_when_the_email_digest_
         erased_at=entry.erased_at, subject_digest=entry.subject_digest, email_digest=None
     )
 
-    assert replay(session, runtime, clock, journal=[by_id_only]).erased == 1
-    assert is_erased(session, runtime, erased)
-    assert is_intact(session, runtime, bystander, bystander_email)
+    assert replay(work, runtime, journal=[by_id_only]).erased == 1
+    assert is_erased(work, erased)
+    assert is_intact(work, bystander, bystander_email)
 
 
 def test_replay_is_idempotent(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, journal = erased_and_restored
     entries = list(read_journal(journal))
-    assert replay(session, runtime, clock, journal=entries).erased == 1
+    assert replay(work, runtime, journal=entries).erased == 1
 
-    again = replay(session, runtime, clock, journal=entries)
+    again = replay(work, runtime, journal=entries)
 
     assert (again.entries, again.erased) == (1, 0)  # the record and its journal line are one erasure
-    assert is_erased(session, runtime, erased)
-    assert is_intact(session, runtime, bystander, bystander_email)
+    assert is_erased(work, erased)
+    assert is_intact(work, bystander, bystander_email)
 
 
 def test_replay_counts_each_erasure_once_though_the_database_and_the_journal_both_hold_it(
-    session: Session,
-    runtime: DsrRuntime,
-    clock: FrozenClock,
-    file_request: FileRequest,
-    new_customer: NewCustomer,
-    tmp_path: Path,
+    work: Work, runtime: DsrRuntime, file_request: FileRequest, new_customer: NewCustomer, tmp_path: Path
 ) -> None:
     journal = tmp_path / "erasure-journal.jsonl"
     for _ in range(2):
-        erase_through_a_request(session, runtime, clock, file_request, new_customer())
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 2
+        erase_through_a_request(work, runtime, file_request, new_customer())
+    assert journal_pending_erasures(work, path=journal) == 2
     entries = list(read_journal(journal))
     crash_journaled_twice = entries + entries[:1]
 
-    report = replay(session, runtime, clock, journal=crash_journaled_twice)
+    report = replay(work, runtime, journal=crash_journaled_twice)
 
     assert report == ReplayReport(entries=2, erased=0)
 
 
 def test_replay_leaves_alone_erasures_older_than_since(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, _bystander, _email, journal = erased_and_restored
-    report = replay(session, runtime, clock, since_days=1 / 24, journal=list(read_journal(journal)))
+    report = replay(work, runtime, since_days=1 / 24, journal=list(read_journal(journal)))
     assert report == ReplayReport(entries=0, erased=0)
-    assert is_intact(session, runtime, erased, "erase.me@example.net")
+    assert is_intact(work, erased, "erase.me@example.net")
 
 
 def test_the_erasure_record_keeps_only_keyed_digests(
-    session: Session,
-    runtime: DsrRuntime,
-    clock: FrozenClock,
-    file_request: FileRequest,
-    new_customer: NewCustomer,
+    work: Work, session: Session, runtime: DsrRuntime, file_request: FileRequest, new_customer: NewCustomer
 ) -> None:
     email = "digest.only@example.net"
     subject = new_customer(email=email)
-    request = erase_through_a_request(session, runtime, clock, file_request, subject)
+    request = erase_through_a_request(work, runtime, file_request, subject)
     record = session.scalars(select(ErasureRecord)).one()
     assert record.request_id == request.id
     assert record.subject_digest == runtime.erased_subjects.digest(subject)
@@ -258,6 +252,7 @@ def test_the_erasure_record_keeps_only_keyed_digests(
 
 
 def test_the_journal_is_written_owner_only_and_each_record_is_journaled_once(
+    work: Work,
     session: Session,
     runtime: DsrRuntime,
     clock: FrozenClock,
@@ -266,14 +261,14 @@ def test_the_journal_is_written_owner_only_and_each_record_is_journaled_once(
     tmp_path: Path,
 ) -> None:
     journal = tmp_path / "journal" / "erasures.jsonl"
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 0
+    assert journal_pending_erasures(work, path=journal) == 0
     assert not journal.exists(), "nothing to journal creates no file"
 
     subjects = [new_customer(), new_customer()]
     for subject in subjects:
-        erase_through_a_request(session, runtime, clock, file_request, subject)
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 2
-    assert journal_pending_erasures(session=session, clock=clock, path=journal) == 0
+        erase_through_a_request(work, runtime, file_request, subject)
+    assert journal_pending_erasures(work, path=journal) == 2
+    assert journal_pending_erasures(work, path=journal) == 0
 
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     lines = [json.loads(line) for line in journal.read_text().splitlines()]

@@ -17,13 +17,14 @@ from privacy_service.dsr.fanout import Claim, claim_due_tasks, lease_for, record
 from privacy_service.dsr.models import DsrRequest, DsrTask
 from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.policy import RequestType, SystemRequestType
+from privacy_service.work import Work
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.fixture
 def claimed_twice(
-    session: Session,
+    work: Work,
     runtime: DsrRuntime,
     clock: FrozenClock,
     new_customer: Callable[..., str],
@@ -31,48 +32,48 @@ def claimed_twice(
 ) -> tuple[Claim, Claim]:
     """One access task, claimed by a first worker and again by a second once the first one's lease ran out."""
     systems.register_system(
-        session=session, keyring=runtime.keyring, clock=clock, policies=runtime.policies, actor=SYSTEM,
+        work, policies=runtime.policies, actor=SYSTEM,
         name="orders", url="http://127.0.0.1:9/orders", secret=SECRET,
         request_types=[SystemRequestType.ACCESS], categories=[], timeout_seconds=2.0,
     )  # fmt: skip
     file_request(new_customer(), RequestType.ACCESS)
-    [first] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
-    assert claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10) == []  # leased
+    [first] = claim_due_tasks(work, runtime=runtime, limit=10)
+    assert claim_due_tasks(work, runtime=runtime, limit=10) == []  # leased
     clock.advance(lease_for(2.0) + timedelta(seconds=1))  # the first worker went quiet past its lease
-    [second] = claim_due_tasks(session=session, runtime=runtime, clock=clock, limit=10)
+    [second] = claim_due_tasks(work, runtime=runtime, limit=10)
     assert (first.task_id, first.attempt, second.attempt) == (second.task_id, 1, 2)
     assert first.delivery.webhook_id == second.delivery.webhook_id
     return first, second
 
 
-def answer(session: Session, runtime: DsrRuntime, clock: FrozenClock, claim: Claim, outcome: object) -> None:
+def answer(work: Work, runtime: DsrRuntime, claim: Claim, outcome: object) -> None:
     assert isinstance(outcome, Completed | Failed)
     record_outcome(
-        session=session, runtime=runtime, clock=clock, task_id=claim.task_id, attempt=claim.attempt,
+        work, runtime=runtime, task_id=claim.task_id, attempt=claim.attempt,
         outcome=outcome, rng=random.Random(0),
     )  # fmt: skip
 
 
 def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, claimed_twice: tuple[Claim, Claim]
+    work: Work, session: Session, runtime: DsrRuntime, claimed_twice: tuple[Claim, Claim]
 ) -> None:
     first, second = claimed_twice
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     lease = task.lease_until
 
-    answer(session, runtime, clock, first, Failed(error="timed out after 2 s", retryable=True))
+    answer(work, runtime, first, Failed(error="timed out after 2 s", retryable=True))
     assert (task.status, task.attempts, task.lease_until, task.last_error) == ("pending", 2, lease, None)
 
-    answer(session, runtime, clock, second, Failed(error="HTTP 503 from the system", retryable=True))
+    answer(work, runtime, second, Failed(error="HTTP 503 from the system", retryable=True))
     assert (task.lease_until, task.last_error) == (None, "HTTP 503 from the system")
 
 
 def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
-    session: Session, runtime: DsrRuntime, clock: FrozenClock, claimed_twice: tuple[Claim, Claim]
+    work: Work, session: Session, runtime: DsrRuntime, claimed_twice: tuple[Claim, Claim]
 ) -> None:
     first, second = claimed_twice
-    answer(session, runtime, clock, first, Completed(data={"orders": []}, retained=()))
+    answer(work, runtime, first, Completed(data={"orders": []}, retained=()))
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     assert task.status == "completed"
@@ -81,5 +82,5 @@ def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
     assert request.status == "completed"
 
     # The newer attempt's answer, arriving after, changes nothing.
-    answer(session, runtime, clock, second, Failed(error="HTTP 503 from the system", retryable=True))
+    answer(work, runtime, second, Failed(error="HTTP 503 from the system", retryable=True))
     assert (task.status, task.last_error) == ("completed", None)

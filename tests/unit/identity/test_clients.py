@@ -27,22 +27,23 @@ from privacy_service.identity.clients import (
 )
 from privacy_service.identity.models import Client
 from privacy_service.identity.scopes import Scope
+from privacy_service.work import Work
 from tests.support.clocks import FakeMonotonic
 
 SECONDS = 5.0
 DIGESTS = OpaqueTokenDigests(pepper_key=b"\x01" * 32)
 
 
-def register(session: Session, clock: FrozenClock, name: str = "web shop") -> str:
+def register(work: Work, name: str = "web shop") -> str:
     return register_client(
-        session=session, digests=DIGESTS, clock=clock, name=name, scopes=[Scope.AUTH_LOGIN, Scope.VAULT_READ]
+        work, digests=DIGESTS, name=name, scopes=[Scope.AUTH_LOGIN, Scope.VAULT_READ]
     ).client_id
 
 
-def events(session: Session, action: Action, client_id: str) -> list[AuditEvent]:
-    session.commit()  # events are written as their transaction commits
+def events(work: Work, action: Action, client_id: str) -> list[AuditEvent]:
+    work.commit()  # events are written as their unit of work commits
     query = select(AuditEvent).where(AuditEvent.action == action, AuditEvent.target_id == client_id)
-    return list(session.scalars(query))
+    return list(work.session.scalars(query))
 
 
 def set_disabled(session: Session, clock: FrozenClock, client_id: str, disabled: bool) -> None:
@@ -51,8 +52,8 @@ def set_disabled(session: Session, clock: FrozenClock, client_id: str, disabled:
     )
 
 
-def test_find_client_answers_an_enabled_client_with_its_scopes(session: Session, clock: FrozenClock) -> None:
-    client_id = register(session, clock)
+def test_find_client_answers_an_enabled_client_with_its_scopes(session: Session, work: Work) -> None:
+    client_id = register(work)
 
     found = find_client(session=session, client_id=client_id)
 
@@ -74,9 +75,9 @@ def test_find_client_sees_a_client_registered_in_the_same_unit_of_work_before_it
 
 
 def test_find_client_answers_none_for_a_disabled_or_unknown_client(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
-    client_id = register(session, clock)
+    client_id = register(work)
     set_disabled(session, clock, client_id, True)
 
     assert find_client(session=session, client_id=client_id) is None
@@ -84,11 +85,11 @@ def test_find_client_answers_none_for_a_disabled_or_unknown_client(
 
 
 def test_an_enabled_client_is_remembered_for_its_seconds_then_looked_up_again(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
     monotonic = FakeMonotonic()
     clients = EnabledClients(seconds=SECONDS, monotonic=monotonic)
-    client_id = register(session, clock)
+    client_id = register(work)
     assert clients.is_enabled(session=session, client_id=client_id)
 
     set_disabled(session, clock, client_id, True)
@@ -98,9 +99,11 @@ def test_an_enabled_client_is_remembered_for_its_seconds_then_looked_up_again(
     assert not clients.is_enabled(session=session, client_id=client_id)  # then the database is asked
 
 
-def test_a_disabled_or_unknown_client_is_never_remembered(session: Session, clock: FrozenClock) -> None:
+def test_a_disabled_or_unknown_client_is_never_remembered(
+    session: Session, clock: FrozenClock, work: Work
+) -> None:
     clients = EnabledClients(seconds=SECONDS, monotonic=FakeMonotonic())
-    client_id = register(session, clock)
+    client_id = register(work)
     set_disabled(session, clock, client_id, True)
     assert not clients.is_enabled(session=session, client_id=client_id)
     assert not clients.is_enabled(session=session, client_id="01jnosuchclient0000000001")
@@ -109,10 +112,12 @@ def test_a_disabled_or_unknown_client_is_never_remembered(session: Session, cloc
     assert clients.is_enabled(session=session, client_id=client_id)  # at once, no interval to wait out
 
 
-def test_a_client_found_disabled_is_forgotten_at_once(session: Session, clock: FrozenClock) -> None:
+def test_a_client_found_disabled_is_forgotten_at_once(
+    session: Session, clock: FrozenClock, work: Work
+) -> None:
     monotonic = FakeMonotonic()
     clients = EnabledClients(seconds=SECONDS, monotonic=monotonic)
-    client_id = register(session, clock)
+    client_id = register(work)
     assert clients.is_enabled(session=session, client_id=client_id)
     set_disabled(session, clock, client_id, True)
     monotonic.advance(SECONDS)
@@ -126,10 +131,10 @@ def test_a_client_found_disabled_is_forgotten_at_once(session: Session, clock: F
 
 
 def test_only_so_many_clients_are_remembered_and_the_oldest_goes_first(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
     clients = EnabledClients(seconds=SECONDS, max_entries=2, monotonic=FakeMonotonic())
-    oldest, middle, newest = (register(session, clock, name=f"shop {n}") for n in range(3))
+    oldest, middle, newest = (register(work, name=f"shop {n}") for n in range(3))
     for client_id in (oldest, middle, newest):
         assert clients.is_enabled(session=session, client_id=client_id)
 
@@ -144,12 +149,12 @@ def test_only_so_many_clients_are_remembered_and_the_oldest_goes_first(
 
 
 def test_clients_are_listed_oldest_first_with_scopes_and_dates_and_no_secret(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
-    first = register(session, clock, name="first shop")
+    first = register(work, name="first shop")
     clock.advance(timedelta(minutes=1))
-    second = register(session, clock, name="second shop")
-    disable_client(session=session, clock=clock, client_id=second)
+    second = register(work, name="second shop")
+    disable_client(work, client_id=second)
 
     listed = [client for client in list_clients(session=session) if client.client_id in (first, second)]
 
@@ -164,11 +169,9 @@ def test_clients_are_listed_oldest_first_with_scopes_and_dates_and_no_secret(
 
 
 def test_a_disabled_client_cannot_authenticate_and_its_tokens_stop_being_honoured(
-    session: Session, clock: FrozenClock
+    session: Session, work: Work
 ) -> None:
-    registered = register_client(
-        session=session, digests=DIGESTS, clock=clock, name="shop", scopes=[Scope.AUTH_LOGIN]
-    )
+    registered = register_client(work, digests=DIGESTS, name="shop", scopes=[Scope.AUTH_LOGIN])
     assert authenticate_client(
         session=session,
         digests=DIGESTS,
@@ -176,7 +179,7 @@ def test_a_disabled_client_cannot_authenticate_and_its_tokens_stop_being_honoure
         client_secret=registered.client_secret,
     )
 
-    assert disable_client(session=session, clock=clock, client_id=registered.client_id) is True
+    assert disable_client(work, client_id=registered.client_id) is True
 
     with pytest.raises(InvalidClient):
         authenticate_client(
@@ -184,31 +187,27 @@ def test_a_disabled_client_cannot_authenticate_and_its_tokens_stop_being_honoure
             client_secret=registered.client_secret,
         )  # fmt: skip
     assert not EnabledClients().is_enabled(session=session, client_id=registered.client_id)
-    [event] = events(session, Action.CLIENT_DISABLE, registered.client_id)
+    [event] = events(work, Action.CLIENT_DISABLE, registered.client_id)
     assert (event.actor_type, event.target_type, event.outcome) == ("system", "client", "success")
 
 
 def test_disabling_a_disabled_client_changes_nothing_and_records_nothing(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
-    client_id = register(session, clock)
-    assert disable_client(session=session, clock=clock, client_id=client_id) is True
+    client_id = register(work)
+    assert disable_client(work, client_id=client_id) is True
     clock.advance(timedelta(hours=1))
 
-    assert disable_client(session=session, clock=clock, client_id=client_id) is False
+    assert disable_client(work, client_id=client_id) is False
 
-    assert len(events(session, Action.CLIENT_DISABLE, client_id)) == 1
+    assert len(events(work, Action.CLIENT_DISABLE, client_id)) == 1
     assert session.get_one(Client, client_id).disabled_at == clock.now() - timedelta(hours=1)
 
 
-def test_a_rotated_secret_replaces_the_old_one_at_once(session: Session, clock: FrozenClock) -> None:
-    registered = register_client(
-        session=session, digests=DIGESTS, clock=clock, name="shop", scopes=[Scope.AUTH_LOGIN]
-    )
+def test_a_rotated_secret_replaces_the_old_one_at_once(session: Session, work: Work) -> None:
+    registered = register_client(work, digests=DIGESTS, name="shop", scopes=[Scope.AUTH_LOGIN])
 
-    new_secret = rotate_client_secret(
-        session=session, digests=DIGESTS, clock=clock, client_id=registered.client_id
-    )
+    new_secret = rotate_client_secret(work, digests=DIGESTS, client_id=registered.client_id)
 
     assert new_secret != registered.client_secret
     with pytest.raises(InvalidClient):
@@ -219,25 +218,23 @@ def test_a_rotated_secret_replaces_the_old_one_at_once(session: Session, clock: 
     assert authenticate_client(
         session=session, digests=DIGESTS, client_id=registered.client_id, client_secret=new_secret
     )
-    [event] = events(session, Action.CLIENT_SECRET_ROTATE, registered.client_id)
+    [event] = events(work, Action.CLIENT_SECRET_ROTATE, registered.client_id)
     assert event.details is None, "the event holds no secret, not even a digest"
 
 
-def test_a_disabled_clients_secret_is_not_rotated(session: Session, clock: FrozenClock) -> None:
-    client_id = register(session, clock)
-    disable_client(session=session, clock=clock, client_id=client_id)
+def test_a_disabled_clients_secret_is_not_rotated(session: Session, work: Work) -> None:
+    client_id = register(work)
+    disable_client(work, client_id=client_id)
     before = session.get_one(Client, client_id).secret_digest
 
     with pytest.raises(ClientDisabled):
-        rotate_client_secret(session=session, digests=DIGESTS, clock=clock, client_id=client_id)
+        rotate_client_secret(work, digests=DIGESTS, client_id=client_id)
 
     assert session.get_one(Client, client_id).secret_digest == before
 
 
-def test_an_unknown_client_is_named_as_such(session: Session, clock: FrozenClock) -> None:
+def test_an_unknown_client_is_named_as_such(work: Work) -> None:
     with pytest.raises(UnknownClient, match="01jnosuchclient0000000001"):
-        disable_client(session=session, clock=clock, client_id="01jnosuchclient0000000001")
+        disable_client(work, client_id="01jnosuchclient0000000001")
     with pytest.raises(UnknownClient):
-        rotate_client_secret(
-            session=session, digests=DIGESTS, clock=clock, client_id="01jnosuchclient0000000001"
-        )
+        rotate_client_secret(work, digests=DIGESTS, client_id="01jnosuchclient0000000001")

@@ -597,7 +597,8 @@ def test_work_in_a_reserved_place_goes_ahead_of_the_queue() -> None:
         assert pool.queued == 3
 
         work.release.set()
-        for future in (running, *queued, promised):
+        running.result(timeout=WAIT)
+        for future in (*queued, promised):
             future.result(timeout=WAIT)
 
         assert order == ["came back", "first", "second"]

@@ -26,123 +26,98 @@ from privacy_service.identity.errors import (
 from privacy_service.identity.models import RecoveryCode
 from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.throttle import LoginThrottle
-from privacy_service.keys.service import Keyring
+from privacy_service.work import Work
 
 SHOP = "01jshopclient0000000000001"
 
 
 @pytest.fixture
-def user_id(session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock) -> str:
+def user_id(identity: IdentityRuntime, work: Work) -> str:
     user = register_user(
-        session=session, keyring=keyring, emails=identity.emails, passwords=identity.passwords,
-        clock=clock, email="customer@example.net", password="Tandem-Lighthouse-42",
+        work, emails=identity.emails, passwords=identity.passwords,
+        email="customer@example.net", password="Tandem-Lighthouse-42",
     )  # fmt: skip
     return user.id
 
 
 @pytest.fixture
-def throttle(session: Session, identity: IdentityRuntime, clock: FrozenClock) -> LoginThrottle:
-    return identity.throttle(session=session, clock=clock)
+def throttle(identity: IdentityRuntime, work: Work) -> LoginThrottle:
+    return identity.throttle(work)
 
 
-def start(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str
-) -> str:
+def start(work: Work, user_id: str) -> str:
     """Start (or restart) an enrolment; return its secret."""
     enrolment = mfa.start_totp_enrolment(
-        session=session, keyring=keyring, clock=clock, user_id=user_id,
-        account_name="customer@example.net", issuer="Shop",
-    )  # fmt: skip
+        work, user_id=user_id, account_name="customer@example.net", issuer="Shop"
+    )
     return enrolment.secret
 
 
-def confirm(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str, code: str
-) -> list[str]:
-    return mfa.confirm_totp(
-        session=session, keyring=keyring, recovery=identity.recovery, clock=clock, user_id=user_id, code=code
-    )
+def confirm(work: Work, identity: IdentityRuntime, user_id: str, code: str) -> list[str]:
+    return mfa.confirm_totp(work, recovery=identity.recovery, user_id=user_id, code=code)
 
 
 def test_restarting_an_enrolment_replaces_the_pending_secret(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str
+    session: Session, identity: IdentityRuntime, clock: FrozenClock, user_id: str, work: Work
 ) -> None:
-    first = start(session, identity, keyring, clock, user_id)
-    second = start(session, identity, keyring, clock, user_id)
+    first = start(work, user_id)
+    second = start(work, user_id)
     assert first != second
 
     with pytest.raises(InvalidCode):
-        confirm(session, identity, keyring, clock, user_id, totp.code_at(first, at=clock.now()))
-    codes = confirm(session, identity, keyring, clock, user_id, totp.code_at(second, at=clock.now()))
+        confirm(work, identity, user_id, totp.code_at(first, at=clock.now()))
+    codes = confirm(work, identity, user_id, totp.code_at(second, at=clock.now()))
 
     assert len(codes) == 10
     assert mfa.confirmed_factor(session=session, user_id=user_id) is not None
 
 
 def test_confirming_without_an_enrolment_is_refused(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str
+    identity: IdentityRuntime, user_id: str, work: Work
 ) -> None:
     with pytest.raises(MfaEnrolmentMissing):
-        confirm(session, identity, keyring, clock, user_id, "123456")
+        confirm(work, identity, user_id, "123456")
 
 
 def test_a_confirmed_factor_is_not_confirmed_again_and_keeps_its_recovery_codes(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock, user_id: str
+    session: Session, identity: IdentityRuntime, clock: FrozenClock, user_id: str, work: Work
 ) -> None:
-    secret = start(session, identity, keyring, clock, user_id)
-    codes = confirm(session, identity, keyring, clock, user_id, totp.code_at(secret, at=clock.now()))
+    secret = start(work, user_id)
+    codes = confirm(work, identity, user_id, totp.code_at(secret, at=clock.now()))
     digests = set(session.scalars(select(RecoveryCode.digest).where(RecoveryCode.user_id == user_id)))
 
     with pytest.raises(MfaAlreadyEnabled):
-        confirm(session, identity, keyring, clock, user_id, totp.code_at(secret, at=clock.now()))
+        confirm(work, identity, user_id, totp.code_at(secret, at=clock.now()))
     with pytest.raises(MfaAlreadyEnabled):  # nor can it be replaced by a new enrolment
-        start(session, identity, keyring, clock, user_id)
+        start(work, user_id)
 
     assert set(session.scalars(select(RecoveryCode.digest).where(RecoveryCode.user_id == user_id))) == digests
     mfa.verify_second_factor(  # the codes shown at the first confirmation still work
-        session=session,
-        keyring=keyring,
-        recovery=identity.recovery,
-        clock=clock,
-        user_id=user_id,
-        code=codes[0],
+        work, recovery=identity.recovery, user_id=user_id, code=codes[0]
     )
 
 
 @pytest.mark.parametrize("pending", [False, True], ids=["no enrolment", "enrolment not confirmed"])
 def test_no_code_is_accepted_without_a_confirmed_factor(
-    session: Session,
-    identity: IdentityRuntime,
-    keyring: Keyring,
-    clock: FrozenClock,
-    user_id: str,
-    pending: bool,
+    identity: IdentityRuntime, clock: FrozenClock, user_id: str, pending: bool, work: Work
 ) -> None:
     code = "000000"
     if pending:
-        code = totp.code_at(start(session, identity, keyring, clock, user_id), at=clock.now())
+        code = totp.code_at(start(work, user_id), at=clock.now())
 
     with pytest.raises(MfaNotEnabled):
-        mfa.verify_second_factor(
-            session=session,
-            keyring=keyring,
-            recovery=identity.recovery,
-            clock=clock,
-            user_id=user_id,
-            code=code,
-        )
+        mfa.verify_second_factor(work, recovery=identity.recovery, user_id=user_id, code=code)
 
 
 def test_a_check_refused_for_another_reason_than_a_wrong_code_counts_nothing_and_frees_the_account(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock,
-    user_id: str, throttle: LoginThrottle,
-) -> None:  # fmt: skip
+    identity: IdentityRuntime, user_id: str, throttle: LoginThrottle, work: Work
+) -> None:
     """The throttle claims the account while a code is checked; a refusal that is not a wrong code
     (here: no factor to check against) must release that claim, or the account's next attempt would
     be refused as "another attempt in progress" for the claim's lifetime."""
     with pytest.raises(MfaNotEnabled):
         mfa.verify_second_factor_throttled(
-            session=session, keyring=keyring, recovery=identity.recovery, throttle=throttle, clock=clock,
+            work, recovery=identity.recovery, throttle=throttle,
             user_id=user_id, client_id=SHOP, ip="198.51.100.7", code="000000",
         )  # fmt: skip
 
@@ -152,16 +127,15 @@ def test_a_check_refused_for_another_reason_than_a_wrong_code_counts_nothing_and
 
 
 def test_a_wrong_code_under_the_throttle_counts_as_a_failed_attempt(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock,
-    user_id: str, throttle: LoginThrottle,
-) -> None:  # fmt: skip
+    identity: IdentityRuntime, clock: FrozenClock, user_id: str, throttle: LoginThrottle, work: Work
+) -> None:
     """The counterpart of the test above: the same call with a wrong code does count."""
-    secret = start(session, identity, keyring, clock, user_id)
-    confirm(session, identity, keyring, clock, user_id, totp.code_at(secret, at=clock.now()))
+    secret = start(work, user_id)
+    confirm(work, identity, user_id, totp.code_at(secret, at=clock.now()))
 
     with pytest.raises(InvalidCode):
         mfa.verify_second_factor_throttled(
-            session=session, keyring=keyring, recovery=identity.recovery, throttle=throttle, clock=clock,
+            work, recovery=identity.recovery, throttle=throttle,
             user_id=user_id, client_id=SHOP, ip="198.51.100.7", code="not-a-recovery-code",
         )  # fmt: skip
 

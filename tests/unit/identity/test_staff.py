@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.audit.actions import Action
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import unit_of_work
 from privacy_service.crypto import totp
 from privacy_service.identity import staff as service
 from privacy_service.identity.accounts import register_user
@@ -27,6 +26,7 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role
 from privacy_service.identity.sessions import is_session_active
 from privacy_service.keys.service import Keyring
+from privacy_service.work import Work, Workplace
 
 PASSWORD = "a long staff passphrase 2026"
 EMAIL = "Officer@Shop.example"
@@ -34,6 +34,12 @@ EMAIL = "Officer@Shop.example"
 
 def secret_of(otpauth_uri: str) -> str:
     return otpauth_uri.split("secret=", 1)[1].split("&", 1)[0]
+
+
+@pytest.fixture
+def workplace(sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyring) -> Workplace:
+    """Where a login opens its own units of work, on the test's connection, clock and keyring."""
+    return Workplace(sessions=sessions, clock=clock, keyring=keyring)
 
 
 @pytest.fixture
@@ -45,31 +51,31 @@ def shop(session: Session, clock: FrozenClock) -> str:
 
 
 @pytest.fixture
-def officer(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock
-) -> service.StaffAccount:
+def officer(identity: IdentityRuntime, work: Work) -> service.StaffAccount:
     created = service.create_staff(
-        session=session, identity=identity, keyring=keyring, clock=clock,
-        email=EMAIL, password=PASSWORD, roles=[Role.COMPLIANCE_OFFICER],
-    )  # fmt: skip
-    session.commit()
+        work, identity=identity, email=EMAIL, password=PASSWORD, roles=[Role.COMPLIANCE_OFFICER]
+    )
+    work.commit()
     return created
 
 
 def sign_in(
-    sessions: sessionmaker[Session], identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock,
-    shop: str, secret: str, *, password: str = PASSWORD,
-) -> str:  # fmt: skip
+    workplace: Workplace, identity: IdentityRuntime, shop: str, secret: str, *, password: str = PASSWORD
+) -> str:
     """Password then TOTP, as a shop would; return the session id."""
     attempt = LoginAttempt(email=EMAIL.lower(), password=password, client_id=shop)
-    first = login(sessions=sessions, identity=identity, keyring=keyring, clock=clock, attempt=attempt)
+    first = login(workplace=workplace, identity=identity, attempt=attempt)
     assert first.mfa_token is not None
-    with unit_of_work(sessions) as session:
-        _user_id, _tokens = complete_mfa(
-            session=session, identity=identity, keyring=keyring, clock=clock, client_id=shop,
-            mfa_token=first.mfa_token, code=totp.code_at(secret, at=clock.now()),
+    with workplace.open() as work:
+        complete_mfa(
+            work, identity=identity, client_id=shop,
+            mfa_token=first.mfa_token, code=totp.code_at(secret, at=workplace.clock.now()),
         )  # fmt: skip
-        return session.scalars(select(UserSession.id).order_by(UserSession.created_at.desc())).first() or ""
+    # The session is written as its unit of work commits: it can be read back only now.
+    with workplace.sessions() as session:
+        newest = session.scalars(select(UserSession.id).order_by(UserSession.created_at.desc())).first()
+    assert newest is not None
+    return newest
 
 
 def events(session: Session, action: Action, target_id: str) -> list[AuditEvent]:
@@ -81,19 +87,18 @@ def events(session: Session, action: Action, target_id: str) -> list[AuditEvent]
 
 
 def test_staff_are_listed_with_their_emails_roles_and_second_factor_and_customers_are_not(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock,
-    officer: service.StaffAccount,
-) -> None:  # fmt: skip
+    identity: IdentityRuntime, officer: service.StaffAccount, work: Work
+) -> None:
     customer = register_user(
-        session=session, keyring=keyring, emails=identity.emails, passwords=identity.passwords,
-        clock=clock, email="customer@example.net", password="Tandem-Lighthouse-42",
+        work, emails=identity.emails, passwords=identity.passwords,
+        email="customer@example.net", password="Tandem-Lighthouse-42",
     )  # fmt: skip
     no_totp = service.create_staff(
-        session=session, identity=identity, keyring=keyring, clock=clock,
+        work, identity=identity,
         email="admin@shop.example", password=PASSWORD, roles=[Role.ADMIN], with_totp=False,
     )  # fmt: skip
 
-    listed = {account.user_id: account for account in service.list_staff(session=session, keyring=keyring)}
+    listed = {account.user_id: account for account in service.list_staff(work)}
 
     assert customer.id not in listed
     assert listed[officer.user_id].email == EMAIL
@@ -105,11 +110,11 @@ def test_staff_are_listed_with_their_emails_roles_and_second_factor_and_customer
 
 
 def test_a_customer_or_an_unknown_email_is_not_a_staff_account(
-    session: Session, identity: IdentityRuntime, keyring: Keyring, clock: FrozenClock
+    session: Session, identity: IdentityRuntime, work: Work
 ) -> None:
     customer = register_user(
-        session=session, keyring=keyring, emails=identity.emails, passwords=identity.passwords,
-        clock=clock, email="customer@example.net", password="Tandem-Lighthouse-42",
+        work, emails=identity.emails, passwords=identity.passwords,
+        email="customer@example.net", password="Tandem-Lighthouse-42",
     )  # fmt: skip
     with pytest.raises(service.UnknownStaff):
         service.find_staff(session=session, emails=identity.emails, user_id=customer.id)
@@ -128,20 +133,20 @@ def test_finding_a_staff_account_without_naming_it_is_a_programming_error_not_an
 
 
 def test_a_disabled_account_is_refused_at_login_exactly_as_a_wrong_password_is(
-    sessions: sessionmaker[Session], session: Session, identity: IdentityRuntime, keyring: Keyring,
-    clock: FrozenClock, shop: str, officer: service.StaffAccount,
+    workplace: Workplace, session: Session, identity: IdentityRuntime, clock: FrozenClock,
+    shop: str, officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD + "x", client_id=shop)
     with pytest.raises(InvalidCredentials) as wrong_password:
-        login(sessions=sessions, identity=identity, keyring=keyring, clock=clock, attempt=attempt)
+        login(workplace=workplace, identity=identity, attempt=attempt)
     user = service.find_staff(session=session, emails=identity.emails, email=EMAIL)
-    service.disable_staff(session=session, keyring=keyring, clock=clock, user=user)
-    session.commit()
+    service.disable_staff(work, user=user)
+    work.commit()
     clock.advance(timedelta(minutes=1))
 
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
     with pytest.raises(InvalidCredentials) as disabled:
-        login(sessions=sessions, identity=identity, keyring=keyring, clock=clock, attempt=attempt)
+        login(workplace=workplace, identity=identity, attempt=attempt)
 
     assert (disabled.value.code, disabled.value.status, disabled.value.detail) == (
         wrong_password.value.code, wrong_password.value.status, wrong_password.value.detail,
@@ -149,52 +154,50 @@ def test_a_disabled_account_is_refused_at_login_exactly_as_a_wrong_password_is(
 
 
 def test_disabling_ends_every_session_and_a_login_waiting_for_its_second_factor(
-    sessions: sessionmaker[Session], session: Session, identity: IdentityRuntime, keyring: Keyring,
-    clock: FrozenClock, shop: str, officer: service.StaffAccount,
+    workplace: Workplace, session: Session, identity: IdentityRuntime, clock: FrozenClock,
+    shop: str, officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     assert officer.enrolment is not None
     secret = secret_of(officer.enrolment.otpauth_uri)
-    signed_in = sign_in(sessions, identity, keyring, clock, shop, secret)
+    signed_in = sign_in(workplace, identity, shop, secret)
     clock.advance(timedelta(seconds=30))
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
-    waiting = login(sessions=sessions, identity=identity, keyring=keyring, clock=clock, attempt=attempt)
+    waiting = login(workplace=workplace, identity=identity, attempt=attempt)
     assert waiting.mfa_token is not None
 
     user = service.find_staff(session=session, emails=identity.emails, user_id=officer.user_id)
-    assert service.disable_staff(session=session, keyring=keyring, clock=clock, user=user) == 1
-    session.commit()
+    assert service.disable_staff(work, user=user) == 1
+    work.commit()
 
-    assert not is_session_active(session=session, clock=clock, session_id=signed_in)
+    assert not is_session_active(work, session_id=signed_in)
     clock.advance(timedelta(seconds=30))
     with pytest.raises(InvalidMfaToken):
         complete_mfa(
-            session=session, identity=identity, keyring=keyring, clock=clock, client_id=shop,
+            work, identity=identity, client_id=shop,
             mfa_token=waiting.mfa_token, code=totp.code_at(secret, at=clock.now()),
         )  # fmt: skip
     [event] = events(session, Action.USER_DISABLE, officer.user_id)
     assert (event.actor_type, event.outcome) == ("system", "success")
-    assert service.disable_staff(session=session, keyring=keyring, clock=clock, user=user) is None
-    session.commit()
+    assert service.disable_staff(work, user=user) is None
+    work.commit()
     assert len(events(session, Action.USER_DISABLE, officer.user_id)) == 1, "disabling again changes nothing"
 
 
 def test_a_reset_second_factor_refuses_the_old_secret_and_codes_and_accepts_the_new_enrolment(
-    sessions: sessionmaker[Session], session: Session, identity: IdentityRuntime, keyring: Keyring,
-    clock: FrozenClock, shop: str, officer: service.StaffAccount,
+    workplace: Workplace, session: Session, identity: IdentityRuntime, clock: FrozenClock,
+    shop: str, officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     assert officer.enrolment is not None
     old_secret = secret_of(officer.enrolment.otpauth_uri)
-    signed_in = sign_in(sessions, identity, keyring, clock, shop, old_secret)
+    signed_in = sign_in(workplace, identity, shop, old_secret)
     old_digests = set(session.scalars(select(RecoveryCode.digest)))
 
     user = service.find_staff(session=session, emails=identity.emails, email=EMAIL)
-    reset = service.reset_staff_mfa(
-        session=session, identity=identity, keyring=keyring, clock=clock, user=user
-    )
-    session.commit()
+    reset = service.reset_staff_mfa(work, identity=identity, user=user)
+    work.commit()
 
     assert reset.sessions_revoked == 1
-    assert not is_session_active(session=session, clock=clock, session_id=signed_in)
+    assert not is_session_active(work, session_id=signed_in)
     assert reset.enrolment.otpauth_uri.startswith("otpauth://totp/")
     new_secret = secret_of(reset.enrolment.otpauth_uri)
     assert new_secret != old_secret
@@ -204,29 +207,26 @@ def test_a_reset_second_factor_refuses_the_old_secret_and_codes_and_accepts_the_
 
     clock.advance(timedelta(minutes=1))
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
-    challenge = login(sessions=sessions, identity=identity, keyring=keyring, clock=clock, attempt=attempt)
+    challenge = login(workplace=workplace, identity=identity, attempt=attempt)
     assert challenge.mfa_token is not None
     for stale in (totp.code_at(old_secret, at=clock.now()), officer.recovery_codes[0]):
-        with pytest.raises(InvalidCode), unit_of_work(sessions) as work:
+        with pytest.raises(InvalidCode), workplace.open() as second_step:
             complete_mfa(
-                session=work, identity=identity, keyring=keyring, clock=clock, client_id=shop,
-                mfa_token=challenge.mfa_token, code=stale,
-            )  # fmt: skip
-    assert sign_in(sessions, identity, keyring, clock, shop, new_secret)
+                second_step, identity=identity, client_id=shop, mfa_token=challenge.mfa_token, code=stale
+            )
+    assert sign_in(workplace, identity, shop, new_secret) != signed_in
     assert [event.actor_type for event in events(session, Action.MFA_RESET, officer.user_id)] == ["system"]
 
 
 def test_resetting_removes_a_pending_second_factor_step(
-    sessions: sessionmaker[Session], session: Session, identity: IdentityRuntime, keyring: Keyring,
-    clock: FrozenClock, shop: str, officer: service.StaffAccount,
+    workplace: Workplace, session: Session, identity: IdentityRuntime, shop: str,
+    officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
-    assert login(
-        sessions=sessions, identity=identity, keyring=keyring, clock=clock, attempt=attempt
-    ).mfa_token
+    assert login(workplace=workplace, identity=identity, attempt=attempt).mfa_token
     user = service.find_staff(session=session, emails=identity.emails, email=EMAIL)
 
-    service.reset_staff_mfa(session=session, identity=identity, keyring=keyring, clock=clock, user=user)
-    session.commit()
+    service.reset_staff_mfa(work, identity=identity, user=user)
+    work.commit()
 
     assert session.scalars(select(MfaChallenge).where(MfaChallenge.user_id == user.id)).all() == []

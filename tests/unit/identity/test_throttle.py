@@ -31,6 +31,7 @@ from privacy_service.identity.throttle import (
     Window,
     purge_expired,
 )
+from privacy_service.work import Work
 from tests.conftest import requires_postgres
 
 REDIS_URL = os.environ.get("PRIVACY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -371,31 +372,31 @@ def test_the_throttle_describes_itself_without_its_key(throttle: LoginThrottle) 
 
 
 def test_purge_removes_only_failures_that_no_window_counts(
-    throttle: LoginThrottle, session: Session, clock: FrozenClock
+    throttle: LoginThrottle, session: Session, clock: FrozenClock, work: Work
 ) -> None:
     fail(throttle, account=b"old")
     clock.advance(timedelta(seconds=DEFAULTS.longest_window_seconds - 1))
     fail(throttle, account=b"recent")
     clock.advance(timedelta(seconds=1))  # the old failure is exactly one streak old: in no window
 
-    assert purge_expired(session=session, clock=clock) == 4
-    assert purge_expired(session=session, clock=clock, limits=DEFAULTS) == 0
+    assert purge_expired(work) == 4
+    assert purge_expired(work, limits=DEFAULTS) == 0
     remaining = session.scalars(select(LoginFailure.at)).all()
     assert len(remaining) == 4
     assert all(at == clock.now() - timedelta(seconds=1) for at in remaining)
 
 
 def test_purge_removes_the_claims_of_attempts_that_died_once_they_expired(
-    session: Session, clock: FrozenClock
+    session: Session, clock: FrozenClock, work: Work
 ) -> None:
     store = DatabaseFailureStore(session=session, clock=clock)
     store.claim(key=b"died", seconds=15)  # and never recorded an outcome
     clock.advance(timedelta(seconds=10))
     store.claim(key=b"in flight", seconds=15)
-    assert purge_expired(session=session, clock=clock) == 0
+    assert purge_expired(work) == 0
     clock.advance(timedelta(seconds=5))
 
-    assert purge_expired(session=session, clock=clock) == 1
+    assert purge_expired(work) == 1
     assert session.scalars(select(LoginClaim.key)).all() == [b"in flight"]
 
 

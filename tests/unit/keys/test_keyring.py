@@ -108,7 +108,7 @@ def test_many_keys_load_with_the_destroyed_and_missing_left_out(session: Session
     assert sorted(cached) == ["a", "c"]
 
 
-def create_subjects(session: Session, keyring: Keyring, count: int) -> dict[str, bytes]:
+def create_subjects(session: Session, keyring: Keyring, count: int) -> dict[str, bytes | None]:
     sealed = {}
     for number in range(count):
         subject = f"subject-{number:03d}"

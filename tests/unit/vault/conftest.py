@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
 
-from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import BlindIndex, LocalKeyFile
-from privacy_service.keys.service import Keyring
 from privacy_service.vault import service
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.schemas import ProfileFields
+from privacy_service.work import Work
 from tests.unit.vault.sample_profiles import NewSubject
 
 
@@ -22,17 +20,13 @@ def blind_index(key_file: LocalKeyFile) -> BlindIndex:
 
 
 @pytest.fixture
-def new_subject(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
-) -> NewSubject:
+def new_subject(work: Work, blind_index: BlindIndex) -> NewSubject:
     """Create a subject through the service; with no profile, a unique throwaway address."""
 
     def create(profile: ProfileFields | None = None, **fields: Any) -> str:
         if profile is None:
             profile = ProfileFields(email=f"subject-{len(created)}@example.net", **fields)
-        subject = service.create_subject(
-            session=session, keyring=keyring, blind_index=blind_index, clock=clock, profile=profile
-        )
+        subject = service.create_subject(work, blind_index=blind_index, profile=profile)
         created.append(subject.id)
         return subject.id
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory
 from privacy_service.crypto import BlindIndex, LocalKeyFile
 from privacy_service.keys.fields import ENCRYPTED
 from privacy_service.keys.service import Keyring
@@ -26,6 +26,7 @@ from privacy_service.vault.lookup import email_index
 from privacy_service.vault.models import PersonalRecord, Profile, Subject
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.vault.sealing import SEALED_COLUMNS
+from privacy_service.work import Work, Workplace
 from tests.conftest import make_settings
 from tests.support.at_rest import migrated_sqlite_file, plaintexts_in, raw_table_bytes, read_sqlite_files
 
@@ -50,7 +51,7 @@ PROFILES = [
         locale="ja-JP",
     ),
 ]
-RECORDS = [
+RECORDS: list[dict[str, object]] = [
     {"street": "Königsallee 92a", "city": "Düsseldorf", "postcode": "40212", "door_code": 48151623},
     {"street": "銀座四丁目", "city": "東京都中央区", "tax_reference": "JP-TAX-5550199"},
 ]
@@ -84,9 +85,9 @@ PLAINTEXT_BY_DESIGN = {
 
 def test_every_other_column_is_declared_encrypted_and_every_profile_field_has_one() -> None:
     for model in (Subject, Profile, PersonalRecord):
-        table = model.__table__
-        unencrypted = {column.name for column in table.columns if not column.info.get(ENCRYPTED)}
-        assert unencrypted == PLAINTEXT_BY_DESIGN[table.name]
+        columns = model.__table__.columns
+        unencrypted = {column.name for column in columns if not column.info.get(ENCRYPTED)}
+        assert unencrypted == PLAINTEXT_BY_DESIGN[model.__tablename__]
     encrypted_profile_columns = [
         column.name for column in Profile.__table__.columns if column.info.get(ENCRYPTED)
     ]
@@ -94,21 +95,10 @@ def test_every_other_column_is_declared_encrypted_and_every_profile_field_has_on
     assert [column.key for column in SEALED_COLUMNS] == encrypted_profile_columns
 
 
-def _write_subjects(
-    *, session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
-) -> None:
+def _write_subjects(work: Work, *, blind_index: BlindIndex) -> None:
     for profile, record in zip(PROFILES, RECORDS, strict=True):
-        subject = service.create_subject(
-            session=session, keyring=keyring, blind_index=blind_index, clock=clock, profile=profile
-        )
-        service.put_record(
-            session=session,
-            keyring=keyring,
-            clock=clock,
-            subject_id=subject.id,
-            category=CATEGORY,
-            data=record,
-        )
+        subject = service.create_subject(work, blind_index=blind_index, profile=profile)
+        service.put_record(work, subject_id=subject.id, category=CATEGORY, data=record)
 
 
 @pytest.fixture
@@ -122,8 +112,9 @@ def test_the_sqlite_files_hold_no_plaintext_personal_value(
     database_file: tuple[Engine, Path], keyring: Keyring, key_file: LocalKeyFile, clock: FrozenClock
 ) -> None:
     engine, path = database_file
-    with unit_of_work(create_session_factory(engine)) as session:
-        _write_subjects(session=session, keyring=keyring, blind_index=email_index(key_file), clock=clock)
+    workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
+    with workplace.open() as work:
+        _write_subjects(work, blind_index=email_index(key_file))
 
     files = read_sqlite_files(engine, path)
     assert CATEGORY.encode() in files.wal  # the committed rows are in the log, not yet checkpointed
@@ -134,9 +125,9 @@ def test_the_sqlite_files_hold_no_plaintext_personal_value(
 
 
 def test_no_raw_column_value_holds_a_plaintext_personal_value(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
+    work: Work, session: Session, blind_index: BlindIndex
 ) -> None:
-    _write_subjects(session=session, keyring=keyring, blind_index=blind_index, clock=clock)
+    _write_subjects(work, blind_index=blind_index)
     session.flush()
 
     for table in ("subjects", "profiles", "personal_records", "subject_keys"):

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.orm import Session
 
 from privacy_service.core.clock import FrozenClock
-from privacy_service.core.db import create_session_factory, unit_of_work
+from privacy_service.core.db import create_session_factory
 from privacy_service.crypto import BlindIndex
 from privacy_service.keys.models import SubjectKey
 from privacy_service.keys.service import Keyring
@@ -22,38 +21,33 @@ from privacy_service.vault import service
 from privacy_service.vault.errors import EmailTaken
 from privacy_service.vault.models import Subject
 from privacy_service.vault.schemas import ProfileFields
+from privacy_service.work import Work, Workplace
 from tests.unit.vault.sample_profiles import ALICE
 
 
 class CommittedSignups:
-    """Creates subjects in transactions of their own, and erases them (keys included) at the end."""
+    """Creates subjects in units of work of their own, and erases them (keys included) at the end."""
 
     def __init__(
         self, *, engine: Engine, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
     ) -> None:
-        self.sessions = create_session_factory(engine)
-        self.keyring, self.blind_index, self.clock = keyring, blind_index, clock
+        self.workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
+        self.blind_index = blind_index
         self.created: list[str] = []
 
-    def create_in(self, session: Session, profile: ProfileFields) -> None:
-        subject = service.create_subject(
-            session=session,
-            keyring=self.keyring,
-            blind_index=self.blind_index,
-            clock=self.clock,
-            profile=profile,
-        )
+    def create_in(self, work: Work, profile: ProfileFields) -> None:
+        subject = service.create_subject(work, blind_index=self.blind_index, profile=profile)
         self.created.append(subject.id)
 
     def create(self, profile: ProfileFields) -> None:
-        with unit_of_work(self.sessions) as session:
-            self.create_in(session, profile)
+        with self.workplace.open() as work:
+            self.create_in(work, profile)
 
     def remove_all(self) -> None:
-        with unit_of_work(self.sessions) as session:
+        with self.workplace.open() as work:
             for subject_id in self.created:
-                service.erase_subject(session=session, keyring=self.keyring, subject_id=subject_id)
-            session.execute(delete(SubjectKey).where(SubjectKey.subject_id.in_(self.created)))
+                service.erase_subject(work, subject_id=subject_id)
+            work.session.execute(delete(SubjectKey).where(SubjectKey.subject_id.in_(self.created)))
 
 
 @pytest.fixture
@@ -77,7 +71,7 @@ def test_of_two_concurrent_signups_with_one_email_exactly_one_wins(
             refusals.append(error)
 
     racer = threading.Thread(target=second_signup)
-    with unit_of_work(signups.sessions) as first:
+    with signups.workplace.open() as first:
         signups.create_in(first, ALICE)
         racer.start()
         racer.join(timeout=0.5)
@@ -86,9 +80,9 @@ def test_of_two_concurrent_signups_with_one_email_exactly_one_wins(
 
     assert not racer.is_alive()
     assert [type(error) for error in refusals] == [EmailTaken]
-    with unit_of_work(signups.sessions) as session:
+    with signups.workplace.open() as work:
         assert (
-            service.find_by_email(session=session, blind_index=blind_index, email=ALICE.email)
+            service.find_by_email(session=work.session, blind_index=blind_index, email=ALICE.email)
             == signups.created
         )
-        assert session.scalar(select(func.count()).select_from(Subject)) == 1
+        assert work.session.scalar(select(func.count()).select_from(Subject)) == 1

@@ -16,29 +16,30 @@ from privacy_service.vault import service
 from privacy_service.vault.errors import EmailTaken, SubjectExists, SubjectNotFound
 from privacy_service.vault.models import Profile, Subject
 from privacy_service.vault.schemas import ProfileFields, ProfileUpdate
+from privacy_service.work import Work
 from tests.unit.vault.sample_profiles import ALICE, BOB, NewSubject
 
 
 def test_a_profile_reads_back_exactly_as_written_including_non_ascii_names(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    work: Work, keyring: Keyring, new_subject: NewSubject
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
     keyring.forget_cached()  # read through the wrapped keys, not the keys cached at creation
 
-    assert service.read_profile(session=session, keyring=keyring, subject_id=alice) == ALICE
-    assert service.read_profile(session=session, keyring=keyring, subject_id=bob) == BOB
+    assert service.read_profile(work, subject_id=alice) == ALICE
+    assert service.read_profile(work, subject_id=bob) == BOB
     assert ALICE.country == "DE"
     assert ALICE.locale == "de-DE"
 
 
 def test_a_profile_with_only_an_email_reads_back_with_empty_optional_fields(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ProfileFields(email="minimal@example.com"))
     row = session.get_one(Profile, subject_id)
     assert (row.given_name, row.phone, row.extra) == (None, None, None)
 
-    profile = service.read_profile(session=session, keyring=keyring, subject_id=subject_id)
+    profile = service.read_profile(work, subject_id=subject_id)
     assert profile == ProfileFields(email="minimal@example.com")
     assert profile.extra == {}
 
@@ -53,7 +54,7 @@ def test_every_stored_profile_value_is_a_ciphertext(session: Session, new_subjec
 
 
 def test_an_update_changes_only_the_fields_sent(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
     row = session.get_one(Profile, subject_id)
@@ -61,54 +62,45 @@ def test_an_update_changes_only_the_fields_sent(
     clock.advance(timedelta(minutes=5))
 
     updated = service.update_profile(
-        session=session,
-        keyring=keyring,
+        work,
         blind_index=blind_index,
-        clock=clock,
         subject_id=subject_id,
         changes=ProfileUpdate(family_name="Nowak", country="pl"),
     )
 
     assert updated == ALICE.model_copy(update={"family_name": "Nowak", "country": "PL"})
-    assert service.read_profile(session=session, keyring=keyring, subject_id=subject_id) == updated
+    assert service.read_profile(work, subject_id=subject_id) == updated
     assert {column: getattr(row, column) for column in before} == before  # untouched ciphertexts
     assert session.get_one(Subject, subject_id).updated_at == clock.now()
 
 
 def test_a_field_sent_as_null_is_cleared_and_a_null_extra_empties_it(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
 
     updated = service.update_profile(
-        session=session,
-        keyring=keyring,
+        work,
         blind_index=blind_index,
-        clock=clock,
         subject_id=subject_id,
         changes=ProfileUpdate.model_validate({"phone": None, "extra": None}),
     )
 
     assert (updated.phone, updated.extra) == (None, {})
-    assert service.read_profile(session=session, keyring=keyring, subject_id=subject_id) == updated
+    assert service.read_profile(work, subject_id=subject_id) == updated
     row = session.get_one(Profile, subject_id)
     assert (row.phone, row.extra) == (None, None)
 
 
 def test_an_update_with_nothing_sent_changes_nothing(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
     created_at = session.get_one(Subject, subject_id).updated_at
     clock.advance(timedelta(hours=1))
 
     unchanged = service.update_profile(
-        session=session,
-        keyring=keyring,
-        blind_index=blind_index,
-        clock=clock,
-        subject_id=subject_id,
-        changes=ProfileUpdate(),
+        work, blind_index=blind_index, subject_id=subject_id, changes=ProfileUpdate()
     )
 
     assert unchanged == ALICE
@@ -116,15 +108,13 @@ def test_an_update_with_nothing_sent_changes_nothing(
 
 
 def test_an_email_change_reindexes_and_the_old_address_no_longer_finds_the_subject(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
 
     service.update_profile(
-        session=session,
-        keyring=keyring,
+        work,
         blind_index=blind_index,
-        clock=clock,
         subject_id=subject_id,
         changes=ProfileUpdate(email="alice.new@example.com"),
     )
@@ -132,21 +122,19 @@ def test_an_email_change_reindexes_and_the_old_address_no_longer_finds_the_subje
     assert service.find_by_email(session=session, blind_index=blind_index, email="alice@example.com") == []
     found = service.find_by_email(session=session, blind_index=blind_index, email="Alice.New@example.com")
     assert found == [subject_id]
-    profile = service.read_profile(session=session, keyring=keyring, subject_id=subject_id)
+    profile = service.read_profile(work, subject_id=subject_id)
     assert profile.email == "alice.new@example.com"
 
 
 def test_respelling_the_same_address_keeps_the_index_and_stores_the_new_spelling(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
     index = session.get_one(Subject, subject_id).email_index
 
     updated = service.update_profile(
-        session=session,
-        keyring=keyring,
+        work,
         blind_index=blind_index,
-        clock=clock,
         subject_id=subject_id,
         changes=ProfileUpdate(email="Alice@Example.com"),
     )
@@ -165,12 +153,7 @@ def test_respelling_the_same_address_keeps_the_index_and_stores_the_new_spelling
     ],
 )
 def test_a_second_subject_with_the_same_email_in_any_spelling_is_refused(
-    spelling: str,
-    session: Session,
-    keyring: Keyring,
-    blind_index: BlindIndex,
-    clock: FrozenClock,
-    new_subject: NewSubject,
+    spelling: str, work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     first = new_subject(ALICE)
 
@@ -182,26 +165,24 @@ def test_a_second_subject_with_the_same_email_in_any_spelling_is_refused(
     assert "alice" not in refused.value.detail.lower()
     # The refusal rolled back only its savepoint: the transaction goes on, the first subject is intact.
     assert session.query(Subject).count() == 1
-    assert service.read_profile(session=session, keyring=keyring, subject_id=first) == ALICE
+    assert service.read_profile(work, subject_id=first) == ALICE
     assert new_subject(BOB)
 
 
 def test_changing_the_email_to_another_subjects_address_is_refused_and_changes_nothing(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
 
     with pytest.raises(EmailTaken):
         service.update_profile(
-            session=session,
-            keyring=keyring,
+            work,
             blind_index=blind_index,
-            clock=clock,
             subject_id=bob,
             changes=ProfileUpdate(email="ALICE@example.com", given_name="Robert"),
         )
 
-    assert service.read_profile(session=session, keyring=keyring, subject_id=bob) == BOB
+    assert service.read_profile(work, subject_id=bob) == BOB
     assert service.find_by_email(session=session, blind_index=blind_index, email="bob@example.org") == [bob]
     assert service.find_by_email(session=session, blind_index=blind_index, email="alice@example.com") == [
         alice
@@ -231,45 +212,39 @@ def test_find_by_email_is_an_exact_match_of_the_normalised_address(
     assert found == ([alice] if matches else [])
 
 
-def test_a_blind_index_of_another_purpose_is_refused(
-    session: Session, keyring: Keyring, clock: FrozenClock
-) -> None:
+def test_a_blind_index_of_another_purpose_is_refused(work: Work, session: Session, keyring: Keyring) -> None:
     phone_index = BlindIndex(key=keyring.provider.blind_index_key(), purpose="phone")
 
     with pytest.raises(ValueError, match="email blind index"):
-        service.create_subject(
-            session=session, keyring=keyring, blind_index=phone_index, clock=clock, profile=ALICE
-        )
+        service.create_subject(work, blind_index=phone_index, profile=ALICE)
     with pytest.raises(ValueError, match="email blind index"):
         service.find_by_email(session=session, blind_index=phone_index, email="alice@example.com")
 
 
-def test_an_unknown_subject_is_not_found(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
-) -> None:
+def test_an_unknown_subject_is_not_found(work: Work, blind_index: BlindIndex) -> None:
     with pytest.raises(SubjectNotFound) as missing:
-        service.read_profile(session=session, keyring=keyring, subject_id="0" * 26)
+        service.read_profile(work, subject_id="0" * 26)
     assert (missing.value.status, missing.value.code) == (404, "subject_not_found")
     with pytest.raises(SubjectNotFound):
         service.update_profile(
-            session=session,
-            keyring=keyring,
+            work,
             blind_index=blind_index,
-            clock=clock,
             subject_id="0" * 26,
             changes=ProfileUpdate(given_name="Nobody"),
         )
 
 
-def test_a_data_key_without_a_profile_is_still_no_subject(session: Session, keyring: Keyring) -> None:
+def test_a_data_key_without_a_profile_is_still_no_subject(
+    work: Work, session: Session, keyring: Keyring
+) -> None:
     keyring.create(session=session, subject_id="key-only-subject")
 
     with pytest.raises(SubjectNotFound):
-        service.read_profile(session=session, keyring=keyring, subject_id="key-only-subject")
+        service.read_profile(work, subject_id="key-only-subject")
 
 
 def test_load_profiles_opens_many_in_the_order_asked_and_leaves_out_unknown_ids(
-    session: Session, keyring: Keyring, new_subject: NewSubject, monkeypatch: pytest.MonkeyPatch
+    work: Work, keyring: Keyring, new_subject: NewSubject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service, "LOAD_BATCH_SIZE", 2)  # several batches from a handful of subjects
     alice, bob = new_subject(ALICE), new_subject(BOB)
@@ -277,52 +252,36 @@ def test_load_profiles_opens_many_in_the_order_asked_and_leaves_out_unknown_ids(
     keyring.forget_cached()
 
     asked = [others[2], "unknown-subject", bob, alice, others[0], bob, others[1]]
-    profiles = service.load_profiles(session=session, keyring=keyring, subject_ids=asked)
+    profiles = service.load_profiles(work, subject_ids=asked)
 
     assert list(profiles) == [others[2], bob, alice, others[0], others[1]]
     assert profiles[alice] == ALICE
     assert profiles[bob] == BOB
     assert profiles[others[1]].given_name == "Other 1"
-    assert service.load_profiles(session=session, keyring=keyring, subject_ids=[]) == {}
+    assert service.load_profiles(work, subject_ids=[]) == {}
 
 
-def test_a_subject_can_be_given_the_id_its_caller_chose(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock
-) -> None:
+def test_a_subject_can_be_given_the_id_its_caller_chose(work: Work, blind_index: BlindIndex) -> None:
     chosen = new_id()
 
-    subject = service.create_subject(
-        session=session,
-        keyring=keyring,
-        blind_index=blind_index,
-        clock=clock,
-        profile=ALICE,
-        subject_id=chosen,
-    )
+    subject = service.create_subject(work, blind_index=blind_index, profile=ALICE, subject_id=chosen)
 
     assert subject.id == chosen
-    assert service.read_profile(session=session, keyring=keyring, subject_id=chosen) == ALICE
+    assert service.read_profile(work, subject_id=chosen) == ALICE
 
 
 def test_a_chosen_id_already_in_use_or_once_erased_or_malformed_is_refused(
-    session: Session, keyring: Keyring, blind_index: BlindIndex, clock: FrozenClock, new_subject: NewSubject
+    work: Work, blind_index: BlindIndex, new_subject: NewSubject
 ) -> None:
     def create(subject_id: str) -> None:
-        service.create_subject(
-            session=session,
-            keyring=keyring,
-            blind_index=blind_index,
-            clock=clock,
-            profile=BOB,
-            subject_id=subject_id,
-        )
+        service.create_subject(work, blind_index=blind_index, profile=BOB, subject_id=subject_id)
 
     alice = new_subject(ALICE)
     with pytest.raises(SubjectExists) as exists:
         create(alice)
     assert (exists.value.status, exists.value.code) == (409, "subject_exists")
 
-    service.erase_subject(session=session, keyring=keyring, subject_id=alice)
+    service.erase_subject(work, subject_id=alice)
     with pytest.raises(SubjectKeyExists):  # an erased subject's id is never handed out again
         create(alice)
 

@@ -15,53 +15,48 @@ from privacy_service.vault import service
 from privacy_service.vault.errors import InvalidRecord, RecordNotFound, SubjectNotFound
 from privacy_service.vault.models import PersonalRecord
 from privacy_service.vault.schemas import MAX_JSON_DEPTH, MAX_RECORD_BYTES
+from privacy_service.work import Work
 from tests.unit.vault.sample_profiles import ALICE, NewSubject
 
 ADDRESS = {"street": "Königsallee 92a", "postcode": "40212", "city": "Düsseldorf", "lines": ["c/o Ōtani"]}
 TAX_ID = {"scheme": "de_vat", "value": "DE123456789"}
 
 
-def put(
-    session: Session, keyring: Keyring, clock: FrozenClock, subject_id: str, category: str, data: Any
-) -> None:
-    service.put_record(
-        session=session, keyring=keyring, clock=clock, subject_id=subject_id, category=category, data=data
-    )
+def put(work: Work, subject_id: str, category: str, data: Any) -> None:
+    service.put_record(work, subject_id=subject_id, category=category, data=data)
 
 
-def get(session: Session, keyring: Keyring, subject_id: str, category: str) -> dict[str, Any]:
-    return service.get_record(session=session, keyring=keyring, subject_id=subject_id, category=category)
+def get(work: Work, subject_id: str, category: str) -> dict[str, Any]:
+    return service.get_record(work, subject_id=subject_id, category=category)
 
 
-def test_a_record_reads_back_as_stored(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
-) -> None:
+def test_a_record_reads_back_as_stored(work: Work, keyring: Keyring, new_subject: NewSubject) -> None:
     subject_id = new_subject(ALICE)
-    put(session, keyring, clock, subject_id, "address", ADDRESS)
-    put(session, keyring, clock, subject_id, "tax_id", TAX_ID)
+    put(work, subject_id, "address", ADDRESS)
+    put(work, subject_id, "tax_id", TAX_ID)
     keyring.forget_cached()
 
-    assert get(session, keyring, subject_id, "address") == ADDRESS
-    assert get(session, keyring, subject_id, "tax_id") == TAX_ID
-    assert service.list_categories(session=session, keyring=keyring, subject_id=subject_id) == [
+    assert get(work, subject_id, "address") == ADDRESS
+    assert get(work, subject_id, "tax_id") == TAX_ID
+    assert service.list_categories(work, subject_id=subject_id) == [
         "address",
         "tax_id",
     ]
 
 
 def test_putting_a_record_again_replaces_it_and_keeps_its_creation_time(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, clock: FrozenClock, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject(ALICE)
-    put(session, keyring, clock, subject_id, "address", ADDRESS)
-    assert get(session, keyring, subject_id, "address") == ADDRESS
+    put(work, subject_id, "address", ADDRESS)
+    assert get(work, subject_id, "address") == ADDRESS
     created_at = clock.now()
     clock.advance(timedelta(days=2))
 
     moved = {"street": "Rue de Rivoli 1", "city": "Paris"}
-    put(session, keyring, clock, subject_id, "address", moved)
+    put(work, subject_id, "address", moved)
 
-    assert get(session, keyring, subject_id, "address") == moved
+    assert get(work, subject_id, "address") == moved
     rows = session.execute(
         select(PersonalRecord.created_at, PersonalRecord.updated_at).where(
             PersonalRecord.subject_id == subject_id
@@ -70,39 +65,33 @@ def test_putting_a_record_again_replaces_it_and_keeps_its_creation_time(
     assert rows == [(created_at, clock.now())]
 
 
-def test_an_empty_object_is_a_record_too(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
-) -> None:
+def test_an_empty_object_is_a_record_too(work: Work, new_subject: NewSubject) -> None:
     subject_id = new_subject()
-    put(session, keyring, clock, subject_id, "consents", {})
+    put(work, subject_id, "consents", {})
 
-    assert get(session, keyring, subject_id, "consents") == {}
+    assert get(work, subject_id, "consents") == {}
 
 
-def test_a_category_with_no_record_is_not_found(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
-) -> None:
+def test_a_category_with_no_record_is_not_found(work: Work, new_subject: NewSubject) -> None:
     subject_id = new_subject(ALICE)
-    put(session, keyring, clock, subject_id, "address", ADDRESS)
+    put(work, subject_id, "address", ADDRESS)
 
     with pytest.raises(RecordNotFound) as missing:
-        get(session, keyring, subject_id, "tax_id")
+        get(work, subject_id, "tax_id")
     assert (missing.value.status, missing.value.code) == (404, "record_not_found")
     with pytest.raises(RecordNotFound):
-        get(session, keyring, subject_id, "Not A Category")
-    assert service.list_categories(session=session, keyring=keyring, subject_id=new_subject()) == []
+        get(work, subject_id, "Not A Category")
+    assert service.list_categories(work, subject_id=new_subject()) == []
 
 
-def test_records_of_an_unknown_subject_are_not_found(
-    session: Session, keyring: Keyring, clock: FrozenClock
-) -> None:
+def test_records_of_an_unknown_subject_are_not_found(work: Work) -> None:
     nobody = "0" * 26
     with pytest.raises(SubjectNotFound):
-        put(session, keyring, clock, nobody, "address", ADDRESS)
+        put(work, nobody, "address", ADDRESS)
     with pytest.raises(SubjectNotFound):
-        get(session, keyring, nobody, "address")
+        get(work, nobody, "address")
     with pytest.raises(SubjectNotFound):
-        service.list_categories(session=session, keyring=keyring, subject_id=nobody)
+        service.list_categories(work, subject_id=nobody)
 
 
 @pytest.mark.parametrize(
@@ -110,27 +99,25 @@ def test_records_of_an_unknown_subject_are_not_found(
     ["", "Address", "1st_address", "_address", "tax-id", "home address", "adresse_é", "a" * 65, "address\n"],
 )
 def test_a_malformed_category_is_refused_before_anything_is_stored(
-    category: str, session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    category: str, work: Work, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject()
 
     with pytest.raises(InvalidRecord) as refused:
-        put(session, keyring, clock, subject_id, category, ADDRESS)
+        put(work, subject_id, category, ADDRESS)
 
     assert (refused.value.status, refused.value.code) == (422, "invalid_record")
     assert refused.value.detail.startswith("category:")
-    assert service.list_categories(session=session, keyring=keyring, subject_id=subject_id) == []
+    assert service.list_categories(work, subject_id=subject_id) == []
 
 
-def test_the_longest_category_is_accepted(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
-) -> None:
+def test_the_longest_category_is_accepted(work: Work, new_subject: NewSubject) -> None:
     subject_id, category = new_subject(), "a" + "_9" * 31 + "z"
     assert len(category) == 64
 
-    put(session, keyring, clock, subject_id, category, TAX_ID)
+    put(work, subject_id, category, TAX_ID)
 
-    assert get(session, keyring, subject_id, category) == TAX_ID
+    assert get(work, subject_id, category) == TAX_ID
 
 
 def _nested(depth: int) -> dict[str, Any]:
@@ -153,22 +140,20 @@ def _nested(depth: int) -> dict[str, Any]:
     ],
 )
 def test_record_data_that_is_not_a_bounded_json_object_is_refused_without_echoing_it(
-    data: Any, problem: str, session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    data: Any, problem: str, work: Work, new_subject: NewSubject
 ) -> None:
     subject_id = new_subject()
 
     with pytest.raises(InvalidRecord) as refused:
-        put(session, keyring, clock, subject_id, "notes", data)
+        put(work, subject_id, "notes", data)
 
     assert problem in refused.value.detail
     assert "xxxxxxxx" not in refused.value.detail
     assert "\\x00" not in refused.value.detail
 
 
-def test_data_nested_exactly_to_the_limit_is_accepted(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
-) -> None:
+def test_data_nested_exactly_to_the_limit_is_accepted(work: Work, new_subject: NewSubject) -> None:
     subject_id = new_subject()
-    put(session, keyring, clock, subject_id, "deep", _nested(MAX_JSON_DEPTH))
+    put(work, subject_id, "deep", _nested(MAX_JSON_DEPTH))
 
-    assert get(session, keyring, subject_id, "deep") == _nested(MAX_JSON_DEPTH)
+    assert get(work, subject_id, "deep") == _nested(MAX_JSON_DEPTH)

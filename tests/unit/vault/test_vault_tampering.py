@@ -6,11 +6,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import DecryptionFailed, MalformedCiphertext
-from privacy_service.keys.service import Keyring
 from privacy_service.vault import service
 from privacy_service.vault.models import PersonalRecord, Profile
+from privacy_service.work import Work
 from tests.unit.vault.sample_profiles import ALICE, BOB, NewSubject
 
 
@@ -27,7 +26,7 @@ def _record_data(session: Session, *, subject_id: str, category: str) -> bytes:
 
 
 def test_an_email_ciphertext_swapped_into_another_subjects_row_fails_to_open(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
     alice_row, bob_row = session.get_one(Profile, alice), session.get_one(Profile, bob)
@@ -36,11 +35,11 @@ def test_an_email_ciphertext_swapped_into_another_subjects_row_fails_to_open(
 
     for subject_id in (alice, bob):
         with pytest.raises(DecryptionFailed):
-            service.read_profile(session=session, keyring=keyring, subject_id=subject_id)
+            service.read_profile(work, subject_id=subject_id)
 
 
 def test_a_ciphertext_copied_to_another_column_of_the_same_row_fails_to_open(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     alice = new_subject(ALICE)
     row = session.get_one(Profile, alice)
@@ -48,55 +47,42 @@ def test_a_ciphertext_copied_to_another_column_of_the_same_row_fails_to_open(
     session.flush()
 
     with pytest.raises(DecryptionFailed):
-        service.read_profile(session=session, keyring=keyring, subject_id=alice)
+        service.read_profile(work, subject_id=alice)
 
 
 def test_a_profile_ciphertext_passed_off_as_a_record_fails_to_open(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     alice = new_subject(ALICE)
-    service.put_record(
-        session=session, keyring=keyring, clock=clock, subject_id=alice, category="extra", data={}
-    )
-    _replace_record_data(
-        session, subject_id=alice, category="extra", data=session.get_one(Profile, alice).extra
-    )
+    service.put_record(work, subject_id=alice, category="extra", data={})
+    profile_extra = session.get_one(Profile, alice).extra
+    assert profile_extra is not None
+    _replace_record_data(session, subject_id=alice, category="extra", data=profile_extra)
 
     with pytest.raises(DecryptionFailed):
-        service.get_record(session=session, keyring=keyring, subject_id=alice, category="extra")
+        service.get_record(work, subject_id=alice, category="extra")
 
 
 def test_a_record_moved_to_another_category_of_the_same_subject_fails_to_open(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     alice = new_subject(ALICE)
     for category in ("address", "tax_id"):
-        service.put_record(
-            session=session,
-            keyring=keyring,
-            clock=clock,
-            subject_id=alice,
-            category=category,
-            data={"v": category},
-        )
+        service.put_record(work, subject_id=alice, category=category, data={"v": category})
     address = _record_data(session, subject_id=alice, category="address")
     _replace_record_data(session, subject_id=alice, category="tax_id", data=address)
 
     with pytest.raises(DecryptionFailed):
-        service.get_record(session=session, keyring=keyring, subject_id=alice, category="tax_id")
-    assert service.get_record(session=session, keyring=keyring, subject_id=alice, category="address") == {
-        "v": "address"
-    }
+        service.get_record(work, subject_id=alice, category="tax_id")
+    assert service.get_record(work, subject_id=alice, category="address") == {"v": "address"}
 
 
 def test_a_record_moved_to_another_subject_fails_to_open(
-    session: Session, keyring: Keyring, clock: FrozenClock, new_subject: NewSubject
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     alice, bob = new_subject(ALICE), new_subject(BOB)
     for subject_id in (alice, bob):
-        service.put_record(
-            session=session, keyring=keyring, clock=clock, subject_id=subject_id, category="address", data={}
-        )
+        service.put_record(work, subject_id=subject_id, category="address", data={})
     _replace_record_data(
         session,
         subject_id=bob,
@@ -105,11 +91,11 @@ def test_a_record_moved_to_another_subject_fails_to_open(
     )
 
     with pytest.raises(DecryptionFailed):
-        service.get_record(session=session, keyring=keyring, subject_id=bob, category="address")
+        service.get_record(work, subject_id=bob, category="address")
 
 
 def test_a_flipped_bit_or_a_truncated_ciphertext_is_refused(
-    session: Session, keyring: Keyring, new_subject: NewSubject
+    work: Work, session: Session, new_subject: NewSubject
 ) -> None:
     alice = new_subject(ALICE)
     row = session.get_one(Profile, alice)
@@ -119,9 +105,9 @@ def test_a_flipped_bit_or_a_truncated_ciphertext_is_refused(
     row.phone = original[:-1] + bytes([original[-1] ^ 1])
     session.flush()
     with pytest.raises(DecryptionFailed):
-        service.read_profile(session=session, keyring=keyring, subject_id=alice)
+        service.read_profile(work, subject_id=alice)
 
     row.phone = original[:20]
     session.flush()
     with pytest.raises(MalformedCiphertext):
-        service.read_profile(session=session, keyring=keyring, subject_id=alice)
+        service.read_profile(work, subject_id=alice)

@@ -1,4 +1,4 @@
-"""InsertAtCommit: rows that travel with their transaction's COMMIT (on PostgreSQL, in its round trip).
+"""Rows a unit of work writes as it commits (on PostgreSQL, in the COMMIT's own round trip).
 
 These tests commit for real, on connections of their own, in a table created
 for each test beside the suite's rolled-back transaction; the last ones run in
@@ -7,7 +7,7 @@ the suite's usual savepoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -31,11 +31,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from privacy_service.core.config import Settings
-from privacy_service.core.db import create_engine_for
+from privacy_service.core.clock import FrozenClock
 from privacy_service.core.ids import new_id
-from privacy_service.core.insert_at_commit import InsertAtCommit
 from privacy_service.core.types import UTCDateTime
+from privacy_service.keys.service import Keyring
+from privacy_service.work import InsertAtCommit, Work
 from tests.conftest import requires_postgres
 from tests.support.database import backend_pid, stored_row, terminate_backend
 
@@ -75,6 +75,12 @@ def writes(notes: Table) -> InsertAtCommit:
     return InsertAtCommit(notes, columns=("id", "at", "body", "label"))
 
 
+@pytest.fixture
+def unit(clock: FrozenClock, keyring: Keyring) -> Callable[[Session], Work]:
+    """A unit of work on a session of the test's own."""
+    return lambda session: Work(session=session, clock=clock, keyring=keyring)
+
+
 def _note(label: str | None = "x", **values: object) -> dict[str, object]:
     return {"id": new_id(), "at": datetime.now(UTC), "body": None, "label": label, **values}
 
@@ -85,7 +91,7 @@ def _ids(engine: Engine, notes: Table) -> set[str]:
 
 
 def test_a_row_is_written_as_its_transaction_commits_exactly_as_a_core_insert_stores_it(
-    engine: Engine, notes: Table, writes: InsertAtCommit
+    engine: Engine, notes: Table, writes: InsertAtCommit, unit: Callable[[Session], Work]
 ) -> None:
     paris = timezone(timedelta(hours=1))
     values = {
@@ -95,11 +101,12 @@ def test_a_row_is_written_as_its_transaction_commits_exactly_as_a_core_insert_st
     }
     added, core = new_id(), new_id()
     with Session(engine) as session:
-        writes.add(session, {"id": added, **values})
+        work = unit(session)
+        work.insert_at_commit(writes, {"id": added, **values})
         session.connection().execute(insert(notes), {"id": core, **values})
         # Not yet sent: the transaction itself does not see it, and nobody else does.
         assert session.connection().execute(select(notes.c.id)).scalars().all() == [core]
-        session.commit()
+        work.commit()
     assert _ids(engine, notes) == {added, core}
     with engine.connect() as connection:
         assert stored_row(connection, notes, added) == stored_row(connection, notes, core)
@@ -110,190 +117,198 @@ def test_a_row_is_written_as_its_transaction_commits_exactly_as_a_core_insert_st
 
 
 def test_every_row_of_a_transaction_is_written_by_every_insert_that_added_one(
-    engine: Engine, notes: Table, writes: InsertAtCommit
+    engine: Engine, notes: Table, writes: InsertAtCommit, unit: Callable[[Session], Work]
 ) -> None:
     labels_only = InsertAtCommit(notes, columns=("id", "at", "label"))
     rows = [_note(label=f"row {index}") for index in range(5)]
     with Session(engine) as session:
+        work = unit(session)
         for index, row in enumerate(rows):
             if index % 2:
-                labels_only.add(session, {key: row[key] for key in ("id", "at", "label")})
+                work.insert_at_commit(labels_only, {key: row[key] for key in ("id", "at", "label")})
             else:
-                writes.add(session, row)
-        session.commit()
+                work.insert_at_commit(writes, row)
+        work.commit()
     assert _ids(engine, notes) == {row["id"] for row in rows}
 
 
 def test_a_transaction_that_rolls_back_drops_its_rows_and_the_next_one_on_its_connection_never_sends_them(
-    engine: Engine, notes: Table, writes: InsertAtCommit
+    engine: Engine, notes: Table, writes: InsertAtCommit, unit: Callable[[Session], Work]
 ) -> None:
     one_connection = create_engine(engine.url, poolclass=StaticPool)  # every transaction on the same one
     dropped, closed_unfinished, kept = _note(), _note(), _note()
     try:
         with Session(one_connection) as session:
-            writes.add(session, dropped)
-            session.rollback()
-            writes.add(session, kept)
-            session.commit()
+            work = unit(session)
+            work.insert_at_commit(writes, dropped)
+            work.rollback()
+            work.insert_at_commit(writes, kept)
+            work.commit()
         with Session(one_connection) as session:
-            writes.add(session, closed_unfinished)  # closed without commit: the pool rolls it back
+            work = unit(session)
+            work.insert_at_commit(writes, closed_unfinished)  # closed without commit: the pool rolls it back
         with Session(one_connection) as session:
+            work = unit(session)
             session.connection()
-            session.commit()  # a later transaction on that connection, with no rows of its own
+            work.commit()  # a later transaction on that connection, with no rows of its own
     finally:
         one_connection.dispose()
     assert _ids(engine, notes) == {kept["id"]}
 
 
 def test_a_row_the_database_refuses_fails_the_commit_and_nothing_of_the_transaction_commits(
-    engine: Engine, notes: Table, writes: InsertAtCommit
+    engine: Engine, notes: Table, writes: InsertAtCommit, unit: Callable[[Session], Work]
 ) -> None:
     existing = _note()
     with Session(engine) as session:
-        writes.add(session, existing)
-        session.commit()
+        work = unit(session)
+        work.insert_at_commit(writes, existing)
+        work.commit()
     business = _note(label="business change")
     with Session(engine) as session:
+        work = unit(session)
         session.connection().execute(insert(notes), business)
-        writes.add(session, {**_note(label="alice@example.com"), "id": existing["id"]})  # a duplicate key
+        work.insert_at_commit(
+            writes, {**_note(label="alice@example.com"), "id": existing["id"]}
+        )  # a duplicate key
         with pytest.raises(IntegrityError) as raised:
-            session.commit()
+            work.commit()
         assert "alice@example.com" not in str(raised.value)  # never the values
         assert existing["id"] not in str(raised.value)
         assert "test_commit_notes" in str(raised.value)  # the statement is named
-        session.rollback()
+        work.rollback()
         after = _note(label="the session goes on")
-        writes.add(session, after)
-        session.commit()
+        work.insert_at_commit(writes, after)
+        work.commit()
     assert _ids(engine, notes) == {existing["id"], after["id"]}
 
 
-def test_rows_added_in_a_savepoint_go_with_it(engine: Engine, notes: Table, writes: InsertAtCommit) -> None:
-    before, in_released, in_rolled_back, after = _note(), _note(), _note(), _note()
+class _Refused(Exception):
+    pass
+
+
+def _add_then_refuse(
+    work: Work, writes: InsertAtCommit, row: dict[str, object], *, nested: bool = False
+) -> None:
+    """Add ``row`` in a savepoint (or in one inside it, released) that then raises."""
+    with work.savepoint():
+        if nested:
+            with work.savepoint():
+                work.insert_at_commit(writes, row)
+        else:
+            work.insert_at_commit(writes, row)
+        raise _Refused()
+
+
+def test_rows_added_in_a_savepoint_are_dropped_with_it_and_kept_when_it_is_released(
+    engine: Engine, notes: Table, writes: InsertAtCommit, unit: Callable[[Session], Work]
+) -> None:
+    before, in_released, in_rolled_back, inner, after = _note(), _note(), _note(), _note(), _note()
     with Session(engine) as session:
-        writes.add(session, before)
-        with session.begin_nested():
-            writes.add(session, in_released)
-        # Released: written inside the transaction, so it sees it now; the root's rows still wait.
-        assert session.connection().execute(select(notes.c.id)).scalars().all() == [in_released["id"]]
-        savepoint = session.begin_nested()
-        writes.add(session, in_rolled_back)
-        savepoint.rollback()
-        writes.add(session, after)
-        session.commit()
+        work = unit(session)
+        work.insert_at_commit(writes, before)
+        with work.savepoint():
+            work.insert_at_commit(writes, in_released)
+        with pytest.raises(_Refused):
+            _add_then_refuse(work, writes, in_rolled_back)
+        with pytest.raises(_Refused):
+            _add_then_refuse(work, writes, inner, nested=True)  # released, inside one rolled back
+        work.insert_at_commit(writes, after)
+        # Nothing is sent before the commit: the transaction does not see its own rows yet.
+        assert session.connection().execute(select(notes.c.id)).scalars().all() == []
+        work.commit()
     assert _ids(engine, notes) == {before["id"], in_released["id"], after["id"]}
 
 
-def test_a_released_savepoint_inside_one_rolled_back_takes_its_rows_with_it(
-    engine: Engine, notes: Table, writes: InsertAtCommit
+def test_what_waits_for_the_commit_runs_after_it_and_never_after_a_rollback(
+    engine: Engine, notes: Table, writes: InsertAtCommit, unit: Callable[[Session], Work]
 ) -> None:
-    kept, inner = _note(), _note()
+    seen: list[set[str]] = []
+    row, dropped = _note(), _note()
     with Session(engine) as session:
-        writes.add(session, kept)
-        outer = session.begin_nested()
-        with session.begin_nested():
-            writes.add(session, inner)
-        outer.rollback()
-        session.commit()
-    assert _ids(engine, notes) == {kept["id"]}
+        work = unit(session)
+        work.insert_at_commit(writes, dropped)
+        work.after_commit(lambda: seen.append({"rolled back"}))
+        work.rollback()
+        work.insert_at_commit(writes, row)
+        work.after_commit(lambda: seen.append(_ids(engine, notes)))  # another connection sees the row
+        work.commit()
+    assert seen == [{row["id"]}]
 
 
-def test_rows_of_a_savepoint_still_open_when_the_transaction_commits_commit_with_it(
-    engine: Engine, notes: Table, writes: InsertAtCommit
-) -> None:
-    """The database commits an open savepoint's work with the transaction, so its rows go too."""
-    row = _note()
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        connection.begin_nested()  # never released nor rolled back
-        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
-            writes.add(session, row)
-        transaction.commit()
-    assert _ids(engine, notes) == {row["id"]}
-
-
-def test_the_first_row_on_an_engine_is_written_even_when_its_transaction_began_first(
-    settings: Settings, notes: Table, writes: InsertAtCommit
-) -> None:
-    fresh = create_engine_for(settings)  # its commits were not watched when the transaction began
-    try:
-        row = _note()
-        with Session(fresh) as session:
-            session.connection()
-            writes.add(session, row)
-            session.commit()
-        assert _ids(fresh, notes) == {row["id"]}
-    finally:
-        fresh.dispose()
-
-
-def test_values_are_checked_when_added_not_at_commit(session: Session, notes_here: Table) -> None:
+def test_values_are_checked_when_added_not_at_commit(session: Session, notes_here: Table, work: Work) -> None:
     writes = InsertAtCommit(notes_here, columns=("id", "at", "label"))
     with pytest.raises(ValueError, match="exactly"):
-        writes.add(session, {"id": new_id(), "at": datetime.now(UTC)})  # no label
+        work.insert_at_commit(writes, {"id": new_id(), "at": datetime.now(UTC)})  # no label
     with pytest.raises(ValueError, match="naive"):
-        writes.add(session, {"id": new_id(), "at": datetime(2026, 3, 1, 12, 0), "label": None})  # noqa: DTZ001 -- the naive value is the point
-    session.commit()  # nothing was added
+        work.insert_at_commit(writes, {"id": new_id(), "at": datetime(2026, 3, 1, 12, 0), "label": None})  # noqa: DTZ001 -- the naive value is the point
+    work.commit()  # nothing was added
     assert session.execute(select(func.count()).select_from(notes_here)).scalar_one() == 0
 
 
 def test_rows_added_in_a_unit_of_work_of_the_suite_are_written_when_it_commits(
-    session: Session, notes_here: Table
+    session: Session, notes_here: Table, work: Work
 ) -> None:
     """The suite's sessions commit by releasing a savepoint of the test's own transaction."""
     row = _note()
-    InsertAtCommit(notes_here, columns=("id", "at", "body", "label")).add(session, row)
-    session.commit()
+    work.insert_at_commit(InsertAtCommit(notes_here, columns=("id", "at", "body", "label")), row)
+    work.commit()
     assert session.execute(select(notes_here.c.id)).scalars().all() == [row["id"]]
 
 
 @requires_postgres
 def test_postgresql_text_with_a_nul_or_a_value_of_the_wrong_type_is_refused_when_added(
-    session: Session, notes_here: Table
+    session: Session, notes_here: Table, work: Work
 ) -> None:
     """libpq ends a text parameter at its first NUL: sent, the rest of the value would vanish silently."""
     writes = InsertAtCommit(notes_here, columns=("id", "at", "body", "label"))
     with pytest.raises(ValueError, match="NUL"):
-        writes.add(session, _note(label="before\x00after"))
+        work.insert_at_commit(writes, _note(label="before\x00after"))
     with pytest.raises(TypeError, match="str"):
-        writes.add(session, _note(label=42))
+        work.insert_at_commit(writes, _note(label=42))
     with pytest.raises(TypeError, match="bytes"):
-        writes.add(session, _note(body="not bytes"))
+        work.insert_at_commit(writes, _note(body="not bytes"))
 
 
 @requires_postgres
-def test_a_column_type_it_cannot_encode_is_refused_rather_than_sent_as_a_guess(session: Session) -> None:
+def test_a_column_type_it_cannot_encode_is_refused_rather_than_sent_as_a_guess(
+    session: Session, work: Work
+) -> None:
     table = Table(
         "test_commit_json", MetaData(), Column("id", Integer, primary_key=True), Column("doc", JSON)
     )
     with pytest.raises(TypeError, match="JSON"):
-        InsertAtCommit(table, columns=("id", "doc")).add(session, {"id": 1, "doc": {}})
+        work.insert_at_commit(InsertAtCommit(table, columns=("id", "doc")), {"id": 1, "doc": {}})
 
 
 @requires_postgres
 def test_a_connection_lost_before_the_commit_fails_it_and_is_invalidated(
-    engine: Engine, notes: Table, writes: InsertAtCommit
+    engine: Engine, notes: Table, writes: InsertAtCommit, unit: Callable[[Session], Work]
 ) -> None:
     row = _note()
     session = Session(engine)
+    work = unit(session)
     try:
-        writes.add(session, row)
+        work.insert_at_commit(writes, row)
         terminate_backend(engine, backend_pid(session.connection()))
         with pytest.raises(DBAPIError) as raised:
-            session.commit()
+            work.commit()
         assert raised.value.connection_invalidated
     finally:
-        session.rollback()
+        work.rollback()
         session.close()
     assert _ids(engine, notes) == set()
     with Session(engine) as fresh:  # the pool hands out a working connection again
-        writes.add(fresh, row)
-        fresh.commit()
+        work = unit(fresh)
+        work.insert_at_commit(writes, row)
+        work.commit()
     assert _ids(engine, notes) == {row["id"]}
 
 
 @requires_postgres
-def test_a_commit_the_database_refuses_is_sqlalchemys_error_and_leaves_nothing(engine: Engine) -> None:
+def test_a_commit_the_database_refuses_is_sqlalchemys_error_and_leaves_nothing(
+    engine: Engine, unit: Callable[[Session], Work]
+) -> None:
     """A constraint checked only at COMMIT: the INSERTs pass, the COMMIT in the same pipeline fails."""
     with engine.begin() as connection:
         connection.execute(
@@ -306,15 +321,16 @@ def test_a_commit_the_database_refuses_is_sqlalchemys_error_and_leaves_nothing(e
     writes = InsertAtCommit(table, columns=("id", "label"))
     try:
         with Session(engine) as session:
-            writes.add(session, {"id": new_id(), "label": "twice"})
-            writes.add(session, {"id": new_id(), "label": "twice"})
+            work = unit(session)
+            work.insert_at_commit(writes, {"id": new_id(), "label": "twice"})
+            work.insert_at_commit(writes, {"id": new_id(), "label": "twice"})
             with pytest.raises(IntegrityError) as raised:
-                session.commit()
+                work.commit()
             assert "COMMIT" in str(raised.value)
             assert "twice" not in str(raised.value)
-            session.rollback()
-            writes.add(session, {"id": new_id(), "label": "once"})
-            session.commit()
+            work.rollback()
+            work.insert_at_commit(writes, {"id": new_id(), "label": "once"})
+            work.commit()
         with engine.connect() as connection:
             assert connection.execute(select(table.c.label)).scalars().all() == ["once"]
     finally:

@@ -1,6 +1,6 @@
 """One libpq pipeline to PostgreSQL: INSERTs encoded for libpq, then COMMIT if asked, in one round trip.
 
-``core.insert_at_commit`` sends the rows a transaction added this way. psycopg
+``work.at_commit`` sends the rows a unit of work added this way. psycopg
 offers pipelines too, but its pipeline mode and client-side binding each cost
 more of the writer's CPU than the round trip they save; psycopg's documented
 ``pq`` wrapper of libpq does not. Values are encoded here, per column type,
