@@ -41,8 +41,8 @@ from privacy_service.work import Work
 
 
 @dataclass(frozen=True)
-class PasswordTools:
-    """What every password operation needs: the hasher, the bounded pool, and the rules per audience."""
+class Passwords:
+    """The passwords: how they are hashed (peppered argon2id), where (a bounded pool), which are allowed."""
 
     hasher: PasswordHasher
     pool: PasswordWorkPool
@@ -60,7 +60,7 @@ def register_user(
     work: Work,
     *,
     emails: BlindIndex,
-    passwords: PasswordTools,
+    passwords: Passwords,
     email: str,
     password: str,
     profile: Mapping[str, Any] | None = None,
@@ -192,7 +192,7 @@ def roles_of(user: User) -> frozenset[Role]:
 def change_password(
     work: Work,
     *,
-    passwords: PasswordTools,
+    passwords: Passwords,
     throttle: LoginThrottle,
     user_id: str,
     current_session_id: str | None,

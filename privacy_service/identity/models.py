@@ -173,6 +173,6 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key", "at"),)
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True, default=new_id)
-    scope: Mapped[str] = mapped_column(String(16))  # identity.throttle.ThrottleScope
+    scope: Mapped[str] = mapped_column(String(16))  # credentials.throttle.ThrottleScope
     key: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

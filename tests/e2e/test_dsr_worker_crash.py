@@ -26,8 +26,8 @@ from privacy_service.connectors import WebhookConnector
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.db import create_session_factory
 from privacy_service.dsr import service as dsr
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.states import FINAL_REQUEST_STATUSES, RequestStatus, TaskStatus
 from privacy_service.dsr.systems import register_system
 from privacy_service.identity.principals import Principal, PrincipalKind
@@ -72,7 +72,7 @@ class Shop:
         keyring = Keyring.from_settings(settings, clock=clock)
         self.workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
         self.connector = WebhookConnector()  # never used to deliver here; the runtime wants one
-        self.runtime = DsrRuntime.from_settings(
+        self.runtime = Fulfilment.from_settings(
             settings,
             policies=load_policies(settings.effective_policies_dir, environ=os.environ),
             connector=self.connector,

@@ -33,9 +33,9 @@ from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.fanout import FanOut
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.jobs import close_requests_job
 from privacy_service.dsr.models import DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.states import FINAL_REQUEST_STATUSES, RequestStatus
 from privacy_service.dsr.systems import register_system
 from privacy_service.identity.principals import Principal, PrincipalKind
@@ -74,7 +74,7 @@ class WorkerProcess:
 
     engine: Engine
     workplace: Workplace
-    runtime: DsrRuntime
+    fulfilment: Fulfilment
     fanout: FanOut
     claimed: int = 0
 
@@ -84,12 +84,12 @@ class WorkerProcess:
         self.fanout.wait(timeout=PATIENCE_SECONDS)
         self.claimed += claimed
         with self.workplace.open() as work:  # the worker's other DSR job, as every worker runs it
-            close_requests_job(self.runtime)(work)
+            close_requests_job(self.fulfilment)(work)
         return claimed
 
     def close(self) -> None:
         self.fanout.close()
-        self.runtime.connector.close()  # type: ignore[attr-defined]
+        self.fulfilment.connector.close()  # type: ignore[attr-defined]
         self.engine.dispose()
 
 
@@ -100,7 +100,7 @@ def start_worker(settings: Settings, url: str, clock: FrozenClock) -> WorkerProc
         clock=clock,
         cache=DataKeyCache(max_entries=1000, ttl_seconds=300),
     )
-    runtime = DsrRuntime.from_settings(
+    fulfilment = Fulfilment.from_settings(
         settings,
         policies=load_policies(settings.effective_policies_dir, environ=os.environ),
         connector=WebhookConnector(),
@@ -111,8 +111,8 @@ def start_worker(settings: Settings, url: str, clock: FrozenClock) -> WorkerProc
     return WorkerProcess(
         engine=engine,
         workplace=workplace,
-        runtime=runtime,
-        fanout=FanOut(workplace=workplace, runtime=runtime),
+        fulfilment=fulfilment,
+        fanout=FanOut(workplace=workplace, fulfilment=fulfilment),
     )
 
 
@@ -138,7 +138,7 @@ def register(worker: WorkerProcess, systems: FakeDownstreamFleet) -> None:
     with worker.workplace.open() as work:
         for system in systems:
             register_system(
-                work, policies=worker.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
+                work, policies=worker.fulfilment.policies, actor=SYSTEM, name=system.name, url=system.url,
                 secret=system.secret, request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                 categories=("orders",), timeout_seconds=5.0,
             )  # fmt: skip
@@ -146,16 +146,16 @@ def register(worker: WorkerProcess, systems: FakeDownstreamFleet) -> None:
 
 def file_requests(worker: WorkerProcess, count: int) -> list[str]:
     """Half access, half erasure, each for a subject of its own, filed by the shop backend."""
-    runtime = worker.runtime
+    fulfilment = worker.fulfilment
     filed: list[str] = []
     for index in range(count):
         with worker.workplace.open() as work:
             subject = vault.create_subject(
-                work, blind_index=runtime.emails,
+                work, blind_index=fulfilment.emails,
                 profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                work, runtime=runtime, requester=SHOP,
+                work, fulfilment=fulfilment, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             filed.append(request.id)
