@@ -25,7 +25,7 @@ PARTY_ID_LENGTH = 64
 
 
 class AuditEvent(Base):
-    """One recorded operation. ``details`` is sealed JSON under ``subject_id``'s data key, or plain JSON
+    """One recorded operation. ``details`` is JSON encrypted under ``subject_id``'s data key, or plain JSON
     without personal data when the event names no subject."""
 
     __tablename__ = "audit_events"

@@ -1,7 +1,7 @@
 """Cryptography for privacy-service: the only package that touches cryptographic primitives.
 
 Key providers hold versioned key-encryption keys (KEKs) that wrap per-subject
-data keys; the field cipher seals personal-data values under those data keys,
+data keys; the field cipher encrypts personal-data values under those data keys,
 bound to their table, column and subject; the blind index allows exact-match
 lookups without plaintext. Passwords are hashed with argon2id and sealed under
 the pepper (imported legacy hashes too); TOTP and recovery codes are the

@@ -5,7 +5,7 @@ and how each system answered), one ``data/<system>.json`` per system that
 answered, ``data/privacy-service.json`` (what this service holds: profile,
 records by category, including consents a shop recorded as such, login
 history, and the subject's requests), and a short human-readable
-``summary.html``. It is stored sealed under the subject's data key until it
+``summary.html``. It is stored encrypted under the subject's data key until it
 expires, so erasing the subject also makes any copy of it unreadable.
 """
 
@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from privacy_service.dsr.encryption import BUNDLE_COLUMN, RESULT_COLUMN, subject_fields
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
-from privacy_service.dsr.sealing import BUNDLE_COLUMN, RESULT_COLUMN, subject_fields
 from privacy_service.dsr.states import TaskStatus
 from privacy_service.identity.sessions import list_sessions
 from privacy_service.keys.fields import SubjectFields
@@ -165,7 +165,7 @@ def _retained_text(retained: list[dict[str, Any]]) -> str:
 
 
 def store_export(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> DsrExport:
-    """Build the bundle of a finished access request and store it sealed, downloadable until it expires."""
+    """Build the bundle of a finished access request and store it encrypted, downloadable until it expires."""
     fields = _fields(work, fulfilment=fulfilment, table=DsrTask.__tablename__, subject_id=request.subject_id)
     parts: list[SystemPart] = []
     for task in work.session.scalars(
@@ -195,7 +195,7 @@ def store_export(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> 
         subject_id=request.subject_id,
         bundle=_fields(
             work, fulfilment=fulfilment, table=DsrExport.__tablename__, subject_id=request.subject_id
-        ).seal_bytes(BUNDLE_COLUMN, content),
+        ).encrypt_bytes(BUNDLE_COLUMN, content),
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         created_at=now,

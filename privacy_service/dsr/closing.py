@@ -18,10 +18,10 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.connectors import Completed
 from privacy_service.dsr.bundle import store_export
+from privacy_service.dsr.encryption import RESULT_COLUMN, subject_fields
 from privacy_service.dsr.erasure import erase_locally
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import ERROR_LENGTH, DsrRequest, DsrTask
-from privacy_service.dsr.sealing import RESULT_COLUMN, subject_fields
 from privacy_service.dsr.states import (
     ACTIVE_REQUEST_STATUSES,
     OPEN_TASK_STATUSES,
@@ -46,7 +46,7 @@ def _system_party(name: str) -> Party:
 def complete_task(
     work: Work, *, fulfilment: Fulfilment, task: DsrTask, request: DsrRequest, answer: Completed
 ) -> None:
-    """A system answered: keep what it holds (sealed under the subject's key) and what it keeps back."""
+    """A system answered: keep what it holds (encrypted under the subject's key) and what it keeps back."""
     task.status = TaskStatus.COMPLETED.value
     task.completed_at = work.clock.now()
     task.lease_until = None
@@ -54,7 +54,7 @@ def complete_task(
     if answer.data:
         try:
             fields = subject_fields(work, table=DsrTask.__tablename__, subject_id=request.subject_id)
-            task.result = fields.seal_json(RESULT_COLUMN, answer.data)
+            task.result = fields.encrypt_json(RESULT_COLUMN, answer.data)
         except (SubjectKeyDestroyed, SubjectKeyNotFound):
             task.result = None  # the subject was erased meanwhile: what came back about them is not kept
     task.retained = (

@@ -61,7 +61,7 @@ def _erase(work: Work, *, subject_id: str, replay: bool) -> None:
         vault.erase_subject(work, subject_id=subject_id)
     else:
         work.keyring.shred(session=work.session, subject_id=subject_id)
-    # Recorded without details: anything sealed under the shredded key would be unreadable anyway.
+    # Recorded without details: anything encrypted under the shredded key would be unreadable anyway.
     audit.record(
         work,
         actor=SYSTEM,

@@ -6,10 +6,10 @@ from sqlalchemy import update
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.dsr.encryption import BUNDLE_COLUMN, subject_fields
 from privacy_service.dsr.errors import ExportExpired, ExportNotReady, RequestNotFound
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest
-from privacy_service.dsr.sealing import BUNDLE_COLUMN, subject_fields
 from privacy_service.identity.principals import Principal
 from privacy_service.work import Work
 

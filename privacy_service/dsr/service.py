@@ -19,6 +19,7 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.cursors import Position
 from privacy_service.core.ids import new_id
+from privacy_service.dsr.encryption import REJECTION_DETAIL_COLUMN, subject_fields
 from privacy_service.dsr.errors import (
     InvalidTransition,
     RecentLoginRequired,
@@ -30,7 +31,6 @@ from privacy_service.dsr.errors import (
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
 from privacy_service.dsr.schemas import ExportLink, RejectionView, RequestView, RetainedItem, TaskView
-from privacy_service.dsr.sealing import REJECTION_DETAIL_COLUMN, subject_fields
 from privacy_service.dsr.states import (
     FINAL_REQUEST_STATUSES,
     REQUEST_TRANSITIONS,
@@ -360,7 +360,7 @@ def reject_request(
     if detail:
         request.rejection_detail = _request_fields(
             work, fulfilment=fulfilment, subject_id=request.subject_id
-        ).seal(REJECTION_DETAIL_COLUMN, detail)
+        ).encrypt(REJECTION_DETAIL_COLUMN, detail)
     for task in work.session.scalars(select(DsrTask).where(DsrTask.request_id == request.id)):
         task.status = TaskStatus.CANCELLED.value
         task.lease_until = None

@@ -113,7 +113,7 @@ def write_everything(workplace: Workplace, *, fulfilment: Fulfilment, credential
             work, fulfilment=fulfilment, task_id=claim.task_id, outcome=outcome, rng=random.Random(0)
         )
 
-    with workplace.open() as work:  # the scenario did write each sealed value
+    with workplace.open() as work:  # the scenario did write each encrypted value
         session = work.session
         assert session.get(DsrRequest, access.id).status == "completed"  # type: ignore[union-attr]
         assert session.scalars(select(DsrTask.result).where(DsrTask.request_id == access.id)).one()
