@@ -91,7 +91,7 @@ class PendingLogin:
 
 @dataclass(frozen=True)
 class PasswordChecked:
-    """Step 2's outcome: whether the password matched, and the new sealed hash when the old was outdated."""
+    """Step 2's outcome: whether the password matched, and the new peppered hash when the old was outdated."""
 
     verified: bool
     rehashed: bytes | None = None

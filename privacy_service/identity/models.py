@@ -1,7 +1,7 @@
 """Accounts, their credentials and second factors, sessions and refresh tokens, shop clients, signing keys.
 
 A user's id is the id of their data subject in the vault: one person, one id.
-No secret is stored in a form that can be used: password hashes are sealed
+No secret is stored in a form that can be used: password hashes are encrypted
 under the pepper, TOTP secrets under the subject's data key, recovery codes,
 refresh tokens, MFA tokens and client secrets as keyed digests, signing keys
 wrapped by the KEK. Throttling keys (accounts, end-user IPs) are keyed digests
@@ -32,7 +32,7 @@ class User(Base):
         String(ID), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
     )
     roles: Mapped[str] = mapped_column(String(200), default="")
-    password: Mapped[bytes] = mapped_column(LargeBinary)  # sealed argon2id or legacy hash (crypto.passwords)
+    password: Mapped[bytes] = mapped_column(LargeBinary)  # peppered argon2id or legacy hash, crypto.passwords
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # signs in no more (admin disable)

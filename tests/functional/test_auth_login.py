@@ -28,7 +28,7 @@ from tests.functional.conftest import (
     verify_with_jwks,
 )
 
-# The sealed password's second byte names its kind (crypto.passwords): argon2id made here, or a legacy hash.
+# The peppered password's second byte names its kind (crypto.passwords): argon2id made here, or a legacy hash.
 ARGON2ID_KIND, LEGACY_KIND = 0x01, 0x02
 ImportCustomer = Callable[[str], str]
 PasswordKind = Callable[[str], int]
@@ -161,7 +161,7 @@ def import_customer(workplace: Workplace, credentials: Credentials) -> ImportCus
 
 @pytest.fixture
 def stored_password_kind(sessions: sessionmaker[Session], credentials: Credentials) -> PasswordKind:
-    """The kind byte of the sealed password stored for an email: argon2id or legacy."""
+    """The kind byte of the peppered password stored for an email: argon2id or legacy."""
 
     def read(email: str) -> int:
         with sessions() as session:
