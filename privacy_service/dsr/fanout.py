@@ -1,7 +1,7 @@
-"""Delivering tasks to downstream systems: claimed in one transaction, sent outside any, recorded in another.
+"""Delivering tasks to downstream systems: leased in one transaction, sent outside any, recorded in another.
 
-A claim sets a lease on due tasks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
-so two workers never take the same task) and builds each delivery. The
+Leasing sets ``lease_until`` on due tasks (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so two workers never take the same task) and builds each delivery. The
 deliveries then run concurrently in a bounded thread pool, so one slow system
 does not hold up the others, and each outcome is recorded in its own short
 transaction as soon as it arrives. A worker killed mid-delivery leaves only
@@ -46,7 +46,7 @@ _TIMEOUT_PHASES = 4
 
 
 def lease_for(timeout_seconds: float) -> timedelta:
-    """How long a claim holds a task: longer than the slowest delivery, so no task is sent twice at once."""
+    """How long a lease holds a task: longer than the slowest delivery, so no task is sent twice at once."""
     return timedelta(seconds=timeout_seconds * _TIMEOUT_PHASES) + LEASE_MARGIN
 
 
@@ -63,16 +63,16 @@ def retry_delay(*, attempts: int, minimum: timedelta, maximum: timedelta, rng: r
 
 
 @dataclass(frozen=True)
-class Claim:
+class Lease:
     """A task leased for one delivery attempt."""
 
     task_id: str
     request_id: str
-    attempt: int  # the task's attempt number this claim made: a later claim makes another
+    attempt: int  # the task's attempt number this lease made: a later lease makes another
     delivery: Delivery
 
 
-def claim_due_tasks(work: Work, *, fulfilment: Fulfilment, limit: int) -> list[Claim]:
+def lease_due_tasks(work: Work, *, fulfilment: Fulfilment, limit: int) -> list[Lease]:
     """Lease up to ``limit`` due tasks and build their deliveries; a task that cannot be sent fails here."""
     now = work.clock.now()
     rows = work.session.execute(
@@ -99,7 +99,7 @@ def claim_due_tasks(work: Work, *, fulfilment: Fulfilment, limit: int) -> list[C
         subject_id: _profile(work, fulfilment=fulfilment, subject_id=subject_id)
         for subject_id in sorted({request.subject_id for _, request in rows})
     }
-    claims: list[Claim] = []
+    leases: list[Lease] = []
     starting: set[str] = set()
     for task, request in rows:
         target = targets[task.system]
@@ -126,8 +126,8 @@ def claim_due_tasks(work: Work, *, fulfilment: Fulfilment, limit: int) -> list[C
         task.lease_until = now + lease_for(target.timeout_seconds)
         if request.status == RequestStatus.RECEIVED.value:
             starting.add(request.id)
-        claims.append(
-            Claim(
+        leases.append(
+            Lease(
                 task_id=task.id,
                 request_id=request.id,
                 attempt=task.attempts,
@@ -144,7 +144,7 @@ def claim_due_tasks(work: Work, *, fulfilment: Fulfilment, limit: int) -> list[C
             .where(DsrRequest.id == request_id, DsrRequest.status == RequestStatus.RECEIVED.value)
             .values(status=RequestStatus.IN_PROGRESS.value)
         )
-    return claims
+    return leases
 
 
 def _profile(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> ProfileFields | None:
@@ -215,7 +215,7 @@ class Answer:
     outcome: DeliveryOutcome
 
     def is_stale_for(self, task: DsrTask) -> bool:
-        """True when the task was claimed again since: only a completion still counts then.
+        """True when the task was leased again since: only a completion still counts then.
 
         A late failure (or acceptance) of an attempt whose lease ran out must not overwrite the newer
         attempt's lease or schedule; a late completion is still the system's answer, and ends the task.
@@ -258,7 +258,7 @@ def record_outcomes(
         if task is None or TaskStatus(task.status).is_final:
             continue  # a callback got there first, or the request was rejected meanwhile
         if answer.is_stale_for(task):
-            continue  # claimed again after this attempt's lease ran out: the newer attempt reports
+            continue  # leased again after this attempt's lease ran out: the newer attempt reports
         request = requests[task.request_id]
         _record_attempt(
             work, fulfilment=fulfilment, task=task, request=request, outcome=answer.outcome, rng=rng
@@ -319,7 +319,7 @@ def _after_failure(
 
 
 class FanOut:
-    """One worker process's deliveries: claims due tasks and sends them concurrently, at most ``capacity``."""
+    """One worker process's deliveries: leases due tasks and sends them concurrently, at most ``capacity``."""
 
     def __init__(self, *, workplace: Workplace, fulfilment: Fulfilment) -> None:
         self._workplace = workplace
@@ -338,27 +338,27 @@ class FanOut:
             return len(self._in_flight)
 
     def run_once(self) -> int:
-        """Claim as many due tasks as there are free places and start their deliveries; return how many."""
+        """Lease as many due tasks as there are free places and start their deliveries; return how many."""
         free = self._capacity - self.in_flight
         if free <= 0:
             return 0
         with self._workplace.open() as work:
-            claims = claim_due_tasks(work, fulfilment=self.fulfilment, limit=free)
-        for claim in claims:
-            future = self._pool.submit(self._deliver, claim)
+            leases = lease_due_tasks(work, fulfilment=self.fulfilment, limit=free)
+        for lease in leases:
+            future = self._pool.submit(self._deliver, lease)
             with self._lock:
                 self._in_flight.add(future)
             future.add_done_callback(self._done)
-        return len(claims)
+        return len(leases)
 
     def _done(self, future: Future[None]) -> None:
         with self._lock:
             self._in_flight.discard(future)
 
-    def _deliver(self, claim: Claim) -> None:
-        outcome = self.fulfilment.connector.deliver(claim.delivery, now=self._workplace.clock.now())
+    def _deliver(self, lease: Lease) -> None:
+        outcome = self.fulfilment.connector.deliver(lease.delivery, now=self._workplace.clock.now())
         with self._lock:
-            self._outcomes.append(Answer(claim.task_id, claim.attempt, outcome))
+            self._outcomes.append(Answer(lease.task_id, lease.attempt, outcome))
         # Group commit: whoever holds the recorder writes every outcome that has arrived in one
         # transaction, so answers arriving together do not queue one by one for the database's write
         # lock. This delivery ends only once its outcome is recorded: either a recorder took it before

@@ -55,7 +55,7 @@ class DsrTask(Base):
     """One downstream system's part of a request: an outbox row written with the request, delivered later.
 
     ``webhook_id`` is fixed when the task is written, so every retry carries
-    the same ``webhook-id`` and the system can de-duplicate. A worker claims a
+    the same ``webhook-id`` and the system can de-duplicate. A worker leases a
     task by setting ``lease_until``; a worker that dies mid-delivery leaves a
     lease that runs out, and another worker delivers the task again.
     """

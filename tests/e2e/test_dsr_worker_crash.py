@@ -4,7 +4,7 @@ A real ``privacy-service worker`` process delivers to two downstream systems
 served over HTTP on loopback by this test: one answers at once, the other holds
 each answer for a while, so deliveries are in flight when the worker dies. It
 is killed with SIGKILL as soon as the slow system has received some, and a new
-worker is started: the tasks the first one had leased are claimed again once
+worker is started: the tasks the first one had leased are taken again once
 their lease runs out (the delivery timeout plus ``LEASE_MARGIN``, kept short
 here), the others at once. Every request ends completed, every task reached its
 system, and a delivery sent again carries the ``webhook-id`` it had before.
@@ -49,7 +49,7 @@ SLOW_ANSWER_SECONDS = 2.0
 # Longer than the slow answer, so it completes once a worker lives long enough; short, so the lease of a
 # task the killed worker held runs out soon (this plus LEASE_MARGIN, five seconds).
 DELIVERY_TIMEOUT_SECONDS = 3.0
-# Fewer places than tasks, so some tasks are still unclaimed when the worker dies.
+# Fewer places than tasks, so some tasks are still unleased when the worker dies.
 DELIVERY_CONCURRENCY = 4
 
 SHOP = Principal(

@@ -55,7 +55,7 @@ class DsrDriver:
             )
 
     def deliver(self) -> int:
-        """Claim and send every due task, wait for the answers, then end what can end."""
+        """Lease and send every due task, wait for the answers, then end what can end."""
         sent = self.fanout.run_once()
         self.fanout.wait(timeout=10)
         self.close()

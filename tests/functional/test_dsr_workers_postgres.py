@@ -7,7 +7,7 @@ and the lease decide who sends what. The database is a scratch one, migrated
 and committed to for real (not the rolled-back test transaction), since the
 two workers must see each other's commits. The downstream systems are real
 HTTP servers on loopback that answer slowly, so deliveries of one worker are
-still in flight while the other claims.
+still in flight while the other leases.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ pytestmark = [requires_postgres, pytest.mark.postgres]
 
 REQUESTS = 20
 ANSWER_DELAY_SECONDS = 0.2
-# Few places per worker, so the tasks are shared out over many rounds of claims by both workers.
+# Few places per worker, so the tasks are shared out over many rounds of leases by both workers.
 DELIVERY_CONCURRENCY = 4
 # Generous: a loaded machine may be slow; the test never asserts on time, it only stops waiting.
 PATIENCE_SECONDS = 120
@@ -76,16 +76,16 @@ class WorkerProcess:
     workplace: Workplace
     fulfilment: Fulfilment
     fanout: FanOut
-    claimed: int = 0
+    leased: int = 0
 
     def deliver_round(self) -> int:
-        """Claim what is due and free, and wait for those deliveries' outcomes to be recorded."""
-        claimed = self.fanout.run_once()
+        """Lease what is due and free, and wait for those deliveries' outcomes to be recorded."""
+        leased = self.fanout.run_once()
         self.fanout.wait(timeout=PATIENCE_SECONDS)
-        self.claimed += claimed
+        self.leased += leased
         with self.workplace.open() as work:  # the worker's other DSR job, as every worker runs it
             close_requests_job(self.fulfilment)(work)
-        return claimed
+        return leased
 
     def close(self) -> None:
         self.fanout.close()
@@ -186,14 +186,14 @@ def test_two_workers_never_deliver_the_same_task_and_every_request_completes(
             while open_requests(workers[0].engine):
                 assert time.monotonic() < deadline, "gave up waiting for every request to end"
                 rounds = [pool.submit(worker.deliver_round) for worker in workers]
-                claimed = [each.result() for each in rounds]  # a claim that failed raises here
-                assert sum(claimed) or open_requests(workers[0].engine) == 0, "open requests, nothing due"
+                leased = [each.result() for each in rounds]  # a lease that failed raises here
+                assert sum(leased) or open_requests(workers[0].engine) == 0, "open requests, nothing due"
     finally:
         for worker in workers:
             worker.close()
 
     assert [record.getMessage() for record in caplog.records] == []
-    assert all(worker.claimed > 0 for worker in workers), "both workers took a share of the deliveries"
+    assert all(worker.leased > 0 for worker in workers), "both workers took a share of the deliveries"
 
     engine = create_engine_for(settings, database_url=database)
     try:
@@ -209,4 +209,4 @@ def test_two_workers_never_deliver_the_same_task_and_every_request_completes(
         received = Counter(delivery.webhook_id for delivery in system.deliveries)
         assert set(received) == expected
         assert [webhook_id for webhook_id, times in received.items() if times != 1] == []
-    assert sum(worker.claimed for worker in workers) == len(tasks)
+    assert sum(worker.leased for worker in workers) == len(tasks)

@@ -27,7 +27,7 @@ from privacy_service.connectors import Completed, InMemoryConnector
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import Base, create_session_factory
 from privacy_service.dsr import service, systems
-from privacy_service.dsr.fanout import claim_due_tasks, record_outcome
+from privacy_service.dsr.fanout import lease_due_tasks, record_outcome
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
 from privacy_service.dsr.states import RejectionReason
@@ -106,11 +106,11 @@ def write_everything(workplace: Workplace, *, fulfilment: Fulfilment, credential
         access = service.file_request(work, fulfilment=fulfilment, requester=shop,
                                       request_type=RequestType.ACCESS, subject_id=subject_id)  # fmt: skip
     with workplace.open() as work:
-        [claim] = claim_due_tasks(work, fulfilment=fulfilment, limit=10)
-    outcome = fulfilment.connector.deliver(claim.delivery, now=workplace.clock.now())
+        [lease] = lease_due_tasks(work, fulfilment=fulfilment, limit=10)
+    outcome = fulfilment.connector.deliver(lease.delivery, now=workplace.clock.now())
     with workplace.open() as work:
         record_outcome(
-            work, fulfilment=fulfilment, task_id=claim.task_id, outcome=outcome, rng=random.Random(0)
+            work, fulfilment=fulfilment, task_id=lease.task_id, outcome=outcome, rng=random.Random(0)
         )
 
     with workplace.open() as work:  # the scenario did write each encrypted value

@@ -1,4 +1,4 @@
-"""Leases: a task claimed again after its lease ran out is reported by its newer attempt only."""
+"""Leases: a task leased again after its lease ran out is reported by its newer attempt only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from privacy_service.audit.actions import SYSTEM
 from privacy_service.connectors import Completed, Failed
 from privacy_service.core.clock import FrozenClock
 from privacy_service.dsr import systems
-from privacy_service.dsr.fanout import Claim, claim_due_tasks, lease_for, record_outcome
+from privacy_service.dsr.fanout import Lease, lease_due_tasks, lease_for, record_outcome
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest, DsrTask
 from privacy_service.policy import RequestType, SystemRequestType
@@ -23,41 +23,41 @@ SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.fixture
-def claimed_twice(
+def leased_twice(
     work: Work,
     fulfilment: Fulfilment,
     clock: FrozenClock,
     new_customer: Callable[..., str],
     file_request: Callable[..., DsrRequest],
-) -> tuple[Claim, Claim]:
-    """One access task, claimed by a first worker and again by a second once the first one's lease ran out."""
+) -> tuple[Lease, Lease]:
+    """One access task, leased by a first worker and again by a second once the first one's lease ran out."""
     systems.register_system(
         work, policies=fulfilment.policies, actor=SYSTEM,
         name="orders", url="http://127.0.0.1:9/orders", secret=SECRET,
         request_types=[SystemRequestType.ACCESS], categories=[], timeout_seconds=2.0,
     )  # fmt: skip
     file_request(new_customer(), RequestType.ACCESS)
-    [first] = claim_due_tasks(work, fulfilment=fulfilment, limit=10)
-    assert claim_due_tasks(work, fulfilment=fulfilment, limit=10) == []  # leased
+    [first] = lease_due_tasks(work, fulfilment=fulfilment, limit=10)
+    assert lease_due_tasks(work, fulfilment=fulfilment, limit=10) == []  # leased
     clock.advance(lease_for(2.0) + timedelta(seconds=1))  # the first worker went quiet past its lease
-    [second] = claim_due_tasks(work, fulfilment=fulfilment, limit=10)
+    [second] = lease_due_tasks(work, fulfilment=fulfilment, limit=10)
     assert (first.task_id, first.attempt, second.attempt) == (second.task_id, 1, 2)
     assert first.delivery.webhook_id == second.delivery.webhook_id
     return first, second
 
 
-def answer(work: Work, fulfilment: Fulfilment, claim: Claim, outcome: object) -> None:
+def answer(work: Work, fulfilment: Fulfilment, lease: Lease, outcome: object) -> None:
     assert isinstance(outcome, Completed | Failed)
     record_outcome(
-        work, fulfilment=fulfilment, task_id=claim.task_id, attempt=claim.attempt,
+        work, fulfilment=fulfilment, task_id=lease.task_id, attempt=lease.attempt,
         outcome=outcome, rng=random.Random(0),
     )  # fmt: skip
 
 
-def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
-    work: Work, session: Session, fulfilment: Fulfilment, claimed_twice: tuple[Claim, Claim]
+def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_lease_alone(
+    work: Work, session: Session, fulfilment: Fulfilment, leased_twice: tuple[Lease, Lease]
 ) -> None:
-    first, second = claimed_twice
+    first, second = leased_twice
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     lease = task.lease_until
@@ -70,9 +70,9 @@ def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
 
 
 def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
-    work: Work, session: Session, fulfilment: Fulfilment, claimed_twice: tuple[Claim, Claim]
+    work: Work, session: Session, fulfilment: Fulfilment, leased_twice: tuple[Lease, Lease]
 ) -> None:
-    first, second = claimed_twice
+    first, second = leased_twice
     answer(work, fulfilment, first, Completed(data={"orders": []}, retained=()))
     task = session.get(DsrTask, first.task_id)
     assert task is not None
