@@ -177,10 +177,10 @@ def work(session: Session, clock: FrozenClock, keyring: Keyring) -> Work:
 
 
 @pytest.fixture
-def identity(settings: Settings, keyring: Keyring, clock: FrozenClock) -> Iterator[Credentials]:
-    runtime = Credentials.from_settings(settings, keyring=keyring, clock=clock)
-    yield runtime
-    runtime.close()
+def credentials(settings: Settings, keyring: Keyring, clock: FrozenClock) -> Iterator[Credentials]:
+    built = Credentials.from_settings(settings, keyring=keyring, clock=clock)
+    yield built
+    built.close()
 
 
 @pytest.fixture
