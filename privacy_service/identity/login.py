@@ -10,10 +10,10 @@ connection, nor SQLite's write lock) is held while argon2 runs:
 3. record the outcome: the failure count and refusal, or the session, tokens
    or MFA challenge, in one unit of work that commits even when it refuses.
 
-From step 1 to step 3 the account stays claimed (``LoginThrottle.check``,
-a ``login_claims`` row or a Redis key): a concurrent guess on it is refused
+From step 1 to step 3 the account stays held (``LoginThrottle.check``,
+a ``login_holds`` row or a Redis key): a concurrent guess on it is refused
 with 429 and ``Retry-After: 1`` until the outcome is recorded, or until the
-claim expires should the process die in between. So guesses cannot all pass
+hold expires should the process die in between. So guesses cannot all pass
 one check before any failure is counted, however many processes serve, and
 the throttle's per-account bound holds.
 
@@ -81,7 +81,7 @@ class LoginAttempt:
 
 @dataclass(frozen=True)
 class PendingLogin:
-    """Step 1's outcome: the account (None: an unknown email), claimed until step 3 or ``abandon_login``."""
+    """Step 1's outcome: the account (None: an unknown email), held until step 3 or ``abandon_login``."""
 
     attempt: LoginAttempt
     account: LoginAccount | None
@@ -129,7 +129,7 @@ async def login_awaiting_the_pool(
     first, so the caller can check its client there); step 2 is awaited. So
     dozens of logins queued for argon2 hold no thread, and the server's other
     routes keep theirs. Step 2's failure (the pool refused, gave up, or the
-    request was cancelled) abandons the claim, as ``login`` does.
+    request was cancelled) abandons the hold, as ``login`` does.
     """
 
     def first_step() -> PendingLogin:
@@ -141,7 +141,7 @@ async def login_awaiting_the_pool(
             check_password, credentials.passwords, pending, place=place
         )
     except BaseException:
-        with CancelScope(shield=True):  # the claim is given back even when the request is cancelled
+        with CancelScope(shield=True):  # the hold is given back even when the request is cancelled
             await to_thread.run_sync(
                 partial(abandon_login, workplace=workplace, credentials=credentials, pending=pending)
             )
@@ -152,7 +152,7 @@ async def login_awaiting_the_pool(
 
 
 def begin_login(*, workplace: Workplace, credentials: Credentials, attempt: LoginAttempt) -> PendingLogin:
-    """Step 1: who is it, and may they try now? Claims the account; raises TooManyAttempts if not."""
+    """Step 1: who is it, and may they try now? Holds the account; raises TooManyAttempts if not."""
     with workplace.open() as work:
         account = find_login_account(session=work.session, emails=credentials.emails, email=attempt.email)
         account_key = account.id.encode() if account is not None else credentials.emails.digest(attempt.email)
@@ -182,7 +182,7 @@ def check_password(passwords: Passwords, pending: PendingLogin) -> PasswordCheck
 
 
 def abandon_login(*, workplace: Workplace, credentials: Credentials, pending: PendingLogin) -> None:
-    """Step 2 failed (no outcome to record): give the account's claim back, counting nothing."""
+    """Step 2 failed (no outcome to record): give the account's hold back, counting nothing."""
     with workplace.open() as work:
         credentials.throttle(work).abandon(account_key=pending.account_key)
 

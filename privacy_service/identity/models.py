@@ -156,11 +156,11 @@ class SigningKey(Base):
     published_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class LoginClaim(Base):
+class LoginHold(Base):
     """An attempt on an account between its throttle check and its outcome: a second attempt on the
     same account is refused until the first records its outcome, or ``expires_at`` if it never does."""
 
-    __tablename__ = "login_claims"
+    __tablename__ = "login_holds"
 
     key: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)  # the account's keyed digest
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

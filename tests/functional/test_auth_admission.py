@@ -270,10 +270,10 @@ def test_a_login_the_pool_gives_up_on_answers_503_and_leaves_the_account_free(
     wait_until(lambda: credentials.passwords.pool.in_flight == 0)
     credentials.passwords.pool.timeout_seconds = PATIENCE
     again = api.login(customer.email, customer.password, ip=CUSTOMER_IP)
-    assert again.status_code == 200, again.text  # not 429: the claim was given back, nothing was counted
+    assert again.status_code == 200, again.text  # not 429: the hold was given back, nothing was counted
 
 
-def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
+def test_a_direct_login_gives_the_account_s_hold_back_when_the_pool_refuses(
     api: Api,
     customer: Customer,
     credentials: Credentials,
@@ -293,7 +293,7 @@ def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
     for place in flood:
         place.release()
 
-    assert log_in().tokens is not None  # not TooManyAttempts: the claim was given back
+    assert log_in().tokens is not None  # not TooManyAttempts: the hold was given back
 
 
 def test_the_service_s_pool_takes_its_budget_from_the_settings_and_its_estimate_from_a_hash_at_start_up(

@@ -112,9 +112,9 @@ def test_no_code_is_accepted_without_a_confirmed_factor(
 def test_a_check_refused_for_another_reason_than_a_wrong_code_counts_nothing_and_frees_the_account(
     credentials: Credentials, user_id: str, throttle: LoginThrottle, work: Work
 ) -> None:
-    """The throttle claims the account while a code is checked; a refusal that is not a wrong code
-    (here: no factor to check against) must release that claim, or the account's next attempt would
-    be refused as "another attempt in progress" for the claim's lifetime."""
+    """The throttle holds the account while a code is checked; a refusal that is not a wrong code
+    (here: no factor to check against) must release that hold, or the account's next attempt would
+    be refused as "another attempt in progress" for the hold's lifetime."""
     with pytest.raises(MfaNotEnabled):
         mfa.verify_second_factor_throttled(
             work, recovery=credentials.recovery, throttle=throttle,
@@ -122,7 +122,7 @@ def test_a_check_refused_for_another_reason_than_a_wrong_code_counts_nothing_and
         )  # fmt: skip
 
     streak = throttle.check(account_key=user_id.encode(), ip="198.51.100.7", client_id=SHOP)
-    assert streak == 0  # no failure counted, and the claim was free to take again
+    assert streak == 0  # no failure counted, and the hold was free to take again
     throttle.abandon(account_key=user_id.encode())
 
 
