@@ -6,7 +6,7 @@ prefixes.
 fills them in once; triggers (migrations 0005 and 0006) refuse any other update
 and every delete except of an archived prefix. The unique constraints on
 ``seq`` and ``prev_hash`` make a fork of the chain impossible to store: two
-events can never claim the same predecessor.
+events can never name the same predecessor.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def create_subject(
         raise SubjectExists()
     now = work.clock.now()
     subject = Subject(id=subject_id, created_at=now, updated_at=now)
-    _claim_email_index(session=work.session, subject=subject, index=blind_index.digest(profile.email))
+    _take_email_index(session=work.session, subject=subject, index=blind_index.digest(profile.email))
     key = work.keyring.create(session=work.session, subject_id=subject.id)
     fields = profile_fields(key=key, subject_id=subject.id)
     work.session.add(
@@ -150,7 +150,7 @@ def update_profile(
     if "email" in sent:
         index = blind_index.digest(updated.email)
         if not equal_in_constant_time(index, subject.email_index):
-            _claim_email_index(session=work.session, subject=subject, index=index)
+            _take_email_index(session=work.session, subject=subject, index=index)
     fields = profile_fields(key=key, subject_id=subject_id)
     for column, ciphertext in encrypt_profile_values(fields=fields, values=sent).items():
         setattr(row, column, ciphertext)
@@ -295,11 +295,11 @@ def _require_email_index(blind_index: BlindIndex) -> None:
         raise ValueError("the vault needs the email blind index: build it with vault.lookup.email_index")
 
 
-def _claim_email_index(*, session: Session, subject: Subject, index: bytes) -> None:
+def _take_email_index(*, session: Session, subject: Subject, index: bytes) -> None:
     """Give ``subject`` this email index, or raise ``EmailTaken``.
 
     The unique constraint decides, not a prior SELECT, so two concurrent
-    claims cannot both win; the savepoint keeps the caller's transaction
+    attempts to take it cannot both win; the savepoint keeps the caller's transaction
     usable after the refusal.
     """
     try:
