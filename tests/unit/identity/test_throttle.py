@@ -664,7 +664,7 @@ def test_the_database_store_reads_every_window_in_one_query_unless_one_is_full(
     statements: list[str] = []
     bind = session.get_bind()
 
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+    def count(conn: object, handle: object, statement: str, *args: object) -> None:
         statements.append(statement)
 
     event.listen(bind, "before_cursor_execute", count)
