@@ -39,7 +39,7 @@ def list_systems(_admin: Admin, work: WorkDep, fulfilment: FulfilmentDep) -> Sys
     "/v1/systems",
     status_code=status.HTTP_201_CREATED,
     response_model=SystemView,
-    summary="Register a downstream system; its secret is sealed and never returned",
+    summary="Register a downstream system; its secret is encrypted and never returned",
 )
 def register_system(
     body: SystemRegistration, admin: Admin, work: WorkDep, fulfilment: FulfilmentDep
