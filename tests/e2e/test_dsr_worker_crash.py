@@ -95,7 +95,7 @@ class Shop:
                 profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                work, runtime=self.runtime, requester=SHOP,
+                work, fulfilment=self.runtime, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             return request.id
