@@ -507,7 +507,7 @@ def generate_chain(
     try:
         driver = raw.driver_connection  # psycopg's own, for COPY
         assert driver is not None
-        cursor = driver.cursor()
+        handle = driver.cursor()
         prev_hash = GENESIS_HASH
         seq = 0
         checkpoint_number = 0
@@ -572,10 +572,10 @@ def generate_chain(
                             sign(private_key=private_key, message=message),
                         )
                     )
-            with cursor.copy(f"COPY audit_events ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            with handle.copy(f"COPY audit_events ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            with cursor.copy(
+            with handle.copy(
                 "COPY audit_checkpoints (number, seq, hash, at, key_id, signature) FROM STDIN"
             ) as copy:
                 for checkpoint in checkpoints:
@@ -584,8 +584,8 @@ def generate_chain(
             generated.events = seq
             generated.checkpoints = checkpoint_number
             progress(seq)
-        cursor.execute("ANALYZE audit_events")
-        cursor.execute("ANALYZE audit_checkpoints")
+        handle.execute("ANALYZE audit_events")
+        handle.execute("ANALYZE audit_checkpoints")
         driver.commit()
     finally:
         raw.close()

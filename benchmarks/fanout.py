@@ -76,8 +76,8 @@ from privacy_service.core.clock import SystemClock  # noqa: E402
 from privacy_service.core.config import Settings  # noqa: E402
 from privacy_service.core.db import create_engine_for, create_session_factory  # noqa: E402
 from privacy_service.dsr import service as dsr  # noqa: E402
+from privacy_service.dsr.fulfilment import Fulfilment  # noqa: E402
 from privacy_service.dsr.models import DsrRequest, DsrTask  # noqa: E402
-from privacy_service.dsr.runtime import DsrRuntime  # noqa: E402
 from privacy_service.dsr.states import ACTIVE_REQUEST_STATUSES, RequestStatus  # noqa: E402
 from privacy_service.dsr.systems import register_system  # noqa: E402
 from privacy_service.identity.principals import Principal, PrincipalKind  # noqa: E402
@@ -177,7 +177,7 @@ def fake_systems(count: int, *, prefix: str, answer_seconds: float) -> Iterator[
 
 
 class Service:
-    """The database, keys, policies and DSR runtime of one temporary installation, as the API holds them."""
+    """The database, keys, policies and fulfilment of one temporary installation, as the API holds them."""
 
     def __init__(self, data_dir: Path, database_url: str | None) -> None:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -190,7 +190,7 @@ class Service:
         keyring = Keyring.from_settings(self.settings, clock=clock)
         self.workplace = Workplace(sessions=create_session_factory(self.engine), clock=clock, keyring=keyring)
         self.connector = WebhookConnector()
-        self.runtime = DsrRuntime.from_settings(
+        self.fulfilment = Fulfilment.from_settings(
             self.settings,
             policies=load_policies(self.settings.effective_policies_dir, environ=os.environ),
             connector=self.connector,
@@ -203,7 +203,7 @@ class Service:
         with self.workplace.open() as work:
             for system in systems:
                 register_system(
-                    work, policies=self.runtime.policies,
+                    work, policies=self.fulfilment.policies,
                     actor=SYSTEM, name=system.name, url=system.url, secret=system.secret,
                     request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                     categories=("orders",), timeout_seconds=timeout_seconds,
@@ -216,7 +216,7 @@ class Service:
                 for _ in range(min(batch, count - len(created))):
                     self._subjects += 1
                     subject = vault.create_subject(
-                        work, blind_index=self.runtime.emails,
+                        work, blind_index=self.fulfilment.emails,
                         profile=ProfileFields(email=f"subject-{self._subjects}@example.com", country="DE"),
                     )  # fmt: skip
                     created.append(subject.id)
@@ -227,7 +227,7 @@ class Service:
         with self.workplace.open() as work:
             return [
                 dsr.file_request(
-                    work, runtime=self.runtime, requester=SHOP,
+                    work, fulfilment=self.fulfilment, requester=SHOP,
                     request_type=RequestType.ACCESS, subject_id=subject_id,
                 ).id
                 for subject_id in subject_ids
@@ -290,7 +290,7 @@ def bench_latency(*, systems: int, answer_ms: float, runs: int, admin_url: str |
     ):
         service = Service(Path(directory) / "data", url)
         reader = service.reader()
-        worker = build_worker(settings=service.settings, workplace=service.workplace, dsr=service.runtime)
+        worker = build_worker(settings=service.settings, workplace=service.workplace, dsr=service.fulfilment)
         try:
             service.register(fleet.systems, timeout_seconds=service.settings.delivery_timeout_seconds)
             subjects = service.create_subjects(runs)

@@ -71,10 +71,10 @@ from privacy_service.crypto import (
 )
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.service import Keyring
+from privacy_service.vault.encryption import open_profile
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.models import Profile
 from privacy_service.vault.schemas import ProfileFields
-from privacy_service.vault.sealing import open_profile
 from privacy_service.vault.service import LOAD_BATCH_SIZE, create_subject, load_profiles
 from privacy_service.work import Workplace
 
@@ -148,7 +148,7 @@ def measure_project(workload: FieldWorkload) -> Throughput:
 
 
 def measure_raw_aesgcm(workload: FieldWorkload) -> Throughput:
-    """``cryptography``'s AESGCM alone: nonce plus sealed bytes, no header, no parsing."""
+    """``cryptography``'s AESGCM alone: nonce plus ciphertext, no header, no parsing."""
     ciphers = [AESGCM(key.material) for key in _subject_keys(workload)]
     fields = [
         (ciphers[subject], plaintext, aad)
@@ -245,7 +245,7 @@ class _PlainBase(DeclarativeBase):
 class PlainProfile(_PlainBase):
     """The unencrypted twin of ``vault.models.Profile``: the same columns, the 5 filled fields as Strings.
 
-    ``locale`` and ``extra`` are NULL in every row, as they are in the sealed table.
+    ``locale`` and ``extra`` are NULL in every row, as they are in the encrypted table.
     """
 
     __tablename__ = "benchmark_plain_profiles"
@@ -334,7 +334,7 @@ def load_plain_entities(*, session: Session, subject_ids: Sequence[str]) -> dict
 def load_encrypted_entities(
     *, session: Session, keyring: Keyring, subject_ids: Sequence[str]
 ) -> dict[str, ProfileFields]:
-    """The textbook ORM load of the sealed table: ``Profile`` entities, each opened with its subject's key."""
+    """The textbook ORM load of the encrypted table: ``Profile`` entities, each opened with its own key."""
     profiles: dict[str, ProfileFields] = {}
     for start in range(0, len(subject_ids), LOAD_BATCH_SIZE):
         batch = subject_ids[start : start + LOAD_BATCH_SIZE]
@@ -406,7 +406,7 @@ def time_orm_loads(*, workplace: Workplace, subject_ids: list[str], rounds: int)
         "entities": plain_entities,
         "warm": encrypted,
         "cold": encrypted_cold,
-        "sealed_entities": encrypted_entities,
+        "encrypted_entities": encrypted_entities,
     }
     best = dict.fromkeys(contenders, float("inf"))
     expected = plain()
@@ -425,7 +425,7 @@ def time_orm_loads(*, workplace: Workplace, subject_ids: list[str], rounds: int)
         plain_entities=best["entities"],
         encrypted_warm=best["warm"],
         encrypted_cold=best["cold"],
-        encrypted_entities=best["sealed_entities"],
+        encrypted_entities=best["encrypted_entities"],
     )
 
 
@@ -549,7 +549,7 @@ def _tink_primitives(count: int) -> list[Any]:
 
 def _check_round_trip(opened: list[bytes], workload: FieldWorkload) -> None:
     if opened != workload.plaintexts:
-        raise SystemExit("a contender did not return the plaintexts it sealed")
+        raise SystemExit("a contender did not return the plaintexts it encrypted")
 
 
 def _throughput(label: str, count: int, started: float, encrypted: float, decrypted: float) -> Throughput:

@@ -21,7 +21,7 @@ rate of raw argon2-cffi verifications at the same parameters with the same
 number of threads. Both sides use ``--concurrency`` threads (default: 2 per
 usable core, so requests wait in the pool's queue while others travel; the
 burst part below sends more): each login thread has its own ``httpx.Client`` (keep-alive)
-and its own account (a login claims its account until its outcome is
+and its own account (a login holds its account until its outcome is
 recorded, so two threads on one account would throttle each other), and each
 raw thread calls ``argon2.PasswordHasher.verify`` in a loop (argon2-cffi
 releases the GIL). Contenders alternate round by round (``--rounds``), each

@@ -27,9 +27,9 @@ from privacy_service.connectors import Connector, WebhookConnector
 from privacy_service.core.clock import Clock, SystemClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory
-from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.identity.admission import LoginAdmission
-from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.credentials import Credentials
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, load_policies
 from privacy_service.work import Workplace
@@ -47,7 +47,7 @@ def create_app(
     clock: Clock | None = None,
     engine: Engine | None = None,
     keyring: Keyring | None = None,
-    identity: IdentityRuntime | None = None,
+    credentials: Credentials | None = None,
     policies: Policies | None = None,
     connector: Connector | None = None,
     run_worker: bool = False,
@@ -70,29 +70,31 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.keyring is None:
             app.state.keyring = Keyring.from_settings(settings, clock=clock)
-        owns_identity = app.state.identity is None
+        owns_identity = app.state.credentials is None
         if owns_identity:
-            app.state.identity = IdentityRuntime.from_settings(
+            app.state.credentials = Credentials.from_settings(
                 settings, keyring=app.state.keyring, clock=clock
             )
         app.state.workplace = Workplace(sessions=app.state.sessions, clock=clock, keyring=app.state.keyring)
         try:
             with app.state.workplace.open() as work:
-                app.state.identity.tokens.ensure_active_key(session=work.session)
+                app.state.credentials.tokens.ensure_active_key(session=work.session)
         except SQLAlchemyError:
             # Serve anyway: /readyz reports the database, and the first token signed makes the key.
             log.warning("could not ensure a token-signing key at start-up: the database is unreachable")
         delivering = connector if connector is not None else WebhookConnector()
-        app.state.dsr = DsrRuntime.from_settings(
+        app.state.fulfilment = Fulfilment.from_settings(
             settings,
             policies=policies or load_policies(settings.effective_policies_dir, environ=os.environ),
             connector=delivering,
             keyring=app.state.keyring,
-            emails=app.state.identity.emails,
+            emails=app.state.credentials.emails,
         )
         worker = None
         if run_worker:
-            worker = build_worker(settings=settings, workplace=app.state.workplace, dsr=app.state.dsr)
+            worker = build_worker(
+                settings=settings, workplace=app.state.workplace, fulfilment=app.state.fulfilment
+            )
             worker.start_in_thread()
         try:
             yield
@@ -105,7 +107,7 @@ def create_app(
             if connector is None and isinstance(delivering, WebhookConnector):
                 delivering.close()
             if owns_identity:
-                app.state.identity.close()
+                app.state.credentials.close()
             if owns_engine:
                 engine.dispose()
 
@@ -128,8 +130,8 @@ def create_app(
     app.state.sessions = sessions
     app.state.clock = clock
     app.state.keyring = keyring
-    app.state.identity = identity
-    app.state.dsr = None
+    app.state.credentials = credentials
+    app.state.fulfilment = None
 
     install_problem_handlers(app)
     app.include_router(health.router)
@@ -154,8 +156,8 @@ def create_app(
 
 
 def _admission_of(app: FastAPI) -> LoginAdmission | None:
-    identity: IdentityRuntime | None = app.state.identity
-    return identity.admission if identity is not None else None
+    credentials: Credentials | None = app.state.credentials
+    return credentials.admission if credentials is not None else None
 
 
 def _describe_errors_as_problems(app: FastAPI) -> None:

@@ -21,13 +21,13 @@ from privacy_service.audit.witness import FileWitness
 from privacy_service.core.config import Settings
 from privacy_service.crypto import KeyProvider
 from privacy_service.dsr.fanout import FanOut
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.jobs import (
     close_requests_job,
     deliver_tasks_job,
     journal_erasures_job,
     purge_exports_job,
 )
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity import revocation, throttle
 from privacy_service.work import Work, Workplace
 
@@ -78,7 +78,7 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
         Job(name="purge_revoked_tokens", run=_purge_revoked_tokens, every_seconds=300),
     ]
     if fanout is not None:
-        dsr = fanout.runtime
+        fulfilment = fanout.fulfilment
         jobs += [
             Job(
                 name="dsr_deliver",
@@ -86,16 +86,18 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
                 every_seconds=DELIVERY_POLL_SECONDS,
                 wakes_on_new_tasks=True,
             ),
-            Job(name="dsr_close", run=close_requests_job(dsr), every_seconds=1),
-            Job(name="erasure_journal", run=journal_erasures_job(dsr.erasure_journal), every_seconds=5),
+            Job(name="dsr_close", run=close_requests_job(fulfilment), every_seconds=1),
+            Job(
+                name="erasure_journal", run=journal_erasures_job(fulfilment.erasure_journal), every_seconds=5
+            ),
             Job(name="purge_exports", run=purge_exports_job(), every_seconds=300),
         ]
     return jobs
 
 
-def build_worker(*, settings: Settings, workplace: Workplace, dsr: DsrRuntime) -> Worker:
+def build_worker(*, settings: Settings, workplace: Workplace, fulfilment: Fulfilment) -> Worker:
     """The worker of ``serve`` and ``privacy-service worker``: every job, and deliveries drained on stop."""
-    fanout = FanOut(workplace=workplace, runtime=dsr)
+    fanout = FanOut(workplace=workplace, fulfilment=fulfilment)
     worker = Worker(
         workplace=workplace,
         jobs=default_jobs(settings=settings, provider=workplace.keyring.provider, fanout=fanout),
@@ -103,7 +105,7 @@ def build_worker(*, settings: Settings, workplace: Workplace, dsr: DsrRuntime) -
         on_stop=[fanout.close],
     )
     # The fan-out of a request filed in this process starts once it commits, not at the next poll.
-    dsr.new_tasks.listen(worker.wake)
+    fulfilment.new_tasks.listen(worker.wake)
     return worker
 
 

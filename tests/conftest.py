@@ -25,7 +25,7 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for
 from privacy_service.crypto import LocalKeyFile
-from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.credentials import Credentials
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
@@ -177,10 +177,10 @@ def work(session: Session, clock: FrozenClock, keyring: Keyring) -> Work:
 
 
 @pytest.fixture
-def identity(settings: Settings, keyring: Keyring, clock: FrozenClock) -> Iterator[IdentityRuntime]:
-    runtime = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
-    yield runtime
-    runtime.close()
+def credentials(settings: Settings, keyring: Keyring, clock: FrozenClock) -> Iterator[Credentials]:
+    built = Credentials.from_settings(settings, keyring=keyring, clock=clock)
+    yield built
+    built.close()
 
 
 @pytest.fixture
@@ -190,9 +190,9 @@ def app(
     sessions: sessionmaker[Session],
     clock: FrozenClock,
     keyring: Keyring,
-    identity: IdentityRuntime,
+    credentials: Credentials,
 ) -> FastAPI:
-    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, identity=identity)
+    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, credentials=credentials)
     app.state.sessions = sessions
     return app
 

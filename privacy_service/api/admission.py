@@ -40,7 +40,7 @@ class LoginAdmissionMiddleware:
 
     def __init__(self, app: ASGIApp, *, admission: Callable[[], LoginAdmission | None]) -> None:
         self.app = app
-        self._admission = admission  # read per request: the runtime is built when the server starts
+        self._admission = admission  # read per request: Credentials are built when the server starts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         admission = self._admission() if scope["type"] == "http" else None

@@ -23,12 +23,12 @@ from fastapi import Depends, Request
 from privacy_service.api.admission import PLACE_STATE_KEY as PASSWORD_PLACE
 from privacy_service.core.clock import Clock
 from privacy_service.core.config import Settings
-from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.identity import revocation
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import Forbidden, InvalidToken, MfaRequiredForStaff, NotAuthenticated
 from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.principals import Principal, PrincipalKind
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.keys.service import Keyring
 from privacy_service.work import Work, Workplace
@@ -51,14 +51,14 @@ def get_keyring(request: Request) -> Keyring:
     return keyring
 
 
-def get_identity(request: Request) -> IdentityRuntime:
-    identity: IdentityRuntime = request.app.state.identity
-    return identity
+def get_credentials(request: Request) -> Credentials:
+    credentials: Credentials = request.app.state.credentials
+    return credentials
 
 
-def get_dsr(request: Request) -> DsrRuntime:
-    dsr: DsrRuntime = request.app.state.dsr
-    return dsr
+def get_fulfilment(request: Request) -> Fulfilment:
+    fulfilment: Fulfilment = request.app.state.fulfilment
+    return fulfilment
 
 
 def get_password_place(request: Request) -> PoolPlace | None:
@@ -90,9 +90,9 @@ def _in_event_loop(getter: Callable[[Request], T]) -> Callable[[Request], Awaita
 SettingsDep = Annotated[Settings, Depends(_in_event_loop(get_settings))]
 ClockDep = Annotated[Clock, Depends(_in_event_loop(get_clock))]
 KeyringDep = Annotated[Keyring, Depends(_in_event_loop(get_keyring))]
-IdentityDep = Annotated[IdentityRuntime, Depends(_in_event_loop(get_identity))]
+CredentialsDep = Annotated[Credentials, Depends(_in_event_loop(get_credentials))]
 WorkplaceDep = Annotated[Workplace, Depends(_in_event_loop(get_workplace))]
-DsrDep = Annotated[DsrRuntime, Depends(_in_event_loop(get_dsr))]
+FulfilmentDep = Annotated[Fulfilment, Depends(_in_event_loop(get_fulfilment))]
 WorkDep = Annotated[Work, Depends(get_work, scope="function")]
 
 
@@ -104,12 +104,12 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def get_principal(request: Request, workplace: WorkplaceDep, identity: IdentityDep) -> Principal:
+def get_principal(request: Request, workplace: WorkplaceDep, credentials: CredentialsDep) -> Principal:
     """The caller, checked in a short unit of work of its own (so a route may run work outside one)."""
     token = bearer_token(request)
     with workplace.open() as work:
-        claims = identity.tokens.verify_access_token(session=work.session, token=token, audience=None)
-        if not identity.clients.is_enabled(session=work.session, client_id=claims.client_id):
+        claims = credentials.tokens.verify_access_token(session=work.session, token=token, audience=None)
+        if not credentials.clients.is_enabled(session=work.session, client_id=claims.client_id):
             raise InvalidToken("The client this token was issued to is disabled.")
         revocation.ensure_usable(work, claims=claims)
     if claims.session_id is None:
@@ -176,7 +176,7 @@ def client_in_thread(request: Request, scope: Scope) -> Principal:
     come before a 401); use ``client_with`` wherever that order matters.
     """
     state = request.app.state
-    return _as_client(get_principal(request, state.workplace, state.identity), scope)
+    return _as_client(get_principal(request, state.workplace, state.credentials), scope)
 
 
 def _as_client(principal: Principal, scope: Scope) -> Principal:

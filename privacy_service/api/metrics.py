@@ -60,8 +60,8 @@ from privacy_service.core.config import Settings
 from privacy_service.core.db import SessionFactory
 from privacy_service.crypto import equal_in_constant_time
 from privacy_service.dsr.tallies import TaskTallies, task_tallies
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import InvalidToken, NotAuthenticated
-from privacy_service.identity.runtime import IdentityRuntime
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +263,7 @@ class ServiceCollector(Collector):
     """Figures read when ``/metrics`` is scraped: from the database, and from this process's password pool.
 
     Reads the app's state at each scrape (the session factory, the clock and
-    the identity runtime are set when the server starts). A database that does
+    the Credentials are set when the server starts). A database that does
     not answer leaves its figures out and sets ``privacy_metrics_database_up``
     to 0, so the rest still reaches the monitoring.
     """
@@ -275,9 +275,9 @@ class ServiceCollector(Collector):
         return ()  # registering must not query the database
 
     def collect(self) -> Iterator[Metric]:
-        identity: IdentityRuntime | None = self._state.identity
-        if identity is not None:
-            yield from _password_pool(identity)
+        credentials: Credentials | None = self._state.credentials
+        if credentials is not None:
+            yield from _password_pool(credentials)
         sessions: SessionFactory = self._state.sessions
         clock: Clock = self._state.clock
         up = GaugeMetricFamily(
@@ -298,8 +298,8 @@ class ServiceCollector(Collector):
         yield from _audit_figures(freshness, clock=clock)
 
 
-def _password_pool(identity: IdentityRuntime) -> Iterator[Metric]:
-    pool = identity.passwords.pool
+def _password_pool(credentials: Credentials) -> Iterator[Metric]:
+    pool = credentials.passwords.pool
     in_flight = pool.in_flight
     yield GaugeMetricFamily(
         "privacy_password_pool_workers", "Threads of this process that hash passwords.", value=pool.workers

@@ -69,7 +69,7 @@ class PartyType(StrEnum):
     USER = "user"
 
 
-#: Parties that are data subjects: details of an event naming one are sealed under their key.
+#: Parties that are data subjects: details of an event naming one are encrypted under their key.
 SUBJECT_PARTIES = frozenset({PartyType.SUBJECT, PartyType.USER})
 
 

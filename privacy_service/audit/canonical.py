@@ -12,7 +12,7 @@ the object is::
      "sealed_at": same format as "at", "seq": int, "subject_id": str or null,
      "target_id": str, "target_type": str, "v": 1}
 
-The details are hashed as stored (ciphertext when sealed under a subject's
+The details are hashed as stored (ciphertext when encrypted under a subject's
 key), so shredding that key leaves every hash verifiable. The first event's
 ``prev_hash`` is ``GENESIS_HASH``. For these value types (strings, integers
 below 2**53, null) Python's ``json.dumps(sort_keys=True, separators=(",", ":"),

@@ -6,7 +6,7 @@ prefixes.
 fills them in once; triggers (migrations 0005 and 0006) refuse any other update
 and every delete except of an archived prefix. The unique constraints on
 ``seq`` and ``prev_hash`` make a fork of the chain impossible to store: two
-events can never claim the same predecessor.
+events can never name the same predecessor.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ PARTY_ID_LENGTH = 64
 
 
 class AuditEvent(Base):
-    """One recorded operation. ``details`` is sealed JSON under ``subject_id``'s data key, or plain JSON
+    """One recorded operation. ``details`` is JSON encrypted under ``subject_id``'s data key, or plain JSON
     without personal data when the event names no subject."""
 
     __tablename__ = "audit_events"

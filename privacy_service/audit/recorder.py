@@ -42,7 +42,7 @@ _EVENTS = InsertAtCommit(
 
 
 def subject_of(*, actor: Party, target: Party) -> str | None:
-    """The data subject whose key seals the details: the target if it is one, else the actor if it is."""
+    """The data subject whose key encrypts the details: the target if it is one, else the actor if it is."""
     for party in (target, actor):
         if party.is_subject:
             return party.id
@@ -62,22 +62,22 @@ def record(
     """Write an unsealed event as ``work`` commits, and return its id.
 
     When the event names a data subject (a ``user`` or ``subject`` party),
-    ``details`` are sealed under that subject's data key, so erasing the subject
+    ``details`` are encrypted under that subject's data key, so erasing the subject
     makes them unreadable while the chain stays verifiable; otherwise they are
     stored as plain JSON and must hold no personal data.
     """
     subject_id = subject_of(actor=actor, target=target)
-    sealed: bytes | None = None
+    stored: bytes | None = None
     if details is not None:
         if subject_id is None:
-            sealed = json.dumps(dict(details), sort_keys=True, separators=(",", ":")).encode()
+            stored = json.dumps(dict(details), sort_keys=True, separators=(",", ":")).encode()
         else:
             fields = SubjectFields(
                 key=work.keyring.for_subject(session=work.session, subject_id=subject_id),
                 table=DETAILS_TABLE,
                 subject_id=subject_id,
             )
-            sealed = fields.seal_json(DETAILS_COLUMN, dict(details))
+            stored = fields.encrypt_json(DETAILS_COLUMN, dict(details))
     event_id = new_id()
     work.insert_at_commit(
         _EVENTS,
@@ -92,7 +92,7 @@ def record(
             "outcome": outcome.value,
             "request_id": request_id if request_id is not None else work.request_id,
             "subject_id": subject_id,
-            "details": sealed,
+            "details": stored,
         },
     )
     return event_id

@@ -59,8 +59,8 @@ def import_users(file: Path, as_json: bool) -> None:
                 with console.workplace.open() as work:
                     accounts.import_user(
                         work,
-                        emails=console.identity.emails,
-                        hasher=console.identity.passwords.hasher,
+                        emails=console.credentials.emails,
+                        hasher=console.credentials.passwords.hasher,
                         email=account["email"],
                         legacy_hash=account["password_hash"],
                         profile={**account.get("profile", {}), "country": account["country"]},

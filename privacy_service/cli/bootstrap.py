@@ -25,7 +25,7 @@ from privacy_service.core.config import Settings, SettingsError, load_settings
 from privacy_service.core.db import create_engine_for, create_session_factory, sqlite_file
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
-from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.credentials import Credentials
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, PolicyError, load_policies
 from privacy_service.work import Workplace
@@ -172,19 +172,19 @@ class Console:
 
     settings: Settings
     workplace: Workplace
-    identity: IdentityRuntime
+    credentials: Credentials
 
 
 @contextmanager
 def identity_console() -> Iterator[Console]:
-    """Settings (with logging), an up-to-date database, the keys and identity's runtime; closed after."""
+    """Settings (with logging), an up-to-date database, the keys and Credentials; closed after."""
     settings = settings_or_exit()
     configure_logging(settings.log_level)
     engine = ready_engine(settings, migrate_embedded=True)
     keyring = open_keyring(settings)
     clock = SystemClock()
     try:
-        identity = IdentityRuntime.from_settings(settings, keyring=keyring, clock=clock)
+        credentials = Credentials.from_settings(settings, keyring=keyring, clock=clock)
     except CryptoError as error:  # settings refuse what they can; this is the last line of defence
         engine.dispose()
         fail(f"cannot start: {error}")
@@ -192,8 +192,8 @@ def identity_console() -> Iterator[Console]:
         yield Console(
             settings=settings,
             workplace=Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring),
-            identity=identity,
+            credentials=credentials,
         )
     finally:
-        identity.close()
+        credentials.close()
         engine.dispose()

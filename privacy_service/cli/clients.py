@@ -38,7 +38,7 @@ def create_client(name: str, scopes: str, as_json: bool) -> None:
         fail("give at least one scope", exit_code=EXIT_USAGE)
     with identity_console() as console, database_errors(), console.workplace.open() as work:
         registered = service.register_client(
-            work, digests=console.identity.digests, name=name, scopes=granted
+            work, digests=console.credentials.digests, name=name, scopes=granted
         )
     if as_json:
         answer = {
@@ -113,7 +113,9 @@ def rotate_secret(client_id: str, as_json: bool) -> None:
     """
     try:
         with identity_console() as console, database_errors(), console.workplace.open() as work:
-            secret = service.rotate_client_secret(work, digests=console.identity.digests, client_id=client_id)
+            secret = service.rotate_client_secret(
+                work, digests=console.credentials.digests, client_id=client_id
+            )
     except DomainError as error:
         fail(error.detail)
     if as_json:

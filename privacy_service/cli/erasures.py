@@ -16,7 +16,7 @@ import click
 
 from privacy_service.cli.bootstrap import EXIT_USAGE, database_errors, fail, identity_console
 from privacy_service.dsr.erasure import JournalError, read_journal, replay_erasures
-from privacy_service.dsr.runtime import erased_subject_index
+from privacy_service.dsr.fulfilment import erased_subject_index
 
 
 @click.group()
@@ -53,7 +53,7 @@ def replay(since: str, journal: Path | None, as_json: bool) -> None:
         with database_errors(), console.workplace.open() as work:
             report = replay_erasures(
                 work,
-                emails=console.identity.emails,
+                emails=console.credentials.emails,
                 erased_subjects=erased_subject_index(console.workplace.keyring),
                 since=moment,
                 journal=entries,

@@ -112,7 +112,7 @@ def rotate_signing() -> None:
     Running services sign with the new key within PRIVACY_SIGNING_KEY_CACHE_SECONDS.
     """
     with identity_console() as console, database_errors(), console.workplace.open() as work:
-        kid = console.identity.tokens.rotate_signing_key(work)
+        kid = console.credentials.tokens.rotate_signing_key(work)
         audit.record(
             work,
             actor=SYSTEM,

@@ -141,7 +141,7 @@ def _tune_interpreter_for_serving() -> None:
 def worker() -> None:
     """Run the background worker alone (fan-out, retries, audit sealing); stops cleanly on SIGTERM."""
     from privacy_service.connectors import WebhookConnector
-    from privacy_service.dsr.runtime import DsrRuntime
+    from privacy_service.dsr.fulfilment import Fulfilment
     from privacy_service.vault.lookup import email_index
     from privacy_service.work import Workplace
     from privacy_service.worker import build_worker
@@ -152,7 +152,7 @@ def worker() -> None:
     engine = ready_engine(settings, migrate_embedded=False)
     keyring = open_keyring(settings)
     connector = WebhookConnector()
-    dsr = DsrRuntime.from_settings(
+    fulfilment = Fulfilment.from_settings(
         settings,
         policies=policies,
         connector=connector,
@@ -160,7 +160,7 @@ def worker() -> None:
         emails=email_index(keyring.provider),
     )
     workplace = Workplace(sessions=create_session_factory(engine), clock=SystemClock(), keyring=keyring)
-    loop = build_worker(settings=settings, workplace=workplace, dsr=dsr)
+    loop = build_worker(settings=settings, workplace=workplace, fulfilment=fulfilment)
     _on_signals(lambda: loop.stop(), signal.SIGTERM, signal.SIGINT)
     loop.run()
     connector.close()

@@ -60,7 +60,7 @@ def create_admin(email: str, role: str, password_stdin: bool, as_json: bool) -> 
     try:
         with identity_console() as console, database_errors(), console.workplace.open() as work:
             created = service.create_staff(
-                work, identity=console.identity, email=email, password=password, roles=[Role(role)]
+                work, credentials=console.credentials, email=email, password=password, roles=[Role(role)]
             )
     except ValidationError as error:
         fail(validation_message(error), exit_code=EXIT_USAGE)
@@ -170,7 +170,7 @@ def reset_admin_mfa(email: str | None, user_id: str | None, as_json: bool) -> No
     does: staff must have a second factor, so the account is never left without.
     """
     with _staff_member(email=email, user_id=user_id) as (console, work, user):
-        reset = service.reset_staff_mfa(work, identity=console.identity, user=user)
+        reset = service.reset_staff_mfa(work, credentials=console.credentials, user=user)
         account_id = user.id
     if as_json:
         answer = {
@@ -194,7 +194,7 @@ def _staff_member(*, email: str | None, user_id: str | None) -> Iterator[tuple[C
     try:
         with identity_console() as console, database_errors(), console.workplace.open() as work:
             user = service.find_staff(
-                session=work.session, emails=console.identity.emails, user_id=user_id, email=email
+                session=work.session, emails=console.credentials.emails, user_id=user_id, email=email
             )
             yield console, work, user
     except DomainError as error:

@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         default=15.0,
         gt=0,
         le=1440,
-        description="A customer files a request only this soon after signing in (proof of identity).",
+        description="A customer files a request only this soon after signing in (proof of credentials).",
     )
     erasure_journal_file: Path | None = Field(
         default=None,

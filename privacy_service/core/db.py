@@ -140,12 +140,12 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+        handle = dbapi_connection.cursor()
+        handle.execute("PRAGMA journal_mode=WAL")
+        handle.execute("PRAGMA foreign_keys=ON")
+        handle.execute("PRAGMA synchronous=NORMAL")
+        handle.execute("PRAGMA busy_timeout=30000")
+        handle.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -1,11 +1,11 @@
 """Cryptography for privacy-service: the only package that touches cryptographic primitives.
 
 Key providers hold versioned key-encryption keys (KEKs) that wrap per-subject
-data keys; the field cipher seals personal-data values under those data keys,
+data keys; the field cipher encrypts personal-data values under those data keys,
 bound to their table, column and subject; the blind index allows exact-match
-lookups without plaintext. Passwords are hashed with argon2id and sealed under
-the pepper (imported legacy hashes too); TOTP and recovery codes are the
-second factors. Keyed digests and constant-time comparison serve the layers
+lookups without plaintext. Passwords are hashed with argon2id and peppered
+(encrypted under the pepper; imported legacy hashes too); TOTP and recovery
+codes are the second factors. Keyed digests and constant-time comparison serve the layers
 above (``digests``); JSON Web Signatures with Ed25519 keys sign and check
 access tokens (``jws``), and Ed25519 over bytes signs audit checkpoints
 (``signing``). This is the lowest layer: it imports nothing else from the

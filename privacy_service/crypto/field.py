@@ -1,7 +1,7 @@
 """Field-level encryption: one personal-data value, one self-describing ciphertext.
 
-Each value is sealed with AES-256-GCM (NIST SP 800-38D) under its subject's
-data key. The ciphertext names the key that sealed it, and its associated data
+Each value is encrypted with AES-256-GCM (NIST SP 800-38D) under its subject's
+data key. The ciphertext names the key that encrypted it, and its associated data
 binds it to the table, column and subject it was written for, so a value
 copied to another row, column or subject fails to decrypt.
 
@@ -21,7 +21,7 @@ the tag just as changing the body does; the nonce is authenticated by GCM
 itself.
 
 Nonces are 96 random bits. SP 800-38D §8.3 allows at most 2**32 encryptions
-per key with random nonces; a data key belongs to one subject and seals a
+per key with random nonces; a data key belongs to one subject and encrypts a
 handful of fields per change, orders of magnitude below that.
 """
 
@@ -113,7 +113,7 @@ class FieldContext:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class DataKey:
-    """A subject's unwrapped 256-bit data key, ready to seal and open fields.
+    """A subject's unwrapped 256-bit data key, ready to encrypt and open fields.
 
     The AES-GCM cipher and the ciphertext header are built once here, not per
     field. Two ``DataKey`` objects are equal only if they are the same object:
@@ -155,14 +155,14 @@ class DataKeyLookup(Protocol):
 
 
 def encrypt_field(*, key: DataKey, plaintext: bytes, context: FieldContext) -> bytes:
-    """Seal ``plaintext`` under ``key`` for ``context``; each call draws a fresh random nonce."""
+    """Encrypt ``plaintext`` under ``key`` for ``context``; each call draws a fresh random nonce."""
     header = key.header
     nonce = os.urandom(_NONCE_SIZE)
     return header + nonce + key._cipher.encrypt(nonce, plaintext, header + context.associated_data)
 
 
 def decrypt_field(*, key: DataKey, ciphertext: bytes, context: FieldContext) -> bytes:
-    """Open a ciphertext sealed by ``encrypt_field`` under ``key`` for ``context``.
+    """Open a ciphertext made by ``encrypt_field`` under ``key`` for ``context``.
 
     Raises ``MalformedCiphertext`` if it cannot be parsed and
     ``DecryptionFailed`` if it names another key or does not verify (wrong key,

@@ -82,8 +82,8 @@ class KekRing:
             raise InvalidKeyMaterial(f"data key must be {KEY_SIZE} bytes, got {len(data_key)}")
         version = self.current_version
         nonce = os.urandom(_NONCE_SIZE)
-        sealed = self._ciphers[version].encrypt(nonce, data_key, _wrap_aad(version, associated_data))
-        return WrappedKey(kek_version=version, blob=nonce + sealed)
+        ciphertext = self._ciphers[version].encrypt(nonce, data_key, _wrap_aad(version, associated_data))
+        return WrappedKey(kek_version=version, blob=nonce + ciphertext)
 
     def unwrap(self, wrapped: WrappedKey, *, associated_data: bytes) -> bytes:
         """Return the data key inside ``wrapped``, or raise if it does not verify.

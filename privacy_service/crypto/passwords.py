@@ -1,4 +1,4 @@
-"""Password hashing: argon2id, sealed under the pepper so a stolen database cannot be cracked offline.
+"""Password hashing: argon2id, peppered so a stolen database cannot be cracked offline.
 
 Each password is hashed with argon2id (RFC 9106) at parameters no weaker than
 OWASP's minimum (m = 19 MiB, t = 2, p = 1), and the resulting PHC string is
@@ -6,9 +6,9 @@ then encrypted with AES-256-GCM under a sub-key of the pepper key, which the
 key provider keeps outside the database (ASVS 4.0.3 2.4.5). Without the
 pepper a stolen table is ciphertext: there is no hash to run a dictionary
 against. Hashes imported from a shop's old platform (``legacy_hashes``) are
-sealed the same way, so no legacy hash is readable in the database either.
+peppered the same way, so no legacy hash is readable in the database either.
 
-Sealed layout, format 1::
+Peppered layout, format 1::
 
     offset  size  field
     0       1     format (0x01)
@@ -17,10 +17,10 @@ Sealed layout, format 1::
     14      n+16  AES-256-GCM ciphertext of the hash string (UTF-8) and 128-bit tag
 
 The associated data is a label, the two header bytes and the account id, so
-a sealed value copied onto another account (an attacker with write access
+a peppered value copied onto another account (an attacker with write access
 swapping in a hash whose password they know) fails to open, and the kind
 cannot be flipped. With random 96-bit nonces SP 800-38D §8.3 allows 2**32
-seals under one key: one per registration, password change or upgrade.
+encryptions under one key: one per registration, password change or upgrade.
 
 Passwords are NFKC-normalised before hashing (NIST SP 800-63B §5.1.1.2), so
 the same password typed on two keyboards (a composed or decomposed "é", a
@@ -137,7 +137,7 @@ def normalise_password(password: str) -> str:
 
 
 class PasswordHasher:
-    """Hashes and verifies passwords as argon2id sealed under the pepper; verifies imported legacy hashes.
+    """Hashes and verifies passwords as peppered argon2id hashes; verifies imported legacy hashes.
 
     Build one per process and share it: it holds no per-call state, so worker
     threads (the bounded argon2 pool) may call it concurrently. Construction
@@ -146,7 +146,7 @@ class PasswordHasher:
 
     def __init__(self, *, pepper_key: bytes, parameters: Argon2Parameters) -> None:
         self.parameters = parameters
-        self._cipher = AESGCM(pepper_subkey(pepper_key, purpose=PepperPurpose.PASSWORD_SEAL))
+        self._cipher = AESGCM(pepper_subkey(pepper_key, purpose=PepperPurpose.PASSWORD_HASH))
         self._argon2 = Argon2Hasher(
             time_cost=parameters.time_cost,
             memory_cost=parameters.memory_kib,
@@ -160,7 +160,7 @@ class PasswordHasher:
         self._dummy_hash = self._argon2.hash(secrets.token_bytes(_SALT_LEN))
 
     def hash(self, password: str, *, account_id: str) -> bytes:
-        """Return the sealed argon2id hash of ``password`` for the account ``account_id``.
+        """Return the peppered argon2id hash of ``password`` for the account ``account_id``.
 
         The password rules (``identity.password_rules``) run first; this only
         refuses, with ``ValueError``, a password over ``MAX_PASSWORD_LENGTH``.
@@ -168,26 +168,26 @@ class PasswordHasher:
         if len(password) > MAX_PASSWORD_LENGTH:
             raise ValueError(f"a password is at most {MAX_PASSWORD_LENGTH} characters")
         phc = self._argon2.hash(_encode(normalise_password(password)))
-        return self._seal(_Kind.ARGON2ID, phc.encode("ascii"), account_id=account_id)
+        return self._pepper(_Kind.ARGON2ID, phc.encode("ascii"), account_id=account_id)
 
-    def seal_legacy(self, hash_string: str, *, account_id: str) -> bytes:
-        """Seal a hash imported from a shop's old platform, after ``identify`` has accepted it.
+    def pepper_legacy(self, hash_string: str, *, account_id: str) -> bytes:
+        """Pepper a hash imported from a shop's old platform, after ``identify`` has accepted it.
 
         Raises ``UnsupportedHashFormat`` for a hash that cannot be verified
         later, so an import reports it instead of storing a dead credential.
         """
         identify(hash_string)
-        return self._seal(_Kind.LEGACY, hash_string.encode(), account_id=account_id)
+        return self._pepper(_Kind.LEGACY, hash_string.encode(), account_id=account_id)
 
-    def verify(self, sealed: bytes, password: str, *, account_id: str) -> VerifyResult:
-        """Check ``password`` against a sealed hash of ``account_id``; raise ``InvalidPassword`` if wrong.
+    def verify(self, peppered: bytes, password: str, *, account_id: str) -> VerifyResult:
+        """Check ``password`` against a peppered hash of ``account_id``; raise ``InvalidPassword`` if wrong.
 
-        Raises ``MalformedCiphertext`` or ``DecryptionFailed`` if the sealed
+        Raises ``MalformedCiphertext`` or ``DecryptionFailed`` if the peppered
         value is not one this hasher made for this account (another pepper,
         another account, altered bytes): that is tampering or a key mix-up,
         never a wrong password, and is not reported as one.
         """
-        kind, hash_string = self._open(sealed, account_id=account_id)
+        kind, hash_string = self._open(peppered, account_id=account_id)
         if len(password) > MAX_PASSWORD_LENGTH:
             raise InvalidPassword()
         if kind is _Kind.LEGACY:
@@ -216,28 +216,28 @@ class PasswordHasher:
     def __repr__(self) -> str:
         return f"PasswordHasher(parameters={self.parameters!r})"
 
-    def _seal(self, kind: _Kind, hash_bytes: bytes, *, account_id: str) -> bytes:
+    def _pepper(self, kind: _Kind, hash_bytes: bytes, *, account_id: str) -> bytes:
         header = _FORMAT_BYTE + bytes([kind])
         nonce = os.urandom(_NONCE_SIZE)
         return header + nonce + self._cipher.encrypt(nonce, hash_bytes, _associated_data(header, account_id))
 
-    def _open(self, sealed: bytes, *, account_id: str) -> tuple[_Kind, str]:
-        if len(sealed) < _HEADER_SIZE + _NONCE_SIZE + _TAG_SIZE + 1:
-            raise MalformedCiphertext("sealed password hash is truncated")
-        if sealed[0] != FORMAT_VERSION:
-            raise MalformedCiphertext(f"unknown sealed password hash format {sealed[0]}")
+    def _open(self, peppered: bytes, *, account_id: str) -> tuple[_Kind, str]:
+        if len(peppered) < _HEADER_SIZE + _NONCE_SIZE + _TAG_SIZE + 1:
+            raise MalformedCiphertext("peppered password hash is truncated")
+        if peppered[0] != FORMAT_VERSION:
+            raise MalformedCiphertext(f"unknown peppered password hash format {peppered[0]}")
         try:
-            kind = _Kind(sealed[1])
+            kind = _Kind(peppered[1])
         except ValueError:
-            raise MalformedCiphertext(f"unknown sealed password hash kind {sealed[1]}") from None
-        header = sealed[:_HEADER_SIZE]
+            raise MalformedCiphertext(f"unknown peppered password hash kind {peppered[1]}") from None
+        header = peppered[:_HEADER_SIZE]
         body = _HEADER_SIZE + _NONCE_SIZE
         try:
             plaintext = self._cipher.decrypt(
-                sealed[_HEADER_SIZE:body], sealed[body:], _associated_data(header, account_id)
+                peppered[_HEADER_SIZE:body], peppered[body:], _associated_data(header, account_id)
             )
         except InvalidTag:
-            raise DecryptionFailed("sealed password hash did not verify for this account") from None
+            raise DecryptionFailed("peppered password hash did not verify for this account") from None
         return kind, plaintext.decode()
 
 

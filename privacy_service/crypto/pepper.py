@@ -5,7 +5,7 @@ hashes, so that a stolen database alone cannot be attacked offline. The key
 provider holds one 256-bit pepper key (it never rotates: every stored value
 keyed by it would break). Each use gets its own sub-key, derived with
 HKDF-SHA256 (RFC 5869) and a purpose label, so a value computed for one
-purpose (a sealed password hash) can never be confused with another (a
+purpose (a peppered password hash) can never be confused with another (a
 recovery-code digest), and no primitive ever sees the same key twice.
 """
 
@@ -25,7 +25,9 @@ _INFO_PREFIX = b"privacy-service/pepper/v1/"
 class PepperPurpose(StrEnum):
     """What a pepper sub-key is for; each purpose derives an unrelated key."""
 
-    PASSWORD_SEAL = "password-seal"  # noqa: S105 - a label, not a password
+    # The value is the HKDF label of the password sub-key: changing it would make every stored
+    # password unverifiable, so it keeps its old wording ("seal" now means only the audit chain).
+    PASSWORD_HASH = "password-seal"  # noqa: S105 - a label, not a password
     LOGIN_THROTTLE = "login-throttle"
     OPAQUE_TOKEN = "opaque-token"  # noqa: S105 - a label, not a token
     RECOVERY_CODE = "recovery-code"

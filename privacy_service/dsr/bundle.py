@@ -5,7 +5,7 @@ and how each system answered), one ``data/<system>.json`` per system that
 answered, ``data/privacy-service.json`` (what this service holds: profile,
 records by category, including consents a shop recorded as such, login
 history, and the subject's requests), and a short human-readable
-``summary.html``. It is stored sealed under the subject's data key until it
+``summary.html``. It is stored encrypted under the subject's data key until it
 expires, so erasing the subject also makes any copy of it unreadable.
 """
 
@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from privacy_service.dsr.encryption import BUNDLE_COLUMN, RESULT_COLUMN, subject_fields
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
-from privacy_service.dsr.sealing import BUNDLE_COLUMN, RESULT_COLUMN, subject_fields
 from privacy_service.dsr.states import TaskStatus
 from privacy_service.identity.sessions import list_sessions
 from privacy_service.keys.fields import SubjectFields
@@ -46,11 +46,11 @@ def _instant(value: object) -> str:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
-def _fields(work: Work, *, runtime: DsrRuntime, table: str, subject_id: str) -> SubjectFields:
+def _fields(work: Work, *, fulfilment: Fulfilment, table: str, subject_id: str) -> SubjectFields:
     return subject_fields(work, table=table, subject_id=subject_id)
 
 
-def own_data(work: Work, *, runtime: DsrRuntime, subject_id: str) -> dict[str, Any]:
+def own_data(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> dict[str, Any]:
     """What privacy-service itself holds about the subject."""
     profile = vault.read_profile(work, subject_id=subject_id)
     records = {
@@ -164,9 +164,9 @@ def _retained_text(retained: list[dict[str, Any]]) -> str:
     )
 
 
-def store_export(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> DsrExport:
-    """Build the bundle of a finished access request and store it sealed, downloadable until it expires."""
-    fields = _fields(work, runtime=runtime, table=DsrTask.__tablename__, subject_id=request.subject_id)
+def store_export(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> DsrExport:
+    """Build the bundle of a finished access request and store it encrypted, downloadable until it expires."""
+    fields = _fields(work, fulfilment=fulfilment, table=DsrTask.__tablename__, subject_id=request.subject_id)
     parts: list[SystemPart] = []
     for task in work.session.scalars(
         select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
@@ -187,19 +187,19 @@ def store_export(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> Dsr
     content = build_bundle(
         request=request,
         generated_at=now,
-        own=own_data(work, runtime=runtime, subject_id=request.subject_id),
+        own=own_data(work, fulfilment=fulfilment, subject_id=request.subject_id),
         systems=parts,
     )
     export = DsrExport(
         request_id=request.id,
         subject_id=request.subject_id,
         bundle=_fields(
-            work, runtime=runtime, table=DsrExport.__tablename__, subject_id=request.subject_id
-        ).seal_bytes(BUNDLE_COLUMN, content),
+            work, fulfilment=fulfilment, table=DsrExport.__tablename__, subject_id=request.subject_id
+        ).encrypt_bytes(BUNDLE_COLUMN, content),
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         created_at=now,
-        expires_at=now + runtime.export_lifetime,
+        expires_at=now + fulfilment.export_lifetime,
     )
     work.session.merge(export)
     return export

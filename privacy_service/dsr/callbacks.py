@@ -35,21 +35,21 @@ from privacy_service.dsr.errors import (
     TaskClosed,
     TaskNotFound,
 )
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import CallbackReceipt, DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.states import TaskStatus
 from privacy_service.dsr.systems import find_target
 from privacy_service.work import Work
 
 
 def receive_callback(
-    work: Work, *, runtime: DsrRuntime, task_id: str, headers: Mapping[str, str], body: bytes
+    work: Work, *, fulfilment: Fulfilment, task_id: str, headers: Mapping[str, str], body: bytes
 ) -> DsrTask:
     """Check the signature and the binding to the task, complete it and, if it was the last, the request."""
     task = work.session.scalar(select(DsrTask).where(DsrTask.id == task_id).with_for_update())
     if task is None:
         raise TaskNotFound()
-    target = find_target(work, policies=runtime.policies, name=task.system)
+    target = find_target(work, policies=fulfilment.policies, name=task.system)
     if target is None:
         raise InvalidSignature("The system of this task is no longer registered.")
     webhook_id = verify_signature(secret=target.secret, headers=headers, body=body, now=work.clock.now())
@@ -69,8 +69,8 @@ def receive_callback(
     answer = parse_completion(body)
     request = work.session.get(DsrRequest, task.request_id)
     assert request is not None
-    complete_task(work, runtime=runtime, task=task, request=request, answer=answer)
-    close_request_if_done(work, runtime=runtime, request_id=request.id)
+    complete_task(work, fulfilment=fulfilment, task=task, request=request, answer=answer)
+    close_request_if_done(work, fulfilment=fulfilment, request_id=request.id)
     return task
 
 

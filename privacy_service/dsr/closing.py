@@ -18,10 +18,10 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.connectors import Completed
 from privacy_service.dsr.bundle import store_export
+from privacy_service.dsr.encryption import RESULT_COLUMN, subject_fields
 from privacy_service.dsr.erasure import erase_locally
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import ERROR_LENGTH, DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
-from privacy_service.dsr.sealing import RESULT_COLUMN, subject_fields
 from privacy_service.dsr.states import (
     ACTIVE_REQUEST_STATUSES,
     OPEN_TASK_STATUSES,
@@ -44,9 +44,9 @@ def _system_party(name: str) -> Party:
 
 
 def complete_task(
-    work: Work, *, runtime: DsrRuntime, task: DsrTask, request: DsrRequest, answer: Completed
+    work: Work, *, fulfilment: Fulfilment, task: DsrTask, request: DsrRequest, answer: Completed
 ) -> None:
-    """A system answered: keep what it holds (sealed under the subject's key) and what it keeps back."""
+    """A system answered: keep what it holds (encrypted under the subject's key) and what it keeps back."""
     task.status = TaskStatus.COMPLETED.value
     task.completed_at = work.clock.now()
     task.lease_until = None
@@ -54,7 +54,7 @@ def complete_task(
     if answer.data:
         try:
             fields = subject_fields(work, table=DsrTask.__tablename__, subject_id=request.subject_id)
-            task.result = fields.seal_json(RESULT_COLUMN, answer.data)
+            task.result = fields.encrypt_json(RESULT_COLUMN, answer.data)
         except (SubjectKeyDestroyed, SubjectKeyNotFound):
             task.result = None  # the subject was erased meanwhile: what came back about them is not kept
     task.retained = (
@@ -77,7 +77,7 @@ def complete_task(
     )
 
 
-def fail_task(work: Work, *, runtime: DsrRuntime, task: DsrTask, request: DsrRequest, error: str) -> None:
+def fail_task(work: Work, *, fulfilment: Fulfilment, task: DsrTask, request: DsrRequest, error: str) -> None:
     """A task that will not complete: it ends with the error that stopped it (no personal data in it)."""
     task.status = TaskStatus.FAILED.value
     task.lease_until = None
@@ -92,7 +92,7 @@ def fail_task(work: Work, *, runtime: DsrRuntime, task: DsrTask, request: DsrReq
     )
 
 
-def close_request_if_done(work: Work, *, runtime: DsrRuntime, request_id: str) -> bool:
+def close_request_if_done(work: Work, *, fulfilment: Fulfilment, request_id: str) -> bool:
     """End the request if none of its tasks is open; True when it ended now."""
     request = work.session.scalar(select(DsrRequest).where(DsrRequest.id == request_id).with_for_update())
     if request is None or RequestStatus(request.status) not in ACTIVE_REQUEST_STATUSES:
@@ -107,9 +107,9 @@ def close_request_if_done(work: Work, *, runtime: DsrRuntime, request_id: str) -
     if RequestType(request.type) is RequestType.ACCESS:
         # A subject erased meanwhile leaves nobody to hand a copy to: the request ends without one.
         with contextlib.suppress(SubjectKeyDestroyed, SubjectKeyNotFound, SubjectNotFound):
-            store_export(work, runtime=runtime, request=request)
+            store_export(work, fulfilment=fulfilment, request=request)
     else:
-        erase_locally(work, runtime=runtime, request=request)
+        erase_locally(work, fulfilment=fulfilment, request=request)
     request.status = outcome.value
     request.completed_at = work.clock.now()
     audit.record(
@@ -128,7 +128,7 @@ def close_request_if_done(work: Work, *, runtime: DsrRuntime, request_id: str) -
     return True
 
 
-def fail_overdue_tasks(work: Work, *, runtime: DsrRuntime, limit: int = 500) -> int:
+def fail_overdue_tasks(work: Work, *, fulfilment: Fulfilment, limit: int = 500) -> int:
     """Fail the open tasks of requests whose deadline has passed, with their last error; return how many."""
     now = work.clock.now()
     rows = work.session.execute(
@@ -150,11 +150,11 @@ def fail_overdue_tasks(work: Work, *, runtime: DsrRuntime, limit: int = 500) -> 
             reason = f"{task.last_error}; the deadline passed"
         else:
             reason = "the deadline passed before the system could be reached"
-        fail_task(work, runtime=runtime, task=task, request=request, error=reason)
+        fail_task(work, fulfilment=fulfilment, task=task, request=request, error=reason)
     return len(rows)
 
 
-def close_finished_requests(work: Work, *, runtime: DsrRuntime, limit: int = 100) -> int:
+def close_finished_requests(work: Work, *, fulfilment: Fulfilment, limit: int = 100) -> int:
     """End active requests none of whose tasks is open (those with no system at all, or after a crash)."""
     open_task = exists().where(
         DsrTask.request_id == DsrRequest.id,
@@ -167,5 +167,6 @@ def close_finished_requests(work: Work, *, runtime: DsrRuntime, limit: int = 100
         .limit(limit)
     ).all()
     return sum(
-        close_request_if_done(work, runtime=runtime, request_id=request_id) for request_id in request_ids
+        close_request_if_done(work, fulfilment=fulfilment, request_id=request_id)
+        for request_id in request_ids
     )

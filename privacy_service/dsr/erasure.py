@@ -25,8 +25,8 @@ from privacy_service.audit.actions import SYSTEM, Action, Outcome, user_party
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest, ErasureRecord
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.accounts import delete_account
 from privacy_service.keys.models import SubjectKey
 from privacy_service.vault import service as vault
@@ -36,7 +36,7 @@ from privacy_service.work import Work
 _SCAN_BATCH = 2_000
 
 
-def erase_locally(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> bool:
+def erase_locally(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> bool:
     """Erase the subject of ``request`` here; False when there was nothing left to erase."""
     try:
         profile = vault.read_profile(work, subject_id=request.subject_id)
@@ -47,8 +47,8 @@ def erase_locally(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> bo
             id=new_id(),
             request_id=request.id,
             erased_at=work.clock.now(),
-            subject_digest=runtime.erased_subjects.digest(request.subject_id),
-            email_digest=runtime.emails.digest(profile.email),
+            subject_digest=fulfilment.erased_subjects.digest(request.subject_id),
+            email_digest=fulfilment.emails.digest(profile.email),
         )
     )
     _erase(work, subject_id=request.subject_id, replay=False)
@@ -61,7 +61,7 @@ def _erase(work: Work, *, subject_id: str, replay: bool) -> None:
         vault.erase_subject(work, subject_id=subject_id)
     else:
         work.keyring.shred(session=work.session, subject_id=subject_id)
-    # Recorded without details: anything sealed under the shredded key would be unreadable anyway.
+    # Recorded without details: anything encrypted under the shredded key would be unreadable anyway.
     audit.record(
         work,
         actor=SYSTEM,

@@ -6,10 +6,10 @@ from sqlalchemy import update
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
+from privacy_service.dsr.encryption import BUNDLE_COLUMN, subject_fields
 from privacy_service.dsr.errors import ExportExpired, ExportNotReady, RequestNotFound
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest
-from privacy_service.dsr.runtime import DsrRuntime
-from privacy_service.dsr.sealing import BUNDLE_COLUMN, subject_fields
 from privacy_service.identity.principals import Principal
 from privacy_service.work import Work
 
@@ -24,7 +24,7 @@ def may_download(request: DsrRequest, principal: Principal) -> bool:
 
 
 def download_export(
-    work: Work, *, runtime: DsrRuntime, principal: Principal, request_id: str
+    work: Work, *, fulfilment: Fulfilment, principal: Principal, request_id: str
 ) -> tuple[bytes, DsrExport]:
     """The bundle's ZIP bytes, with ``dsr_export_download`` recorded."""
     request = work.session.get(DsrRequest, request_id)

@@ -1,7 +1,7 @@
-"""Delivering tasks to downstream systems: claimed in one transaction, sent outside any, recorded in another.
+"""Delivering tasks to downstream systems: leased in one transaction, sent outside any, recorded in another.
 
-A claim sets a lease on due tasks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
-so two workers never take the same task) and builds each delivery. The
+Leasing sets ``lease_until`` on due tasks (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so two workers never take the same task) and builds each delivery. The
 deliveries then run concurrently in a bounded thread pool, so one slow system
 does not hold up the others, and each outcome is recorded in its own short
 transaction as soon as it arrives. A worker killed mid-delivery leaves only
@@ -27,8 +27,8 @@ from sqlalchemy import or_, select, update
 from privacy_service.connectors import Accepted, Completed, Delivery, DeliveryOutcome, Failed
 from privacy_service.core.errors import DomainError
 from privacy_service.dsr.closing import close_request_if_done, complete_task, fail_task
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DownstreamSystem, DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.service import jurisdiction_country
 from privacy_service.dsr.states import ACTIVE_REQUEST_STATUSES, RequestStatus, TaskStatus
 from privacy_service.dsr.systems import SystemTarget, find_target
@@ -46,7 +46,7 @@ _TIMEOUT_PHASES = 4
 
 
 def lease_for(timeout_seconds: float) -> timedelta:
-    """How long a claim holds a task: longer than the slowest delivery, so no task is sent twice at once."""
+    """How long a lease holds a task: longer than the slowest delivery, so no task is sent twice at once."""
     return timedelta(seconds=timeout_seconds * _TIMEOUT_PHASES) + LEASE_MARGIN
 
 
@@ -63,16 +63,16 @@ def retry_delay(*, attempts: int, minimum: timedelta, maximum: timedelta, rng: r
 
 
 @dataclass(frozen=True)
-class Claim:
+class Lease:
     """A task leased for one delivery attempt."""
 
     task_id: str
     request_id: str
-    attempt: int  # the task's attempt number this claim made: a later claim makes another
+    attempt: int  # the task's attempt number this lease made: a later lease makes another
     delivery: Delivery
 
 
-def claim_due_tasks(work: Work, *, runtime: DsrRuntime, limit: int) -> list[Claim]:
+def lease_due_tasks(work: Work, *, fulfilment: Fulfilment, limit: int) -> list[Lease]:
     """Lease up to ``limit`` due tasks and build their deliveries; a task that cannot be sent fails here."""
     now = work.clock.now()
     rows = work.session.execute(
@@ -94,37 +94,45 @@ def claim_due_tasks(work: Work, *, runtime: DsrRuntime, limit: int) -> list[Clai
     names = sorted({task.system for task, _ in rows})
     # One query puts the registered systems in the session, where find_target then finds them.
     work.session.scalars(select(DownstreamSystem).where(DownstreamSystem.name.in_(names))).all()
-    targets = {name: find_target(work, policies=runtime.policies, name=name) for name in names}
+    targets = {name: find_target(work, policies=fulfilment.policies, name=name) for name in names}
     profiles = {
-        subject_id: _profile(work, runtime=runtime, subject_id=subject_id)
+        subject_id: _profile(work, fulfilment=fulfilment, subject_id=subject_id)
         for subject_id in sorted({request.subject_id for _, request in rows})
     }
-    claims: list[Claim] = []
+    leases: list[Lease] = []
     starting: set[str] = set()
     for task, request in rows:
         target = targets[task.system]
         if target is None:
             fail_task(
-                work, runtime=runtime, task=task, request=request, error="the system is no longer registered"
+                work,
+                fulfilment=fulfilment,
+                task=task,
+                request=request,
+                error="the system is no longer registered",
             )
             continue
         profile = profiles[request.subject_id]
         if profile is None:
             fail_task(
-                work, runtime=runtime, task=task, request=request, error="the subject no longer exists here"
+                work,
+                fulfilment=fulfilment,
+                task=task,
+                request=request,
+                error="the subject no longer exists here",
             )
             continue
         task.attempts += 1
         task.lease_until = now + lease_for(target.timeout_seconds)
         if request.status == RequestStatus.RECEIVED.value:
             starting.add(request.id)
-        claims.append(
-            Claim(
+        leases.append(
+            Lease(
                 task_id=task.id,
                 request_id=request.id,
                 attempt=task.attempts,
                 delivery=_delivery(
-                    runtime=runtime, task=task, request=request, target=target, profile=profile
+                    fulfilment=fulfilment, task=task, request=request, target=target, profile=profile
                 ),
             )
         )
@@ -136,10 +144,10 @@ def claim_due_tasks(work: Work, *, runtime: DsrRuntime, limit: int) -> list[Clai
             .where(DsrRequest.id == request_id, DsrRequest.status == RequestStatus.RECEIVED.value)
             .values(status=RequestStatus.IN_PROGRESS.value)
         )
-    return claims
+    return leases
 
 
-def _profile(work: Work, *, runtime: DsrRuntime, subject_id: str) -> ProfileFields | None:
+def _profile(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> ProfileFields | None:
     try:
         return vault.read_profile(work, subject_id=subject_id)
     except DomainError:
@@ -147,7 +155,12 @@ def _profile(work: Work, *, runtime: DsrRuntime, subject_id: str) -> ProfileFiel
 
 
 def _delivery(
-    *, runtime: DsrRuntime, task: DsrTask, request: DsrRequest, target: SystemTarget, profile: ProfileFields
+    *,
+    fulfilment: Fulfilment,
+    task: DsrTask,
+    request: DsrRequest,
+    target: SystemTarget,
+    profile: ProfileFields,
 ) -> Delivery:
     """API.md "What downstream systems receive"."""
     identifiers: dict[str, Any] = {"subject_id": request.subject_id, "email": profile.email}
@@ -159,11 +172,11 @@ def _delivery(
         "task_id": task.id,
         "due_at": request.due_at.isoformat().replace("+00:00", "Z"),
         "subject": {"id": request.subject_id, "email": profile.email, "identifiers": identifiers},
-        "callback_url": runtime.callback_url(task.id),
+        "callback_url": fulfilment.callback_url(task.id),
     }
     if request.type == RequestType.ERASURE.value:
         # What the law makes this system keep for this subject's country: it answers with `retained`.
-        rules = runtime.policies.retention_for(
+        rules = fulfilment.policies.retention_for(
             country=jurisdiction_country(profile), categories=target.categories
         )
         payload["legal_holds"] = [
@@ -183,14 +196,14 @@ def _delivery(
 def record_outcome(
     work: Work,
     *,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     task_id: str,
     outcome: DeliveryOutcome,
     rng: random.Random,
     attempt: int | None = None,
 ) -> None:
     """Write what one delivery attempt came to, and end the request if that was its last open task."""
-    record_outcomes(work, runtime=runtime, outcomes=[Answer(task_id, attempt, outcome)], rng=rng)
+    record_outcomes(work, fulfilment=fulfilment, outcomes=[Answer(task_id, attempt, outcome)], rng=rng)
 
 
 @dataclass(frozen=True)
@@ -202,7 +215,7 @@ class Answer:
     outcome: DeliveryOutcome
 
     def is_stale_for(self, task: DsrTask) -> bool:
-        """True when the task was claimed again since: only a completion still counts then.
+        """True when the task was leased again since: only a completion still counts then.
 
         A late failure (or acceptance) of an attempt whose lease ran out must not overwrite the newer
         attempt's lease or schedule; a late completion is still the system's answer, and ends the task.
@@ -215,7 +228,7 @@ class Answer:
 
 
 def record_outcomes(
-    work: Work, *, runtime: DsrRuntime, outcomes: Sequence[Answer], rng: random.Random
+    work: Work, *, fulfilment: Fulfilment, outcomes: Sequence[Answer], rng: random.Random
 ) -> None:
     """Write what several delivery attempts came to, then end the requests whose last open task that was.
 
@@ -245,18 +258,20 @@ def record_outcomes(
         if task is None or TaskStatus(task.status).is_final:
             continue  # a callback got there first, or the request was rejected meanwhile
         if answer.is_stale_for(task):
-            continue  # claimed again after this attempt's lease ran out: the newer attempt reports
+            continue  # leased again after this attempt's lease ran out: the newer attempt reports
         request = requests[task.request_id]
-        _record_attempt(work, runtime=runtime, task=task, request=request, outcome=answer.outcome, rng=rng)
+        _record_attempt(
+            work, fulfilment=fulfilment, task=task, request=request, outcome=answer.outcome, rng=rng
+        )
         ended.add(request.id)
     for request_id in sorted(ended):
-        close_request_if_done(work, runtime=runtime, request_id=request_id)
+        close_request_if_done(work, fulfilment=fulfilment, request_id=request_id)
 
 
 def _record_attempt(
     work: Work,
     *,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     task: DsrTask,
     request: DsrRequest,
     outcome: DeliveryOutcome,
@@ -266,34 +281,34 @@ def _record_attempt(
     task.lease_until = None
     now = work.clock.now()
     if isinstance(outcome, Completed):
-        complete_task(work, runtime=runtime, task=task, request=request, answer=outcome)
+        complete_task(work, fulfilment=fulfilment, task=task, request=request, answer=outcome)
     elif isinstance(outcome, Accepted):
         if task.status == TaskStatus.PENDING.value:
             task.status = TaskStatus.WAITING.value
             task.accepted_at = now
     else:
-        _after_failure(work, runtime=runtime, task=task, request=request, failure=outcome, rng=rng)
+        _after_failure(work, fulfilment=fulfilment, task=task, request=request, failure=outcome, rng=rng)
 
 
 def _after_failure(
     work: Work,
     *,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     task: DsrTask,
     request: DsrRequest,
     failure: Failed,
     rng: random.Random,
 ) -> None:
     if not failure.retryable:
-        fail_task(work, runtime=runtime, task=task, request=request, error=failure.error)
+        fail_task(work, fulfilment=fulfilment, task=task, request=request, error=failure.error)
         return
     next_attempt = work.clock.now() + retry_delay(
-        attempts=task.attempts, minimum=runtime.retry_min, maximum=runtime.retry_max, rng=rng
+        attempts=task.attempts, minimum=fulfilment.retry_min, maximum=fulfilment.retry_max, rng=rng
     )
     if next_attempt >= request.due_at:
         fail_task(
             work,
-            runtime=runtime,
+            fulfilment=fulfilment,
             task=task,
             request=request,
             error=f"{failure.error}; no attempt left before the deadline",
@@ -304,12 +319,12 @@ def _after_failure(
 
 
 class FanOut:
-    """One worker process's deliveries: claims due tasks and sends them concurrently, at most ``capacity``."""
+    """One worker process's deliveries: leases due tasks and sends them concurrently, at most ``capacity``."""
 
-    def __init__(self, *, workplace: Workplace, runtime: DsrRuntime) -> None:
+    def __init__(self, *, workplace: Workplace, fulfilment: Fulfilment) -> None:
         self._workplace = workplace
-        self.runtime = runtime
-        self._capacity = runtime.delivery_concurrency
+        self.fulfilment = fulfilment
+        self._capacity = fulfilment.delivery_concurrency
         self._pool = ThreadPoolExecutor(max_workers=self._capacity, thread_name_prefix="dsr-delivery")
         self._in_flight: set[Future[None]] = set()
         self._lock = threading.Lock()
@@ -323,27 +338,27 @@ class FanOut:
             return len(self._in_flight)
 
     def run_once(self) -> int:
-        """Claim as many due tasks as there are free places and start their deliveries; return how many."""
+        """Lease as many due tasks as there are free places and start their deliveries; return how many."""
         free = self._capacity - self.in_flight
         if free <= 0:
             return 0
         with self._workplace.open() as work:
-            claims = claim_due_tasks(work, runtime=self.runtime, limit=free)
-        for claim in claims:
-            future = self._pool.submit(self._deliver, claim)
+            leases = lease_due_tasks(work, fulfilment=self.fulfilment, limit=free)
+        for lease in leases:
+            future = self._pool.submit(self._deliver, lease)
             with self._lock:
                 self._in_flight.add(future)
             future.add_done_callback(self._done)
-        return len(claims)
+        return len(leases)
 
     def _done(self, future: Future[None]) -> None:
         with self._lock:
             self._in_flight.discard(future)
 
-    def _deliver(self, claim: Claim) -> None:
-        outcome = self.runtime.connector.deliver(claim.delivery, now=self._workplace.clock.now())
+    def _deliver(self, lease: Lease) -> None:
+        outcome = self.fulfilment.connector.deliver(lease.delivery, now=self._workplace.clock.now())
         with self._lock:
-            self._outcomes.append(Answer(claim.task_id, claim.attempt, outcome))
+            self._outcomes.append(Answer(lease.task_id, lease.attempt, outcome))
         # Group commit: whoever holds the recorder writes every outcome that has arrived in one
         # transaction, so answers arriving together do not queue one by one for the database's write
         # lock. This delivery ends only once its outcome is recorded: either a recorder took it before
@@ -357,7 +372,7 @@ class FanOut:
     def _record(self, batch: list[Answer]) -> None:
         try:
             with self._workplace.open() as work:
-                record_outcomes(work, runtime=self.runtime, outcomes=batch, rng=self._rng)
+                record_outcomes(work, fulfilment=self.fulfilment, outcomes=batch, rng=self._rng)
             return
         except Exception:
             if len(batch) == 1:

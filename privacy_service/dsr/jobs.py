@@ -15,7 +15,7 @@ from privacy_service.dsr.closing import close_finished_requests, fail_overdue_ta
 from privacy_service.dsr.erasure import journal_pending_erasures
 from privacy_service.dsr.exports import purge_expired_exports
 from privacy_service.dsr.fanout import FanOut
-from privacy_service.dsr.runtime import DsrRuntime
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.work import Work
 
 
@@ -26,10 +26,10 @@ def deliver_tasks_job(fanout: FanOut) -> Callable[[Work], None]:
     return run
 
 
-def close_requests_job(runtime: DsrRuntime) -> Callable[[Work], None]:
+def close_requests_job(fulfilment: Fulfilment) -> Callable[[Work], None]:
     def run(work: Work) -> None:
-        fail_overdue_tasks(work, runtime=runtime)
-        close_finished_requests(work, runtime=runtime)
+        fail_overdue_tasks(work, fulfilment=fulfilment)
+        close_finished_requests(work, fulfilment=fulfilment)
 
     return run
 

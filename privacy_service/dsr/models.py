@@ -4,7 +4,7 @@ What stays in plaintext is structure: ids, types, states, dates, system
 names, error messages (written without personal data), and what systems keep
 under a legal hold (categories, reasons, dates). Everything a system returns
 about the person, the export bundle and an officer's free-text reasoning are
-sealed under the subject's data key, so erasing the subject makes them
+encrypted under the subject's data key, so erasing the subject makes them
 unreadable too. A request keeps its subject's id after erasure, so the
 request and its audit events stay traceable without naming anyone.
 """
@@ -55,7 +55,7 @@ class DsrTask(Base):
     """One downstream system's part of a request: an outbox row written with the request, delivered later.
 
     ``webhook_id`` is fixed when the task is written, so every retry carries
-    the same ``webhook-id`` and the system can de-duplicate. A worker claims a
+    the same ``webhook-id`` and the system can de-duplicate. A worker leases a
     task by setting ``lease_until``; a worker that dies mid-delivery leaves a
     lease that runs out, and another worker delivers the task again.
     """
@@ -79,7 +79,7 @@ class DsrTask(Base):
     last_error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH))
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    result: Mapped[bytes | None] = encrypted_column()  # the system's `data`, sealed under the subject's key
+    result: Mapped[bytes | None] = encrypted_column()  # the system's `data`, encrypted with the subject's key
     retained: Mapped[str | None] = mapped_column(Text)  # JSON list of {category, reason, until}
 
 
@@ -102,9 +102,9 @@ class CallbackReceipt(Base):
 
 
 class DownstreamSystem(Base):
-    """A system registered through the API; its Standard Webhooks secret is sealed, never returned.
+    """A system registered through the API; its Standard Webhooks secret is encrypted, never returned.
 
-    The secret is sealed under a data key of its own (``key_owner``), so key
+    The secret is encrypted under a data key of its own (``key_owner``), so key
     rotation re-wraps it with every subject's key and unregistering shreds it.
     """
 
@@ -121,7 +121,7 @@ class DownstreamSystem(Base):
 
 
 class DsrExport(Base):
-    """The ZIP bundle answering an access request, sealed under the subject's key until it expires."""
+    """The ZIP bundle answering an access request, encrypted under the subject's key until it expires."""
 
     __tablename__ = "dsr_exports"
 

@@ -19,6 +19,7 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.cursors import Position
 from privacy_service.core.ids import new_id
+from privacy_service.dsr.encryption import REJECTION_DETAIL_COLUMN, subject_fields
 from privacy_service.dsr.errors import (
     InvalidTransition,
     RecentLoginRequired,
@@ -27,10 +28,9 @@ from privacy_service.dsr.errors import (
     SecondFactorRequired,
     SubjectIdRequired,
 )
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.schemas import ExportLink, RejectionView, RequestView, RetainedItem, TaskView
-from privacy_service.dsr.sealing import REJECTION_DETAIL_COLUMN, subject_fields
 from privacy_service.dsr.states import (
     FINAL_REQUEST_STATUSES,
     REQUEST_TRANSITIONS,
@@ -67,7 +67,7 @@ def jurisdiction_country(profile: ProfileFields) -> str | None:
 def file_request(
     work: Work,
     *,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     requester: Principal,
     request_type: RequestType,
     subject_id: str | None,
@@ -77,12 +77,12 @@ def file_request(
     A customer files for themself, signed in recently (and with their second
     factor when they have one); a shop backend files on a subject's behalf.
     """
-    subject_id = _requested_subject(work, runtime=runtime, requester=requester, subject_id=subject_id)
+    subject_id = _requested_subject(work, fulfilment=fulfilment, requester=requester, subject_id=subject_id)
     profile = vault.read_profile(work, subject_id=subject_id)
     _refuse_a_second_open_request(session=work.session, subject_id=subject_id, request_type=request_type)
-    jurisdiction = runtime.policies.jurisdiction_for(jurisdiction_country(profile))
+    jurisdiction = fulfilment.policies.jurisdiction_for(jurisdiction_country(profile))
     now = work.clock.now()
-    needs_approval = runtime.policies.needs_approval(jurisdiction=jurisdiction, request_type=request_type)
+    needs_approval = fulfilment.policies.needs_approval(jurisdiction=jurisdiction, request_type=request_type)
     request = DsrRequest(
         id=new_id(),
         type=request_type.value,
@@ -90,7 +90,7 @@ def file_request(
         subject_id=subject_id,
         jurisdiction=jurisdiction.code,
         received_at=now,
-        due_at=runtime.policies.due_at(received_at=now, jurisdiction=jurisdiction),
+        due_at=fulfilment.policies.due_at(received_at=now, jurisdiction=jurisdiction),
         extended=False,
         filed_by_type=requester.party.type.value,
         filed_by_id=requester.id,
@@ -98,7 +98,7 @@ def file_request(
     )
     work.session.add(request)
     names = systems_taking(
-        session=work.session, policies=runtime.policies, request_type=SystemRequestType(request_type.value)
+        session=work.session, policies=fulfilment.policies, request_type=SystemRequestType(request_type.value)
     )
     for name in names:
         task_id = new_id()
@@ -115,7 +115,7 @@ def file_request(
         )
     work.session.flush()
     if not needs_approval and names:
-        work.after_commit(runtime.new_tasks.notify)  # a worker in this process starts at once
+        work.after_commit(fulfilment.new_tasks.notify)  # a worker in this process starts at once
     audit.record(
         work,
         actor=requester.party,
@@ -155,7 +155,7 @@ def _refuse_a_second_open_request(*, session: Session, subject_id: str, request_
 
 
 def _requested_subject(
-    work: Work, *, runtime: DsrRuntime, requester: Principal, subject_id: str | None
+    work: Work, *, fulfilment: Fulfilment, requester: Principal, subject_id: str | None
 ) -> str:
     if not requester.is_user:
         if subject_id is None:
@@ -164,10 +164,9 @@ def _requested_subject(
     if subject_id is not None and subject_id != requester.id:
         raise Forbidden("A customer files requests for themself only.")
     login = work.session.get(UserSession, requester.session_id) if requester.session_id else None
-    if login is None or login.created_at < work.clock.now() - runtime.recent_login:
-        raise RecentLoginRequired(
-            f"Requests need a sign-in of the last {int(runtime.recent_login.total_seconds() // 60)} minutes."
-        )
+    if login is None or login.created_at < work.clock.now() - fulfilment.recent_login:
+        minutes = int(fulfilment.recent_login.total_seconds() // 60)
+        raise RecentLoginRequired(f"Requests need a sign-in of the last {minutes} minutes.")
     if not requester.has_second_factor and confirmed_factor(session=work.session, user_id=requester.id):
         raise SecondFactorRequired()
     return requester.id
@@ -194,20 +193,20 @@ def visible_request(*, session: Session, principal: Principal, request_id: str) 
     return request
 
 
-def request_view(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> RequestView:
+def request_view(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> RequestView:
     tasks = work.session.scalars(
         select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
     ).all()
-    return _view(work, runtime=runtime, request=request, tasks=list(tasks))
+    return _view(work, fulfilment=fulfilment, request=request, tasks=list(tasks))
 
 
-def _view(work: Work, *, runtime: DsrRuntime, request: DsrRequest, tasks: list[DsrTask]) -> RequestView:
+def _view(work: Work, *, fulfilment: Fulfilment, request: DsrRequest, tasks: list[DsrTask]) -> RequestView:
     status = RequestStatus(request.status)
     rejection = None
     if request.rejection_reason is not None and request.decided_at is not None:
         rejection = RejectionView(
             reason=RejectionReason(request.rejection_reason),
-            detail=_open_rejection_detail(work, runtime=runtime, request=request),
+            detail=_open_rejection_detail(work, fulfilment=fulfilment, request=request),
             at=request.decided_at,
         )
     export = None
@@ -218,7 +217,7 @@ def _view(work: Work, *, runtime: DsrRuntime, request: DsrRequest, tasks: list[D
         bundle = work.session.get(DsrExport, request.id)
         if bundle is not None and bundle.bundle is not None and bundle.expires_at > work.clock.now():
             export = ExportLink(
-                url=f"{runtime.public_url}/v1/dsr/{request.id}/export", expires_at=bundle.expires_at
+                url=f"{fulfilment.public_url}/v1/dsr/{request.id}/export", expires_at=bundle.expires_at
             )
     return RequestView(
         id=request.id,
@@ -256,18 +255,18 @@ def retained_items(task: DsrTask) -> list[dict[str, str | None]]:
     return items
 
 
-def _open_rejection_detail(work: Work, *, runtime: DsrRuntime, request: DsrRequest) -> str | None:
+def _open_rejection_detail(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> str | None:
     if request.rejection_detail is None:
         return None
     try:
-        return _request_fields(work, runtime=runtime, subject_id=request.subject_id).open(
+        return _request_fields(work, fulfilment=fulfilment, subject_id=request.subject_id).open(
             REJECTION_DETAIL_COLUMN, request.rejection_detail
         )
     except SubjectKeyDestroyed:
         return None
 
 
-def _request_fields(work: Work, *, runtime: DsrRuntime, subject_id: str) -> SubjectFields:
+def _request_fields(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> SubjectFields:
     return subject_fields(work, table=DsrRequest.__tablename__, subject_id=subject_id)
 
 
@@ -279,7 +278,7 @@ class RequestFilter:
 
 
 def list_requests(
-    work: Work, *, runtime: DsrRuntime, filters: RequestFilter, limit: int, after: Position | None = None
+    work: Work, *, fulfilment: Fulfilment, filters: RequestFilter, limit: int, after: Position | None = None
 ) -> tuple[list[RequestView], Position | None]:
     """An officer's queue: requests by due date, the most urgent first; the position of a next page."""
     query = select(DsrRequest).order_by(DsrRequest.due_at, DsrRequest.id)
@@ -305,7 +304,7 @@ def list_requests(
             select(DsrTask).where(DsrTask.request_id.in_(list(tasks_by_request))).order_by(DsrTask.system)
         ):
             tasks_by_request[task.request_id].append(task)
-    views = [_view(work, runtime=runtime, request=row, tasks=tasks_by_request[row.id]) for row in rows]
+    views = [_view(work, fulfilment=fulfilment, request=row, tasks=tasks_by_request[row.id]) for row in rows]
     next_position = Position(at=rows[-1].due_at, id=rows[-1].id) if more else None
     return views, next_position
 
@@ -325,14 +324,14 @@ def _locked_request(*, session: Session, request_id: str) -> DsrRequest:
     return request
 
 
-def approve_request(work: Work, *, runtime: DsrRuntime, officer: Principal, request_id: str) -> DsrRequest:
+def approve_request(work: Work, *, fulfilment: Fulfilment, officer: Principal, request_id: str) -> DsrRequest:
     """An officer lets a request that awaits approval go ahead: its tasks become deliverable."""
     request = _locked_request(session=work.session, request_id=request_id)
     if RequestStatus(request.status) is not RequestStatus.AWAITING_APPROVAL:
         raise InvalidTransition("Only a request awaiting approval can be approved.")
     move(request, RequestStatus.IN_PROGRESS)
     request.decided_by, request.decided_at = officer.id, work.clock.now()
-    work.after_commit(runtime.new_tasks.notify)
+    work.after_commit(fulfilment.new_tasks.notify)
     audit.record(
         work,
         actor=officer.party,
@@ -346,7 +345,7 @@ def approve_request(work: Work, *, runtime: DsrRuntime, officer: Principal, requ
 def reject_request(
     work: Work,
     *,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     officer: Principal,
     request_id: str,
     reason: RejectionReason,
@@ -359,9 +358,9 @@ def reject_request(
     request.decided_by, request.decided_at, request.completed_at = officer.id, now, now
     request.rejection_reason = reason.value
     if detail:
-        request.rejection_detail = _request_fields(work, runtime=runtime, subject_id=request.subject_id).seal(
-            REJECTION_DETAIL_COLUMN, detail
-        )
+        request.rejection_detail = _request_fields(
+            work, fulfilment=fulfilment, subject_id=request.subject_id
+        ).encrypt(REJECTION_DETAIL_COLUMN, detail)
     for task in work.session.scalars(select(DsrTask).where(DsrTask.request_id == request.id)):
         task.status = TaskStatus.CANCELLED.value
         task.lease_until = None

@@ -2,7 +2,7 @@
 
 A system in ``policies/`` is configuration (its secret comes from the
 environment); one registered through ``POST /v1/systems`` lives in the
-database with its secret sealed under a data key of its own. The fan-out sees
+database with its secret encrypted under a data key of its own. The fan-out sees
 both the same way, as ``SystemTarget``s. Names are unique across the two.
 """
 
@@ -131,7 +131,7 @@ def register_system(
     categories: Iterable[str],
     timeout_seconds: float,
 ) -> SystemDescription:
-    """Register a system; its secret is sealed at once and never shown again."""
+    """Register a system; its secret is encrypted at once and never shown again."""
     if not is_webhook_secret(secret):
         raise InvalidSystem(
             "secret must be a Standard Webhooks secret: whsec_ and base64 of 24 bytes or more."
@@ -148,7 +148,7 @@ def register_system(
         name=name,
         key_owner=key_owner,
         url=url,
-        secret=fields.seal(SECRET_COLUMN, secret),
+        secret=fields.encrypt(SECRET_COLUMN, secret),
         request_types=" ".join(kinds),
         categories=json.dumps(sorted(set(categories))),
         timeout_seconds=timeout_seconds,

@@ -1,7 +1,7 @@
 """Accounts: registration (customers and staff), lookup by email, password changes.
 
 A user's id is their data subject's id: registering creates the vault subject
-(with its data key and sealed profile) and the account in one transaction.
+(with its data key and encrypted profile) and the account in one transaction.
 Passwords are hashed in the bounded pool *before* any row is written, so no
 database transaction (nor, on SQLite, the write lock) is held while argon2
 runs.
@@ -41,8 +41,8 @@ from privacy_service.work import Work
 
 
 @dataclass(frozen=True)
-class PasswordTools:
-    """What every password operation needs: the hasher, the bounded pool, and the rules per audience."""
+class Passwords:
+    """The passwords: how they are hashed (peppered argon2id), where (a bounded pool), which are allowed."""
 
     hasher: PasswordHasher
     pool: PasswordWorkPool
@@ -60,7 +60,7 @@ def register_user(
     work: Work,
     *,
     emails: BlindIndex,
-    passwords: PasswordTools,
+    passwords: Passwords,
     email: str,
     password: str,
     profile: Mapping[str, Any] | None = None,
@@ -72,13 +72,13 @@ def register_user(
     fields = ProfileFields.model_validate({**(profile or {}), "email": email})
     passwords.policy_for(roles).check(password, email=email)
     user_id = new_id()
-    sealed = passwords.hash(password, account_id=user_id)
+    peppered = passwords.hash(password, account_id=user_id)
     return _create_account(
         work,
         emails=emails,
         user_id=user_id,
         fields=fields,
-        sealed_password=sealed,
+        peppered_password=peppered,
         roles=roles,
         actor=actor,
         imported=False,
@@ -95,16 +95,16 @@ def import_user(
     profile: Mapping[str, Any] | None = None,
     actor: Party = SYSTEM,
 ) -> User:
-    """Create an account whose password is a shop's old hash, sealed as it is; upgraded at the first login."""
+    """Create an account whose password is a shop's old hash, peppered as is; upgraded at the first login."""
     fields = ProfileFields.model_validate({**(profile or {}), "email": email})
     user_id = new_id()
-    sealed = hasher.seal_legacy(legacy_hash, account_id=user_id)
+    peppered = hasher.pepper_legacy(legacy_hash, account_id=user_id)
     return _create_account(
         work,
         emails=emails,
         user_id=user_id,
         fields=fields,
-        sealed_password=sealed,
+        peppered_password=peppered,
         roles=frozenset(),
         actor=actor,
         imported=True,
@@ -117,7 +117,7 @@ def _create_account(
     emails: BlindIndex,
     user_id: str,
     fields: ProfileFields,
-    sealed_password: bytes,
+    peppered_password: bytes,
     roles: frozenset[Role],
     actor: Party,
     imported: bool,
@@ -127,7 +127,7 @@ def _create_account(
     user = User(
         id=user_id,
         roles=" ".join(sorted(roles)),
-        password=sealed_password,
+        password=peppered_password,
         password_changed_at=now,
         created_at=now,
     )
@@ -158,7 +158,7 @@ class LoginAccount:
     """What a login needs of an account, read in one query: no second read when the password matched."""
 
     id: str
-    password: bytes = field(repr=False)  # sealed (crypto.passwords)
+    password: bytes = field(repr=False)  # peppered (crypto.passwords)
     roles: frozenset[Role]
     second_factor: bool  # a confirmed TOTP factor: the login asks for it
 
@@ -192,7 +192,7 @@ def roles_of(user: User) -> frozenset[Role]:
 def change_password(
     work: Work,
     *,
-    passwords: PasswordTools,
+    passwords: Passwords,
     throttle: LoginThrottle,
     user_id: str,
     current_session_id: str | None,
@@ -208,9 +208,9 @@ def change_password(
     user = work.session.get_one(User, user_id)
     account_key = user.id.encode()
     throttle.check(account_key=account_key, ip=None, client_id=client_id)
-    sealed = user.password
+    peppered = user.password
     try:
-        passwords.pool.run(lambda: passwords.hasher.verify(sealed, current_password, account_id=user_id))
+        passwords.pool.run(lambda: passwords.hasher.verify(peppered, current_password, account_id=user_id))
     except InvalidPassword:
         throttle.record_failure(account_key=account_key, ip=None, client_id=client_id)
         _record_password_change(work, user_id=user_id, outcome=Outcome.FAILURE)

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from privacy_service.identity.accounts import roles_of
 from privacy_service.identity.clients import AuthenticatedClient
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.login import TokenPair
 from privacy_service.identity.models import User
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import rotate_refresh_token
 from privacy_service.work import Work
@@ -25,10 +25,10 @@ class ClientToken:
 
 
 def client_credentials(
-    *, session: Session, identity: IdentityRuntime, client: AuthenticatedClient
+    *, session: Session, credentials: Credentials, client: AuthenticatedClient
 ) -> ClientToken:
     """RFC 6749 §4.4: an access token for the client itself, carrying the scopes it was granted."""
-    token = identity.tokens.issue_access_token(
+    token = credentials.tokens.issue_access_token(
         session=session,
         subject=client.client_id,
         audience=client.client_id,
@@ -38,13 +38,13 @@ def client_credentials(
     )
     return ClientToken(
         access_token=token,
-        expires_in=identity.tokens.access_token_seconds,
+        expires_in=credentials.tokens.access_token_seconds,
         scope=" ".join(sorted(client.scopes)),
     )
 
 
 def refresh(
-    work: Work, *, identity: IdentityRuntime, client: AuthenticatedClient, refresh_token: str
+    work: Work, *, credentials: Credentials, client: AuthenticatedClient, refresh_token: str
 ) -> TokenPair:
     """RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a new refresh token and access token for the session.
 
@@ -52,11 +52,11 @@ def refresh(
     ``RefreshTokenReused`` (committing the family's revocation) for a used one.
     """
     rotated = rotate_refresh_token(
-        work, digests=identity.digests, client_id=client.client_id, refresh_token=refresh_token
+        work, digests=credentials.digests, client_id=client.client_id, refresh_token=refresh_token
     )
     user_session = rotated.user_session
     user = work.session.get_one(User, user_session.user_id)
-    access = identity.tokens.issue_access_token(
+    access = credentials.tokens.issue_access_token(
         session=work.session,
         subject=user.id,
         audience=client.client_id,
@@ -68,5 +68,5 @@ def refresh(
     return TokenPair(
         access_token=access,
         refresh_token=rotated.refresh_token,
-        expires_in=identity.tokens.access_token_seconds,
+        expires_in=credentials.tokens.access_token_seconds,
     )

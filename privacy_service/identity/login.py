@@ -10,10 +10,10 @@ connection, nor SQLite's write lock) is held while argon2 runs:
 3. record the outcome: the failure count and refusal, or the session, tokens
    or MFA challenge, in one unit of work that commits even when it refuses.
 
-From step 1 to step 3 the account stays claimed (``LoginThrottle.check``,
-a ``login_claims`` row or a Redis key): a concurrent guess on it is refused
+From step 1 to step 3 the account stays held (``LoginThrottle.check``,
+a ``login_holds`` row or a Redis key): a concurrent guess on it is refused
 with 429 and ``Retry-After: 1`` until the outcome is recorded, or until the
-claim expires should the process die in between. So guesses cannot all pass
+hold expires should the process die in between. So guesses cannot all pass
 one check before any failure is counted, however many processes serve, and
 the throttle's per-account bound holds.
 
@@ -38,12 +38,12 @@ from privacy_service.audit.actions import Action, Outcome, Party, PartyType, cli
 from privacy_service.crypto import InvalidPassword
 from privacy_service.crypto.opaque_tokens import new_opaque_token
 from privacy_service.identity import mfa
-from privacy_service.identity.accounts import LoginAccount, PasswordTools, find_login_account, roles_of
+from privacy_service.identity.accounts import LoginAccount, Passwords, find_login_account, roles_of
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
 from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.models import MfaChallenge, User
 from privacy_service.identity.password_rules import is_blocklisted
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod, Role
 from privacy_service.identity.sessions import start_session
 from privacy_service.work import Work, Workplace
@@ -81,7 +81,7 @@ class LoginAttempt:
 
 @dataclass(frozen=True)
 class PendingLogin:
-    """Step 1's outcome: the account (None: an unknown email), claimed until step 3 or ``abandon_login``."""
+    """Step 1's outcome: the account (None: an unknown email), held until step 3 or ``abandon_login``."""
 
     attempt: LoginAttempt
     account: LoginAccount | None
@@ -91,14 +91,14 @@ class PendingLogin:
 
 @dataclass(frozen=True)
 class PasswordChecked:
-    """Step 2's outcome: whether the password matched, and the new sealed hash when the old was outdated."""
+    """Step 2's outcome: whether the password matched, and the new peppered hash when the old was outdated."""
 
     verified: bool
     rehashed: bytes | None = None
 
 
 def login(
-    *, workplace: Workplace, identity: IdentityRuntime, attempt: LoginAttempt, place: PoolPlace | None = None
+    *, workplace: Workplace, credentials: Credentials, attempt: LoginAttempt, place: PoolPlace | None = None
 ) -> LoginResult:
     """Check a customer's password on behalf of a shop; raises InvalidCredentials, TooManyAttempts or 503.
 
@@ -107,19 +107,19 @@ def login(
     is checked. The calling thread waits for the pool; a caller in an event
     loop uses ``login_awaiting_the_pool``.
     """
-    pending = begin_login(workplace=workplace, identity=identity, attempt=attempt)
+    pending = begin_login(workplace=workplace, credentials=credentials, attempt=attempt)
     try:
-        checked = identity.passwords.pool.run(check_password, identity.passwords, pending, place=place)
+        checked = credentials.passwords.pool.run(check_password, credentials.passwords, pending, place=place)
     except Exception:
-        abandon_login(workplace=workplace, identity=identity, pending=pending)
+        abandon_login(workplace=workplace, credentials=credentials, pending=pending)
         raise
-    return finish_login(workplace=workplace, identity=identity, pending=pending, checked=checked)
+    return finish_login(workplace=workplace, credentials=credentials, pending=pending, checked=checked)
 
 
 async def login_awaiting_the_pool(
     *,
     workplace: Workplace,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     attempt: Callable[[], LoginAttempt],
     place: PoolPlace | None = None,
 ) -> LoginResult:
@@ -129,40 +129,40 @@ async def login_awaiting_the_pool(
     first, so the caller can check its client there); step 2 is awaited. So
     dozens of logins queued for argon2 hold no thread, and the server's other
     routes keep theirs. Step 2's failure (the pool refused, gave up, or the
-    request was cancelled) abandons the claim, as ``login`` does.
+    request was cancelled) abandons the hold, as ``login`` does.
     """
 
     def first_step() -> PendingLogin:
-        return begin_login(workplace=workplace, identity=identity, attempt=attempt())
+        return begin_login(workplace=workplace, credentials=credentials, attempt=attempt())
 
     pending = await to_thread.run_sync(first_step)
     try:
-        checked = await identity.passwords.pool.run_async(
-            check_password, identity.passwords, pending, place=place
+        checked = await credentials.passwords.pool.run_async(
+            check_password, credentials.passwords, pending, place=place
         )
     except BaseException:
-        with CancelScope(shield=True):  # the claim is given back even when the request is cancelled
+        with CancelScope(shield=True):  # the hold is given back even when the request is cancelled
             await to_thread.run_sync(
-                partial(abandon_login, workplace=workplace, identity=identity, pending=pending)
+                partial(abandon_login, workplace=workplace, credentials=credentials, pending=pending)
             )
         raise
     return await to_thread.run_sync(
-        partial(finish_login, workplace=workplace, identity=identity, pending=pending, checked=checked)
+        partial(finish_login, workplace=workplace, credentials=credentials, pending=pending, checked=checked)
     )
 
 
-def begin_login(*, workplace: Workplace, identity: IdentityRuntime, attempt: LoginAttempt) -> PendingLogin:
-    """Step 1: who is it, and may they try now? Claims the account; raises TooManyAttempts if not."""
+def begin_login(*, workplace: Workplace, credentials: Credentials, attempt: LoginAttempt) -> PendingLogin:
+    """Step 1: who is it, and may they try now? Holds the account; raises TooManyAttempts if not."""
     with workplace.open() as work:
-        account = find_login_account(session=work.session, emails=identity.emails, email=attempt.email)
-        account_key = account.id.encode() if account is not None else identity.emails.digest(attempt.email)
-        streak = identity.throttle(work).check(
+        account = find_login_account(session=work.session, emails=credentials.emails, email=attempt.email)
+        account_key = account.id.encode() if account is not None else credentials.emails.digest(attempt.email)
+        streak = credentials.throttle(work).check(
             account_key=account_key, ip=attempt.ip, client_id=attempt.client_id
         )
     return PendingLogin(attempt=attempt, account=account, account_key=account_key, streak=streak)
 
 
-def check_password(passwords: PasswordTools, pending: PendingLogin) -> PasswordChecked:
+def check_password(passwords: Passwords, pending: PendingLogin) -> PasswordChecked:
     """Step 2, one job in the password pool, with no transaction open.
 
     An unknown email costs the same argon2 work as a known one. The rehash of
@@ -181,20 +181,20 @@ def check_password(passwords: PasswordTools, pending: PendingLogin) -> PasswordC
     return PasswordChecked(verified=True, rehashed=passwords.hasher.hash(password, account_id=account.id))
 
 
-def abandon_login(*, workplace: Workplace, identity: IdentityRuntime, pending: PendingLogin) -> None:
-    """Step 2 failed (no outcome to record): give the account's claim back, counting nothing."""
+def abandon_login(*, workplace: Workplace, credentials: Credentials, pending: PendingLogin) -> None:
+    """Step 2 failed (no outcome to record): give the account's hold back, counting nothing."""
     with workplace.open() as work:
-        identity.throttle(work).abandon(account_key=pending.account_key)
+        credentials.throttle(work).abandon(account_key=pending.account_key)
 
 
 def finish_login(
-    *, workplace: Workplace, identity: IdentityRuntime, pending: PendingLogin, checked: PasswordChecked
+    *, workplace: Workplace, credentials: Credentials, pending: PendingLogin, checked: PasswordChecked
 ) -> LoginResult:
     """Step 3: the outcome, with its bookkeeping, in one unit of work; raises InvalidCredentials."""
     attempt, account, account_key = pending.attempt, pending.account, pending.account_key
     rehashed = checked.rehashed
     with workplace.open() as work:
-        throttle = identity.throttle(work)
+        throttle = credentials.throttle(work)
         shop = client_party(attempt.client_id)
         if not checked.verified or account is None:
             throttle.record_failure(account_key=account_key, ip=attempt.ip, client_id=attempt.client_id)
@@ -227,14 +227,14 @@ def finish_login(
         change_required = is_blocklisted(attempt.password)
         if account.second_factor:
             token = _open_mfa_challenge(
-                work, identity=identity, user_id=account.id, client_id=attempt.client_id
+                work, credentials=credentials, user_id=account.id, client_id=attempt.client_id
             )
             return LoginResult(
                 tokens=None, mfa_token=token, password_change_required=change_required, user_id=account.id
             )
         tokens = issue_tokens(
             work,
-            identity=identity,
+            credentials=credentials,
             user_id=account.id,
             roles=account.roles,
             client_id=attempt.client_id,
@@ -249,7 +249,7 @@ def finish_login(
 def complete_mfa(
     work: Work,
     *,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     client_id: str,
     mfa_token: str,
     code: str,
@@ -264,7 +264,7 @@ def complete_mfa(
     (``mfa.verify_second_factor_throttled``), so whoever holds the password
     cannot buy five more guesses with every fresh ``mfa_token``.
     """
-    digest = identity.digests.digest(mfa_token, kind=MFA_TOKEN_KIND)
+    digest = credentials.digests.digest(mfa_token, kind=MFA_TOKEN_KIND)
     challenge = work.session.scalar(select(MfaChallenge).where(MfaChallenge.token_digest == digest))
     now = work.clock.now()
     if (
@@ -278,8 +278,8 @@ def complete_mfa(
     try:
         mfa.verify_second_factor_throttled(
             work,
-            recovery=identity.recovery,
-            throttle=identity.throttle(work),
+            recovery=credentials.recovery,
+            throttle=credentials.throttle(work),
             user_id=challenge.user_id,
             client_id=client_id,
             ip=ip,
@@ -309,7 +309,7 @@ def complete_mfa(
     user = work.session.get_one(User, challenge.user_id)
     tokens = issue_tokens(
         work,
-        identity=identity,
+        credentials=credentials,
         user_id=user.id,
         roles=roles_of(user),
         client_id=client_id,
@@ -322,7 +322,7 @@ def complete_mfa(
 def issue_tokens(
     work: Work,
     *,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     user_id: str,
     roles: frozenset[Role],
     client_id: str,
@@ -332,14 +332,14 @@ def issue_tokens(
     """Open a session (a refresh-token family) and sign its first access token."""
     issued = start_session(
         work,
-        digests=identity.digests,
+        digests=credentials.digests,
         user_id=user_id,
         client_id=client_id,
         amr=amr,
         user_agent=user_agent,
-        lifetime=identity.session_lifetime,
+        lifetime=credentials.session_lifetime,
     )
-    access = identity.tokens.issue_access_token(
+    access = credentials.tokens.issue_access_token(
         session=work.session,
         subject=user_id,
         audience=client_id,
@@ -351,20 +351,20 @@ def issue_tokens(
     return TokenPair(
         access_token=access,
         refresh_token=issued.refresh_token,
-        expires_in=identity.tokens.access_token_seconds,
+        expires_in=credentials.tokens.access_token_seconds,
     )
 
 
-def _open_mfa_challenge(work: Work, *, identity: IdentityRuntime, user_id: str, client_id: str) -> str:
+def _open_mfa_challenge(work: Work, *, credentials: Credentials, user_id: str, client_id: str) -> str:
     token = new_opaque_token()
     now = work.clock.now()
     work.session.add(
         MfaChallenge(
-            token_digest=identity.digests.digest(token, kind=MFA_TOKEN_KIND),
+            token_digest=credentials.digests.digest(token, kind=MFA_TOKEN_KIND),
             user_id=user_id,
             client_id=client_id,
             failed_attempts=0,
-            expires_at=now + identity.mfa_token_lifetime,
+            expires_at=now + credentials.mfa_token_lifetime,
             created_at=now,
         )
     )

@@ -1,6 +1,6 @@
 """Second factors: TOTP enrolment, confirmation and removal, and checking a TOTP or recovery code.
 
-A TOTP secret is sealed under the user's data key; a code is accepted once
+A TOTP secret is encrypted under the user's data key; a code is accepted once
 (the last used time step is kept, RFC 6238 §5.2) within one step either way.
 Recovery codes are ten single-use keyed digests, replaced as a set whenever
 TOTP is confirmed, and shown only once.
@@ -57,12 +57,12 @@ def start_totp_enrolment(work: Work, *, user_id: str, account_name: str, issuer:
     if factor is not None and factor.confirmed_at is not None:
         raise MfaAlreadyEnabled()
     secret = totp.new_secret()
-    sealed = _fields(work, user_id=user_id).seal("secret", secret)
-    assert sealed is not None
+    ciphertext = _fields(work, user_id=user_id).encrypt("secret", secret)
+    assert ciphertext is not None
     if factor is None:
-        work.session.add(TotpFactor(user_id=user_id, secret=sealed, created_at=work.clock.now()))
+        work.session.add(TotpFactor(user_id=user_id, secret=ciphertext, created_at=work.clock.now()))
     else:
-        factor.secret, factor.created_at, factor.last_used_step = sealed, work.clock.now(), None
+        factor.secret, factor.created_at, factor.last_used_step = ciphertext, work.clock.now(), None
     work.session.flush()
     uri = totp.provisioning_uri(secret, account_name=account_name, issuer=issuer)
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))

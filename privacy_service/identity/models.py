@@ -1,7 +1,7 @@
 """Accounts, their credentials and second factors, sessions and refresh tokens, shop clients, signing keys.
 
 A user's id is the id of their data subject in the vault: one person, one id.
-No secret is stored in a form that can be used: password hashes are sealed
+No secret is stored in a form that can be used: password hashes are encrypted
 under the pepper, TOTP secrets under the subject's data key, recovery codes,
 refresh tokens, MFA tokens and client secrets as keyed digests, signing keys
 wrapped by the KEK. Throttling keys (accounts, end-user IPs) are keyed digests
@@ -32,7 +32,7 @@ class User(Base):
         String(ID), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
     )
     roles: Mapped[str] = mapped_column(String(200), default="")
-    password: Mapped[bytes] = mapped_column(LargeBinary)  # sealed argon2id or legacy hash (crypto.passwords)
+    password: Mapped[bytes] = mapped_column(LargeBinary)  # peppered argon2id or legacy hash, crypto.passwords
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # signs in no more (admin disable)
@@ -156,11 +156,11 @@ class SigningKey(Base):
     published_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class LoginClaim(Base):
+class LoginHold(Base):
     """An attempt on an account between its throttle check and its outcome: a second attempt on the
     same account is refused until the first records its outcome, or ``expires_at`` if it never does."""
 
-    __tablename__ = "login_claims"
+    __tablename__ = "login_holds"
 
     key: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)  # the account's keyed digest
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -173,6 +173,6 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key", "at"),)
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True, default=new_id)
-    scope: Mapped[str] = mapped_column(String(16))  # identity.throttle.ThrottleScope
+    scope: Mapped[str] = mapped_column(String(16))  # credentials.throttle.ThrottleScope
     key: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

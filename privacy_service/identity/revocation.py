@@ -19,9 +19,9 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, client_party, user_party
 from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import DomainError
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import InvalidToken
 from privacy_service.identity.models import RevokedAccessToken
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.sessions import is_session_active, revoke_refresh_token
 from privacy_service.identity.tokens import AccessClaims
 from privacy_service.work import Work
@@ -30,7 +30,7 @@ from privacy_service.work import Work
 _REVOKED = select(RevokedAccessToken.jti).where(RevokedAccessToken.jti == bindparam("jti"))
 
 
-def revoke_token(work: Work, *, identity: IdentityRuntime, client_id: str, token: str) -> None:
+def revoke_token(work: Work, *, credentials: Credentials, client_id: str, token: str) -> None:
     """RFC 7009 §2.1: revoke an access token or a refresh token issued to ``client_id``.
 
     A token that is neither (unknown, expired, malformed) is fine, as §2.2
@@ -38,9 +38,9 @@ def revoke_token(work: Work, *, identity: IdentityRuntime, client_id: str, token
     changes nothing the second time.
     """
     try:
-        claims = identity.tokens.verify_access_token(session=work.session, token=token, audience=None)
+        claims = credentials.tokens.verify_access_token(session=work.session, token=token, audience=None)
     except DomainError:
-        revoke_refresh_token(work, digests=identity.digests, client_id=client_id, token=token)
+        revoke_refresh_token(work, digests=credentials.digests, client_id=client_id, token=token)
         return
     if claims.client_id != client_id:
         raise InvalidToken()
@@ -49,7 +49,7 @@ def revoke_token(work: Work, *, identity: IdentityRuntime, client_id: str, token
         work.session,
         insert.values(
             jti=claims.jti,
-            expires_at=claims.expires_at + timedelta(seconds=identity.tokens.leeway_seconds),
+            expires_at=claims.expires_at + timedelta(seconds=credentials.tokens.leeway_seconds),
             revoked_at=work.clock.now(),
         )
         .on_conflict_do_nothing()

@@ -86,7 +86,7 @@ def start_session(
 ) -> IssuedRefresh:
     """Open a session after a successful login; it ends at ``now + lifetime`` whatever its use.
 
-    The user agent is personal data: it is sealed under the user's data key,
+    The user agent is personal data: it is encrypted under the user's data key,
     bound to this table and column, and truncated to ``USER_AGENT_MAX_LENGTH``.
     """
     now = work.clock.now()
@@ -102,7 +102,7 @@ def start_session(
             "user_id": user_id,
             "client_id": client_id,
             "amr": " ".join(AuthMethod(method).value for method in amr),
-            "user_agent": fields.seal(
+            "user_agent": fields.encrypt(
                 "user_agent", None if user_agent is None else user_agent[:USER_AGENT_MAX_LENGTH]
             ),
             "created_at": now,

@@ -19,8 +19,8 @@ from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, user_p
 from privacy_service.core.errors import NotFound
 from privacy_service.crypto import BlindIndex
 from privacy_service.identity import accounts, mfa
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.models import MfaChallenge, RecoveryCode, TotpFactor, User
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, parse_roles
 from privacy_service.identity.sessions import revoke_all_sessions
 from privacy_service.vault import service as vault
@@ -58,7 +58,7 @@ class StaffListing:
 def create_staff(
     work: Work,
     *,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     email: str,
     password: str,
     roles: Iterable[Role],
@@ -71,8 +71,8 @@ def create_staff(
     """
     user = accounts.register_user(
         work,
-        emails=identity.emails,
-        passwords=identity.passwords,
+        emails=credentials.emails,
+        passwords=credentials.passwords,
         email=email,
         password=password,
         roles=roles,
@@ -80,7 +80,11 @@ def create_staff(
     if not with_totp:
         return StaffAccount(user_id=user.id, enrolment=None, recovery_codes=[])
     enrolment, codes = mfa.enrol_confirmed_totp(
-        work, recovery=identity.recovery, user_id=user.id, account_name=email, issuer=identity.totp_issuer
+        work,
+        recovery=credentials.recovery,
+        user_id=user.id,
+        account_name=email,
+        issuer=credentials.totp_issuer,
     )
     return StaffAccount(user_id=user.id, enrolment=enrolment, recovery_codes=codes)
 
@@ -155,7 +159,7 @@ class MfaReset:
     sessions_revoked: int
 
 
-def reset_staff_mfa(work: Work, *, identity: IdentityRuntime, user: User, actor: Party = SYSTEM) -> MfaReset:
+def reset_staff_mfa(work: Work, *, credentials: Credentials, user: User, actor: Party = SYSTEM) -> MfaReset:
     """Replace a staff member's second factor (a lost phone): the old TOTP secret and recovery codes stop
     working, every session ends, and a new confirmed enrolment is returned for the operator to hand over.
 
@@ -175,7 +179,11 @@ def reset_staff_mfa(work: Work, *, identity: IdentityRuntime, user: User, actor:
         details={"sessions_revoked": ended},
     )
     enrolment, codes = mfa.enrol_confirmed_totp(
-        work, recovery=identity.recovery, user_id=user.id, account_name=email, issuer=identity.totp_issuer
+        work,
+        recovery=credentials.recovery,
+        user_id=user.id,
+        account_name=email,
+        issuer=credentials.totp_issuer,
     )
     return MfaReset(enrolment=enrolment, recovery_codes=codes, sessions_revoked=ended)
 

@@ -18,7 +18,7 @@ failed attempts on one account. What it promises:
 - **At most 100 failures an hour on one account.** A sliding window of L
   failures per W seconds lets through at most L * ceil(3600 / W) in any hour
   (10 * 4 = 40 by default); ``ThrottleLimits`` refuses settings above 100.
-- **One attempt at a time per account.** ``check`` claims the account until
+- **One attempt at a time per account.** ``check`` holds the account until
   the attempt's outcome is recorded, so a burst of concurrent guesses cannot
   all pass one check before any failure is counted, which would break the
   bound above.
@@ -62,7 +62,7 @@ from privacy_service.core.errors import Unavailable
 from privacy_service.core.types import UTCDateTime
 from privacy_service.crypto import InvalidKeyMaterial, KeyedDigest
 from privacy_service.identity.errors import TooManyAttempts
-from privacy_service.identity.models import LoginClaim, LoginFailure
+from privacy_service.identity.models import LoginFailure, LoginHold
 from privacy_service.work import Work
 
 _DIGEST_LABEL = b"privacy-service/login-throttle/v1\x00"
@@ -127,16 +127,16 @@ class FailureStore(Protocol):
         """Forget every failure of ``(scope, key)``."""
         ...
 
-    def claim(self, *, key: bytes, seconds: float) -> bool:
+    def hold(self, *, key: bytes, seconds: float) -> bool:
         """Hold the account ``key`` for one attempt; False while another attempt holds it.
 
-        A claim ends with ``release`` or after ``seconds`` at the latest, so a
+        A hold ends with ``release`` or after ``seconds`` at the latest, so a
         crashed attempt never holds an account for longer.
         """
         ...
 
     def release(self, *, key: bytes) -> None:
-        """End the claim on the account ``key``."""
+        """End the hold on the account ``key``."""
         ...
 
 
@@ -151,7 +151,7 @@ class ThrottleLimits:
     first_delay_seconds: int
     max_delay_seconds: int
     streak_seconds: int  # how long a failure counts in the account's streak (a success ends it sooner)
-    claim_seconds: float  # the longest one attempt may hold its account (longer than a hash can take)
+    hold_seconds: float  # the longest one attempt may hold its account (longer than a hash can take)
     client_auth_per_peer: Window  # wrong client credentials from one network address
 
     @classmethod
@@ -164,7 +164,7 @@ class ThrottleLimits:
             first_delay_seconds=1,
             max_delay_seconds=900,
             streak_seconds=3600,
-            claim_seconds=15.0,
+            hold_seconds=15.0,
             client_auth_per_peer=Window(limit=20, seconds=900),
         )
 
@@ -173,8 +173,8 @@ class ThrottleLimits:
             raise ValueError("free_failures must be at least 1")
         if not 1 <= self.first_delay_seconds <= self.max_delay_seconds:
             raise ValueError("delays must satisfy 1 <= first_delay_seconds <= max_delay_seconds")
-        if self.streak_seconds < 1 or self.claim_seconds <= 0:
-            raise ValueError("streak_seconds and claim_seconds must be positive")
+        if self.streak_seconds < 1 or self.hold_seconds <= 0:
+            raise ValueError("streak_seconds and hold_seconds must be positive")
         if self.failures_per_hour_at_most > _NIST_MAX_FAILURES_PER_HOUR:
             raise ValueError(
                 "the account window allows more than 100 failures an hour (NIST SP 800-63B §5.2.2)"
@@ -246,14 +246,14 @@ class LoginThrottle:
         self._digests = KeyedDigest(key=digest_key, label=_DIGEST_LABEL)
 
     def check(self, *, account_key: bytes, ip: str | None, client_id: str) -> int:
-        """Raise ``TooManyAttempts`` with the longest wait that applies; otherwise claim the account.
+        """Raise ``TooManyAttempts`` with the longest wait that applies; otherwise hold the account.
 
         ``ip`` is the end user's (``context.ip``), to be trusted only from an
         authenticated client; without it, only the account and client count.
         Returns the failures in the account's streak, for ``record_success``.
         """
         keys = self._keys(account_key=account_key, ip=ip, client_id=client_id)
-        if not self._store.claim(key=keys.account, seconds=self.limits.claim_seconds):
+        if not self._store.hold(key=keys.account, seconds=self.limits.hold_seconds):
             raise TooManyAttempts(retry_after=1)  # another attempt on this account is being verified
         windows = [*self._windows(keys), (ThrottleScope.STREAK, keys.account, self.limits.streak)]
         *states, streak = self._store.states(windows)
@@ -429,35 +429,35 @@ class DatabaseFailureStore:
             delete(LoginFailure).where(LoginFailure.scope == scope.value, LoginFailure.key == key)
         )
 
-    def claim(self, *, key: bytes, seconds: float) -> bool:
+    def hold(self, *, key: bytes, seconds: float) -> bool:
         # A row, not a lock: it must outlive the check's unit of work, which ends before the password
         # is verified, and last until the outcome's unit of work releases it. One statement takes it
-        # when it is free or expired; a concurrent claim waits on the row's unique key, then finds it held.
+        # when it is free or expired; a concurrent hold waits on the row's unique key, then finds it held.
         now = self._clock.now()
-        statement = _claim_statement(self._session.get_bind().dialect.name)
-        claimed = run_core(
+        statement = _hold_statement(self._session.get_bind().dialect.name)
+        held = run_core(
             self._session, statement, {"key": key, "now": now, "until": now + timedelta(seconds=seconds)}
         )
-        return claimed.first() is not None
+        return held.first() is not None
 
     def release(self, *, key: bytes) -> None:
         # Core on the session's connection: through ``Session.execute`` an ORM-enabled DELETE cost a
         # tenth of the Python time a PostgreSQL login holds the interpreter lock for (py-spy --gil).
-        self._session.connection().execute(_RELEASE_CLAIM, {"key": key})
+        self._session.connection().execute(_RELEASE_HOLD, {"key": key})
 
 
 @functools.cache
-def _claim_statement(dialect: str) -> ReturningInsert[bytes]:
-    """Insert the claim, or take over an expired one; returns the key only when the claim was taken."""
-    statement = upsert_insert(dialect, LoginClaim).values(key=bindparam("key"), expires_at=bindparam("until"))
+def _hold_statement(dialect: str) -> ReturningInsert[bytes]:
+    """Insert the hold, or take over an expired one; returns the key only when the hold was taken."""
+    statement = upsert_insert(dialect, LoginHold).values(key=bindparam("key"), expires_at=bindparam("until"))
     return statement.on_conflict_do_update(
-        index_elements=[LoginClaim.key],
+        index_elements=[LoginHold.key],
         set_={"expires_at": statement.excluded.expires_at},
-        where=LoginClaim.expires_at <= bindparam("now", type_=UTCDateTime()),  # held, but expired
-    ).returning(LoginClaim.key)
+        where=LoginHold.expires_at <= bindparam("now", type_=UTCDateTime()),  # held, but expired
+    ).returning(LoginHold.key)
 
 
-_RELEASE_CLAIM = delete(LoginClaim).where(LoginClaim.key == bindparam("key"))
+_RELEASE_HOLD = delete(LoginHold).where(LoginHold.key == bindparam("key"))
 
 
 @functools.cache
@@ -479,7 +479,7 @@ def _states_query(windows: int) -> Select[str, bytes, int, datetime]:
 
 
 def purge_expired(work: Work, *, limits: ThrottleLimits | None = None) -> int:
-    """Delete the failures that no window counts any more, and the claims that attempts which died left
+    """Delete the failures that no window counts any more, and the holds that attempts which died left
     behind and that have expired; return how many rows. For the background worker."""
     limits = limits or ThrottleLimits.default()
     now = work.clock.now()
@@ -487,7 +487,7 @@ def purge_expired(work: Work, *, limits: ThrottleLimits | None = None) -> int:
     purged = 0
     for stale in (
         delete(LoginFailure).where(LoginFailure.at <= cutoff),
-        delete(LoginClaim).where(LoginClaim.expires_at <= now),
+        delete(LoginHold).where(LoginHold.expires_at <= now),
     ):
         result = work.session.execute(stale)
         assert isinstance(result, CursorResult)
@@ -499,7 +499,7 @@ class RedisFailureStore:
     """Failures in Redis, shared by every service process; one store per process, safe across threads.
 
     Windows are ``limits`` moving windows (a list of timestamps per key, which
-    expires by itself); the newest failure's time and the account claims are
+    expires by itself); the newest failure's time and the account holds are
     two small keys of our own with an expiry. Time is the processes' wall
     clock (``limits`` stamps entries with ``time.time()``), so the service
     hosts' clocks must agree (NTP); it is not the injected clock: moving a
@@ -542,19 +542,19 @@ class RedisFailureStore:
             self._limiter.clear(_rate_limit_item(window), scope.value, key.hex())
             self._redis.delete(self._last_key(scope, key))
 
-    def claim(self, *, key: bytes, seconds: float) -> bool:
+    def hold(self, *, key: bytes, seconds: float) -> bool:
         with _redis_reachable():
-            return bool(self._redis.set(self._claim_key(key), b"1", nx=True, px=math.ceil(seconds * 1000)))
+            return bool(self._redis.set(self._hold_key(key), b"1", nx=True, px=math.ceil(seconds * 1000)))
 
     def release(self, *, key: bytes) -> None:
         with _redis_reachable():
-            self._redis.delete(self._claim_key(key))
+            self._redis.delete(self._hold_key(key))
 
     def _last_key(self, scope: ThrottleScope, key: bytes) -> str:
         return f"{self._prefix}:last:{scope.value}:{key.hex()}"
 
-    def _claim_key(self, key: bytes) -> str:
-        return f"{self._prefix}:claim:{key.hex()}"
+    def _hold_key(self, key: bytes) -> str:
+        return f"{self._prefix}:hold:{key.hex()}"
 
     def __repr__(self) -> str:
         return f"RedisFailureStore(key_prefix={self._prefix!r})"

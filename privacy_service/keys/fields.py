@@ -1,11 +1,11 @@
-"""Encrypted columns: declared in one line, sealed and opened with the subject's data key.
+"""Encrypted columns: declared in one line, encrypted and opened with the subject's data key.
 
 A model declares ``email: Mapped[bytes | None] = encrypted_column()``; the
-column holds only ciphertext. ``SubjectFields`` seals values for one subject in
+column holds only ciphertext. ``SubjectFields`` encrypts values for one subject in
 one table and opens them again, binding each to its table, column and subject
 (the associated data), so a ciphertext moved to another row or column fails
 to open. Per-row keys cannot live in a column type (a type never sees the
-row), so sealing is explicit, and happens in the domain service that owns the
+row), so encryption is explicit, and happens in the domain service that owns the
 table.
 """
 
@@ -28,7 +28,7 @@ def encrypted_column(*, nullable: bool = True) -> Mapped[Any]:
 
 
 class SubjectFields:
-    """Seal and open the values of one subject's row in one table."""
+    """Encrypt and open the values of one subject's row in one table."""
 
     __slots__ = ("_contexts", "_key", "subject_id", "table")
 
@@ -46,7 +46,7 @@ class SubjectFields:
             )
         return context
 
-    def seal(self, column: str, value: str | None) -> bytes | None:
+    def encrypt(self, column: str, value: str | None) -> bytes | None:
         if value is None:
             return None
         return encrypt_field(key=self._key, plaintext=value.encode(), context=self._context(column))
@@ -56,13 +56,13 @@ class SubjectFields:
             return None
         return decrypt_field(key=self._key, ciphertext=ciphertext, context=self._context(column)).decode()
 
-    def seal_bytes(self, column: str, value: bytes) -> bytes:
+    def encrypt_bytes(self, column: str, value: bytes) -> bytes:
         return encrypt_field(key=self._key, plaintext=value, context=self._context(column))
 
     def open_bytes(self, column: str, ciphertext: bytes) -> bytes:
         return decrypt_field(key=self._key, ciphertext=ciphertext, context=self._context(column))
 
-    def seal_json(self, column: str, value: dict[str, Any]) -> bytes:
+    def encrypt_json(self, column: str, value: dict[str, Any]) -> bytes:
         plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
         return encrypt_field(key=self._key, plaintext=plaintext, context=self._context(column))
 

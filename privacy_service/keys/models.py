@@ -16,7 +16,7 @@ class SubjectKey(Base):
     """One subject's 256-bit data key, stored only wrapped by a KEK version.
 
     Shredding sets ``wrapped`` to NULL and stamps ``destroyed_at``: every value
-    sealed under the key becomes unreadable, wherever it was copied, and the
+    encrypted under the key becomes unreadable, wherever it was copied, and the
     tombstone lets a later read say "erased" rather than "missing".
     """
 

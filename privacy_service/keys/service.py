@@ -120,7 +120,7 @@ class Keyring:
     def shred(self, *, session: Session, subject_id: str) -> bool:
         """Destroy the subject's data key (crypto-shredding); True if there was a live key to destroy.
 
-        Every value sealed under it, in this database, its backups or any copy,
+        Every value encrypted under it, in this database, its backups or any copy,
         is unreadable from the moment the caller's transaction commits. Other
         processes drop their cached copy within the cache's time limit.
         """

@@ -1,7 +1,7 @@
 """Data subjects, their profiles and their records: every personal value stored only as ciphertext.
 
 A subject's id is also the id of their data key's subject (``keys``) and, once
-``identity`` exists, of their user account. Values are sealed under the
+``identity`` exists, of their user account. Values are encrypted under the
 subject's data key and bound to their table, column and subject, so none can
 be read without the key nor moved to another row. What stays in plaintext is
 structure: ids, timestamps, record categories (labels such as ``address``)
@@ -37,7 +37,7 @@ class Subject(Base):
 
 
 class Profile(Base):
-    """The subject's profile, one row per subject; ``extra`` is a sealed JSON object, absent when empty."""
+    """The subject's profile, one row per subject; ``extra`` is encrypted JSON, absent when empty."""
 
     __tablename__ = "profiles"
 

@@ -1,4 +1,4 @@
-"""The shape personal data must have to enter the vault: checked at the edge, before anything is sealed.
+"""The shape personal data must have to enter the vault: checked at the edge, before anything is encrypted.
 
 Values are validated once, on the way in. What comes back out of the vault was
 validated when it was written and authenticated by AES-GCM since, so reads
@@ -143,7 +143,7 @@ def _locale_tag(value: str) -> str:
 
 
 def canonical_json(value: Mapping[str, Any]) -> bytes:
-    """The bytes a JSON object is measured by: compact UTF-8, as it is sealed; NaN and infinities refused."""
+    """The bytes a JSON object is measured by: compact UTF-8, as encrypted; NaN and infinities refused."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
@@ -187,13 +187,13 @@ RecordCategory = Annotated[str, StringConstraints(pattern=RECORD_CATEGORY_PATTER
 """A record's label, such as ``address`` or ``tax_id``: stored in plaintext, so it must never be a value."""
 
 RecordData = Annotated[dict[str, JsonValue], AfterValidator(_bounded_json_object(MAX_RECORD_BYTES))]
-"""The personal data a record holds: any JSON object up to ``MAX_RECORD_BYTES``, sealed whole."""
+"""The personal data a record holds: any JSON object up to ``MAX_RECORD_BYTES``, encrypted whole."""
 
 
 class ProfileFields(BaseModel):
-    """A data subject's profile, in plaintext: what is sealed on write and what a read returns.
+    """A data subject's profile, in plaintext: what is encrypted on write and what a read returns.
 
-    ``extra`` holds whatever further fields a shop needs, sealed as one JSON object.
+    ``extra`` holds whatever further fields a shop needs, encrypted as one JSON object.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

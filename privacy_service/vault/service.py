@@ -2,7 +2,7 @@
 
 Every function works inside the caller's unit of work and never commits, so a
 later ``audit.record(...)`` call lands in the same transaction as the change
-it describes. Values are sealed with the subject's data key before they are
+it describes. Values are encrypted with the subject's data key before they are
 added to the session and opened only on the way out; nothing here logs,
 formats or compares a personal value in plaintext except to validate it.
 """
@@ -26,6 +26,12 @@ from privacy_service.core.ids import new_id
 from privacy_service.crypto import BlindIndex, equal_in_constant_time
 from privacy_service.keys.errors import SubjectKeyDestroyed, SubjectKeyNotFound
 from privacy_service.keys.fields import SubjectFields
+from privacy_service.vault.encryption import (
+    ENCRYPTED_COLUMNS,
+    encrypt_profile_values,
+    open_profile,
+    profile_fields,
+)
 from privacy_service.vault.errors import (
     EmailTaken,
     InvalidRecord,
@@ -42,7 +48,6 @@ from privacy_service.vault.schemas import (
     RecordCategory,
     RecordData,
 )
-from privacy_service.vault.sealing import SEALED_COLUMNS, open_profile, profile_fields, seal_profile_values
 from privacy_service.work import Work
 
 # Bound the IN lists of bulk reads: SQLite and PostgreSQL cap the parameters of one statement.
@@ -55,7 +60,7 @@ _RECORD_DATA: pydantic.TypeAdapter[dict[str, Any]] = pydantic.TypeAdapter(Record
 def create_subject(
     work: Work, *, blind_index: BlindIndex, profile: ProfileFields, subject_id: str | None = None
 ) -> Subject:
-    """Create a data subject with a fresh data key and their sealed profile.
+    """Create a data subject with a fresh data key and their encrypted profile.
 
     ``subject_id`` is for a caller that must know the id before the subject
     exists (identity binds a password hash to the account id, which is the
@@ -73,11 +78,11 @@ def create_subject(
         raise SubjectExists()
     now = work.clock.now()
     subject = Subject(id=subject_id, created_at=now, updated_at=now)
-    _claim_email_index(session=work.session, subject=subject, index=blind_index.digest(profile.email))
+    _take_email_index(session=work.session, subject=subject, index=blind_index.digest(profile.email))
     key = work.keyring.create(session=work.session, subject_id=subject.id)
     fields = profile_fields(key=key, subject_id=subject.id)
     work.session.add(
-        Profile(subject_id=subject.id, **seal_profile_values(fields=fields, values=dict(profile)))
+        Profile(subject_id=subject.id, **encrypt_profile_values(fields=fields, values=dict(profile)))
     )
     work.session.flush()
     return subject
@@ -113,7 +118,7 @@ def read_profile_for(work: Work, *, subject_id: str, reader: Party) -> ProfileFi
 
 
 def _record_access(work: Work, *, actor: Party, subject_id: str, action: Action, what: str) -> None:
-    """An access to a subject's data by someone else, in the same transaction; ``what`` is sealed with it."""
+    """An access to a subject's data by another, in the same transaction; ``what`` is encrypted with it."""
     audit.record(
         work,
         actor=actor,
@@ -145,9 +150,9 @@ def update_profile(
     if "email" in sent:
         index = blind_index.digest(updated.email)
         if not equal_in_constant_time(index, subject.email_index):
-            _claim_email_index(session=work.session, subject=subject, index=index)
+            _take_email_index(session=work.session, subject=subject, index=index)
     fields = profile_fields(key=key, subject_id=subject_id)
-    for column, ciphertext in seal_profile_values(fields=fields, values=sent).items():
+    for column, ciphertext in encrypt_profile_values(fields=fields, values=sent).items():
         setattr(row, column, ciphertext)
     subject.updated_at = work.clock.now()
     work.session.flush()
@@ -188,7 +193,7 @@ def load_profiles(work: Work, *, subject_ids: Iterable[str]) -> dict[str, Profil
         batch = wanted[start : start + LOAD_BATCH_SIZE]
         # Rows of columns, not entities: nothing loaded here is changed, and skipping the
         # identity map and attribute instrumentation makes a bulk read a third faster.
-        query = select(Profile.subject_id, *SEALED_COLUMNS).where(Profile.subject_id.in_(batch))
+        query = select(Profile.subject_id, *ENCRYPTED_COLUMNS).where(Profile.subject_id.in_(batch))
         rows = {row.subject_id: row for row in work.session.execute(query)}
         keys = work.keyring.for_subjects(session=work.session, subject_ids=list(rows))
         for subject_id in batch:
@@ -208,12 +213,12 @@ def put_record(
     """
     category, data = _valid_record(category=category, data=data)
     _require_subject(work, subject_id=subject_id)
-    sealed = _record_fields(work, subject_id=subject_id).seal_json(_record_column(category), data)
+    ciphertext = _record_fields(work, subject_id=subject_id).encrypt_json(_record_column(category), data)
     now = work.clock.now()
     # An upsert: concurrent writers of one record both succeed (the last one wins) instead of one
     # failing on the unique key.
     insert = upsert_insert(work.session.get_bind().dialect.name, PersonalRecord).values(
-        id=new_id(), subject_id=subject_id, category=category, data=sealed, created_at=now, updated_at=now
+        id=new_id(), subject_id=subject_id, category=category, data=ciphertext, created_at=now, updated_at=now
     )
     work.session.execute(
         insert.on_conflict_do_update(
@@ -232,15 +237,15 @@ def get_record(work: Work, *, subject_id: str, category: str) -> dict[str, Any]:
     Raises ``RecordNotFound``, ``SubjectNotFound`` or ``SubjectKeyDestroyed``.
     """
     # Columns, not the entity: an upsert bypasses the identity map, so a loaded entity could be stale.
-    sealed = work.session.scalar(
+    ciphertext = work.session.scalar(
         select(PersonalRecord.data).where(
             PersonalRecord.subject_id == subject_id, PersonalRecord.category == category
         )
     )
-    if sealed is None:
+    if ciphertext is None:
         _require_subject(work, subject_id=subject_id)
         raise RecordNotFound()
-    return _record_fields(work, subject_id=subject_id).open_json(_record_column(category), sealed)
+    return _record_fields(work, subject_id=subject_id).open_json(_record_column(category), ciphertext)
 
 
 def get_record_for(work: Work, *, subject_id: str, category: str, reader: Party) -> dict[str, Any]:
@@ -290,11 +295,11 @@ def _require_email_index(blind_index: BlindIndex) -> None:
         raise ValueError("the vault needs the email blind index: build it with vault.lookup.email_index")
 
 
-def _claim_email_index(*, session: Session, subject: Subject, index: bytes) -> None:
+def _take_email_index(*, session: Session, subject: Subject, index: bytes) -> None:
     """Give ``subject`` this email index, or raise ``EmailTaken``.
 
     The unique constraint decides, not a prior SELECT, so two concurrent
-    claims cannot both win; the savepoint keeps the caller's transaction
+    attempts to take it cannot both win; the savepoint keeps the caller's transaction
     usable after the refusal.
     """
     try:

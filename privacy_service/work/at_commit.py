@@ -10,7 +10,7 @@ commits a second than the same transaction without its event
 it commits: its INSERT and the COMMIT are sent as one libpq pipeline and
 answered together (``work.pg_pipeline``), so an audited transaction makes no
 more round trips than an unaudited one. Elsewhere (SQLite, in process) the
-rows go through the driver's cursor just before the COMMIT.
+rows are sent through the driver just before the COMMIT.
 
 Nothing listens to the engine: ``Work.commit`` calls ``write`` itself, so what
 a unit of work writes at its commit is what its own code asked for. Each value
@@ -42,7 +42,7 @@ class InsertAtCommit:
         self._table = table if isinstance(table, Table) else cast(Table, table.__table__)
         self._columns = tuple(columns)
         self._names = frozenset(self._columns)
-        self._prepared: dict[tuple[str, str], _CursorInsert | PipelinedInsert] = {}
+        self._prepared: dict[tuple[str, str], _DriverInsert | PipelinedInsert] = {}
 
     def bind(self, dialect: Dialect, values: Mapping[str, Any]) -> PendingRow:
         """One row, checked and encoded now; ``values`` names exactly the columns."""
@@ -53,34 +53,34 @@ class InsertAtCommit:
             prepared = self._prepared[(dialect.name, dialect.driver)] = (
                 PipelinedInsert.of(self._table, self._columns, dialect)
                 if _pipelines(dialect)
-                else _CursorInsert.of(self._table, self._columns, dialect)
+                else _DriverInsert.of(self._table, self._columns, dialect)
             )
         return prepared.bind(values)
 
 
-# --- Elsewhere (SQLite): the driver's cursor, just before COMMIT ---------------------------------
+# --- Elsewhere (SQLite): sent through the driver, just before COMMIT -----------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _CursorRow:
-    """One row's INSERT with its parameters, as the driver's cursor takes them."""
+class _DriverRow:
+    """One row's INSERT with its parameters, as the driver takes them."""
 
     sql: str
     parameters: tuple[Any, ...] | dict[str, Any]
 
     def send(self, connection: Connection) -> None:
-        cursor = connection.connection.cursor()
+        handle = connection.connection.cursor()  # the driver's handle for one statement
         try:
-            cursor.execute(self.sql, self.parameters)
+            handle.execute(self.sql, self.parameters)
         except connection.dialect.loaded_dbapi.Error as error:
-            _raise_as_sqlalchemy(connection, error, statement=self.sql, cursor=cursor)
+            _raise_as_sqlalchemy(connection, error, statement=self.sql, handle=handle)
         finally:
-            cursor.close()
+            handle.close()
 
 
 @dataclass(frozen=True, slots=True)
-class _CursorInsert:
-    """The statement for the driver's cursor, compiled once, and each column's bind processor.
+class _DriverInsert:
+    """The statement sent through the driver, compiled once, and each column's bind processor.
 
     The values go through the processors SQLAlchemy would apply, so the row is
     stored exactly as a Core or ORM INSERT stores it, past SQLAlchemy's
@@ -92,7 +92,7 @@ class _CursorInsert:
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
 
     @classmethod
-    def of(cls, table: Table, columns: tuple[str, ...], dialect: Dialect) -> _CursorInsert:
+    def of(cls, table: Table, columns: tuple[str, ...], dialect: Dialect) -> _DriverInsert:
         compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect)
         processors = []
         for name in columns:
@@ -105,13 +105,13 @@ class _CursorInsert:
             processors=tuple(processors),
         )
 
-    def bind(self, values: Mapping[str, Any]) -> _CursorRow:
+    def bind(self, values: Mapping[str, Any]) -> _DriverRow:
         processed = dict(values)
         for name, processor in self.processors:
             processed[name] = processor(processed[name])
         if self.order is None:
-            return _CursorRow(sql=self.sql, parameters=processed)
-        return _CursorRow(sql=self.sql, parameters=tuple(processed[name] for name in self.order))
+            return _DriverRow(sql=self.sql, parameters=processed)
+        return _DriverRow(sql=self.sql, parameters=tuple(processed[name] for name in self.order))
 
 
 def _pipelines(dialect: Dialect) -> bool:
@@ -119,7 +119,7 @@ def _pipelines(dialect: Dialect) -> bool:
     return dialect.name == "postgresql" and dialect.driver == "psycopg"
 
 
-PendingRow = _CursorRow | PipelinedRow
+PendingRow = _DriverRow | PipelinedRow
 
 
 # --- Writing -----------------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def write(connection: Connection, rows: Sequence[PendingRow], *, commit: bool) -
     """
     pipelined = [row for row in rows if isinstance(row, PipelinedRow)]
     for row in rows:
-        if isinstance(row, _CursorRow):
+        if isinstance(row, _DriverRow):
             row.send(connection)
     if pipelined:
         _send_pipeline(connection, pipelined, commit=commit)
@@ -158,7 +158,7 @@ def _send_pipeline(connection: Connection, rows: list[PipelinedRow], *, commit: 
 
 
 def _raise_as_sqlalchemy(
-    connection: Connection, error: Any, *, statement: str, cursor: Any = None, lost: bool = False
+    connection: Connection, error: Any, *, statement: str, handle: Any = None, lost: bool = False
 ) -> NoReturn:
     """Raise the driver's ``error`` as SQLAlchemy would have, never quoting the statement's values.
 
@@ -166,7 +166,7 @@ def _raise_as_sqlalchemy(
     unknown) is invalidated first, so the pool never hands it out again.
     """
     dialect = connection.dialect
-    invalidated = lost or dialect.is_disconnect(error, connection.connection, cursor)
+    invalidated = lost or dialect.is_disconnect(error, connection.connection, handle)
     if invalidated:
         connection.invalidate(error)
     raise DBAPIError.instance(

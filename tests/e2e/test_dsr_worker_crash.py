@@ -4,7 +4,7 @@ A real ``privacy-service worker`` process delivers to two downstream systems
 served over HTTP on loopback by this test: one answers at once, the other holds
 each answer for a while, so deliveries are in flight when the worker dies. It
 is killed with SIGKILL as soon as the slow system has received some, and a new
-worker is started: the tasks the first one had leased are claimed again once
+worker is started: the tasks the first one had leased are taken again once
 their lease runs out (the delivery timeout plus ``LEASE_MARGIN``, kept short
 here), the others at once. Every request ends completed, every task reached its
 system, and a delivery sent again carries the ``webhook-id`` it had before.
@@ -26,8 +26,8 @@ from privacy_service.connectors import WebhookConnector
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.db import create_session_factory
 from privacy_service.dsr import service as dsr
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.states import FINAL_REQUEST_STATUSES, RequestStatus, TaskStatus
 from privacy_service.dsr.systems import register_system
 from privacy_service.identity.principals import Principal, PrincipalKind
@@ -49,7 +49,7 @@ SLOW_ANSWER_SECONDS = 2.0
 # Longer than the slow answer, so it completes once a worker lives long enough; short, so the lease of a
 # task the killed worker held runs out soon (this plus LEASE_MARGIN, five seconds).
 DELIVERY_TIMEOUT_SECONDS = 3.0
-# Fewer places than tasks, so some tasks are still unclaimed when the worker dies.
+# Fewer places than tasks, so some tasks are still unleased when the worker dies.
 DELIVERY_CONCURRENCY = 4
 
 SHOP = Principal(
@@ -72,7 +72,7 @@ class Shop:
         keyring = Keyring.from_settings(settings, clock=clock)
         self.workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
         self.connector = WebhookConnector()  # never used to deliver here; the runtime wants one
-        self.runtime = DsrRuntime.from_settings(
+        self.runtime = Fulfilment.from_settings(
             settings,
             policies=load_policies(settings.effective_policies_dir, environ=os.environ),
             connector=self.connector,
@@ -95,7 +95,7 @@ class Shop:
                 profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                work, runtime=self.runtime, requester=SHOP,
+                work, fulfilment=self.runtime, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             return request.id

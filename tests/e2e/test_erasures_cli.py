@@ -14,7 +14,7 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.crypto import LocalKeyFile
 from privacy_service.dsr.erasure import ErasureEntry
-from privacy_service.dsr.runtime import erased_subject_index
+from privacy_service.dsr.fulfilment import erased_subject_index
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.models import SubjectKey
 from privacy_service.keys.service import Keyring

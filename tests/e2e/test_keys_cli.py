@@ -32,17 +32,17 @@ def open_keyring(data_dir: Path) -> Keyring:
 
 @pytest.fixture
 def operator_env(tmp_path: Path, server_database: str, service_engine: Engine) -> dict[str, str]:
-    """A data directory with a migrated database holding a few subjects' keys and sealed values."""
+    """A data directory with a migrated database holding a few subjects' keys and encrypted values."""
     data_dir = tmp_path / "data"
     keyring = open_keyring(data_dir)
-    sealed = {}
+    ciphertexts = {}
     with create_session_factory(service_engine).begin() as session:
         for subject in SUBJECTS:
             key = keyring.create(session=session, subject_id=subject)
-            sealed[subject] = SubjectFields(key=key, table="profiles", subject_id=subject).seal(
+            ciphertexts[subject] = SubjectFields(key=key, table="profiles", subject_id=subject).encrypt(
                 "email", subject
             )
-    (tmp_path / "sealed.json").write_text(json.dumps({s: v.hex() for s, v in sealed.items() if v}))
+    (tmp_path / "ciphertexts.json").write_text(json.dumps({s: v.hex() for s, v in ciphertexts.items() if v}))
     return service_environment(data_dir, server_database)
 
 
@@ -71,9 +71,9 @@ def test_rotate_adds_a_version_and_rewraps_every_key_online(
     url = operator_env.get("PRIVACY_DATABASE_URL") or f"sqlite:///{data_dir / 'privacy.db'}"
     engine = create_engine_for(make_settings(data_dir), database_url=url)
     keyring = open_keyring(data_dir)
-    sealed = json.loads((tmp_path / "sealed.json").read_text())
+    ciphertexts = json.loads((tmp_path / "ciphertexts.json").read_text())
     with create_session_factory(engine).begin() as session:
-        for subject, ciphertext in sealed.items():
+        for subject, ciphertext in ciphertexts.items():
             key = keyring.for_subject(session=session, subject_id=subject)
             fields = SubjectFields(key=key, table="profiles", subject_id=subject)
             assert fields.open("email", bytes.fromhex(ciphertext)) == subject

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
 from privacy_service.identity.clients import register_client
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.hashing_pool import PoolPlace
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.identity.staff import create_staff
 from privacy_service.keys.service import Keyring
@@ -327,7 +327,7 @@ def workplace(sessions: sessionmaker[Session], clock: FrozenClock, keyring: Keyr
 
 @pytest.fixture
 def make_shop(
-    client: TestClient, workplace: Workplace, identity: IdentityRuntime, clock: FrozenClock
+    client: TestClient, workplace: Workplace, credentials: Credentials, clock: FrozenClock
 ) -> MakeShop:
     """Register a shop backend with ``scopes`` and fetch its client_credentials token."""
 
@@ -341,7 +341,7 @@ def make_shop(
 
     def make(*scopes: Scope, name: str = "shop") -> Shop:
         with workplace.open() as work:
-            registered = register_client(work, digests=identity.digests, name=name, scopes=scopes)
+            registered = register_client(work, digests=credentials.digests, name=name, scopes=scopes)
         return Shop(
             client_id=registered.client_id,
             client_secret=registered.client_secret,
@@ -394,7 +394,7 @@ def customer(make_customer: MakeCustomer) -> Customer:
 
 
 @pytest.fixture
-def make_staff(workplace: Workplace, identity: IdentityRuntime) -> MakeStaff:
+def make_staff(workplace: Workplace, credentials: Credentials) -> MakeStaff:
     """Create a staff member as ``privacy-service admin create`` does: a role, and TOTP already enrolled."""
 
     def make(roles: Iterable[Role] = (Role.COMPLIANCE_OFFICER,), *, with_totp: bool = True) -> Staff:
@@ -402,7 +402,7 @@ def make_staff(workplace: Workplace, identity: IdentityRuntime) -> MakeStaff:
         with workplace.open() as work:
             staff = create_staff(
                 work,
-                identity=identity,
+                credentials=credentials,
                 email=email,
                 password=STAFF_PASSWORD,
                 roles=roles,
@@ -426,7 +426,7 @@ def make_staff(workplace: Workplace, identity: IdentityRuntime) -> MakeStaff:
 
 @pytest.fixture
 def dsr(app: FastAPI, client: TestClient, workplace: Workplace) -> Iterator[DsrDriver]:
-    """The worker's DSR steps, run by the test (``client`` starts the app, which builds its DSR runtime)."""
+    """The worker's DSR steps, run by the test (``client`` starts the app, which builds its Fulfilment)."""
     driver = DsrDriver(app, workplace)
     yield driver
     driver.shutdown()
@@ -452,10 +452,10 @@ def officer(make_staff: MakeStaff) -> Staff:
 
 
 @pytest.fixture
-def flood(identity: IdentityRuntime) -> Iterator[list[PoolPlace]]:
+def flood(credentials: Credentials) -> Iterator[list[PoolPlace]]:
     """Every unreserved place of the password pool taken, as by logins of a flood that are being checked."""
     places: list[PoolPlace] = []
-    while (place := identity.admission.admit()) is not None:
+    while (place := credentials.admission.admit()) is not None:
         places.append(place)
     assert places
     yield places

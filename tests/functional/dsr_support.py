@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from privacy_service.audit.actions import SYSTEM
 from privacy_service.dsr import systems
 from privacy_service.dsr.fanout import FanOut
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.jobs import close_requests_job
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.policy import SystemRequestType
 from privacy_service.work import Workplace
 from tests.support.downstream import FakeDownstream
@@ -29,9 +29,9 @@ class DsrDriver:
     """The worker's steps, run by the test; and the registry of fake systems."""
 
     def __init__(self, app: FastAPI, workplace: Workplace) -> None:
-        self.runtime: DsrRuntime = app.state.dsr
+        self.fulfilment: Fulfilment = app.state.fulfilment
         self.workplace = workplace
-        self.fanout = FanOut(workplace=workplace, runtime=self.runtime)
+        self.fanout = FanOut(workplace=workplace, fulfilment=self.fulfilment)
 
     def register(
         self,
@@ -44,7 +44,7 @@ class DsrDriver:
         with self.workplace.open() as work:
             systems.register_system(
                 work,
-                policies=self.runtime.policies,
+                policies=self.fulfilment.policies,
                 actor=SYSTEM,
                 name=fake.name,
                 url=fake.url,
@@ -55,7 +55,7 @@ class DsrDriver:
             )
 
     def deliver(self) -> int:
-        """Claim and send every due task, wait for the answers, then end what can end."""
+        """Lease and send every due task, wait for the answers, then end what can end."""
         sent = self.fanout.run_once()
         self.fanout.wait(timeout=10)
         self.close()
@@ -64,7 +64,7 @@ class DsrDriver:
     def close(self) -> None:
         """The worker's other DSR job: fail tasks past their deadline, end requests with nothing open."""
         with self.workplace.open() as work:
-            close_requests_job(self.runtime)(work)
+            close_requests_job(self.fulfilment)(work)
 
     def shutdown(self) -> None:
         self.fanout.close()

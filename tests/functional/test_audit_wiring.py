@@ -28,7 +28,7 @@ def test_a_successful_login_is_recorded_against_the_user_by_id(
     assert (event.target_type, event.target_id) == ("user", customer.id)
     assert event.outcome == "success"
     assert event.request_id == response.headers["x-request-id"]
-    # The end user's IP is personal data: sealed under the customer's key, readable with it.
+    # The end user's IP is personal data: encrypted under the customer's key, readable with it.
     assert b"198.51.100.7" not in (event.details or b"")
     with workplace.open() as work:
         details = open_details(work, event=event)

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.identity import login
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.hashing_pool import FIRST_ESTIMATE_SECONDS, HashingBusy, PoolPlace
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.work import Workplace
 from tests.functional.conftest import CUSTOMER_PASSWORD, Api, Customer, assert_problem, unique_email
@@ -100,14 +100,14 @@ def test_the_reserved_place_still_goes_through_the_throttle_and_the_password_che
 
 
 def test_a_login_admitted_at_the_edge_checks_its_password_in_the_place_it_was_given(
-    api: Api, customer: Customer, identity: IdentityRuntime, flood: list[PoolPlace]
+    api: Api, customer: Customer, credentials: Credentials, flood: list[PoolPlace]
 ) -> None:
     flood.pop().release()  # one place left: the login takes it at the edge, and needs no second one
 
     response = api.login(customer.email, customer.password)
 
     assert response.status_code == 200, response.text
-    assert identity.passwords.pool.in_flight == len(flood)
+    assert credentials.passwords.pool.in_flight == len(flood)
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def test_a_login_admitted_at_the_edge_checks_its_password_in_the_place_it_was_gi
 )
 def test_the_place_is_given_back_whatever_the_login_answers(
     api: Api,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     body: dict[str, str],
     token: str | None,
     status: int,
@@ -128,7 +128,7 @@ def test_the_place_is_given_back_whatever_the_login_answers(
     headers = {"Authorization": token} if token else api.shop.headers
 
     assert api.http.post("/v1/auth/login", json=body, headers=headers).status_code == status
-    assert identity.passwords.pool.in_flight == 0
+    assert credentials.passwords.pool.in_flight == 0
 
 
 def test_other_requests_do_not_wait_for_the_password_pool(api: Api, flood: list[PoolPlace]) -> None:
@@ -164,9 +164,9 @@ def concurrent(app: FastAPI, client: TestClient, sessions: sessionmaker[Session]
 
 
 @contextmanager
-def every_password_thread_busy(identity: IdentityRuntime) -> Iterator[threading.Event]:
+def every_password_thread_busy(credentials: Credentials) -> Iterator[threading.Event]:
     """Every password thread busy until the event is set, so logins queue behind them."""
-    pool = identity.passwords.pool
+    pool = credentials.passwords.pool
     done = threading.Event()
     started = threading.Semaphore(0)
 
@@ -194,12 +194,12 @@ def wait_until(condition: Callable[[], bool]) -> None:
 
 
 def test_a_burst_of_logins_beyond_the_old_queue_waits_holding_no_thread_and_every_one_succeeds(
-    api: Api, identity: IdentityRuntime, concurrent: None
+    api: Api, credentials: Credentials, concurrent: None
 ) -> None:
     """48 logins at once: 8 times what the pool once admitted (2 waiting per thread), more than the
     server's 40 worker threads. They queue for argon2 without holding a thread: a sync route is served
     meanwhile. Then every one logs in; none is refused."""
-    pool = identity.passwords.pool
+    pool = credentials.passwords.pool
     customers = [unique_email(f"burst-{number}") for number in range(BURST)]
     for email in customers:
         assert api.register(email=email, password=CUSTOMER_PASSWORD).status_code == 201
@@ -211,7 +211,7 @@ def test_a_burst_of_logins_beyond_the_old_queue_waits_holding_no_thread_and_ever
         )
         return response
 
-    with every_password_thread_busy(identity) as busy, ThreadPoolExecutor(BURST + 1) as senders:
+    with every_password_thread_busy(credentials) as busy, ThreadPoolExecutor(BURST + 1) as senders:
         answers = [senders.submit(log_in, email) for email in customers]
         wait_until(lambda: pool.queued == BURST or any(answer.done() for answer in answers))
         assert pool.queued == BURST, [answer.result().status_code for answer in answers if answer.done()]
@@ -235,12 +235,12 @@ def burn_cpu(seconds: float) -> None:
 
 
 def test_a_flood_beyond_the_wait_budget_is_refused_at_once_with_the_expected_wait_as_retry_after(
-    api: Api, identity: IdentityRuntime, statements: list[str]
+    api: Api, credentials: Credentials, statements: list[str]
 ) -> None:
-    pool = identity.passwords.pool
+    pool = credentials.passwords.pool
     pool.calibrate(lambda: burn_cpu(0.05))  # hashes now take 50 ms of CPU: about 80 may wait 2 s
     places = []
-    while (place := identity.admission.admit()) is not None:
+    while (place := credentials.admission.admit()) is not None:
         places.append(place)
     assert pool.workers < len(places) < pool.workers + pool.queue_size  # the budget refused, not the cap
 
@@ -259,24 +259,24 @@ def test_a_flood_beyond_the_wait_budget_is_refused_at_once_with_the_expected_wai
 
 
 def test_a_login_the_pool_gives_up_on_answers_503_and_leaves_the_account_free(
-    api: Api, customer: Customer, identity: IdentityRuntime
+    api: Api, customer: Customer, credentials: Credentials
 ) -> None:
-    identity.passwords.pool.timeout_seconds = 0.01  # the queued check is given up almost at once
-    with every_password_thread_busy(identity):
+    credentials.passwords.pool.timeout_seconds = 0.01  # the queued check is given up almost at once
+    with every_password_thread_busy(credentials):
         given_up = api.login(customer.email, customer.password, ip=CUSTOMER_IP)
 
     body = assert_problem(given_up, 503, "hashing_busy")
     assert "too long" in body["detail"]
-    wait_until(lambda: identity.passwords.pool.in_flight == 0)
-    identity.passwords.pool.timeout_seconds = PATIENCE
+    wait_until(lambda: credentials.passwords.pool.in_flight == 0)
+    credentials.passwords.pool.timeout_seconds = PATIENCE
     again = api.login(customer.email, customer.password, ip=CUSTOMER_IP)
-    assert again.status_code == 200, again.text  # not 429: the claim was given back, nothing was counted
+    assert again.status_code == 200, again.text  # not 429: the hold was given back, nothing was counted
 
 
-def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
+def test_a_direct_login_gives_the_account_s_hold_back_when_the_pool_refuses(
     api: Api,
     customer: Customer,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     workplace: Workplace,
     flood: list[PoolPlace],
 ) -> None:
@@ -286,20 +286,20 @@ def test_a_direct_login_gives_the_account_s_claim_back_when_the_pool_refuses(
     )
 
     def log_in() -> login.LoginResult:
-        return login.login(workplace=workplace, identity=identity, attempt=attempt)
+        return login.login(workplace=workplace, credentials=credentials, attempt=attempt)
 
     with pytest.raises(HashingBusy):
         log_in()
     for place in flood:
         place.release()
 
-    assert log_in().tokens is not None  # not TooManyAttempts: the claim was given back
+    assert log_in().tokens is not None  # not TooManyAttempts: the hold was given back
 
 
 def test_the_service_s_pool_takes_its_budget_from_the_settings_and_its_estimate_from_a_hash_at_start_up(
     settings: Settings, keyring: Keyring, clock: FrozenClock
 ) -> None:
-    runtime = IdentityRuntime.from_settings(
+    runtime = Credentials.from_settings(
         settings.model_copy(update={"password_pool_wait_seconds": 0.5, "password_pool_queue": 7}),
         keyring=keyring,
         clock=clock,

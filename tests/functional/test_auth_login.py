@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
 from privacy_service.identity import accounts
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.models import User
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
 from privacy_service.identity.throttle import ThrottleLimits
 from privacy_service.work import Workplace
@@ -28,7 +28,7 @@ from tests.functional.conftest import (
     verify_with_jwks,
 )
 
-# The sealed password's second byte names its kind (crypto.passwords): argon2id made here, or a legacy hash.
+# The peppered password's second byte names its kind (crypto.passwords): argon2id made here, or a legacy hash.
 ARGON2ID_KIND, LEGACY_KIND = 0x01, 0x02
 ImportCustomer = Callable[[str], str]
 PasswordKind = Callable[[str], int]
@@ -51,7 +51,7 @@ def test_a_correct_password_answers_bearer_tokens(api: Api, customer: Customer) 
 
 
 def test_the_access_token_verifies_against_the_jwks_with_the_promised_claims(
-    api: Api, customer: Customer, clock: FrozenClock, identity: IdentityRuntime
+    api: Api, customer: Customer, clock: FrozenClock, credentials: Credentials
 ) -> None:
     access_token = api.login(customer.email, customer.password).json()["access_token"]
 
@@ -61,7 +61,7 @@ def test_the_access_token_verifies_against_the_jwks_with_the_promised_claims(
     assert token.header["kid"] in {key["kid"] for key in api.jwks()["keys"]}
     claims = token.claims
     now = int(clock.now().timestamp())
-    assert claims["iss"] == identity.tokens.issuer
+    assert claims["iss"] == credentials.tokens.issuer
     assert claims["iss"] == api.http.get("/.well-known/openid-configuration").json()["issuer"]
     assert claims["sub"] == customer.id
     assert claims["aud"] == api.shop.client_id
@@ -140,7 +140,7 @@ def test_a_users_own_token_cannot_log_in_on_behalf_of_anyone(api: Api, customer:
 
 
 @pytest.fixture
-def import_customer(workplace: Workplace, identity: IdentityRuntime) -> ImportCustomer:
+def import_customer(workplace: Workplace, credentials: Credentials) -> ImportCustomer:
     """Import an account with a shop's old password hash, as ``privacy-service users import`` does."""
 
     def run(legacy_hash: str) -> str:
@@ -148,8 +148,8 @@ def import_customer(workplace: Workplace, identity: IdentityRuntime) -> ImportCu
         with workplace.open() as work:
             accounts.import_user(
                 work,
-                emails=identity.emails,
-                hasher=identity.passwords.hasher,
+                emails=credentials.emails,
+                hasher=credentials.passwords.hasher,
                 email=email,
                 legacy_hash=legacy_hash,
                 profile={"country": "FR"},
@@ -160,12 +160,12 @@ def import_customer(workplace: Workplace, identity: IdentityRuntime) -> ImportCu
 
 
 @pytest.fixture
-def stored_password_kind(sessions: sessionmaker[Session], identity: IdentityRuntime) -> PasswordKind:
-    """The kind byte of the sealed password stored for an email: argon2id or legacy."""
+def stored_password_kind(sessions: sessionmaker[Session], credentials: Credentials) -> PasswordKind:
+    """The kind byte of the peppered password stored for an email: argon2id or legacy."""
 
     def read(email: str) -> int:
         with sessions() as session:
-            user = accounts.find_user_by_email(session=session, emails=identity.emails, email=email)
+            user = accounts.find_user_by_email(session=session, emails=credentials.emails, email=email)
             assert user is not None
             return session.get_one(User, user.id).password[1]
 

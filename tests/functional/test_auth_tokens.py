@@ -17,8 +17,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from privacy_service.core.clock import FrozenClock
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.models import Client
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.tokens import TokenIssuer
 from privacy_service.keys.service import Keyring
 from tests.functional.conftest import (
@@ -58,21 +58,21 @@ def test_a_live_access_token_is_honoured(api: Api, user: UserTokens) -> None:
 
 
 def test_an_expired_access_token_is_a_401_invalid_token(
-    api: Api, user: UserTokens, clock: FrozenClock, identity: IdentityRuntime
+    api: Api, user: UserTokens, clock: FrozenClock, credentials: Credentials
 ) -> None:
     clock.advance(
-        timedelta(seconds=identity.tokens.access_token_seconds + identity.tokens.leeway_seconds + 1)
+        timedelta(seconds=credentials.tokens.access_token_seconds + credentials.tokens.leeway_seconds + 1)
     )
 
     assert_invalid_token(api.http.get("/v1/me/profile", headers=user.headers), because="token expired")
 
 
 def test_an_expired_client_token_is_a_401_invalid_token(
-    api: Api, customer: Customer, vault_shop: Shop, clock: FrozenClock, identity: IdentityRuntime
+    api: Api, customer: Customer, vault_shop: Shop, clock: FrozenClock, credentials: Credentials
 ) -> None:
     stale = vault_shop.access_token
     clock.advance(
-        timedelta(seconds=identity.tokens.access_token_seconds + identity.tokens.leeway_seconds + 1)
+        timedelta(seconds=credentials.tokens.access_token_seconds + credentials.tokens.leeway_seconds + 1)
     )
 
     assert_invalid_token(api.http.get(f"/v1/subjects/{customer.id}/profile", headers=bearer(stale)))
@@ -178,11 +178,11 @@ def test_a_jwt_of_another_type_signed_by_us_is_not_an_access_token(
     vault_shop: Shop,
     customer: Customer,
     sessions: sessionmaker[Session],
-    identity: IdentityRuntime,
+    credentials: Credentials,
 ) -> None:
     # RFC 9068 §4 / RFC 8725 §3.11: an approval token (typ JWT) must not open the API.
     with sessions.begin() as session:
-        token = identity.tokens.sign_jwt(
+        token = credentials.tokens.sign_jwt(
             session=session,
             token_type="JWT",
             claims={

@@ -24,7 +24,7 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.dsr.exports import purge_expired_exports
 from privacy_service.dsr.models import DsrExport
-from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.scopes import Role
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
@@ -84,11 +84,16 @@ def app(
     sessions: sessionmaker[Session],
     clock: FrozenClock,
     keyring: Keyring,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     officer_policies: Policies,
 ) -> FastAPI:
     app = create_app(
-        settings, engine=engine, clock=clock, keyring=keyring, identity=identity, policies=officer_policies
+        settings,
+        engine=engine,
+        clock=clock,
+        keyring=keyring,
+        credentials=credentials,
+        policies=officer_policies,
     )
     app.state.sessions = sessions
     return app

@@ -422,9 +422,9 @@ def test_filing_a_request_wakes_the_worker_of_this_process_at_its_commit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     woken: list[bool] = []
-    # Patched on the class: build_worker hands the runtime the worker's bound ``wake`` as it builds it.
+    # Patched on the class: build_worker hands the fulfilment the worker's bound ``wake`` as it builds it.
     monkeypatch.setattr(Worker, "wake", lambda _worker: woken.append(True))
-    build_worker(settings=settings, workplace=workplace, dsr=dsr.runtime)
+    build_worker(settings=settings, workplace=workplace, fulfilment=dsr.fulfilment)
     api.http.get("/v1/dsr/nothing", headers=dsr_shop.headers)
     assert woken == [], "a commit without new tasks does not wake it"
 

@@ -7,7 +7,7 @@ and the lease decide who sends what. The database is a scratch one, migrated
 and committed to for real (not the rolled-back test transaction), since the
 two workers must see each other's commits. The downstream systems are real
 HTTP servers on loopback that answer slowly, so deliveries of one worker are
-still in flight while the other claims.
+still in flight while the other leases.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.fanout import FanOut
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.jobs import close_requests_job
 from privacy_service.dsr.models import DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.states import FINAL_REQUEST_STATUSES, RequestStatus
 from privacy_service.dsr.systems import register_system
 from privacy_service.identity.principals import Principal, PrincipalKind
@@ -55,7 +55,7 @@ pytestmark = [requires_postgres, pytest.mark.postgres]
 
 REQUESTS = 20
 ANSWER_DELAY_SECONDS = 0.2
-# Few places per worker, so the tasks are shared out over many rounds of claims by both workers.
+# Few places per worker, so the tasks are shared out over many rounds of leases by both workers.
 DELIVERY_CONCURRENCY = 4
 # Generous: a loaded machine may be slow; the test never asserts on time, it only stops waiting.
 PATIENCE_SECONDS = 120
@@ -74,22 +74,22 @@ class WorkerProcess:
 
     engine: Engine
     workplace: Workplace
-    runtime: DsrRuntime
+    fulfilment: Fulfilment
     fanout: FanOut
-    claimed: int = 0
+    leased: int = 0
 
     def deliver_round(self) -> int:
-        """Claim what is due and free, and wait for those deliveries' outcomes to be recorded."""
-        claimed = self.fanout.run_once()
+        """Lease what is due and free, and wait for those deliveries' outcomes to be recorded."""
+        leased = self.fanout.run_once()
         self.fanout.wait(timeout=PATIENCE_SECONDS)
-        self.claimed += claimed
+        self.leased += leased
         with self.workplace.open() as work:  # the worker's other DSR job, as every worker runs it
-            close_requests_job(self.runtime)(work)
-        return claimed
+            close_requests_job(self.fulfilment)(work)
+        return leased
 
     def close(self) -> None:
         self.fanout.close()
-        self.runtime.connector.close()  # type: ignore[attr-defined]
+        self.fulfilment.connector.close()  # type: ignore[attr-defined]
         self.engine.dispose()
 
 
@@ -100,7 +100,7 @@ def start_worker(settings: Settings, url: str, clock: FrozenClock) -> WorkerProc
         clock=clock,
         cache=DataKeyCache(max_entries=1000, ttl_seconds=300),
     )
-    runtime = DsrRuntime.from_settings(
+    fulfilment = Fulfilment.from_settings(
         settings,
         policies=load_policies(settings.effective_policies_dir, environ=os.environ),
         connector=WebhookConnector(),
@@ -111,8 +111,8 @@ def start_worker(settings: Settings, url: str, clock: FrozenClock) -> WorkerProc
     return WorkerProcess(
         engine=engine,
         workplace=workplace,
-        runtime=runtime,
-        fanout=FanOut(workplace=workplace, runtime=runtime),
+        fulfilment=fulfilment,
+        fanout=FanOut(workplace=workplace, fulfilment=fulfilment),
     )
 
 
@@ -138,7 +138,7 @@ def register(worker: WorkerProcess, systems: FakeDownstreamFleet) -> None:
     with worker.workplace.open() as work:
         for system in systems:
             register_system(
-                work, policies=worker.runtime.policies, actor=SYSTEM, name=system.name, url=system.url,
+                work, policies=worker.fulfilment.policies, actor=SYSTEM, name=system.name, url=system.url,
                 secret=system.secret, request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE),
                 categories=("orders",), timeout_seconds=5.0,
             )  # fmt: skip
@@ -146,16 +146,16 @@ def register(worker: WorkerProcess, systems: FakeDownstreamFleet) -> None:
 
 def file_requests(worker: WorkerProcess, count: int) -> list[str]:
     """Half access, half erasure, each for a subject of its own, filed by the shop backend."""
-    runtime = worker.runtime
+    fulfilment = worker.fulfilment
     filed: list[str] = []
     for index in range(count):
         with worker.workplace.open() as work:
             subject = vault.create_subject(
-                work, blind_index=runtime.emails,
+                work, blind_index=fulfilment.emails,
                 profile=ProfileFields(email=f"subject-{index}@example.com", country="DE"),
             )  # fmt: skip
             request = dsr.file_request(
-                work, runtime=runtime, requester=SHOP,
+                work, fulfilment=fulfilment, requester=SHOP,
                 request_type=RequestType.ACCESS if index % 2 else RequestType.ERASURE, subject_id=subject.id,
             )  # fmt: skip
             filed.append(request.id)
@@ -186,14 +186,14 @@ def test_two_workers_never_deliver_the_same_task_and_every_request_completes(
             while open_requests(workers[0].engine):
                 assert time.monotonic() < deadline, "gave up waiting for every request to end"
                 rounds = [pool.submit(worker.deliver_round) for worker in workers]
-                claimed = [each.result() for each in rounds]  # a claim that failed raises here
-                assert sum(claimed) or open_requests(workers[0].engine) == 0, "open requests, nothing due"
+                leased = [each.result() for each in rounds]  # a lease that failed raises here
+                assert sum(leased) or open_requests(workers[0].engine) == 0, "open requests, nothing due"
     finally:
         for worker in workers:
             worker.close()
 
     assert [record.getMessage() for record in caplog.records] == []
-    assert all(worker.claimed > 0 for worker in workers), "both workers took a share of the deliveries"
+    assert all(worker.leased > 0 for worker in workers), "both workers took a share of the deliveries"
 
     engine = create_engine_for(settings, database_url=database)
     try:
@@ -209,4 +209,4 @@ def test_two_workers_never_deliver_the_same_task_and_every_request_completes(
         received = Counter(delivery.webhook_id for delivery in system.deliveries)
         assert set(received) == expected
         assert [webhook_id for webhook_id, times in received.items() if times != 1] == []
-    assert sum(worker.claimed for worker in workers) == len(tasks)
+    assert sum(worker.leased for worker in workers) == len(tasks)

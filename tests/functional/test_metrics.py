@@ -24,8 +24,8 @@ from privacy_service.audit import CheckpointCadence, ensure_signing_key, seal_pe
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.hashing_pool import PoolPlace
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
 from privacy_service.work import Workplace
@@ -46,11 +46,11 @@ def app(
     sessions: sessionmaker[Session],
     clock: FrozenClock,
     keyring: Keyring,
-    identity: IdentityRuntime,
+    credentials: Credentials,
 ) -> FastAPI:
     """The suite's app, with a metrics token set."""
     with_token = settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)})
-    app = create_app(with_token, engine=engine, clock=clock, keyring=keyring, identity=identity)
+    app = create_app(with_token, engine=engine, clock=clock, keyring=keyring, credentials=credentials)
     app.state.sessions = sessions
     return app
 
@@ -84,10 +84,10 @@ def test_without_a_metrics_token_set_metrics_answers_404_like_an_unknown_path(
     sessions: sessionmaker[Session],
     clock: FrozenClock,
     keyring: Keyring,
-    identity: IdentityRuntime,
+    credentials: Credentials,
 ) -> None:
     assert settings.metrics_token is None
-    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, identity=identity)
+    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, credentials=credentials)
     app.state.sessions = sessions
     with TestClient(app, raise_server_exceptions=False) as http:
         hidden = http.get("/metrics", headers=bearer(METRICS_TOKEN))
@@ -103,10 +103,10 @@ def test_without_a_metrics_token_set_no_request_pays_for_counting(
     sessions: sessionmaker[Session],
     clock: FrozenClock,
     keyring: Keyring,
-    identity: IdentityRuntime,
+    credentials: Credentials,
 ) -> None:
     assert settings.metrics_token is None
-    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, identity=identity)
+    app = create_app(settings, engine=engine, clock=clock, keyring=keyring, credentials=credentials)
     app.state.sessions = sessions
     with TestClient(app, raise_server_exceptions=False) as http:
         assert http.get("/healthz").status_code == 200
@@ -309,9 +309,9 @@ def test_logins_refused_by_the_admission_are_counted_as_admission_refusals(
 
 
 def test_the_password_pool_figures_show_the_checks_in_flight_and_waiting(
-    client: TestClient, identity: IdentityRuntime
+    client: TestClient, credentials: Credentials
 ) -> None:
-    pool = identity.passwords.pool
+    pool = credentials.passwords.pool
     before = scrape(client)
     places = [pool.reserve() for _ in range(pool.workers + 1)]
     try:

@@ -12,7 +12,7 @@ from privacy_service.audit.models import AuditEvent
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.identity import revocation
-from privacy_service.identity.runtime import IdentityRuntime
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.scopes import Scope
 from privacy_service.work import Workplace
 from tests.functional.conftest import (
@@ -37,7 +37,7 @@ def user(api: Api, customer: Customer) -> UserTokens:
 
 
 def test_client_credentials_answers_a_bearer_token_carrying_the_clients_scopes(
-    api: Api, make_shop: MakeShop, identity: IdentityRuntime
+    api: Api, make_shop: MakeShop, credentials: Credentials
 ) -> None:
     shop = make_shop(Scope.VAULT_READ, Scope.DSR_WRITE)
 
@@ -47,7 +47,7 @@ def test_client_credentials_answers_a_bearer_token_carrying_the_clients_scopes(
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == identity.tokens.access_token_seconds
+    assert body["expires_in"] == credentials.tokens.access_token_seconds
     assert body["scope"] == "dsr:write vault:read"
     assert "refresh_token" not in body
     claims = verify_with_jwks(body["access_token"], api.jwks()).claims
@@ -303,11 +303,11 @@ def test_a_revocation_is_forgotten_once_the_token_would_have_expired(
     api: Api,
     user: UserTokens,
     clock: FrozenClock,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     workplace: Workplace,
 ) -> None:
     assert api.oauth("revoke", {"token": user.access_token}).status_code == 200
-    lifetime = identity.tokens.access_token_seconds + identity.tokens.leeway_seconds
+    lifetime = credentials.tokens.access_token_seconds + credentials.tokens.leeway_seconds
 
     clock.advance(timedelta(seconds=lifetime - 1))
     with workplace.open() as work:
@@ -330,7 +330,7 @@ def test_revocation_needs_client_authentication_and_a_token(api: Api, user: User
 
 
 def test_introspection_describes_a_live_token_of_the_same_client(
-    api: Api, customer: Customer, user: UserTokens, identity: IdentityRuntime
+    api: Api, customer: Customer, user: UserTokens, credentials: Credentials
 ) -> None:
     claims = verify_with_jwks(user.access_token, api.jwks()).claims
 
@@ -340,7 +340,7 @@ def test_introspection_describes_a_live_token_of_the_same_client(
     assert answer["sub"] == customer.id
     assert answer["client_id"] == api.shop.client_id
     assert answer["aud"] == [api.shop.client_id]
-    assert answer["iss"] == identity.tokens.issuer
+    assert answer["iss"] == credentials.tokens.issuer
     assert (answer["iat"], answer["exp"], answer["jti"]) == (claims["iat"], claims["exp"], claims["jti"])
     assert answer["amr"] == ["pwd"]
     assert answer["token_type"] == "Bearer"
@@ -363,7 +363,7 @@ def test_introspection_of_another_clients_token_says_only_inactive(
 
 
 def test_introspection_of_a_revoked_expired_or_garbage_token_says_inactive(
-    api: Api, customer: Customer, clock: FrozenClock, identity: IdentityRuntime
+    api: Api, customer: Customer, clock: FrozenClock, credentials: Credentials
 ) -> None:
     revoked = api.tokens(customer.email, customer.password)
     api.oauth("revoke", {"token": revoked.refresh_token})
@@ -373,7 +373,7 @@ def test_introspection_of_a_revoked_expired_or_garbage_token_says_inactive(
     assert api.introspect("not-a-token") == {"active": False}
     assert api.introspect(expiring.refresh_token) == {"active": False}  # an opaque refresh token is no JWT
     clock.advance(
-        timedelta(seconds=identity.tokens.access_token_seconds + identity.tokens.leeway_seconds + 1)
+        timedelta(seconds=credentials.tokens.access_token_seconds + credentials.tokens.leeway_seconds + 1)
     )
     assert api.introspect(expiring.access_token) == {"active": False}
 
@@ -392,13 +392,13 @@ def test_introspection_authenticated_with_a_bearer_token_instead_of_basic_is_a_4
 
 
 def test_the_openid_configuration_names_the_issuer_and_the_endpoints(
-    api: Api, identity: IdentityRuntime
+    api: Api, credentials: Credentials
 ) -> None:
     response = api.http.get("/.well-known/openid-configuration")
 
     assert response.status_code == 200
     metadata = response.json()
-    issuer = identity.tokens.issuer
+    issuer = credentials.tokens.issuer
     assert metadata["issuer"] == issuer
     assert metadata["jwks_uri"] == f"{issuer}/.well-known/jwks.json"
     assert metadata["token_endpoint"] == f"{issuer}/oauth/token"
@@ -422,13 +422,13 @@ def test_after_rotating_the_signing_key_old_tokens_stay_valid_and_the_jwks_lists
     api: Api,
     customer: Customer,
     user: UserTokens,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     workplace: Workplace,
 ) -> None:
     old_kid = unverified_parts(user.access_token)[0]["kid"]
 
     with workplace.open() as work:
-        new_kid = identity.tokens.rotate_signing_key(work)
+        new_kid = credentials.tokens.rotate_signing_key(work)
 
     assert new_kid != old_kid
     assert {key["kid"] for key in api.jwks()["keys"]} == {old_kid, new_kid}
@@ -443,14 +443,14 @@ def test_after_rotating_the_signing_key_old_tokens_stay_valid_and_the_jwks_lists
 def test_a_retired_key_leaves_the_jwks_once_its_tokens_have_expired(
     api: Api,
     user: UserTokens,
-    identity: IdentityRuntime,
+    credentials: Credentials,
     clock: FrozenClock,
     workplace: Workplace,
 ) -> None:
     old_kid = unverified_parts(user.access_token)[0]["kid"]
     with workplace.open() as work:
-        new_kid = identity.tokens.rotate_signing_key(work)
-    tokens = identity.tokens
+        new_kid = credentials.tokens.rotate_signing_key(work)
+    tokens = credentials.tokens
 
     clock.advance(
         timedelta(seconds=tokens.key_cache_seconds + tokens.access_token_seconds + tokens.leeway_seconds + 1)

@@ -8,10 +8,10 @@ from sqlalchemy.pool import NullPool
 
 def stored_row(connection: Connection, table: Table, row_id: str) -> tuple[object, ...] | None:
     """``at, body, label`` of a row as the database holds it, read past SQLAlchemy's result processing."""
-    cursor = connection.connection.cursor()
+    handle = connection.connection.cursor()
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    cursor.execute(f"SELECT at, body, label FROM {table.name} WHERE id = {marker}", (row_id,))  # noqa: S608 -- a test table's name
-    row = cursor.fetchone()
+    handle.execute(f"SELECT at, body, label FROM {table.name} WHERE id = {marker}", (row_id,))  # noqa: S608 -- a test table's name
+    row = handle.fetchone()
     return None if row is None else tuple(row)
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from privacy_service.api.deps import (
+    CredentialsDep,
     CurrentUser,
-    IdentityDep,
     WorkDep,
     client_in_thread,
     client_with,
@@ -36,11 +36,11 @@ LoginClient = Annotated[Principal, Depends(client_with(Scope.AUTH_LOGIN))]
 @router.post(
     "/v1/users", status_code=status.HTTP_201_CREATED, response_model=Created, summary="Register a customer"
 )
-def register(body: Registration, client: UsersWriter, work: WorkDep, identity: IdentityDep) -> Created:
+def register(body: Registration, client: UsersWriter, work: WorkDep, credentials: CredentialsDep) -> Created:
     user = accounts.register_user(
         work,
-        emails=identity.emails,
-        passwords=identity.passwords,
+        emails=credentials.emails,
+        passwords=credentials.passwords,
         email=body.email,
         password=body.password,
         profile={**(body.profile.profile_values() if body.profile else {}), "country": body.country},
@@ -78,7 +78,7 @@ async def log_in(body: LoginRequest, request: Request) -> Response:
 
     result = await login.login_awaiting_the_pool(
         workplace=state.workplace,
-        identity=state.identity,
+        credentials=state.credentials,
         attempt=check_the_client,
         place=get_password_place(request),
     )
@@ -99,10 +99,12 @@ async def log_in(body: LoginRequest, request: Request) -> Response:
     summary="Complete a login with a TOTP or recovery code",
     responses={401: {"description": "invalid_code or invalid_mfa_token"}},
 )
-def second_factor(body: MfaRequest, client: LoginClient, work: WorkDep, identity: IdentityDep) -> Tokens:
+def second_factor(
+    body: MfaRequest, client: LoginClient, work: WorkDep, credentials: CredentialsDep
+) -> Tokens:
     _user_id, tokens = login.complete_mfa(
         work,
-        identity=identity,
+        credentials=credentials,
         client_id=client.client_id,
         mfa_token=body.mfa_token,
         code=body.code,

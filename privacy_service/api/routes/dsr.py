@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import Response
 
-from privacy_service.api.deps import DsrDep, PrincipalDep, WorkDep, staff_with
+from privacy_service.api.deps import FulfilmentDep, PrincipalDep, WorkDep, staff_with
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Cursor, Limit, page_position
 from privacy_service.core.cursors import encode_cursor
 from privacy_service.dsr import service
@@ -44,11 +44,13 @@ RequestId = Annotated[str, Path(min_length=1, max_length=64)]
     response_model=RequestReceipt,
     summary="File an access or erasure request",
 )
-def file_request(body: RequestFiling, caller: PrincipalDep, work: WorkDep, dsr: DsrDep) -> RequestReceipt:
+def file_request(
+    body: RequestFiling, caller: PrincipalDep, work: WorkDep, fulfilment: FulfilmentDep
+) -> RequestReceipt:
     if not caller.is_user and Scope.DSR_WRITE not in caller.scopes:
         raise Forbidden(f"The client lacks the scope {Scope.DSR_WRITE.value}.")
     request = service.file_request(
-        work, runtime=dsr, requester=caller, request_type=body.type, subject_id=body.subject_id
+        work, fulfilment=fulfilment, requester=caller, request_type=body.type, subject_id=body.subject_id
     )
     return RequestReceipt(
         id=request.id,
@@ -62,7 +64,7 @@ def file_request(body: RequestFiling, caller: PrincipalDep, work: WorkDep, dsr: 
 def list_requests(
     _officer: Officer,
     work: WorkDep,
-    dsr: DsrDep,
+    fulfilment: FulfilmentDep,
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
     type_: Annotated[RequestType | None, Query(alias="type")] = None,
     overdue: Annotated[
@@ -73,7 +75,7 @@ def list_requests(
 ) -> RequestPage:
     views, next_position = service.list_requests(
         work,
-        runtime=dsr,
+        fulfilment=fulfilment,
         filters=service.RequestFilter(status=status_, type=type_, overdue=overdue),
         limit=limit,
         after=page_position(cursor) if cursor else None,
@@ -82,27 +84,34 @@ def list_requests(
 
 
 @router.get("/v1/dsr/{request_id}", response_model=RequestView, summary="A request and its tasks")
-def get_request(request_id: RequestId, caller: PrincipalDep, work: WorkDep, dsr: DsrDep) -> RequestView:
+def get_request(
+    request_id: RequestId, caller: PrincipalDep, work: WorkDep, fulfilment: FulfilmentDep
+) -> RequestView:
     request = service.visible_request(session=work.session, principal=caller, request_id=request_id)
-    return service.request_view(work, runtime=dsr, request=request)
+    return service.request_view(work, fulfilment=fulfilment, request=request)
 
 
 @router.post("/v1/dsr/{request_id}/approve", response_model=RequestView, summary="Let a request go ahead")
-def approve(request_id: RequestId, officer: Officer, work: WorkDep, dsr: DsrDep) -> RequestView:
-    request = service.approve_request(work, runtime=dsr, officer=officer, request_id=request_id)
-    return service.request_view(work, runtime=dsr, request=request)
+def approve(request_id: RequestId, officer: Officer, work: WorkDep, fulfilment: FulfilmentDep) -> RequestView:
+    request = service.approve_request(work, fulfilment=fulfilment, officer=officer, request_id=request_id)
+    return service.request_view(work, fulfilment=fulfilment, request=request)
 
 
 @router.post(
     "/v1/dsr/{request_id}/reject", response_model=RequestView, summary="Refuse a request, saying why"
 )
 def reject(
-    request_id: RequestId, body: Rejection, officer: Officer, work: WorkDep, dsr: DsrDep
+    request_id: RequestId, body: Rejection, officer: Officer, work: WorkDep, fulfilment: FulfilmentDep
 ) -> RequestView:
     request = service.reject_request(
-        work, runtime=dsr, officer=officer, request_id=request_id, reason=body.reason, detail=body.detail
+        work,
+        fulfilment=fulfilment,
+        officer=officer,
+        request_id=request_id,
+        reason=body.reason,
+        detail=body.detail,
     )
-    return service.request_view(work, runtime=dsr, request=request)
+    return service.request_view(work, fulfilment=fulfilment, request=request)
 
 
 @router.get(
@@ -111,8 +120,8 @@ def reject(
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "The bundle"}},
 )
-def export(request_id: RequestId, caller: PrincipalDep, work: WorkDep, dsr: DsrDep) -> Response:
-    content, bundle = download_export(work, runtime=dsr, principal=caller, request_id=request_id)
+def export(request_id: RequestId, caller: PrincipalDep, work: WorkDep, fulfilment: FulfilmentDep) -> Response:
+    content, bundle = download_export(work, fulfilment=fulfilment, principal=caller, request_id=request_id)
     return Response(
         content=content,
         media_type="application/zip",
@@ -138,7 +147,9 @@ def callback(
     request: Request,
     body: Annotated[bytes, Depends(raw_body)],
     work: WorkDep,
-    dsr: DsrDep,
+    fulfilment: FulfilmentDep,
 ) -> CallbackAnswer:
-    task = receive_callback(work, runtime=dsr, task_id=task_id, headers=dict(request.headers), body=body)
+    task = receive_callback(
+        work, fulfilment=fulfilment, task_id=task_id, headers=dict(request.headers), body=body
+    )
     return CallbackAnswer(task_id=task.id, status=TaskStatus(task.status))

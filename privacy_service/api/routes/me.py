@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from privacy_service.api.deps import CurrentUser, IdentityDep, WorkDep
+from privacy_service.api.deps import CredentialsDep, CurrentUser, WorkDep
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Cursor, Limit, page_position
 from privacy_service.core.cursors import Position, encode_cursor
 from privacy_service.identity import accounts, mfa
@@ -30,16 +30,16 @@ def my_profile(me: CurrentUser, work: WorkDep) -> ProfileFields:
 
 @router.patch("/v1/me/profile", response_model=ProfileFields, summary="Change fields of my profile")
 def change_my_profile(
-    body: ProfileUpdate, me: CurrentUser, work: WorkDep, identity: IdentityDep
+    body: ProfileUpdate, me: CurrentUser, work: WorkDep, credentials: CredentialsDep
 ) -> ProfileFields:
-    return vault.update_profile(work, blind_index=identity.emails, subject_id=me.id, changes=body)
+    return vault.update_profile(work, blind_index=credentials.emails, subject_id=me.id, changes=body)
 
 
 @router.post("/v1/me/mfa/totp", response_model=TotpEnrolmentView, summary="Start TOTP enrolment")
-def start_totp(me: CurrentUser, work: WorkDep, identity: IdentityDep) -> TotpEnrolmentView:
+def start_totp(me: CurrentUser, work: WorkDep, credentials: CredentialsDep) -> TotpEnrolmentView:
     profile = vault.read_profile(work, subject_id=me.id)
     enrolment = mfa.start_totp_enrolment(
-        work, user_id=me.id, account_name=profile.email, issuer=identity.totp_issuer
+        work, user_id=me.id, account_name=profile.email, issuer=credentials.totp_issuer
     )
     return TotpEnrolmentView(
         secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
@@ -50,18 +50,18 @@ def start_totp(me: CurrentUser, work: WorkDep, identity: IdentityDep) -> TotpEnr
     "/v1/me/mfa/totp/confirm", response_model=RecoveryCodesView, summary="Turn TOTP on with a first code"
 )
 def confirm_totp(
-    body: CodeRequest, me: CurrentUser, work: WorkDep, identity: IdentityDep
+    body: CodeRequest, me: CurrentUser, work: WorkDep, credentials: CredentialsDep
 ) -> RecoveryCodesView:
-    codes = mfa.confirm_totp(work, recovery=identity.recovery, user_id=me.id, code=body.code)
+    codes = mfa.confirm_totp(work, recovery=credentials.recovery, user_id=me.id, code=body.code)
     return RecoveryCodesView(recovery_codes=codes)
 
 
 @router.delete("/v1/me/mfa/totp", status_code=status.HTTP_204_NO_CONTENT, summary="Turn TOTP off")
-def disable_totp(body: CodeRequest, me: CurrentUser, work: WorkDep, identity: IdentityDep) -> None:
+def disable_totp(body: CodeRequest, me: CurrentUser, work: WorkDep, credentials: CredentialsDep) -> None:
     mfa.disable_totp(
         work,
-        recovery=identity.recovery,
-        throttle=identity.throttle(work),
+        recovery=credentials.recovery,
+        throttle=credentials.throttle(work),
         user_id=me.id,
         client_id=me.client_id,
         code=body.code,
@@ -69,11 +69,13 @@ def disable_totp(body: CodeRequest, me: CurrentUser, work: WorkDep, identity: Id
 
 
 @router.post("/v1/me/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password")
-def change_password(body: PasswordChange, me: CurrentUser, work: WorkDep, identity: IdentityDep) -> None:
+def change_password(
+    body: PasswordChange, me: CurrentUser, work: WorkDep, credentials: CredentialsDep
+) -> None:
     accounts.change_password(
         work,
-        passwords=identity.passwords,
-        throttle=identity.throttle(work),
+        passwords=credentials.passwords,
+        throttle=credentials.throttle(work),
         user_id=me.id,
         current_session_id=me.session_id,
         client_id=me.client_id,

@@ -18,12 +18,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from privacy_service.api.deps import get_identity, get_workplace
+from privacy_service.api.deps import get_credentials, get_workplace
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import grants, revocation
 from privacy_service.identity.clients import AuthenticatedClient, InvalidClient, authenticate_client
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import InvalidToken, TooManyAttempts
-from privacy_service.identity.runtime import IdentityRuntime
 
 router = APIRouter(tags=["oauth"])
 
@@ -231,17 +231,20 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
     raise OAuthError("invalid_client", "Authenticate the client with HTTP Basic.", status=401)
 
 
-def _authenticate(request: Request, form: dict[str, str], identity: IdentityRuntime) -> AuthenticatedClient:
+def _authenticate(request: Request, form: dict[str, str], credentials: Credentials) -> AuthenticatedClient:
     """The client the credentials name; wrong ones are counted against the caller's address (throttle)."""
     client_id, secret = _client_credentials(request, form)
     peer = request.client.host if request.client else None
     try:
         with get_workplace(request).open() as work:
-            throttle = identity.throttle(work)
+            throttle = credentials.throttle(work)
             throttle.check_client_authentication(peer=peer)
             try:
                 return authenticate_client(
-                    session=work.session, digests=identity.digests, client_id=client_id, client_secret=secret
+                    session=work.session,
+                    digests=credentials.digests,
+                    client_id=client_id,
+                    client_secret=secret,
                 )
             except InvalidClient:
                 throttle.record_client_authentication_failure(peer=peer)  # committed with the block
@@ -258,12 +261,12 @@ def _authenticate(request: Request, form: dict[str, str], identity: IdentityRunt
 
 async def _authenticated_form(
     request: Request,
-) -> tuple[dict[str, str], IdentityRuntime, AuthenticatedClient]:
+) -> tuple[dict[str, str], Credentials, AuthenticatedClient]:
     """The request's form and its authenticated client; the database lookup runs off the event loop."""
     form = await _form(request)
-    identity = get_identity(request)
-    client = await run_in_threadpool(_authenticate, request, form, identity)
-    return form, identity, client
+    credentials = get_credentials(request)
+    client = await run_in_threadpool(_authenticate, request, form, credentials)
+    return form, credentials, client
 
 
 def _token_parameter(form: dict[str, str]) -> str:
@@ -283,21 +286,23 @@ def _token_parameter(form: dict[str, str]) -> str:
 )
 async def token(request: Request) -> JSONResponse:
     try:
-        form, identity, client = await _authenticated_form(request)
-        return await _grant(request, form, identity, client)
+        form, credentials, client = await _authenticated_form(request)
+        return await _grant(request, form, credentials, client)
     except OAuthError as error:
         return error.response()
 
 
 async def _grant(
-    request: Request, form: dict[str, str], identity: IdentityRuntime, client: AuthenticatedClient
+    request: Request, form: dict[str, str], credentials: Credentials, client: AuthenticatedClient
 ) -> JSONResponse:
     grant_type = form.get("grant_type", "")
     if grant_type == "client_credentials":
 
         def issue() -> dict[str, object]:
             with get_workplace(request).open() as work:
-                issued = grants.client_credentials(session=work.session, identity=identity, client=client)
+                issued = grants.client_credentials(
+                    session=work.session, credentials=credentials, client=client
+                )
             return {
                 "access_token": issued.access_token,
                 "token_type": issued.token_type,
@@ -314,7 +319,9 @@ async def _grant(
         def rotate() -> dict[str, object]:
             try:
                 with get_workplace(request).open() as work:
-                    pair = grants.refresh(work, identity=identity, client=client, refresh_token=refresh_token)
+                    pair = grants.refresh(
+                        work, credentials=credentials, client=client, refresh_token=refresh_token
+                    )
             except InvalidToken:
                 raise OAuthError(
                     "invalid_grant", "The refresh token is invalid, expired or revoked."
@@ -341,14 +348,14 @@ async def _grant(
 )
 async def revoke(request: Request) -> JSONResponse:
     try:
-        form, identity, client = await _authenticated_form(request)
+        form, credentials, client = await _authenticated_form(request)
         token_value = _token_parameter(form)
 
         def run() -> None:
             try:
                 with get_workplace(request).open() as work:
                     revocation.revoke_token(
-                        work, identity=identity, client_id=client.client_id, token=token_value
+                        work, credentials=credentials, client_id=client.client_id, token=token_value
                     )
             except InvalidToken:
                 raise OAuthError("invalid_request", "The token was issued to another client.") from None
@@ -368,13 +375,13 @@ async def revoke(request: Request) -> JSONResponse:
 )
 async def introspect(request: Request) -> JSONResponse:
     try:
-        form, identity, client = await _authenticated_form(request)
+        form, credentials, client = await _authenticated_form(request)
         token_value = _token_parameter(form)
 
         def run() -> dict[str, object]:
             with get_workplace(request).open() as work:
                 try:
-                    claims = identity.tokens.verify_access_token(
+                    claims = credentials.tokens.verify_access_token(
                         session=work.session, token=token_value, audience=None
                     )
                 except DomainError:
@@ -394,7 +401,7 @@ async def introspect(request: Request) -> JSONResponse:
                 "exp": int(claims.expires_at.timestamp()),
                 "jti": claims.jti,
                 "token_type": "Bearer",
-                "iss": identity.tokens.issuer,
+                "iss": credentials.tokens.issuer,
             }
             if claims.scopes:
                 answer["scope"] = " ".join(sorted(claims.scopes))

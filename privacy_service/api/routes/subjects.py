@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from privacy_service.api.deps import IdentityDep, WorkDep, client_with, staff_or_client_with
+from privacy_service.api.deps import CredentialsDep, WorkDep, client_with, staff_or_client_with
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.vault import service as vault
@@ -66,6 +66,8 @@ def get_record(
 
 
 @router.post("/v1/subjects/search", response_model=SubjectPage, summary="Find a subject by exact email")
-def search(body: SubjectSearch, _reader: VaultReader, work: WorkDep, identity: IdentityDep) -> SubjectPage:
-    ids = vault.find_by_email(session=work.session, blind_index=identity.emails, email=body.email)
+def search(
+    body: SubjectSearch, _reader: VaultReader, work: WorkDep, credentials: CredentialsDep
+) -> SubjectPage:
+    ids = vault.find_by_email(session=work.session, blind_index=credentials.emails, email=body.email)
     return SubjectPage(items=[SubjectRef(id=subject_id) for subject_id in ids])

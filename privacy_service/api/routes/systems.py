@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
 
-from privacy_service.api.deps import DsrDep, WorkDep, staff_with
+from privacy_service.api.deps import FulfilmentDep, WorkDep, staff_with
 from privacy_service.dsr import systems
 from privacy_service.dsr.schemas import SYSTEM_NAME_PATTERN, SystemPage, SystemRegistration, SystemView
 from privacy_service.identity.principals import Principal
@@ -30,8 +30,8 @@ def _view(target: systems.SystemDescription) -> SystemView:
 
 
 @router.get("/v1/systems", response_model=SystemPage, summary="Every downstream system (never a secret)")
-def list_systems(_admin: Admin, work: WorkDep, dsr: DsrDep) -> SystemPage:
-    targets = systems.describe_systems(session=work.session, policies=dsr.policies)
+def list_systems(_admin: Admin, work: WorkDep, fulfilment: FulfilmentDep) -> SystemPage:
+    targets = systems.describe_systems(session=work.session, policies=fulfilment.policies)
     return SystemPage(items=[_view(target) for target in targets])
 
 
@@ -39,19 +39,21 @@ def list_systems(_admin: Admin, work: WorkDep, dsr: DsrDep) -> SystemPage:
     "/v1/systems",
     status_code=status.HTTP_201_CREATED,
     response_model=SystemView,
-    summary="Register a downstream system; its secret is sealed and never returned",
+    summary="Register a downstream system; its secret is encrypted and never returned",
 )
-def register_system(body: SystemRegistration, admin: Admin, work: WorkDep, dsr: DsrDep) -> SystemView:
+def register_system(
+    body: SystemRegistration, admin: Admin, work: WorkDep, fulfilment: FulfilmentDep
+) -> SystemView:
     target = systems.register_system(
         work,
-        policies=dsr.policies,
+        policies=fulfilment.policies,
         actor=admin.party,
         name=body.name,
         url=str(body.url),
         secret=body.secret.get_secret_value(),
         request_types=body.request_types,
         categories=body.categories,
-        timeout_seconds=body.timeout_seconds or dsr.default_timeout_seconds,
+        timeout_seconds=body.timeout_seconds or fulfilment.default_timeout_seconds,
     )
     return _view(target)
 
@@ -59,5 +61,5 @@ def register_system(body: SystemRegistration, admin: Admin, work: WorkDep, dsr: 
 @router.delete(
     "/v1/systems/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Unregister a downstream system"
 )
-def unregister_system(name: SystemName, admin: Admin, work: WorkDep, dsr: DsrDep) -> None:
-    systems.unregister_system(work, policies=dsr.policies, actor=admin.party, name=name)
+def unregister_system(name: SystemName, admin: Admin, work: WorkDep, fulfilment: FulfilmentDep) -> None:
+    systems.unregister_system(work, policies=fulfilment.policies, actor=admin.party, name=name)

@@ -6,23 +6,23 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from privacy_service.api.deps import IdentityDep, WorkDep
+from privacy_service.api.deps import CredentialsDep, WorkDep
 from privacy_service.identity.scopes import Scope
 
 router = APIRouter(tags=["discovery"])
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens (RFC 7517)")
-def jwks(work: WorkDep, identity: IdentityDep, response: Response) -> dict[str, Any]:
+def jwks(work: WorkDep, credentials: CredentialsDep, response: Response) -> dict[str, Any]:
     # Short caching: a shop that meets a kid it does not know fetches the set again.
     response.headers["Cache-Control"] = "public, max-age=60"
-    return identity.tokens.jwks(session=work.session)
+    return credentials.tokens.jwks(session=work.session)
 
 
 @router.get("/.well-known/openid-configuration", summary="Issuer metadata (RFC 8414)")
-def openid_configuration(identity: IdentityDep, response: Response) -> dict[str, Any]:
+def openid_configuration(credentials: CredentialsDep, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
-    issuer = identity.tokens.issuer
+    issuer = credentials.tokens.issuer
     return {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/.well-known/jwks.json",

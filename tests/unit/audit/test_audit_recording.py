@@ -89,7 +89,7 @@ def test_details_about_no_subject_are_stored_as_plain_json(session: Session, wor
     assert open_details(work, event=event) == {"scopes": ["vault:read"]}
 
 
-def test_details_about_a_subject_are_sealed_under_their_key(
+def test_details_about_a_subject_are_encrypted_under_their_key(
     session: Session, keyring: Keyring, work: Work
 ) -> None:
     keyring.create(session=session, subject_id="alice")
@@ -112,7 +112,7 @@ def test_details_about_a_subject_are_sealed_under_their_key(
     }
 
 
-def test_a_subject_acting_on_a_client_has_details_sealed_under_their_own_key(
+def test_a_subject_acting_on_a_client_has_details_encrypted_under_their_own_key(
     session: Session, keyring: Keyring, work: Work
 ) -> None:
     keyring.create(session=session, subject_id="alice")

@@ -64,8 +64,8 @@ class DictLookup:
 
 
 def test_aes_256_gcm_primitive_matches_the_published_vector() -> None:
-    sealed = AESGCM(GCM_KEY).encrypt(GCM_IV, GCM_PLAINTEXT, GCM_AAD)
-    assert sealed == GCM_CIPHERTEXT + GCM_TAG
+    ciphertext = AESGCM(GCM_KEY).encrypt(GCM_IV, GCM_PLAINTEXT, GCM_AAD)
+    assert ciphertext == GCM_CIPHERTEXT + GCM_TAG
 
 
 def test_the_golden_ciphertext_still_decrypts_so_stored_data_stays_readable() -> None:
@@ -92,7 +92,7 @@ def test_a_field_decrypts_to_exactly_what_was_encrypted(plaintext: bytes) -> Non
     assert decrypt_field(key=key, ciphertext=ciphertext, context=CONTEXT) == plaintext
 
 
-def test_the_ciphertext_is_header_nonce_and_sealed_plaintext_only() -> None:
+def test_the_ciphertext_is_header_nonce_and_encrypted_plaintext_only() -> None:
     key = make_key()
     ciphertext = encrypt_field(key=key, plaintext=b"alice@example.com", context=CONTEXT)
     assert len(ciphertext) == len(key.header) + 12 + len(b"alice@example.com") + 16

@@ -32,14 +32,14 @@ def test_a_row_opens_like_its_fields_one_by_one_as_text() -> None:
     from privacy_service.crypto import DataKey, TextColumns, encrypt_field, generate_data_key
 
     key = DataKey(key_id="k1", version=1, material=generate_data_key())
-    sealed = [
+    ciphertexts = [
         encrypt_field(
             key=key, plaintext=column.encode(), context=FieldContext(table="t", column=column, subject_id="s")
         )
         for column in ("a", "b")
     ]
     columns = TextColumns("t", ("a", "b", "c"))
-    assert columns.open(key=key, subject_id="s", ciphertexts=[*sealed, None]) == ["a", "b", None]
+    assert columns.open(key=key, subject_id="s", ciphertexts=[*ciphertexts, None]) == ["a", "b", None]
 
 
 def test_a_row_refuses_swapped_columns_another_subject_and_a_bad_shape() -> None:
@@ -52,22 +52,22 @@ def test_a_row_refuses_swapped_columns_another_subject_and_a_bad_shape() -> None
     )
 
     key = DataKey(key_id="k1", version=1, material=generate_data_key())
-    sealed = encrypt_field(
+    ciphertext = encrypt_field(
         key=key, plaintext=b"x", context=FieldContext(table="t", column="a", subject_id="s")
     )
-    assert TextColumns("t", ("a",)).open(key=key, subject_id="s", ciphertexts=[sealed]) == ["x"]
+    assert TextColumns("t", ("a",)).open(key=key, subject_id="s", ciphertexts=[ciphertext]) == ["x"]
     with pytest.raises(DecryptionFailed):
-        TextColumns("t", ("b",)).open(key=key, subject_id="s", ciphertexts=[sealed])
+        TextColumns("t", ("b",)).open(key=key, subject_id="s", ciphertexts=[ciphertext])
     with pytest.raises(DecryptionFailed):
-        TextColumns("u", ("a",)).open(key=key, subject_id="s", ciphertexts=[sealed])
+        TextColumns("u", ("a",)).open(key=key, subject_id="s", ciphertexts=[ciphertext])
     with pytest.raises(DecryptionFailed):
-        TextColumns("t", ("a",)).open(key=key, subject_id="other", ciphertexts=[sealed])
+        TextColumns("t", ("a",)).open(key=key, subject_id="other", ciphertexts=[ciphertext])
     with pytest.raises(ValueError, match="one per column"):
-        TextColumns("t", ("a", "b")).open(key=key, subject_id="s", ciphertexts=[sealed])
+        TextColumns("t", ("a", "b")).open(key=key, subject_id="s", ciphertexts=[ciphertext])
     with pytest.raises(ValueError, match="non-empty"):
         TextColumns("", ("a",))
     with pytest.raises(ValueError, match="non-empty"):
-        TextColumns("t", ("a",)).open(key=key, subject_id="", ciphertexts=[sealed])
+        TextColumns("t", ("a",)).open(key=key, subject_id="", ciphertexts=[ciphertext])
 
 
 def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
@@ -81,15 +81,15 @@ def test_a_row_refuses_every_flipped_bit_and_every_truncation() -> None:
     )
 
     key = DataKey(key_id="k1", version=1, material=generate_data_key())
-    sealed = encrypt_field(
+    ciphertext = encrypt_field(
         key=key, plaintext=b"x@y.z", context=FieldContext(table="t", column="a", subject_id="s")
     )
     columns = TextColumns("t", ("a",))
-    for bit in range(len(sealed) * 8):
-        altered = bytearray(sealed)
+    for bit in range(len(ciphertext) * 8):
+        altered = bytearray(ciphertext)
         altered[bit // 8] ^= 1 << (bit % 8)
         with pytest.raises((DecryptionFailed, MalformedCiphertext)):
             columns.open(key=key, subject_id="s", ciphertexts=[bytes(altered)])
-    for length in range(len(sealed)):
+    for length in range(len(ciphertext)):
         with pytest.raises((DecryptionFailed, MalformedCiphertext)):
-            columns.open(key=key, subject_id="s", ciphertexts=[sealed[:length]])
+            columns.open(key=key, subject_id="s", ciphertexts=[ciphertext[:length]])

@@ -1,4 +1,4 @@
-"""Password hashing: argon2id sealed under the pepper, bound to its account, legacy hashes upgraded."""
+"""Password hashing: argon2id peppered, bound to its account, legacy hashes upgraded."""
 
 from __future__ import annotations
 
@@ -74,16 +74,16 @@ def test_parameters_argon2_cannot_run_are_refused(time_cost: int, memory_kib: in
 
 
 def test_a_hashed_password_verifies_and_needs_no_rehash(hasher: PasswordHasher) -> None:
-    sealed = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
-    result = hasher.verify(sealed, "correct horse battery staple", account_id=ACCOUNT)
+    peppered = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
+    result = hasher.verify(peppered, "correct horse battery staple", account_id=ACCOUNT)
     assert not result.needs_rehash
     assert result.legacy_scheme is None
 
 
 def test_a_wrong_password_raises_invalid_credentials(hasher: PasswordHasher) -> None:
-    sealed = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
+    peppered = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
     with pytest.raises(InvalidPassword) as raised:
-        hasher.verify(sealed, "correct horse battery stapler", account_id=ACCOUNT)
+        hasher.verify(peppered, "correct horse battery stapler", account_id=ACCOUNT)
     assert (raised.value.code, raised.value.status) == ("invalid_credentials", 401)
 
 
@@ -97,8 +97,8 @@ def test_a_wrong_password_raises_invalid_credentials(hasher: PasswordHasher) -> 
 )
 def test_passwords_are_compared_after_nfkc(hasher: PasswordHasher, registered: str, typed: str) -> None:
     """NIST SP 800-63B §5.1.1.2: normalise before hashing, so keyboards and input methods do not matter."""
-    sealed = hasher.hash(registered, account_id=ACCOUNT)
-    hasher.verify(sealed, typed, account_id=ACCOUNT)
+    peppered = hasher.hash(registered, account_id=ACCOUNT)
+    hasher.verify(peppered, typed, account_id=ACCOUNT)
 
 
 def test_normalisation_keeps_case_and_spaces() -> None:
@@ -107,9 +107,9 @@ def test_normalisation_keeps_case_and_spaces() -> None:
 
 @pytest.mark.parametrize("typed", ["Correct horse", "correct horse ", "correcthorse"])
 def test_case_and_spaces_are_part_of_the_password(hasher: PasswordHasher, typed: str) -> None:
-    sealed = hasher.hash("correct horse", account_id=ACCOUNT)
+    peppered = hasher.hash("correct horse", account_id=ACCOUNT)
     with pytest.raises(InvalidPassword):
-        hasher.verify(sealed, typed, account_id=ACCOUNT)
+        hasher.verify(peppered, typed, account_id=ACCOUNT)
 
 
 def test_any_unicode_hashes_including_a_lone_surrogate(hasher: PasswordHasher) -> None:
@@ -117,7 +117,7 @@ def test_any_unicode_hashes_including_a_lone_surrogate(hasher: PasswordHasher) -
         hasher.verify(hasher.hash(password, account_id=ACCOUNT), password, account_id=ACCOUNT)
 
 
-def test_the_stored_value_is_sealed_not_a_readable_hash(hasher: PasswordHasher) -> None:
+def test_the_stored_value_is_peppered_not_a_readable_hash(hasher: PasswordHasher) -> None:
     first = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
     second = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
     assert first != second
@@ -126,72 +126,72 @@ def test_the_stored_value_is_sealed_not_a_readable_hash(hasher: PasswordHasher) 
 
 
 def test_a_changed_parameter_asks_for_a_rehash(hasher: PasswordHasher) -> None:
-    sealed = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
+    peppered = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
     stronger = PasswordHasher(
         pepper_key=PEPPER,
         parameters=Argon2Parameters(time_cost=2, memory_kib=16, parallelism=1, insecure_for_tests=True),
     )
-    assert stronger.verify(sealed, "correct horse battery staple", account_id=ACCOUNT).needs_rehash
-    resealed = stronger.hash("correct horse battery staple", account_id=ACCOUNT)
-    assert not stronger.verify(resealed, "correct horse battery staple", account_id=ACCOUNT).needs_rehash
+    assert stronger.verify(peppered, "correct horse battery staple", account_id=ACCOUNT).needs_rehash
+    rehashed = stronger.hash("correct horse battery staple", account_id=ACCOUNT)
+    assert not stronger.verify(rehashed, "correct horse battery staple", account_id=ACCOUNT).needs_rehash
 
 
 def test_a_password_over_the_hard_limit_is_refused_without_hashing(hasher: PasswordHasher) -> None:
     longest = "a" * MAX_PASSWORD_LENGTH
-    sealed = hasher.hash(longest, account_id=ACCOUNT)
-    hasher.verify(sealed, longest, account_id=ACCOUNT)
+    peppered = hasher.hash(longest, account_id=ACCOUNT)
+    hasher.verify(peppered, longest, account_id=ACCOUNT)
     with pytest.raises(ValueError, match="at most"):
         hasher.hash(longest + "a", account_id=ACCOUNT)
     with pytest.raises(InvalidPassword):
-        hasher.verify(sealed, longest + "a", account_id=ACCOUNT)
+        hasher.verify(peppered, longest + "a", account_id=ACCOUNT)
 
 
-# Values sealed by earlier releases (format 1) must keep opening.
-SEALED_ARGON2ID = bytes.fromhex(
+# Values peppered by earlier releases (format 1) must keep opening.
+PEPPERED_ARGON2ID = bytes.fromhex(
     "010169f21d2e7b751704e522a59931321f02a6a3b918675db93ed929149a7e1d62eadbf4d895d7306c41430ca778c68ce410"
     "710491a182b5999539fcf35be96a0805511405c5929046053f461b7ba97dec86eceb90fe97b172f770568fc0d8ea3d7e9f2f"
     "7915faf66bb5efcdd57534f17250b3fb0e6cdd27939f5d"
 )
-SEALED_BCRYPT_U_U = bytes.fromhex(
+PEPPERED_BCRYPT_U_U = bytes.fromhex(
     "010211ba43fce5f8f849c67f37625ef2017420d8ae23bcc821c28c362f4bb83debf707876fd8f04efee9fdadbd7693db040e"
     "8e3b4013c54cb3e14a32c79b3c8c8f4c71fd9f80985512096592971b49f76cee2738786f3044fa26"
 )
 
 
-def test_values_sealed_in_format_1_still_open(hasher: PasswordHasher) -> None:
-    assert hasher.verify(SEALED_ARGON2ID, "correct horse battery staple", account_id=ACCOUNT) == VerifyResult(
-        needs_rehash=False
-    )
-    assert hasher.verify(SEALED_BCRYPT_U_U, "U*U", account_id=ACCOUNT).legacy_scheme is LegacyScheme.BCRYPT
+def test_values_peppered_in_format_1_still_open(hasher: PasswordHasher) -> None:
+    assert hasher.verify(
+        PEPPERED_ARGON2ID, "correct horse battery staple", account_id=ACCOUNT
+    ) == VerifyResult(needs_rehash=False)
+    assert hasher.verify(PEPPERED_BCRYPT_U_U, "U*U", account_id=ACCOUNT).legacy_scheme is LegacyScheme.BCRYPT
 
 
 # The pepper and the account binding
 
 
-def test_a_sealed_hash_copied_to_another_account_does_not_open(hasher: PasswordHasher) -> None:
+def test_a_peppered_hash_copied_to_another_account_does_not_open(hasher: PasswordHasher) -> None:
     """An attacker who can write the table cannot give the admin a password they know."""
     attackers = hasher.hash("attacker's own password", account_id="attacker")
     with pytest.raises(DecryptionFailed):
         hasher.verify(attackers, "attacker's own password", account_id=ACCOUNT)
 
 
-def test_without_the_pepper_a_sealed_hash_does_not_open(hasher: PasswordHasher) -> None:
-    sealed = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
+def test_without_the_pepper_a_peppered_hash_does_not_open(hasher: PasswordHasher) -> None:
+    peppered = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
     other = PasswordHasher(pepper_key=generate_key(), parameters=Argon2Parameters.for_tests())
     with pytest.raises(DecryptionFailed):
-        other.verify(sealed, "correct horse battery staple", account_id=ACCOUNT)
+        other.verify(peppered, "correct horse battery staple", account_id=ACCOUNT)
 
 
 @pytest.mark.parametrize("position", [1, 2, 20, -1])
-def test_an_altered_sealed_hash_does_not_open(hasher: PasswordHasher, position: int) -> None:
-    sealed = bytearray(hasher.hash("correct horse battery staple", account_id=ACCOUNT))
-    sealed[position] ^= 0x03  # at 1 this turns an argon2id hash into a legacy one
+def test_an_altered_peppered_hash_does_not_open(hasher: PasswordHasher, position: int) -> None:
+    peppered = bytearray(hasher.hash("correct horse battery staple", account_id=ACCOUNT))
+    peppered[position] ^= 0x03  # at 1 this turns an argon2id hash into a legacy one
     with pytest.raises(DecryptionFailed):
-        hasher.verify(bytes(sealed), "correct horse battery staple", account_id=ACCOUNT)
+        hasher.verify(bytes(peppered), "correct horse battery staple", account_id=ACCOUNT)
 
 
 @pytest.mark.parametrize(
-    ("sealed", "message"),
+    ("peppered", "message"),
     [
         (b"", "truncated"),
         (b"\x01\x01" + bytes(28), "truncated"),
@@ -199,11 +199,11 @@ def test_an_altered_sealed_hash_does_not_open(hasher: PasswordHasher, position: 
         (b"\x01\x09" + bytes(40), "kind 9"),
     ],
 )
-def test_a_value_that_is_no_sealed_hash_is_malformed(
-    hasher: PasswordHasher, sealed: bytes, message: str
+def test_a_value_that_is_no_peppered_hash_is_malformed(
+    hasher: PasswordHasher, peppered: bytes, message: str
 ) -> None:
     with pytest.raises(MalformedCiphertext, match=message):
-        hasher.verify(sealed, "anything", account_id=ACCOUNT)
+        hasher.verify(peppered, "anything", account_id=ACCOUNT)
 
 
 def test_a_hash_needs_an_account(hasher: PasswordHasher) -> None:
@@ -215,10 +215,10 @@ def test_a_hash_needs_an_account(hasher: PasswordHasher) -> None:
 
 
 def test_an_imported_legacy_hash_verifies_and_asks_to_be_upgraded(hasher: PasswordHasher) -> None:
-    sealed = hasher.seal_legacy(BCRYPT_U_U, account_id=ACCOUNT)
-    assert BCRYPT_U_U.encode() not in sealed
-    assert sealed[:2] == b"\x01\x02"
-    result = hasher.verify(sealed, "U*U", account_id=ACCOUNT)
+    peppered = hasher.pepper_legacy(BCRYPT_U_U, account_id=ACCOUNT)
+    assert BCRYPT_U_U.encode() not in peppered
+    assert peppered[:2] == b"\x01\x02"
+    result = hasher.verify(peppered, "U*U", account_id=ACCOUNT)
     assert result.needs_rehash
     assert result.legacy_scheme is LegacyScheme.BCRYPT
 
@@ -227,22 +227,22 @@ def test_an_imported_legacy_hash_verifies_and_asks_to_be_upgraded(hasher: Passwo
 
 
 def test_an_imported_legacy_hash_refuses_a_wrong_password(hasher: PasswordHasher) -> None:
-    sealed = hasher.seal_legacy(BCRYPT_U_U, account_id=ACCOUNT)
+    peppered = hasher.pepper_legacy(BCRYPT_U_U, account_id=ACCOUNT)
     with pytest.raises(InvalidPassword):
-        hasher.verify(sealed, "U*U*", account_id=ACCOUNT)
+        hasher.verify(peppered, "U*U*", account_id=ACCOUNT)
 
 
 def test_a_legacy_hash_is_checked_as_written_without_normalisation(hasher: PasswordHasher) -> None:
     # Django's published vector hashes "lètmein" with a composed è; the old platform never normalised.
-    sealed = hasher.seal_legacy(
+    peppered = hasher.pepper_legacy(
         "pbkdf2_sha256$390000$seasalt$8xBlGd3jVgvJ+92hWPxi5ww0uuAuAnKgC45eudxro7c=", account_id=ACCOUNT
     )
-    hasher.verify(sealed, "l\u00e8tmein", account_id=ACCOUNT)
+    hasher.verify(peppered, "l\u00e8tmein", account_id=ACCOUNT)
 
 
 def test_an_unsupported_legacy_hash_is_refused_at_import(hasher: PasswordHasher) -> None:
     with pytest.raises(UnsupportedHashFormat):
-        hasher.seal_legacy("5f4dcc3b5aa765d61d8327deb882cf99", account_id=ACCOUNT)
+        hasher.pepper_legacy("5f4dcc3b5aa765d61d8327deb882cf99", account_id=ACCOUNT)
 
 
 # Unknown accounts
@@ -276,11 +276,11 @@ def test_an_unknown_account_costs_one_argon2id_verification_at_the_current_param
 def test_an_overlong_password_is_refused_alike_for_known_and_unknown_accounts(
     hasher: PasswordHasher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sealed = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
+    peppered = hasher.hash("correct horse battery staple", account_id=ACCOUNT)
     verified = _spy_on_argon2(monkeypatch)
     overlong = "a" * (MAX_PASSWORD_LENGTH + 1)
     with pytest.raises(InvalidPassword):
         hasher.dummy_verify(overlong)
     with pytest.raises(InvalidPassword):
-        hasher.verify(sealed, overlong, account_id=ACCOUNT)
+        hasher.verify(peppered, overlong, account_id=ACCOUNT)
     assert verified == []

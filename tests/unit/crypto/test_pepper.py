@@ -13,7 +13,7 @@ def test_each_purpose_derives_its_own_stable_256_bit_key() -> None:
     keys = {purpose: pepper_subkey(PEPPER, purpose=purpose) for purpose in PepperPurpose}
     assert len(set(keys.values())) == len(PepperPurpose)
     assert all(len(key) == 32 and key != PEPPER for key in keys.values())
-    assert pepper_subkey(PEPPER, purpose=PepperPurpose.PASSWORD_SEAL) == keys[PepperPurpose.PASSWORD_SEAL]
+    assert pepper_subkey(PEPPER, purpose=PepperPurpose.PASSWORD_HASH) == keys[PepperPurpose.PASSWORD_HASH]
 
 
 def test_another_pepper_derives_other_keys() -> None:
@@ -26,13 +26,13 @@ def test_another_pepper_derives_other_keys() -> None:
 @pytest.mark.parametrize("length", [0, 16, 31, 33])
 def test_a_pepper_key_must_be_256_bits(length: int) -> None:
     with pytest.raises(InvalidKeyMaterial):
-        pepper_subkey(bytes(length), purpose=PepperPurpose.PASSWORD_SEAL)
+        pepper_subkey(bytes(length), purpose=PepperPurpose.PASSWORD_HASH)
 
 
 @pytest.mark.parametrize(
     ("purpose", "expected"),
     [
-        (PepperPurpose.PASSWORD_SEAL, "ddbaf4887165a89bba13d2a35f0c222805b8ae42b6c3b7899087e32f20c1aecf"),
+        (PepperPurpose.PASSWORD_HASH, "ddbaf4887165a89bba13d2a35f0c222805b8ae42b6c3b7899087e32f20c1aecf"),
         (PepperPurpose.RECOVERY_CODE, "0b5700fab421d88edc4a9edd86c0cfa0d969f0857cfdba0c49b1c910c4d03201"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Fixtures of the DSR unit tests: the shipped policies, a runtime over an in-memory connector, customers.
+"""Fixtures of the DSR unit tests: the shipped policies, a fulfilment over an in-memory connector, customers.
 
 Customers are registered through ``identity.accounts.register_user`` (a
 subject, their profile, data key and account), and requests are filed and
@@ -16,11 +16,11 @@ import pytest
 from privacy_service.connectors import InMemoryConnector
 from privacy_service.core.config import Settings
 from privacy_service.dsr import service
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.accounts import register_user
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.principals import Principal, PrincipalKind
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, RequestType, load_policies
@@ -44,15 +44,15 @@ def connector() -> InMemoryConnector:
 
 
 @pytest.fixture
-def runtime(
+def fulfilment(
     settings: Settings,
     policies: Policies,
     connector: InMemoryConnector,
     keyring: Keyring,
-    identity: IdentityRuntime,
-) -> DsrRuntime:
-    return DsrRuntime.from_settings(
-        settings, policies=policies, connector=connector, keyring=keyring, emails=identity.emails
+    credentials: Credentials,
+) -> Fulfilment:
+    return Fulfilment.from_settings(
+        settings, policies=policies, connector=connector, keyring=keyring, emails=credentials.emails
     )
 
 
@@ -66,14 +66,14 @@ def shop_backend() -> Principal:
 
 
 @pytest.fixture
-def new_customer(work: Work, identity: IdentityRuntime) -> NewCustomer:
+def new_customer(work: Work, credentials: Credentials) -> NewCustomer:
     """Register a customer (subject, profile, data key, account); return their id."""
 
     def create(*, email: str | None = None, **profile: object) -> str:
         user = register_user(
             work,
-            emails=identity.emails,
-            passwords=identity.passwords,
+            emails=credentials.emails,
+            passwords=credentials.passwords,
             email=email or f"customer-{uuid.uuid4().hex[:10]}@example.net",
             password=PASSWORD,
             profile={"country": "DE", **profile},
@@ -84,13 +84,13 @@ def new_customer(work: Work, identity: IdentityRuntime) -> NewCustomer:
 
 
 @pytest.fixture
-def file_request(work: Work, runtime: DsrRuntime, shop_backend: Principal) -> FileRequest:
+def file_request(work: Work, fulfilment: Fulfilment, shop_backend: Principal) -> FileRequest:
     """File a request on a subject's behalf, as a shop backend does."""
 
     def file(subject_id: str, request_type: RequestType = RequestType.ACCESS) -> DsrRequest:
         return service.file_request(
             work,
-            runtime=runtime,
+            fulfilment=fulfilment,
             requester=shop_backend,
             request_type=request_type,
             subject_id=subject_id,

@@ -27,14 +27,15 @@ from privacy_service.connectors import Completed, InMemoryConnector
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.db import Base, create_session_factory
 from privacy_service.dsr import service, systems
-from privacy_service.dsr.fanout import claim_due_tasks, record_outcome
+from privacy_service.dsr.fanout import lease_due_tasks, record_outcome
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.dsr.states import RejectionReason
 from privacy_service.identity.accounts import register_user
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.principals import Principal, PrincipalKind
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import AuthMethod, Role
+from privacy_service.keys.service import Keyring
 from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.work import Workplace
 from tests.conftest import make_settings
@@ -71,23 +72,23 @@ def found(haystack: bytes) -> list[str]:
     return plaintexts_in(haystack, PLAINTEXTS) + (["the raw secret key"] if RAW_SECRET in haystack else [])
 
 
-def write_everything(workplace: Workplace, *, runtime: DsrRuntime, identity: IdentityRuntime) -> None:
+def write_everything(workplace: Workplace, *, fulfilment: Fulfilment, credentials: Credentials) -> None:
     """A system with its secret, an answered access request with its bundle, a rejected erasure request."""
-    assert isinstance(runtime.connector, InMemoryConnector)
-    runtime.connector.script(SYSTEM_NAME, Completed(data=ANSWERED, retained=()))
+    assert isinstance(fulfilment.connector, InMemoryConnector)
+    fulfilment.connector.script(SYSTEM_NAME, Completed(data=ANSWERED, retained=()))
     with workplace.open() as work:
         systems.register_system(
-            work, policies=runtime.policies, actor=SYSTEM,
+            work, policies=fulfilment.policies, actor=SYSTEM,
             name=SYSTEM_NAME, url="http://ledger.shop.internal:8080/privacy", secret=WEBHOOK_SECRET,
             request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE), categories=("invoices",),
             timeout_seconds=5,
         )  # fmt: skip
         subject_id = register_user(
-            work, emails=identity.emails, passwords=identity.passwords,
+            work, emails=credentials.emails, passwords=credentials.passwords,
             email=EMAIL, password=PASSWORD, profile={"given_name": GIVEN_NAME, "country": "DE"},
         ).id  # fmt: skip
         officer_id = register_user(
-            work, emails=identity.emails, passwords=identity.passwords,
+            work, emails=credentials.emails, passwords=credentials.passwords,
             email="officer@shop.example", password="Quiet-Orchard-Lantern-7",
             roles=(Role.COMPLIANCE_OFFICER,),
         ).id  # fmt: skip
@@ -96,27 +97,29 @@ def write_everything(workplace: Workplace, *, runtime: DsrRuntime, identity: Ide
                         roles=frozenset({Role.COMPLIANCE_OFFICER}),
                         amr=frozenset({AuthMethod.PASSWORD, AuthMethod.OTP}))  # fmt: skip
     with workplace.open() as work:
-        erasure = service.file_request(work, runtime=runtime, requester=shop,
+        erasure = service.file_request(work, fulfilment=fulfilment, requester=shop,
                                        request_type=RequestType.ERASURE, subject_id=subject_id)  # fmt: skip
-        service.reject_request(work, runtime=runtime, officer=officer,
+        service.reject_request(work, fulfilment=fulfilment, officer=officer,
                                request_id=erasure.id, reason=RejectionReason(REASON),
                                detail=REJECTION_DETAIL)  # fmt: skip
     with workplace.open() as work:
-        access = service.file_request(work, runtime=runtime, requester=shop,
+        access = service.file_request(work, fulfilment=fulfilment, requester=shop,
                                       request_type=RequestType.ACCESS, subject_id=subject_id)  # fmt: skip
     with workplace.open() as work:
-        [claim] = claim_due_tasks(work, runtime=runtime, limit=10)
-    outcome = runtime.connector.deliver(claim.delivery, now=workplace.clock.now())
+        [lease] = lease_due_tasks(work, fulfilment=fulfilment, limit=10)
+    outcome = fulfilment.connector.deliver(lease.delivery, now=workplace.clock.now())
     with workplace.open() as work:
-        record_outcome(work, runtime=runtime, task_id=claim.task_id, outcome=outcome, rng=random.Random(0))
+        record_outcome(
+            work, fulfilment=fulfilment, task_id=lease.task_id, outcome=outcome, rng=random.Random(0)
+        )
 
-    with workplace.open() as work:  # the scenario did write each sealed value
+    with workplace.open() as work:  # the scenario did write each encrypted value
         session = work.session
         assert session.get(DsrRequest, access.id).status == "completed"  # type: ignore[union-attr]
         assert session.scalars(select(DsrTask.result).where(DsrTask.request_id == access.id)).one()
         assert session.get(DsrExport, access.id).bundle  # type: ignore[union-attr]
         assert session.get(DsrRequest, erasure.id).rejection_detail  # type: ignore[union-attr]
-        view = service.request_view(work, runtime=runtime,
+        view = service.request_view(work, fulfilment=fulfilment,
                                     request=session.get(DsrRequest, erasure.id))  # type: ignore[arg-type]  # fmt: skip
         assert view.rejection is not None
         assert view.rejection.detail == REJECTION_DETAIL
@@ -130,11 +133,15 @@ def database_file(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
 
 
 def test_the_sqlite_files_hold_no_personal_value_nor_webhook_secret_from_requests(
-    database_file: tuple[Engine, Path], runtime: DsrRuntime, identity: IdentityRuntime, clock: FrozenClock
+    database_file: tuple[Engine, Path],
+    fulfilment: Fulfilment,
+    credentials: Credentials,
+    clock: FrozenClock,
+    keyring: Keyring,
 ) -> None:
     engine, path = database_file
-    workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=runtime.keyring)
-    write_everything(workplace, runtime=runtime, identity=identity)
+    workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
+    write_everything(workplace, fulfilment=fulfilment, credentials=credentials)
 
     files = read_sqlite_files(engine, path)
     assert SYSTEM_NAME.encode() in files.live
@@ -148,12 +155,13 @@ def test_the_sqlite_files_hold_no_personal_value_nor_webhook_secret_from_request
 def test_no_raw_column_of_any_table_holds_a_personal_value_or_webhook_secret(
     sessions: sessionmaker[Session],
     session: Session,
-    runtime: DsrRuntime,
-    identity: IdentityRuntime,
+    fulfilment: Fulfilment,
+    credentials: Credentials,
     clock: FrozenClock,
+    keyring: Keyring,
 ) -> None:
-    workplace = Workplace(sessions=sessions, clock=clock, keyring=runtime.keyring)
-    write_everything(workplace, runtime=runtime, identity=identity)
+    workplace = Workplace(sessions=sessions, clock=clock, keyring=keyring)
+    write_everything(workplace, fulfilment=fulfilment, credentials=credentials)
 
     seen: dict[str, bool] = {}
     for table in Base.metadata.sorted_tables:

@@ -32,11 +32,12 @@ from privacy_service.dsr.erasure import (
     read_journal,
     replay_erasures,
 )
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest, ErasureRecord
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.identity.models import User
 from privacy_service.keys.errors import SubjectKeyDestroyed
 from privacy_service.keys.models import SubjectKey
+from privacy_service.keys.service import Keyring
 from privacy_service.policy import RequestType
 from privacy_service.vault import service as vault
 from privacy_service.work import Work
@@ -75,11 +76,11 @@ def restore(session: Session, subject_id: str, backup: Backup) -> None:
 
 
 def erase_through_a_request(
-    work: Work, runtime: DsrRuntime, file_request: FileRequest, subject_id: str
+    work: Work, fulfilment: Fulfilment, file_request: FileRequest, subject_id: str
 ) -> DsrRequest:
     """File an erasure (no downstream system is registered) and let it end: it erases the subject here."""
     request = file_request(subject_id, RequestType.ERASURE)
-    assert close_request_if_done(work, runtime=runtime, request_id=request.id)
+    assert close_request_if_done(work, fulfilment=fulfilment, request_id=request.id)
     assert request.status == "completed"
     work.session.flush()
     work.session.expunge_all()
@@ -115,12 +116,12 @@ def is_intact(work: Work, subject_id: str, email: str) -> bool:
 
 
 def replay(
-    work: Work, runtime: DsrRuntime, *, since_days: float = 1, journal: list[ErasureEntry] | None = None
+    work: Work, fulfilment: Fulfilment, *, since_days: float = 1, journal: list[ErasureEntry] | None = None
 ) -> ReplayReport:
     return replay_erasures(
         work,
-        emails=runtime.emails,
-        erased_subjects=runtime.erased_subjects,
+        emails=fulfilment.emails,
+        erased_subjects=fulfilment.erased_subjects,
         since=work.clock.now() - timedelta(days=since_days),
         journal=journal or [],
     )
@@ -130,7 +131,7 @@ def replay(
 def erased_and_restored(
     work: Work,
     session: Session,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     clock: FrozenClock,
     file_request: FileRequest,
     new_customer: NewCustomer,
@@ -143,7 +144,7 @@ def erased_and_restored(
     bystander = new_customer(email=bystander_email)
     backup = back_up(session, erased)
 
-    erase_through_a_request(work, runtime, file_request, erased)
+    erase_through_a_request(work, fulfilment, file_request, erased)
     assert is_erased(work, erased)
     journal = tmp_path / "erasure-journal.jsonl"
     assert journal_pending_erasures(work, path=journal) == 1
@@ -155,11 +156,11 @@ def erased_and_restored(
 
 
 def test_replay_from_the_database_records_erases_a_restored_subject_again(
-    work: Work, session: Session, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, session: Session, fulfilment: Fulfilment, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, _journal = erased_and_restored
 
-    report = replay(work, runtime)
+    report = replay(work, fulfilment)
 
     assert (report.entries, report.erased) == (1, 1)
     assert is_erased(work, erased)
@@ -168,22 +169,22 @@ def test_replay_from_the_database_records_erases_a_restored_subject_again(
 
 
 def test_replay_from_the_journal_alone_erases_a_subject_whose_erasure_record_the_restore_lost(
-    work: Work, session: Session, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, session: Session, fulfilment: Fulfilment, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, journal = erased_and_restored
     session.execute(delete(ErasureRecord))  # the backup predates the erasure and its record
 
-    assert replay(work, runtime) == ReplayReport(entries=0, erased=0)
+    assert replay(work, fulfilment) == ReplayReport(entries=0, erased=0)
     assert is_intact(work, erased, "erase.me@example.net"), "the database alone has forgotten"
 
-    report = replay(work, runtime, journal=list(read_journal(journal)))
+    report = replay(work, fulfilment, journal=list(read_journal(journal)))
     assert (report.entries, report.erased) == (1, 1)
     assert is_erased(work, erased)
     assert is_intact(work, bystander, bystander_email)
 
 
 def test_replay_finds_a_restored_subject_by_its_id_digest_when_the_email_digest_is_missing(
-    work: Work, session: Session, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, session: Session, fulfilment: Fulfilment, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, journal = erased_and_restored
     session.execute(delete(ErasureRecord))
@@ -192,19 +193,19 @@ def test_replay_finds_a_restored_subject_by_its_id_digest_when_the_email_digest_
         erased_at=entry.erased_at, subject_digest=entry.subject_digest, email_digest=None
     )
 
-    assert replay(work, runtime, journal=[by_id_only]).erased == 1
+    assert replay(work, fulfilment, journal=[by_id_only]).erased == 1
     assert is_erased(work, erased)
     assert is_intact(work, bystander, bystander_email)
 
 
 def test_replay_is_idempotent(
-    work: Work, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, fulfilment: Fulfilment, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, bystander, bystander_email, journal = erased_and_restored
     entries = list(read_journal(journal))
-    assert replay(work, runtime, journal=entries).erased == 1
+    assert replay(work, fulfilment, journal=entries).erased == 1
 
-    again = replay(work, runtime, journal=entries)
+    again = replay(work, fulfilment, journal=entries)
 
     assert (again.entries, again.erased) == (1, 0)  # the record and its journal line are one erasure
     assert is_erased(work, erased)
@@ -212,49 +213,54 @@ def test_replay_is_idempotent(
 
 
 def test_replay_counts_each_erasure_once_though_the_database_and_the_journal_both_hold_it(
-    work: Work, runtime: DsrRuntime, file_request: FileRequest, new_customer: NewCustomer, tmp_path: Path
+    work: Work, fulfilment: Fulfilment, file_request: FileRequest, new_customer: NewCustomer, tmp_path: Path
 ) -> None:
     journal = tmp_path / "erasure-journal.jsonl"
     for _ in range(2):
-        erase_through_a_request(work, runtime, file_request, new_customer())
+        erase_through_a_request(work, fulfilment, file_request, new_customer())
     assert journal_pending_erasures(work, path=journal) == 2
     entries = list(read_journal(journal))
     crash_journaled_twice = entries + entries[:1]
 
-    report = replay(work, runtime, journal=crash_journaled_twice)
+    report = replay(work, fulfilment, journal=crash_journaled_twice)
 
     assert report == ReplayReport(entries=2, erased=0)
 
 
 def test_replay_leaves_alone_erasures_older_than_since(
-    work: Work, runtime: DsrRuntime, erased_and_restored: tuple[str, str, str, Path]
+    work: Work, fulfilment: Fulfilment, erased_and_restored: tuple[str, str, str, Path]
 ) -> None:
     erased, _bystander, _email, journal = erased_and_restored
-    report = replay(work, runtime, since_days=1 / 24, journal=list(read_journal(journal)))
+    report = replay(work, fulfilment, since_days=1 / 24, journal=list(read_journal(journal)))
     assert report == ReplayReport(entries=0, erased=0)
     assert is_intact(work, erased, "erase.me@example.net")
 
 
 def test_the_erasure_record_keeps_only_keyed_digests(
-    work: Work, session: Session, runtime: DsrRuntime, file_request: FileRequest, new_customer: NewCustomer
+    work: Work,
+    session: Session,
+    fulfilment: Fulfilment,
+    file_request: FileRequest,
+    new_customer: NewCustomer,
+    keyring: Keyring,
 ) -> None:
     email = "digest.only@example.net"
     subject = new_customer(email=email)
-    request = erase_through_a_request(work, runtime, file_request, subject)
+    request = erase_through_a_request(work, fulfilment, file_request, subject)
     record = session.scalars(select(ErasureRecord)).one()
     assert record.request_id == request.id
-    assert record.subject_digest == runtime.erased_subjects.digest(subject)
-    assert record.email_digest == runtime.emails.digest(email)
+    assert record.subject_digest == fulfilment.erased_subjects.digest(subject)
+    assert record.email_digest == fulfilment.emails.digest(email)
     assert subject.encode() not in record.subject_digest
     assert email.encode() not in (record.email_digest or b"")
     with pytest.raises(SubjectKeyDestroyed):
-        runtime.keyring.for_subject(session=session, subject_id=subject)
+        keyring.for_subject(session=session, subject_id=subject)
 
 
 def test_the_journal_is_written_owner_only_and_each_record_is_journaled_once(
     work: Work,
     session: Session,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     clock: FrozenClock,
     file_request: FileRequest,
     new_customer: NewCustomer,
@@ -266,7 +272,7 @@ def test_the_journal_is_written_owner_only_and_each_record_is_journaled_once(
 
     subjects = [new_customer(), new_customer()]
     for subject in subjects:
-        erase_through_a_request(work, runtime, file_request, subject)
+        erase_through_a_request(work, fulfilment, file_request, subject)
     assert journal_pending_erasures(work, path=journal) == 2
     assert journal_pending_erasures(work, path=journal) == 0
 
@@ -274,7 +280,7 @@ def test_the_journal_is_written_owner_only_and_each_record_is_journaled_once(
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     assert [set(line) for line in lines] == [{"erased_at", "subject_digest", "email_digest"}] * 2
     assert {line["subject_digest"] for line in lines} == {
-        runtime.erased_subjects.digest(subject).hex() for subject in subjects
+        fulfilment.erased_subjects.digest(subject).hex() for subject in subjects
     }
     assert not any(subject in journal.read_text() for subject in subjects)
     marked = session.scalars(select(ErasureRecord.journaled_at)).all()

@@ -1,4 +1,4 @@
-"""Leases: a task claimed again after its lease ran out is reported by its newer attempt only."""
+"""Leases: a task leased again after its lease ran out is reported by its newer attempt only."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from privacy_service.audit.actions import SYSTEM
 from privacy_service.connectors import Completed, Failed
 from privacy_service.core.clock import FrozenClock
 from privacy_service.dsr import systems
-from privacy_service.dsr.fanout import Claim, claim_due_tasks, lease_for, record_outcome
+from privacy_service.dsr.fanout import Lease, lease_due_tasks, lease_for, record_outcome
+from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest, DsrTask
-from privacy_service.dsr.runtime import DsrRuntime
 from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.work import Work
 
@@ -23,57 +23,57 @@ SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.fixture
-def claimed_twice(
+def leased_twice(
     work: Work,
-    runtime: DsrRuntime,
+    fulfilment: Fulfilment,
     clock: FrozenClock,
     new_customer: Callable[..., str],
     file_request: Callable[..., DsrRequest],
-) -> tuple[Claim, Claim]:
-    """One access task, claimed by a first worker and again by a second once the first one's lease ran out."""
+) -> tuple[Lease, Lease]:
+    """One access task, leased by a first worker and again by a second once the first one's lease ran out."""
     systems.register_system(
-        work, policies=runtime.policies, actor=SYSTEM,
+        work, policies=fulfilment.policies, actor=SYSTEM,
         name="orders", url="http://127.0.0.1:9/orders", secret=SECRET,
         request_types=[SystemRequestType.ACCESS], categories=[], timeout_seconds=2.0,
     )  # fmt: skip
     file_request(new_customer(), RequestType.ACCESS)
-    [first] = claim_due_tasks(work, runtime=runtime, limit=10)
-    assert claim_due_tasks(work, runtime=runtime, limit=10) == []  # leased
+    [first] = lease_due_tasks(work, fulfilment=fulfilment, limit=10)
+    assert lease_due_tasks(work, fulfilment=fulfilment, limit=10) == []  # leased
     clock.advance(lease_for(2.0) + timedelta(seconds=1))  # the first worker went quiet past its lease
-    [second] = claim_due_tasks(work, runtime=runtime, limit=10)
+    [second] = lease_due_tasks(work, fulfilment=fulfilment, limit=10)
     assert (first.task_id, first.attempt, second.attempt) == (second.task_id, 1, 2)
     assert first.delivery.webhook_id == second.delivery.webhook_id
     return first, second
 
 
-def answer(work: Work, runtime: DsrRuntime, claim: Claim, outcome: object) -> None:
+def answer(work: Work, fulfilment: Fulfilment, lease: Lease, outcome: object) -> None:
     assert isinstance(outcome, Completed | Failed)
     record_outcome(
-        work, runtime=runtime, task_id=claim.task_id, attempt=claim.attempt,
+        work, fulfilment=fulfilment, task_id=lease.task_id, attempt=lease.attempt,
         outcome=outcome, rng=random.Random(0),
     )  # fmt: skip
 
 
-def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_claim_alone(
-    work: Work, session: Session, runtime: DsrRuntime, claimed_twice: tuple[Claim, Claim]
+def test_a_late_failure_of_an_earlier_attempt_leaves_the_newer_lease_alone(
+    work: Work, session: Session, fulfilment: Fulfilment, leased_twice: tuple[Lease, Lease]
 ) -> None:
-    first, second = claimed_twice
+    first, second = leased_twice
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     lease = task.lease_until
 
-    answer(work, runtime, first, Failed(error="timed out after 2 s", retryable=True))
+    answer(work, fulfilment, first, Failed(error="timed out after 2 s", retryable=True))
     assert (task.status, task.attempts, task.lease_until, task.last_error) == ("pending", 2, lease, None)
 
-    answer(work, runtime, second, Failed(error="HTTP 503 from the system", retryable=True))
+    answer(work, fulfilment, second, Failed(error="HTTP 503 from the system", retryable=True))
     assert (task.lease_until, task.last_error) == (None, "HTTP 503 from the system")
 
 
 def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
-    work: Work, session: Session, runtime: DsrRuntime, claimed_twice: tuple[Claim, Claim]
+    work: Work, session: Session, fulfilment: Fulfilment, leased_twice: tuple[Lease, Lease]
 ) -> None:
-    first, second = claimed_twice
-    answer(work, runtime, first, Completed(data={"orders": []}, retained=()))
+    first, second = leased_twice
+    answer(work, fulfilment, first, Completed(data={"orders": []}, retained=()))
     task = session.get(DsrTask, first.task_id)
     assert task is not None
     assert task.status == "completed"
@@ -82,5 +82,5 @@ def test_a_late_completion_of_an_earlier_attempt_still_completes_the_task(
     assert request.status == "completed"
 
     # The newer attempt's answer, arriving after, changes nothing.
-    answer(work, runtime, second, Failed(error="HTTP 503 from the system", retryable=True))
+    answer(work, fulfilment, second, Failed(error="HTTP 503 from the system", retryable=True))
     assert (task.status, task.last_error) == ("completed", None)

@@ -46,7 +46,7 @@ class World:
     def user(self, work: Work, email: str = "ada@example.net") -> str:
         subject = vault.create_subject(work, blind_index=self.blind_index, profile=ProfileFields(email=email))
         now = self.clock.now()
-        work.session.add(User(id=subject.id, password=b"sealed", password_changed_at=now, created_at=now))
+        work.session.add(User(id=subject.id, password=b"peppered", password_changed_at=now, created_at=now))
         work.session.flush()
         return subject.id
 
@@ -131,7 +131,7 @@ def test_a_session_ends_at_an_absolute_time_and_records_how_the_user_signed_in(
     assert row.revoked_at is None
 
 
-def test_the_user_agent_is_sealed_under_the_users_key_and_listed_decrypted(
+def test_the_user_agent_is_encrypted_under_the_users_key_and_listed_decrypted(
     world: World, session: Session, shop: str, ada: str, work: Work
 ) -> None:
     issued = world.login(work, user_id=ada, client_id=shop)
@@ -149,7 +149,7 @@ def test_the_user_agent_is_sealed_under_the_users_key_and_listed_decrypted(
     )
 
 
-def test_a_sealed_user_agent_cannot_be_moved_to_another_users_session(
+def test_an_encrypted_user_agent_cannot_be_moved_to_another_users_session(
     world: World, session: Session, shop: str, ada: str, work: Work
 ) -> None:
     grace = world.user(work, email="grace@example.net")

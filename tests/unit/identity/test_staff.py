@@ -19,10 +19,10 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.crypto import totp
 from privacy_service.identity import staff as service
 from privacy_service.identity.accounts import register_user
+from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
 from privacy_service.identity.login import LoginAttempt, complete_mfa, login
 from privacy_service.identity.models import Client, MfaChallenge, RecoveryCode, UserSession
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role
 from privacy_service.identity.sessions import is_session_active
 from privacy_service.keys.service import Keyring
@@ -51,24 +51,24 @@ def shop(session: Session, clock: FrozenClock) -> str:
 
 
 @pytest.fixture
-def officer(identity: IdentityRuntime, work: Work) -> service.StaffAccount:
+def officer(credentials: Credentials, work: Work) -> service.StaffAccount:
     created = service.create_staff(
-        work, identity=identity, email=EMAIL, password=PASSWORD, roles=[Role.COMPLIANCE_OFFICER]
+        work, credentials=credentials, email=EMAIL, password=PASSWORD, roles=[Role.COMPLIANCE_OFFICER]
     )
     work.commit()
     return created
 
 
 def sign_in(
-    workplace: Workplace, identity: IdentityRuntime, shop: str, secret: str, *, password: str = PASSWORD
+    workplace: Workplace, credentials: Credentials, shop: str, secret: str, *, password: str = PASSWORD
 ) -> str:
     """Password then TOTP, as a shop would; return the session id."""
     attempt = LoginAttempt(email=EMAIL.lower(), password=password, client_id=shop)
-    first = login(workplace=workplace, identity=identity, attempt=attempt)
+    first = login(workplace=workplace, credentials=credentials, attempt=attempt)
     assert first.mfa_token is not None
     with workplace.open() as work:
         complete_mfa(
-            work, identity=identity, client_id=shop,
+            work, credentials=credentials, client_id=shop,
             mfa_token=first.mfa_token, code=totp.code_at(secret, at=workplace.clock.now()),
         )  # fmt: skip
     # The session is written as its unit of work commits: it can be read back only now.
@@ -87,14 +87,14 @@ def events(session: Session, action: Action, target_id: str) -> list[AuditEvent]
 
 
 def test_staff_are_listed_with_their_emails_roles_and_second_factor_and_customers_are_not(
-    identity: IdentityRuntime, officer: service.StaffAccount, work: Work
+    credentials: Credentials, officer: service.StaffAccount, work: Work
 ) -> None:
     customer = register_user(
-        work, emails=identity.emails, passwords=identity.passwords,
+        work, emails=credentials.emails, passwords=credentials.passwords,
         email="customer@example.net", password="Tandem-Lighthouse-42",
     )  # fmt: skip
     no_totp = service.create_staff(
-        work, identity=identity,
+        work, credentials=credentials,
         email="admin@shop.example", password=PASSWORD, roles=[Role.ADMIN], with_totp=False,
     )  # fmt: skip
 
@@ -110,43 +110,43 @@ def test_staff_are_listed_with_their_emails_roles_and_second_factor_and_customer
 
 
 def test_a_customer_or_an_unknown_email_is_not_a_staff_account(
-    session: Session, identity: IdentityRuntime, work: Work
+    session: Session, credentials: Credentials, work: Work
 ) -> None:
     customer = register_user(
-        work, emails=identity.emails, passwords=identity.passwords,
+        work, emails=credentials.emails, passwords=credentials.passwords,
         email="customer@example.net", password="Tandem-Lighthouse-42",
     )  # fmt: skip
     with pytest.raises(service.UnknownStaff):
-        service.find_staff(session=session, emails=identity.emails, user_id=customer.id)
+        service.find_staff(session=session, emails=credentials.emails, user_id=customer.id)
     with pytest.raises(service.UnknownStaff):
-        service.find_staff(session=session, emails=identity.emails, email="customer@example.net")
+        service.find_staff(session=session, emails=credentials.emails, email="customer@example.net")
     with pytest.raises(service.UnknownStaff):
-        service.find_staff(session=session, emails=identity.emails, email="nobody@example.net")
+        service.find_staff(session=session, emails=credentials.emails, email="nobody@example.net")
 
 
 def test_finding_a_staff_account_without_naming_it_is_a_programming_error_not_an_unknown_account(
-    session: Session, identity: IdentityRuntime, officer: service.StaffAccount
+    session: Session, credentials: Credentials, officer: service.StaffAccount
 ) -> None:
     """No id and no email must not fall through to "unknown staff" (a 404 a caller might show)."""
     with pytest.raises(ValueError, match="by id or by email"):
-        service.find_staff(session=session, emails=identity.emails)
+        service.find_staff(session=session, emails=credentials.emails)
 
 
 def test_a_disabled_account_is_refused_at_login_exactly_as_a_wrong_password_is(
-    workplace: Workplace, session: Session, identity: IdentityRuntime, clock: FrozenClock,
+    workplace: Workplace, session: Session, credentials: Credentials, clock: FrozenClock,
     shop: str, officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD + "x", client_id=shop)
     with pytest.raises(InvalidCredentials) as wrong_password:
-        login(workplace=workplace, identity=identity, attempt=attempt)
-    user = service.find_staff(session=session, emails=identity.emails, email=EMAIL)
+        login(workplace=workplace, credentials=credentials, attempt=attempt)
+    user = service.find_staff(session=session, emails=credentials.emails, email=EMAIL)
     service.disable_staff(work, user=user)
     work.commit()
     clock.advance(timedelta(minutes=1))
 
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
     with pytest.raises(InvalidCredentials) as disabled:
-        login(workplace=workplace, identity=identity, attempt=attempt)
+        login(workplace=workplace, credentials=credentials, attempt=attempt)
 
     assert (disabled.value.code, disabled.value.status, disabled.value.detail) == (
         wrong_password.value.code, wrong_password.value.status, wrong_password.value.detail,
@@ -154,18 +154,18 @@ def test_a_disabled_account_is_refused_at_login_exactly_as_a_wrong_password_is(
 
 
 def test_disabling_ends_every_session_and_a_login_waiting_for_its_second_factor(
-    workplace: Workplace, session: Session, identity: IdentityRuntime, clock: FrozenClock,
+    workplace: Workplace, session: Session, credentials: Credentials, clock: FrozenClock,
     shop: str, officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     assert officer.enrolment is not None
     secret = secret_of(officer.enrolment.otpauth_uri)
-    signed_in = sign_in(workplace, identity, shop, secret)
+    signed_in = sign_in(workplace, credentials, shop, secret)
     clock.advance(timedelta(seconds=30))
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
-    waiting = login(workplace=workplace, identity=identity, attempt=attempt)
+    waiting = login(workplace=workplace, credentials=credentials, attempt=attempt)
     assert waiting.mfa_token is not None
 
-    user = service.find_staff(session=session, emails=identity.emails, user_id=officer.user_id)
+    user = service.find_staff(session=session, emails=credentials.emails, user_id=officer.user_id)
     assert service.disable_staff(work, user=user) == 1
     work.commit()
 
@@ -173,7 +173,7 @@ def test_disabling_ends_every_session_and_a_login_waiting_for_its_second_factor(
     clock.advance(timedelta(seconds=30))
     with pytest.raises(InvalidMfaToken):
         complete_mfa(
-            work, identity=identity, client_id=shop,
+            work, credentials=credentials, client_id=shop,
             mfa_token=waiting.mfa_token, code=totp.code_at(secret, at=clock.now()),
         )  # fmt: skip
     [event] = events(session, Action.USER_DISABLE, officer.user_id)
@@ -184,16 +184,16 @@ def test_disabling_ends_every_session_and_a_login_waiting_for_its_second_factor(
 
 
 def test_a_reset_second_factor_refuses_the_old_secret_and_codes_and_accepts_the_new_enrolment(
-    workplace: Workplace, session: Session, identity: IdentityRuntime, clock: FrozenClock,
+    workplace: Workplace, session: Session, credentials: Credentials, clock: FrozenClock,
     shop: str, officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     assert officer.enrolment is not None
     old_secret = secret_of(officer.enrolment.otpauth_uri)
-    signed_in = sign_in(workplace, identity, shop, old_secret)
+    signed_in = sign_in(workplace, credentials, shop, old_secret)
     old_digests = set(session.scalars(select(RecoveryCode.digest)))
 
-    user = service.find_staff(session=session, emails=identity.emails, email=EMAIL)
-    reset = service.reset_staff_mfa(work, identity=identity, user=user)
+    user = service.find_staff(session=session, emails=credentials.emails, email=EMAIL)
+    reset = service.reset_staff_mfa(work, credentials=credentials, user=user)
     work.commit()
 
     assert reset.sessions_revoked == 1
@@ -207,26 +207,30 @@ def test_a_reset_second_factor_refuses_the_old_secret_and_codes_and_accepts_the_
 
     clock.advance(timedelta(minutes=1))
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
-    challenge = login(workplace=workplace, identity=identity, attempt=attempt)
+    challenge = login(workplace=workplace, credentials=credentials, attempt=attempt)
     assert challenge.mfa_token is not None
     for stale in (totp.code_at(old_secret, at=clock.now()), officer.recovery_codes[0]):
         with pytest.raises(InvalidCode), workplace.open() as second_step:
             complete_mfa(
-                second_step, identity=identity, client_id=shop, mfa_token=challenge.mfa_token, code=stale
+                second_step,
+                credentials=credentials,
+                client_id=shop,
+                mfa_token=challenge.mfa_token,
+                code=stale,
             )
-    assert sign_in(workplace, identity, shop, new_secret) != signed_in
+    assert sign_in(workplace, credentials, shop, new_secret) != signed_in
     assert [event.actor_type for event in events(session, Action.MFA_RESET, officer.user_id)] == ["system"]
 
 
 def test_resetting_removes_a_pending_second_factor_step(
-    workplace: Workplace, session: Session, identity: IdentityRuntime, shop: str,
+    workplace: Workplace, session: Session, credentials: Credentials, shop: str,
     officer: service.StaffAccount, work: Work,
 ) -> None:  # fmt: skip
     attempt = LoginAttempt(email=EMAIL, password=PASSWORD, client_id=shop)
-    assert login(workplace=workplace, identity=identity, attempt=attempt).mfa_token
-    user = service.find_staff(session=session, emails=identity.emails, email=EMAIL)
+    assert login(workplace=workplace, credentials=credentials, attempt=attempt).mfa_token
+    user = service.find_staff(session=session, emails=credentials.emails, email=EMAIL)
 
-    service.reset_staff_mfa(work, identity=identity, user=user)
+    service.reset_staff_mfa(work, credentials=credentials, user=user)
     work.commit()
 
     assert session.scalars(select(MfaChallenge).where(MfaChallenge.user_id == user.id)).all() == []

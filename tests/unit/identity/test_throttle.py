@@ -20,7 +20,7 @@ from privacy_service.core.clock import FrozenClock
 from privacy_service.core.errors import Unavailable
 from privacy_service.crypto import InvalidKeyMaterial
 from privacy_service.identity.errors import InvalidCredentials, TooManyAttempts
-from privacy_service.identity.models import LoginClaim, LoginFailure
+from privacy_service.identity.models import LoginFailure, LoginHold
 from privacy_service.identity.throttle import (
     DatabaseFailureStore,
     FailureStore,
@@ -218,8 +218,8 @@ def test_check_tells_the_streak_so_a_success_after_a_clean_check_clears_nothing(
     event.listen(session.get_bind(), "before_cursor_execute", count)
     throttle.record_success(account_key=ACCOUNT, streak=0)
     event.remove(session.get_bind(), "before_cursor_execute", count)
-    assert len(statements) == 1  # the claim's release, and no clearing of failures
-    assert "login_claims" in statements[0]
+    assert len(statements) == 1  # the hold's release, and no clearing of failures
+    assert "login_holds" in statements[0]
 
     fail(throttle)
     fail(throttle)
@@ -263,7 +263,7 @@ def test_limits_that_could_allow_more_than_100_failures_an_hour_are_refused() ->
         {"first_delay_seconds": 0},
         {"first_delay_seconds": 10, "max_delay_seconds": 5},
         {"streak_seconds": 0},
-        {"claim_seconds": 0},
+        {"hold_seconds": 0},
     ],
 )
 def test_limits_without_sense_are_refused(changes: dict[str, Any]) -> None:
@@ -386,18 +386,18 @@ def test_purge_removes_only_failures_that_no_window_counts(
     assert all(at == clock.now() - timedelta(seconds=1) for at in remaining)
 
 
-def test_purge_removes_the_claims_of_attempts_that_died_once_they_expired(
+def test_purge_removes_the_holds_of_attempts_that_died_once_they_expired(
     session: Session, clock: FrozenClock, work: Work
 ) -> None:
     store = DatabaseFailureStore(session=session, clock=clock)
-    store.claim(key=b"died", seconds=15)  # and never recorded an outcome
+    store.hold(key=b"died", seconds=15)  # and never recorded an outcome
     clock.advance(timedelta(seconds=10))
-    store.claim(key=b"in flight", seconds=15)
+    store.hold(key=b"in flight", seconds=15)
     assert purge_expired(work) == 0
     clock.advance(timedelta(seconds=5))
 
     assert purge_expired(work) == 1
-    assert session.scalars(select(LoginClaim.key)).all() == [b"in flight"]
+    assert session.scalars(select(LoginHold.key)).all() == [b"in flight"]
 
 
 # The stores: one contract, two backends ------------------------------------------------------
@@ -467,54 +467,54 @@ def test_the_database_store_counts_past_the_limit_and_reopens_when_enough_have_l
     assert state.reopens_in == 900 + 10 - 40  # the second failure (at 10 s) must leave, not the first
 
 
-# Claims: one attempt at a time per account ---------------------------------------------------
+# Holds: one attempt at a time per account ----------------------------------------------------
 
 
-def test_a_database_claim_outlives_the_unit_of_work_that_took_it_until_it_is_released(
+def test_a_database_hold_outlives_the_unit_of_work_that_took_it_until_it_is_released(
     sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     # The login checks in one unit of work and records the outcome in another, after the password.
-    def claim(key: bytes) -> bool:
+    def hold(key: bytes) -> bool:
         with sessions() as session:
-            claimed = DatabaseFailureStore(session=session, clock=clock).claim(key=key, seconds=15)
+            held = DatabaseFailureStore(session=session, clock=clock).hold(key=key, seconds=15)
             session.commit()
-            return claimed
+            return held
 
-    assert claim(b"account1")
-    assert not claim(b"account1")  # still being verified
-    assert claim(b"account2")
+    assert hold(b"account1")
+    assert not hold(b"account1")  # still being verified
+    assert hold(b"account2")
     with sessions() as session:
         DatabaseFailureStore(session=session, clock=clock).release(key=b"account1")
         session.commit()
-    assert claim(b"account1")
+    assert hold(b"account1")
 
 
-def test_a_database_claim_left_behind_by_a_crashed_attempt_expires_by_itself(
+def test_a_database_hold_left_behind_by_a_crashed_attempt_expires_by_itself(
     session: Session, clock: FrozenClock
 ) -> None:
     store = DatabaseFailureStore(session=session, clock=clock)
-    assert store.claim(key=b"account1", seconds=15)  # ... and the attempt never records an outcome
+    assert store.hold(key=b"account1", seconds=15)  # ... and the attempt never records an outcome
     clock.advance(timedelta(seconds=14))
-    assert not store.claim(key=b"account1", seconds=15)
+    assert not store.hold(key=b"account1", seconds=15)
     clock.advance(timedelta(seconds=1))
-    assert store.claim(key=b"account1", seconds=15)
-    assert not store.claim(key=b"account1", seconds=15)  # taken over with a new expiry
+    assert store.hold(key=b"account1", seconds=15)
+    assert not store.hold(key=b"account1", seconds=15)  # taken over with a new expiry
 
 
 @requires_postgres
-def test_on_postgresql_a_claim_committed_by_one_connection_refuses_the_attempt_of_another(
+def test_on_postgresql_a_hold_committed_by_one_connection_refuses_the_attempt_of_another(
     engine: Engine, clock: FrozenClock
 ) -> None:
-    key = b"claimed across connections"
+    key = b"held across connections"
     try:
         with Session(engine) as first, Session(engine) as second:
-            assert DatabaseFailureStore(session=first, clock=clock).claim(key=key, seconds=15)
+            assert DatabaseFailureStore(session=first, clock=clock).hold(key=key, seconds=15)
             first.commit()
-            assert not DatabaseFailureStore(session=second, clock=clock).claim(key=key, seconds=15)
+            assert not DatabaseFailureStore(session=second, clock=clock).hold(key=key, seconds=15)
             second.rollback()
             DatabaseFailureStore(session=first, clock=clock).release(key=key)
             first.commit()
-            assert DatabaseFailureStore(session=second, clock=clock).claim(key=key, seconds=15)
+            assert DatabaseFailureStore(session=second, clock=clock).hold(key=key, seconds=15)
             second.commit()
     finally:
         with Session(engine) as cleanup:
@@ -537,7 +537,7 @@ def test_a_second_attempt_on_an_account_is_refused_while_the_first_is_being_veri
     assert retry_after(second) == 1
     second.check(account_key=b"another account", ip=IP, client_id=CLIENT)
 
-    first.record_failure(account_key=ACCOUNT, ip=IP, client_id=CLIENT)  # the outcome ends the claim
+    first.record_failure(account_key=ACCOUNT, ip=IP, client_id=CLIENT)  # the outcome ends the hold
     second.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)
     second.record_success(account_key=ACCOUNT)
     first.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)
@@ -545,24 +545,24 @@ def test_a_second_attempt_on_an_account_is_refused_while_the_first_is_being_veri
     second.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)
 
 
-def test_a_refused_attempt_holds_no_claim(redis_prefix: str) -> None:
+def test_a_refused_attempt_leaves_no_hold(redis_prefix: str) -> None:
     limits = dataclasses.replace(NO_DELAYS, per_account=Window(limit=1, seconds=900))
     first, second = redis_throttle(redis_prefix, limits), redis_throttle(redis_prefix, limits)
     fail(first)
 
     assert retry_after(first) >= 899
-    assert retry_after(second) >= 899  # not 1: the first refusal released its claim
+    assert retry_after(second) >= 899  # not 1: the first refusal released its hold
 
 
-def test_a_claim_left_behind_by_a_crashed_attempt_expires_by_itself(redis_prefix: str) -> None:
+def test_a_hold_left_behind_by_a_crashed_attempt_expires_by_itself(redis_prefix: str) -> None:
     crashed = redis_throttle(redis_prefix)
     crashed.check(account_key=ACCOUNT, ip=IP, client_id=CLIENT)  # ... and never records an outcome
     client = redis.Redis.from_url(REDIS_URL)
-    (claim,) = client.scan_iter(match=f"{redis_prefix}:claim:*")
-    assert 0 < client.pttl(claim) <= NO_DELAYS.claim_seconds * 1000
+    (hold,) = client.scan_iter(match=f"{redis_prefix}:hold:*")
+    assert 0 < client.pttl(hold) <= NO_DELAYS.hold_seconds * 1000
     client.close()
 
-    short = dataclasses.replace(NO_DELAYS, claim_seconds=0.001)
+    short = dataclasses.replace(NO_DELAYS, hold_seconds=0.001)
     redis_throttle(redis_prefix, short).check(account_key=b"crashes", ip=IP, client_id=CLIENT)
     next_one = redis_throttle(redis_prefix, short)
     deadline = time.monotonic() + 5
@@ -664,7 +664,7 @@ def test_the_database_store_reads_every_window_in_one_query_unless_one_is_full(
     statements: list[str] = []
     bind = session.get_bind()
 
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+    def count(conn: object, handle: object, statement: str, *args: object) -> None:
         statements.append(statement)
 
     event.listen(bind, "before_cursor_execute", count)

@@ -16,23 +16,23 @@ def alice(session: Session, keyring: Keyring) -> SubjectFields:
 
 
 def test_text_and_json_round_trip(alice: SubjectFields) -> None:
-    assert alice.open("given_name", alice.seal("given_name", "Zoë Łukasz 李")) == "Zoë Łukasz 李"
+    assert alice.open("given_name", alice.encrypt("given_name", "Zoë Łukasz 李")) == "Zoë Łukasz 李"
     record = {"street": "Hauptstraße 1", "city": "München", "lines": [1, 2]}
-    assert alice.open_json("data", alice.seal_json("data", record)) == record
+    assert alice.open_json("data", alice.encrypt_json("data", record)) == record
 
 
 def test_bytes_round_trip_and_stay_bound_to_their_column(alice: SubjectFields) -> None:
     content = bytes(range(256))
-    sealed = alice.seal_bytes("bundle", content)
-    assert alice.open_bytes("bundle", sealed) == content
+    ciphertext = alice.encrypt_bytes("bundle", content)
+    assert alice.open_bytes("bundle", ciphertext) == content
     with pytest.raises(DecryptionFailed):
-        alice.open_bytes("data", sealed)
+        alice.open_bytes("data", ciphertext)
 
 
-def test_sealed_values_open_together_as_a_row_and_refuse_a_value_moved_within_it(
+def test_encrypted_values_open_together_as_a_row_and_refuse_a_value_moved_within_it(
     alice: SubjectFields,
 ) -> None:
-    email, phone = alice.seal("email", "alice@example.com"), alice.seal("phone", "+49 30 1234")
+    email, phone = alice.encrypt("email", "alice@example.com"), alice.encrypt("phone", "+49 30 1234")
     row = TextColumns("profiles", ("email", "phone", "locale"))
     assert row.open(key=alice._key, subject_id="alice", ciphertexts=(email, phone, None)) == [
         "alice@example.com",
@@ -44,21 +44,21 @@ def test_sealed_values_open_together_as_a_row_and_refuse_a_value_moved_within_it
 
 
 def test_none_stays_none(alice: SubjectFields) -> None:
-    assert alice.seal("phone", None) is None
+    assert alice.encrypt("phone", None) is None
     assert alice.open("phone", None) is None
 
 
 def test_a_value_moved_to_another_column_does_not_open(alice: SubjectFields) -> None:
-    sealed = alice.seal("given_name", "Alice")
+    ciphertext = alice.encrypt("given_name", "Alice")
     with pytest.raises(DecryptionFailed):
-        alice.open("family_name", sealed)
+        alice.open("family_name", ciphertext)
 
 
 def test_a_value_moved_to_another_table_does_not_open(alice: SubjectFields) -> None:
-    sealed = alice.seal("email", "alice@example.com")
+    ciphertext = alice.encrypt("email", "alice@example.com")
     elsewhere = SubjectFields(key=alice._key, table="users", subject_id="alice")
     with pytest.raises(DecryptionFailed):
-        elsewhere.open("email", sealed)
+        elsewhere.open("email", ciphertext)
 
 
 def test_a_value_moved_to_another_subject_does_not_open(
@@ -68,14 +68,14 @@ def test_a_value_moved_to_another_subject_does_not_open(
         key=keyring.create(session=session, subject_id="bob"), table="profiles", subject_id="bob"
     )
     with pytest.raises(DecryptionFailed):
-        bob.open("email", alice.seal("email", "alice@example.com"))
+        bob.open("email", alice.encrypt("email", "alice@example.com"))
 
 
 def test_tampered_and_truncated_values_are_refused(alice: SubjectFields) -> None:
-    sealed = alice.seal("email", "alice@example.com")
-    assert sealed is not None
-    flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    ciphertext = alice.encrypt("email", "alice@example.com")
+    assert ciphertext is not None
+    flipped = ciphertext[:-1] + bytes([ciphertext[-1] ^ 1])
     with pytest.raises(DecryptionFailed):
         alice.open("email", flipped)
     with pytest.raises((MalformedCiphertext, DecryptionFailed)):
-        alice.open("email", sealed[:20])
+        alice.open("email", ciphertext[:20])

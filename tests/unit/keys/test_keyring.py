@@ -72,10 +72,10 @@ def test_a_shredded_subject_is_unreadable_while_others_stay_readable(
 ) -> None:
     erased_key = keyring.create(session=session, subject_id="erased")
     kept_key = keyring.create(session=session, subject_id="kept")
-    erased_value = SubjectFields(key=erased_key, table="profiles", subject_id="erased").seal(
+    erased_value = SubjectFields(key=erased_key, table="profiles", subject_id="erased").encrypt(
         "email", "e@x.eu"
     )
-    kept_value = SubjectFields(key=kept_key, table="profiles", subject_id="kept").seal("email", "k@x.eu")
+    kept_value = SubjectFields(key=kept_key, table="profiles", subject_id="kept").encrypt("email", "k@x.eu")
 
     assert keyring.shred(session=session, subject_id="erased") is True
 
@@ -109,17 +109,19 @@ def test_many_keys_load_with_the_destroyed_and_missing_left_out(session: Session
 
 
 def create_subjects(session: Session, keyring: Keyring, count: int) -> dict[str, bytes | None]:
-    sealed = {}
+    ciphertexts = {}
     for number in range(count):
         subject = f"subject-{number:03d}"
         key = keyring.create(session=session, subject_id=subject)
-        sealed[subject] = SubjectFields(key=key, table="profiles", subject_id=subject).seal("email", subject)
-    return sealed
+        ciphertexts[subject] = SubjectFields(key=key, table="profiles", subject_id=subject).encrypt(
+            "email", subject
+        )
+    return ciphertexts
 
 
-def assert_all_readable(session: Session, keyring: Keyring, sealed: dict[str, bytes | None]) -> None:
+def assert_all_readable(session: Session, keyring: Keyring, ciphertexts: dict[str, bytes | None]) -> None:
     reader = uncached(keyring)
-    for subject, ciphertext in sealed.items():
+    for subject, ciphertext in ciphertexts.items():
         key = reader.for_subject(session=session, subject_id=subject)
         assert (
             SubjectFields(key=key, table="profiles", subject_id=subject).open("email", ciphertext) == subject
@@ -129,7 +131,7 @@ def assert_all_readable(session: Session, keyring: Keyring, sealed: dict[str, by
 def test_rotation_interrupted_half_way_then_resumed_leaves_every_key_readable(
     session: Session, keyring: Keyring, key_file: LocalKeyFile
 ) -> None:
-    sealed = create_subjects(session, keyring, 25)
+    ciphertexts = create_subjects(session, keyring, 25)
     old_version = key_file.current_version()
 
     new_version = add_kek_version(key_file)
@@ -138,7 +140,7 @@ def test_rotation_interrupted_half_way_then_resumed_leaves_every_key_readable(
 
     assert keyring.rewrap_batch(session=session, batch_size=10) == 10  # then the process "crashes"
     assert keyring.stale_count(session=session) == 15
-    assert_all_readable(session, keyring, sealed)  # half old, half new: both unwrap
+    assert_all_readable(session, keyring, ciphertexts)  # half old, half new: both unwrap
 
     # A fresh process on the same key file picks up where the first stopped.
     restarted = Keyring(
@@ -149,7 +151,7 @@ def test_rotation_interrupted_half_way_then_resumed_leaves_every_key_readable(
     while restarted.rewrap_batch(session=session, batch_size=10):
         pass
     assert restarted.stale_count(session=session) == 0
-    assert_all_readable(session, restarted, sealed)
+    assert_all_readable(session, restarted, ciphertexts)
     usage = {u.kek_version: (u.data_keys, u.current) for u in restarted.usage(session=session)}
     assert usage == {old_version: (0, False), new_version: (25, True)}
 

@@ -75,7 +75,7 @@ def test_of_two_concurrent_signups_with_one_email_exactly_one_wins(
         signups.create_in(first, ALICE)
         racer.start()
         racer.join(timeout=0.5)
-        assert racer.is_alive()  # it waits for the first transaction, which holds the claim
+        assert racer.is_alive()  # it waits for the first transaction, which holds the email index
     racer.join(timeout=30)
 
     assert not racer.is_alive()

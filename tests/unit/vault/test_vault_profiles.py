@@ -1,4 +1,4 @@
-"""Profiles: sealed on write, opened on read, changed field by field, found by exact email only."""
+"""Profiles: encrypted on write, opened on read, changed field by field, found by exact email only."""
 
 from __future__ import annotations
 

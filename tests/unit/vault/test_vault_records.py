@@ -1,4 +1,4 @@
-"""Records: one sealed JSON object per subject and category; stored, replaced, read back or refused."""
+"""Records: one encrypted JSON object per subject and category; stored, replaced, read back or refused."""
 
 from __future__ import annotations
 

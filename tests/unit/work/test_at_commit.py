@@ -96,7 +96,7 @@ def test_a_row_is_written_as_its_transaction_commits_exactly_as_a_core_insert_st
     paris = timezone(timedelta(hours=1))
     values = {
         "at": datetime(2026, 3, 1, 13, 30, 0, 250, tzinfo=paris),
-        "body": b"\x00sealed\xff",
+        "body": b"\x00binary\xff",
         "label": "é",
     }
     added, core = new_id(), new_id()
@@ -113,7 +113,7 @@ def test_a_row_is_written_as_its_transaction_commits_exactly_as_a_core_insert_st
         read = connection.execute(select(notes.c.at, notes.c.body).where(notes.c.id == added)).one()
     assert read.at == values["at"]
     assert read.at.tzinfo == UTC
-    assert read.body == b"\x00sealed\xff"
+    assert read.body == b"\x00binary\xff"
 
 
 def test_every_row_of_a_transaction_is_written_by_every_insert_that_added_one(

@@ -1,4 +1,4 @@
-"""SECURITY.md stays true: every test it names as proof of a claim exists."""
+"""SECURITY.md stays true: every test it names as proof of a promise exists."""
 
 from __future__ import annotations
 

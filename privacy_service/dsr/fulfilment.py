@@ -1,8 +1,13 @@
-"""Everything data subject requests need in one process, built once from the settings.
+"""``Fulfilment``: how this process carries out data subject requests, built once from the settings.
 
-The policies are loaded (and validated) once; the connector's HTTP client and
-the delivery pool are shared by every worker thread; the rest are the
-settings' numbers under names that say what they bound.
+It holds the policies (loaded and validated once: jurisdictions, deadlines,
+retention and the systems that take each request), the connector that
+delivers tasks and the bounds of delivery (retries, timeout, concurrency, the
+callback address), the lifetime of an export bundle, how recent a customer's
+login must be to file, the erasure journal and the keyed digests of erased
+subjects, and ``new_tasks``, which wakes this process's worker once a request
+commits. Every request and worker thread shares it; what changes per unit of
+work (the session, the clock, the keys) is in ``work.Work``.
 """
 
 from __future__ import annotations
@@ -51,10 +56,9 @@ class NewTasks:
 
 
 @dataclass(frozen=True)
-class DsrRuntime:
+class Fulfilment:
     policies: Policies
     connector: Connector
-    keyring: Keyring
     emails: BlindIndex
     erased_subjects: BlindIndex
     public_url: str
@@ -76,11 +80,10 @@ class DsrRuntime:
         connector: Connector,
         keyring: Keyring,
         emails: BlindIndex,
-    ) -> DsrRuntime:
+    ) -> Fulfilment:
         return cls(
             policies=policies,
             connector=connector,
-            keyring=keyring,
             emails=emails,
             erased_subjects=erased_subject_index(keyring),
             public_url=settings.public_url or FALLBACK_PUBLIC_URL,

@@ -1,7 +1,7 @@
-"""Sealing what the DSR tables hold about a person under that person's data key.
+"""Encrypting what the DSR tables hold about a person under that person's data key.
 
 A system's answer, the export bundle and an officer's reasoning are personal
-data: each is sealed under the subject's key, bound to its table and column,
+data: each is encrypted under the subject's key, bound to its table and column,
 so erasing the subject makes every copy unreadable.
 """
 

@@ -1,10 +1,14 @@
-"""Everything identity needs in one process, built once from the settings and the keyring.
+"""``Credentials``: what checks people's and shops' credentials and issues tokens, built once per process.
 
-The pieces hold keys or pools and are shared by every request and worker
-thread: the password hasher and its bounded pool, the keyed digests, the
-recovery codes, the token issuer, which clients are enabled, the email blind
-index, the admission of logins to the password pool and the throttle's
-storage (Redis, shared by every process, or the database, per unit of work).
+It holds the passwords (the peppered argon2id hasher, its bounded pool and the
+password rules), the admission of logins to that pool, the keyed digests of
+opaque tokens (refresh and MFA tokens), the recovery codes, the access-token
+issuer and its signing keys, which clients are enabled, the email blind index
+a login looks its account up by, the login throttle's key and storage (Redis,
+shared by every process, or the database, per unit of work), and the
+lifetimes of sessions and MFA tokens. Every request and worker thread shares
+it; what changes per unit of work (the session, the clock, the keys) is in
+``work.Work``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from privacy_service.crypto import Argon2Parameters, BlindIndex, PasswordHasher
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
 from privacy_service.crypto.pepper import PepperPurpose, pepper_subkey
 from privacy_service.crypto.recovery_codes import RecoveryCodes
-from privacy_service.identity.accounts import PasswordTools
+from privacy_service.identity.accounts import Passwords
 from privacy_service.identity.admission import LoginAdmission
 from privacy_service.identity.clients import EnabledClients
 from privacy_service.identity.hashing_pool import PasswordWorkPool
@@ -31,8 +35,8 @@ from privacy_service.work import Work
 
 
 @dataclass(frozen=True)
-class IdentityRuntime:
-    passwords: PasswordTools
+class Credentials:
+    passwords: Passwords
     admission: LoginAdmission
     digests: OpaqueTokenDigests
     recovery: RecoveryCodes
@@ -46,7 +50,7 @@ class IdentityRuntime:
     clients: EnabledClients = field(default_factory=EnabledClients)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, keyring: Keyring, clock: Clock) -> IdentityRuntime:
+    def from_settings(cls, settings: Settings, *, keyring: Keyring, clock: Clock) -> Credentials:
         provider = keyring.provider
         pepper = provider.pepper_key()
         parameters = Argon2Parameters(
@@ -62,7 +66,7 @@ class IdentityRuntime:
         )
         hasher = PasswordHasher(pepper_key=pepper, parameters=parameters)
         pool.calibrate(lambda: hasher.hash("a hash timed at start-up", account_id="calibration"))
-        passwords = PasswordTools(
+        passwords = Passwords(
             hasher=hasher,
             pool=pool,
             customer_policy=PasswordPolicy(minimum_length=settings.password_min_length),

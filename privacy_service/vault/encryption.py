@@ -13,7 +13,7 @@ from privacy_service.vault.schemas import ProfileFields
 EXTRA_COLUMN = "extra"
 
 #: The columns a profile is opened from, for queries that skip the ORM entity (bulk reads).
-SEALED_COLUMNS = (
+ENCRYPTED_COLUMNS = (
     Profile.email,
     Profile.given_name,
     Profile.family_name,
@@ -30,8 +30,8 @@ _PROFILE_TEXT = TextColumns(
 )
 
 
-class SealedProfile(Protocol):
-    """A profile's ciphertexts by column name: a ``Profile`` entity, or a row of ``SEALED_COLUMNS``."""
+class EncryptedProfile(Protocol):
+    """A profile's ciphertexts by column name: a ``Profile`` entity, or a row of ``ENCRYPTED_COLUMNS``."""
 
     @property
     def email(self) -> bytes: ...
@@ -50,25 +50,25 @@ class SealedProfile(Protocol):
 
 
 def profile_fields(*, key: DataKey, subject_id: str) -> SubjectFields:
-    """Seal and open the subject's profile columns one by one (writes, and ``extra``)."""
+    """Encrypt and open the subject's profile columns one by one (writes, and ``extra``)."""
     return SubjectFields(key=key, table=Profile.__tablename__, subject_id=subject_id)
 
 
-def seal_profile_values(*, fields: SubjectFields, values: Mapping[str, Any]) -> dict[str, bytes | None]:
+def encrypt_profile_values(*, fields: SubjectFields, values: Mapping[str, Any]) -> dict[str, bytes | None]:
     """Column → ciphertext for each field in ``values``; ``None`` and an empty ``extra`` store NULL."""
     return {
-        column: (fields.seal_json(column, value) if value else None)
+        column: (fields.encrypt_json(column, value) if value else None)
         if column == EXTRA_COLUMN
-        else fields.seal(column, value)
+        else fields.encrypt(column, value)
         for column, value in values.items()
     }
 
 
-def open_profile(*, key: DataKey, subject_id: str, row: SealedProfile) -> ProfileFields:
+def open_profile(*, key: DataKey, subject_id: str, row: EncryptedProfile) -> ProfileFields:
     """The plaintext profile of ``row``; raises ``DecryptionFailed`` if any column was altered or moved.
 
-    Not validated again: every value was validated before it was sealed, and
-    AES-GCM has just proven it is the value that was sealed there.
+    Not validated again: every value was validated before it was encrypted, and
+    AES-GCM has just proven it is the value that was encrypted there.
     """
     email, given_name, family_name, phone, country, locale = _PROFILE_TEXT.open(
         key=key,
