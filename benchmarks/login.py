@@ -1292,8 +1292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scratch_database(arguments.database_url) if arguments.database_url else nullcontext(None) as url,
     ):
         env = service_environment(Path(directory) / "data", url, extra)
-        if url is not None:
-            run_cli("migrate", env=env)
+        run_cli("migrate", env=env)  # the commands below refuse to create a database: only migrate, serve do
         shop = create_client(env, "bench")
         flood_shop = create_client(env, "bench-flood") if arguments.flood_client == "other" else shop
         setup_started = time.monotonic()
