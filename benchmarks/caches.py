@@ -721,6 +721,12 @@ def edge_figures(bench: Bench, service: Service, directory: Path) -> None:
                 note="without: the app-state getters as sync dependencies, a worker-thread hop each (2 here)",
             )  # fmt: skip
             await _compare_requests(
+                bench, "dependencies in the event loop", "8 such GETs at once", service.label,
+                lambda: http.get(record, headers=headers), sync_dependencies, expected=200,
+                client_alone=lambda: bare.get(record, headers=headers), concurrent=8,
+                note="the worker threads are then shared by 8 requests' database work",
+            )  # fmt: skip
+            await _compare_requests(
                 bench, "request ids without a system call", "a request answered at the edge (404)", "-",
                 lambda: http.get("/no-such-page"), random_request_ids, expected=404,
                 client_alone=lambda: bare.get("/no-such-page"),
@@ -768,6 +774,7 @@ async def _compare_requests(
     expected: int,
     client_alone: Callable[[], Any],
     note: str,
+    concurrent: int = 1,
 ) -> None:
     """``Bench.compare`` for requests sent from the running event loop (its CPU, and its workers').
 
@@ -780,10 +787,10 @@ async def _compare_requests(
         started, cpu_started = time.perf_counter(), time.process_time()
         deadline = started + seconds
         while True:
-            response = await request()
-            if response.status_code != status:
-                raise SystemExit(f"{mechanism}: answered {response.status_code}: {response.text}")
-            count += 1
+            for response in await asyncio.gather(*(request() for _ in range(concurrent))):
+                if response.status_code != status:
+                    raise SystemExit(f"{mechanism}: answered {response.status_code}: {response.text}")
+            count += concurrent
             now = time.perf_counter()
             if now >= deadline:
                 return (time.process_time() - cpu_started) / count, (now - started) / count

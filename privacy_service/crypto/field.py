@@ -27,7 +27,6 @@ handful of fields per change, orders of magnitude below that.
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
 from collections.abc import Sequence
@@ -60,9 +59,8 @@ def generate_data_key() -> bytes:
     return secrets.token_bytes(KEY_SIZE)
 
 
-@functools.lru_cache(maxsize=1024)
 def _place_prefix(table: str, column: str) -> bytes:
-    """The encoded (table, column) part of the associated data; a schema has few, so cache them."""
+    """The encoded (table, column) part of the associated data."""
     return _encode_part(table) + _encode_part(column)
 
 
@@ -76,8 +74,7 @@ class FieldContext:
 
     Its encoding, ``associated_data``, is computed once: each part as a 4-byte
     length and then its UTF-8 bytes, so ``("ab", "c")`` and ``("a", "bc")``
-    can never encode alike. Loading many rows builds one context per value, so
-    construction is kept cheap: the (table, column) prefix is cached.
+    can never encode alike.
     """
 
     __slots__ = ("associated_data", "column", "subject_id", "table")
