@@ -53,7 +53,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from fastapi.dependencies import models as fastapi_models
+from fastapi.dependencies import utils as fastapi_utils
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,7 @@ from privacy_service.core.db import (
     create_session_factory,
     run_core,
 )
-from privacy_service.core.logging import configure_logging
+from privacy_service.core.logging import configure_logging, request_id_var
 from privacy_service.crypto import DataKey, FieldContext, LocalKeyFile, generate_data_key
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
 from privacy_service.identity import clients as clients_module
@@ -118,17 +118,30 @@ class Figure:
     with_it: Timing
     without_it: Timing
     note: str = ""
-    whole_path: bool = True  # False: a part of a path, timed alone (no verdict: benchmarks/README.md)
+    #: When what was timed is a part of the path (a thread hop, a log line): the path's own timing, with the
+    #: mechanism, and how many times the part occurs in it. Timed alone, a part varies far less than the
+    #: whole path through the app, whose rounds differ by more than the part weighs.
+    within: tuple[Timing, int] | None = None
+
+    @property
+    def path_cpu(self) -> tuple[float, float]:
+        """The path's CPU with the mechanism and without it."""
+        if self.within is None:
+            return self.with_it.cpu, self.without_it.cpu
+        path, times = self.within
+        return path.cpu, path.cpu + times * (self.without_it.cpu - self.with_it.cpu)
 
     @property
     def ratio(self) -> float:
-        """Without / with, of the process's CPU: what the verdict reads."""
-        return self.without_it.cpu / self.with_it.cpu
+        """Without / with, of the path's CPU: what the verdict reads."""
+        with_it, without_it = self.path_cpu
+        return without_it / with_it
 
     @property
     def saved(self) -> float:
-        """The share of the path's CPU (timed without the mechanism) that the mechanism saves."""
-        return 1 - self.with_it.cpu / self.without_it.cpu
+        """The share of the path's CPU (without the mechanism) that the mechanism saves."""
+        with_it, without_it = self.path_cpu
+        return 1 - with_it / without_it
 
     def show(self) -> None:
         with_it, without_it = self.with_it, self.without_it
@@ -164,9 +177,13 @@ class Bench:
         without_it: Contender,
         *,
         note: str = "",
-        whole_path: bool = True,
+        within: tuple[Timing, int] | None = None,
+        per: int = 1,
     ) -> Figure:
-        """Median time per operation of each contender, in alternating rounds after one warm-up each."""
+        """Median time per operation of each contender, in alternating rounds after one warm-up each.
+
+        ``per``: how many operations one call of a contender makes.
+        """
         rounds: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
         contenders = {"with": with_it, "without": without_it}
         for contender in contenders.values():
@@ -181,10 +198,10 @@ class Bench:
             mechanism=mechanism,
             path=path,
             database=database,
-            with_it=_median(rounds["with"]),
-            without_it=_median(rounds["without"]),
+            with_it=_median(rounds["with"], per=per),
+            without_it=_median(rounds["without"], per=per),
             note=note,
-            whole_path=whole_path,
+            within=within,
         )
         return self.add(figure)
 
@@ -207,10 +224,10 @@ def _per_run(run: Callable[[], object], seconds: float) -> tuple[float, float]:
             return (time.process_time() - cpu_started) / count, (now - started) / count
 
 
-def _median(rounds: list[tuple[float, float]]) -> Timing:
+def _median(rounds: list[tuple[float, float]], *, per: int = 1) -> Timing:
     return Timing(
-        cpu=statistics.median(cpu for cpu, _ in rounds) * 1e6,
-        wall=statistics.median(wall for _, wall in rounds) * 1e6,
+        cpu=statistics.median(cpu for cpu, _ in rounds) * 1e6 / per,
+        wall=statistics.median(wall for _, wall in rounds) * 1e6 / per,
     )
 
 
@@ -551,6 +568,7 @@ def sealer_figure(bench: Bench, service: Service, events: int = 1000) -> None:
 
 
 def edge_figures(bench: Bench, service: Service, directory: Path) -> None:
+    """The app's part of two requests, then what the edge's tricks save of them, each timed alone."""
     settings = Settings(
         _env_file=None,
         data_dir=directory,
@@ -562,41 +580,10 @@ def edge_figures(bench: Bench, service: Service, directory: Path) -> None:
     app = create_app(
         settings, engine=service.engine, keyring=service.keyring, identity=identity, clock=SystemClock()
     )
-    in_event_loop = [
-        annotated.__metadata__[0].dependency
-        for annotated in (
-            deps.SettingsDep,
-            deps.ClockDep,
-            deps.KeyringDep,
-            deps.IdentityDep,
-            deps.WorkplaceDep,
-            deps.DsrDep,
-        )
-    ]
+    record = f"/v1/subjects/{service.subject_ids[0]}/records/{RECORD_CATEGORY}"
+    paths: dict[str, Timing] = {}
 
-    @contextmanager
-    def sync_dependencies() -> Iterator[None]:
-        # The same wrappers, made plain functions: FastAPI then runs each in a worker thread. Changing
-        # the routes instead (app.dependency_overrides) would make FastAPI analyse every dependency
-        # again on every request, which costs far more than the hop being measured.
-        originals = [wrapper.__code__ for wrapper in in_event_loop]
-        for wrapper in in_event_loop:
-            wrapper.__code__ = _SYNC_WRAPPER
-        _forget_fastapi_classifications()
-        try:
-            yield
-        finally:
-            for wrapper, code in zip(in_event_loop, originals, strict=True):
-                wrapper.__code__ = code
-            _forget_fastapi_classifications()
-
-    def full_redaction() -> AbstractContextManager[None]:
-        return patched(logging_module, "_MIGHT_MATCH", re.compile(""))  # matches every text
-
-    def uncached_key_check() -> AbstractContextManager[None]:
-        return patched(logging_module, "is_sensitive_key", logging_module.is_sensitive_key.__wrapped__)
-
-    async def measure() -> None:
+    async def time_paths() -> None:
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
@@ -611,44 +598,86 @@ def edge_figures(bench: Bench, service: Service, directory: Path) -> None:
                     session=work.session, subject=service.client_id, audience=service.client_id,
                     client_id=service.client_id, amr=[], scopes=[Scope.VAULT_READ],
                 )  # fmt: skip
-            record = f"/v1/subjects/{service.subject_ids[0]}/records/{RECORD_CATEGORY}"
             headers = {"authorization": f"Bearer {token}"}
-            await _compare_requests(
-                bench, "dependencies in the event loop", "GET a record with a client token", service.label,
-                lambda: http.get(record, headers=headers), sync_dependencies, expected=200,
-                client_alone=lambda: bare.get(record, headers=headers),
-                note="without: the app-state getters as sync dependencies, a worker-thread hop each (2 here)",
-            )  # fmt: skip
-            await _compare_requests(
-                bench, "dependencies in the event loop", "8 such GETs at once", service.label,
-                lambda: http.get(record, headers=headers), sync_dependencies, expected=200,
-                client_alone=lambda: bare.get(record, headers=headers), concurrent=8,
-                note="the worker threads are then shared by 8 requests' database work",
-            )  # fmt: skip
-            for mechanism, without, note in (
-                (
-                    "log redaction's one-search prefilter",
-                    full_redaction,
-                    "without: every pattern on every text",
-                ),
-                ("sensitive log keys lru_cache", uncached_key_check, "without: each key split and looked up"),
-            ):
-                await _compare_requests(
-                    bench, mechanism, "a request answered at the edge (404), logged", "-",
-                    lambda: http.get("/no-such-page"), without, expected=404,
-                    client_alone=lambda: bare.get("/no-such-page"), note=note,
-                )  # fmt: skip
+            paths["record"] = await _time_requests(
+                bench,
+                lambda: http.get(record, headers=headers),
+                200,
+                lambda: bare.get(record, headers=headers),
+            )
+            paths["404"] = await _time_requests(
+                bench, lambda: http.get("/no-such-page"), 404, lambda: bare.get("/no-such-page")
+            )
 
-    stderr = logging.getLogger().handlers
+    handlers = logging.getLogger().handlers[:]
     with open(os.devnull, "w") as devnull:
         configure_logging("INFO", stream=devnull)  # every answer writes its access-log line, as when serving
         try:
-            asyncio.run(measure())
+            asyncio.run(time_paths())
+            for name, path in (("GET a record with a client token", "record"), ("a 404, logged", "404")):
+                _show_path(name, paths[path], service.label if path == "record" else "-")
+            hop_figure(bench, app, label=service.label, path=paths["record"])
+            log_figures(bench, path=paths["404"])
             refusal_sampling_figure(bench)
         finally:
             identity.close()
-            logging.getLogger().handlers[:] = stderr
+            logging.getLogger().handlers[:] = handlers
             logging.getLogger().setLevel(logging.WARNING)
+
+
+def _show_path(name: str, timing: Timing, database: str) -> None:
+    print(
+        f"  {'(the path itself)':<38}{database:<11}{timing.cpu:>9.1f}{'':>17}{timing.wall:>10.1f}{'':>17}"
+        f"  {name} (ASGI: the app's part, the client's taken off)"
+    )
+
+
+def hop_figure(bench: Bench, app: Any, *, label: str, path: Timing) -> None:
+    """An app-state dependency awaited in the event loop against the same getter in a worker thread."""
+    request = SimpleNamespace(app=app)
+    in_event_loop = deps.WorkplaceDep.__metadata__[0].dependency
+    loop = asyncio.new_event_loop()
+
+    async def awaited(times: int) -> None:
+        for _ in range(times):
+            await in_event_loop(request)
+
+    async def through_a_thread(times: int) -> None:
+        for _ in range(times):
+            await fastapi_utils.run_in_threadpool(deps.get_workplace, request)
+
+    try:
+        bench.compare(
+            "dependencies in the event loop", "GET a record with a client token (2 app-state dependencies)",
+            label, Contender(lambda: loop.run_until_complete(awaited(20))),
+            Contender(lambda: loop.run_until_complete(through_a_thread(20))), per=20, within=(path, 2),
+            note="without: the getters as sync dependencies, which FastAPI runs in a worker thread each",
+        )  # fmt: skip
+    finally:
+        loop.close()
+
+
+def log_figures(bench: Bench, *, path: Timing) -> None:
+    """One access-log line, as the request-id layer writes it, through the configured redacting handler."""
+    fields = {"method": "GET", "path": "/no-such-page", "status": 404, "duration_ms": 1.23}
+    request_id_var.set(secrets.token_hex(16))
+
+    def log_line() -> None:
+        middleware.access_log.info("request", extra=fields)
+
+    bench.compare(
+        "log redaction's one-search prefilter", "a 404, logged (one access-log line)", "-",
+        Contender(log_line),
+        Contender(log_line, lambda: patched(logging_module, "_MIGHT_MATCH", re.compile(""))),
+        within=(path, 1), note="without: every pattern run on every text",
+    )  # fmt: skip
+    uncached = logging_module.is_sensitive_key.__wrapped__
+    bench.compare(
+        "sensitive log keys lru_cache", "a 404, logged (one access-log line)", "-",
+        Contender(log_line),
+        Contender(log_line, lambda: patched(logging_module, "is_sensitive_key", uncached)),
+        within=(path, 1), note="without: each field's name split and looked up",
+    )  # fmt: skip
 
 
 def refusal_sampling_figure(bench: Bench) -> None:
@@ -686,86 +715,32 @@ async def _bare_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-def _sync_wrapper(getter: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def dependency(request: Any) -> Any:
-        return getter(request)
+async def _time_requests(
+    bench: Bench, send: Callable[[], Any], expected: int, client_alone: Callable[[], Any]
+) -> Timing:
+    """The app's part of a request: its median time, less the client's (httpx runs in this process too),
+    timed against an ASGI app that answers at once."""
 
-    return dependency
-
-
-#: The code of ``api.deps._in_event_loop``'s wrapper, as a plain function (the same free variable).
-_SYNC_WRAPPER = _sync_wrapper(lambda request: request).__code__
-
-
-def _forget_fastapi_classifications() -> None:
-    """FastAPI remembers per callable whether it is a coroutine function: make it look again."""
-    fastapi_models._is_coroutine_callable_cached.cache_clear()
-    fastapi_models._is_gen_callable_cached.cache_clear()
-    fastapi_models._is_async_gen_callable_cached.cache_clear()
-
-
-async def _compare_requests(
-    bench: Bench,
-    mechanism: str,
-    path: str,
-    database: str,
-    send: Callable[[], Any],
-    without: Callable[[], AbstractContextManager[object]],
-    *,
-    expected: int,
-    client_alone: Callable[[], Any],
-    note: str,
-    concurrent: int = 1,
-) -> None:
-    """``Bench.compare`` for requests sent from the running event loop (its CPU, and its workers').
-
-    The client (httpx) runs in this process too: its own part, timed against an ASGI app that answers
-    at once (``client_alone``), is taken off both, so the figures are the application's.
-    """
-
-    async def per_request(request: Callable[[], Any], status: int, seconds: float) -> tuple[float, float]:
+    async def per_request(request: Callable[[], Any], status: int) -> tuple[float, float]:
         count = 0
         started, cpu_started = time.perf_counter(), time.process_time()
-        deadline = started + seconds
+        deadline = started + bench.round_seconds
         while True:
-            for response in await asyncio.gather(*(request() for _ in range(concurrent))):
-                if response.status_code != status:
-                    raise SystemExit(f"{mechanism}: answered {response.status_code}: {response.text}")
-            count += concurrent
+            response = await request()
+            if response.status_code != status:
+                raise SystemExit(f"{response.request.url} answered {response.status_code}: {response.text}")
+            count += 1
             now = time.perf_counter()
             if now >= deadline:
                 return (time.process_time() - cpu_started) / count, (now - started) / count
 
-    contenders: dict[str, tuple[Callable[[], Any], int, Callable[[], AbstractContextManager[object]]]] = {
-        "with": (send, expected, nullcontext),
-        "without": (send, expected, without),
-        "client": (client_alone, 200, nullcontext),
-    }
-    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
-    for request, status, around in contenders.values():
-        with around():
-            await per_request(request, status, 0.05)
-    for round_number in range(bench.rounds * 2):  # requests through the whole app vary more: twice the rounds
-        order = ("with", "without", "client") if round_number % 2 == 0 else ("client", "without", "with")
-        for name in order:
-            request, status, around = contenders[name]
-            with around():
-                rounds[name].append(await per_request(request, status, bench.round_seconds))
-    client = _median(rounds["client"])
-
-    def application(timing: Timing) -> Timing:
-        return Timing(cpu=timing.cpu - client.cpu, wall=timing.wall - client.wall)
-
-    bench.add(
-        Figure(
-            mechanism=mechanism,
-            path=f"{path} (ASGI, less the client's {client.cpu:.0f} us CPU)",
-            database=database,
-            with_it=application(_median(rounds["with"])),
-            without_it=application(_median(rounds["without"])),
-            note=note,
-        )
-    )
+    await per_request(send, expected)
+    app_rounds, client_rounds = [], []
+    for _ in range(bench.rounds):
+        app_rounds.append(await per_request(send, expected))
+        client_rounds.append(await per_request(client_alone, 200))
+    app, client = _median(app_rounds), _median(client_rounds)
+    return Timing(cpu=app.cpu - client.cpu, wall=app.wall - client.wall)
 
 
 # -- the run ---------------------------------------------------------------------------------------------
@@ -797,10 +772,9 @@ def print_header() -> None:
 
 
 def print_verdicts(bench: Bench) -> None:
-    print(f"\nWhat each mechanism saves of the path it speeds up (keeps its place at {EARNS:.0%} or more;")
-    print("'part': a part of a path timed alone, judged in benchmarks/README.md):")
+    print(f"\nWhat each mechanism saves of the path it speeds up (keeps its place at {EARNS:.0%} or more):")
     for figure in bench.figures:
-        verdict = "part" if not figure.whole_path else "keep" if figure.saved >= EARNS else "REMOVE"
+        verdict = "keep" if figure.saved >= EARNS else "REMOVE"
         print(
             f"  {verdict:<7}{figure.mechanism:<38}{figure.database:<11}{figure.ratio:>6.2f}x "
             f"saves {figure.saved:>4.0%}  {figure.path}"
