@@ -16,7 +16,7 @@ client with a scope, or staff with a role and a second factor.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -32,8 +32,6 @@ from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.keys.service import Keyring
 from privacy_service.work import Work, Workplace
-
-T = TypeVar("T")
 
 
 def get_settings(request: Request) -> Settings:
@@ -77,22 +75,12 @@ def get_work(request: Request) -> Iterator[Work]:
         yield work
 
 
-def _in_event_loop(getter: Callable[[Request], T]) -> Callable[[Request], Awaitable[T]]:
-    """``getter`` as an async dependency: FastAPI runs a sync dependency through a worker thread,
-    a hop that costs more than reading the app's state and waits for a free thread under load."""
-
-    async def dependency(request: Request) -> T:
-        return getter(request)
-
-    return dependency
-
-
-SettingsDep = Annotated[Settings, Depends(_in_event_loop(get_settings))]
-ClockDep = Annotated[Clock, Depends(_in_event_loop(get_clock))]
-KeyringDep = Annotated[Keyring, Depends(_in_event_loop(get_keyring))]
-IdentityDep = Annotated[IdentityRuntime, Depends(_in_event_loop(get_identity))]
-WorkplaceDep = Annotated[Workplace, Depends(_in_event_loop(get_workplace))]
-DsrDep = Annotated[DsrRuntime, Depends(_in_event_loop(get_dsr))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+IdentityDep = Annotated[IdentityRuntime, Depends(get_identity)]
+WorkplaceDep = Annotated[Workplace, Depends(get_workplace)]
+DsrDep = Annotated[DsrRuntime, Depends(get_dsr)]
 WorkDep = Annotated[Work, Depends(get_work, scope="function")]
 
 
