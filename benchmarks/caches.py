@@ -3,10 +3,9 @@
 Issue 19: a cache or a speed trick keeps its place only with a figure from a
 run on this code. For each one, this script runs the operation it exists for
 (an authenticated call's principal check, reading a record, loading profiles,
-a login's throttle check, sealing the audit trail, an authenticated request
-through the HTTP edge...) as the code ships and with the mechanism taken away
-(a cache of size or time zero, the textbook query, the sync dependency, the
-per-field loop), in alternating rounds, and prints the median time per
+a login's throttle check, sealing the audit trail, a refusal at the HTTP
+edge...) as the code ships and with the mechanism taken away (a cache of size
+or time zero, the textbook query, the per-field loop), in alternating rounds, and prints the median time per
 operation of each, of the process's CPU and on the wall clock, with their
 ratio (without / with: 1.25x means the path costs a quarter more without it).
 
@@ -17,16 +16,15 @@ than 10 % of the path it speeds does not earn its lines
 query or round trip is worth (the server's work and the wait are not in it),
 so a mechanism kept on CPU is kept a fortiori; the two whose saving is the
 server's work and the wait for it (the ping, the sealer's one UPDATE) are
-judged on the wall clock, the median of alternating rounds. Where the part a mechanism
-speeds is small beside its path (a thread hop in a request), the part is
-timed alone and set against the path's own time: through the whole app, the
-rounds vary by more than the part weighs.
+judged on the wall clock, the median of alternating rounds.
 
 Everything runs in this process: the database work on a temporary SQLite file
 and, with ``--database-url`` (an admin URL), on a scratch PostgreSQL database
 ``privacy_bench_<random>`` created, migrated and dropped afterwards; the HTTP
-edge through its ASGI interface (``httpx.ASGITransport``), without a server or
-a socket, with the access log written (to /dev/null) as when serving.
+edge's refusal through its ASGI layers, called directly.
+
+What was removed for want of a figure, and the figure, is in
+``benchmarks/README.md``; its measurements left this script with it.
 
     .venv/bin/python benchmarks/caches.py
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
@@ -40,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import secrets
 import statistics
@@ -55,9 +52,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from fastapi.dependencies import utils as fastapi_utils
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
@@ -74,7 +69,6 @@ from privacy_service.core.db import (
     create_session_factory,
     run_core,
 )
-from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import DataKey, FieldContext, LocalKeyFile, generate_data_key
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
 from privacy_service.identity import clients as clients_module
@@ -83,14 +77,12 @@ from privacy_service.identity import throttle as throttle_module
 from privacy_service.identity import tokens as tokens_module
 from privacy_service.identity.clients import EnabledClients, register_client
 from privacy_service.identity.models import Client
-from privacy_service.identity.runtime import IdentityRuntime
 from privacy_service.identity.scopes import Scope
 from privacy_service.identity.throttle import DatabaseFailureStore, ThrottleScope, Window
 from privacy_service.identity.tokens import TokenIssuer
 from privacy_service.keys import fields as fields_module
 from privacy_service.keys.cache import DataKeyCache
 from privacy_service.keys.service import Keyring
-from privacy_service.main import create_app
 from privacy_service.vault import service as vault
 from privacy_service.vault.lookup import email_index
 from privacy_service.vault.schemas import ProfileFields
@@ -122,21 +114,13 @@ class Figure:
     with_it: Timing
     without_it: Timing
     note: str = ""
-    #: When what was timed is a part of the path (a thread hop, a log line): the path's own timing, with the
-    #: mechanism, and how many times the part occurs in it. Timed alone, a part varies far less than the
-    #: whole path through the app, whose rounds differ by more than the part weighs.
-    within: tuple[Timing, int] | None = None
     #: "cpu", or "wall" for a mechanism whose saving is the database server's work and the wait for it.
     judged_by: str = "cpu"
 
     @property
     def path_time(self) -> tuple[float, float]:
         """The path's time (CPU, or wall where so judged) with the mechanism and without it."""
-        with_it, without_it = getattr(self.with_it, self.judged_by), getattr(self.without_it, self.judged_by)
-        if self.within is None:
-            return with_it, without_it
-        path, times = self.within
-        return getattr(path, self.judged_by), getattr(path, self.judged_by) + times * (without_it - with_it)
+        return getattr(self.with_it, self.judged_by), getattr(self.without_it, self.judged_by)
 
     @property
     def ratio(self) -> float:
@@ -184,14 +168,9 @@ class Bench:
         without_it: Contender,
         *,
         note: str = "",
-        within: tuple[Timing, int] | None = None,
-        per: int = 1,
         judged_by: str = "cpu",
     ) -> Figure:
-        """Median time per operation of each contender, in alternating rounds after one warm-up each.
-
-        ``per``: how many operations one call of a contender makes.
-        """
+        """Median time per operation of each contender, in alternating rounds after one warm-up each."""
         rounds: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
         contenders = {"with": with_it, "without": without_it}
         for contender in contenders.values():
@@ -206,10 +185,9 @@ class Bench:
             mechanism=mechanism,
             path=path,
             database=database,
-            with_it=_median(rounds["with"], per=per),
-            without_it=_median(rounds["without"], per=per),
+            with_it=_median(rounds["with"]),
+            without_it=_median(rounds["without"]),
             note=note,
-            within=within,
             judged_by=judged_by,
         )
         return self.add(figure)
@@ -233,10 +211,10 @@ def _per_run(run: Callable[[], object], seconds: float) -> tuple[float, float]:
             return (time.process_time() - cpu_started) / count, (now - started) / count
 
 
-def _median(rounds: list[tuple[float, float]], *, per: int = 1) -> Timing:
+def _median(rounds: list[tuple[float, float]]) -> Timing:
     return Timing(
-        cpu=statistics.median(cpu for cpu, _ in rounds) * 1e6 / per,
-        wall=statistics.median(wall for _, wall in rounds) * 1e6 / per,
+        cpu=statistics.median(cpu for cpu, _ in rounds) * 1e6,
+        wall=statistics.median(wall for _, wall in rounds) * 1e6,
     )
 
 
@@ -585,92 +563,7 @@ def sealer_figure(bench: Bench, service: Service, events: int = 1000) -> None:
     )  # fmt: skip
 
 
-# -- the HTTP edge: dependencies in the event loop, the access log's redaction, sampled refusal logs -----
-
-
-def edge_figures(bench: Bench, service: Service, directory: Path) -> None:
-    """The app's part of an authenticated request, then what the edge's tricks save of it, timed alone."""
-    settings = Settings(
-        _env_file=None,
-        data_dir=directory,
-        argon2_time_cost=1,
-        argon2_memory_kib=8,
-        argon2_insecure_for_tests=True,
-    )
-    identity = IdentityRuntime.from_settings(settings, keyring=service.keyring, clock=SystemClock())
-    app = create_app(
-        settings, engine=service.engine, keyring=service.keyring, identity=identity, clock=SystemClock()
-    )
-    record = f"/v1/subjects/{service.subject_ids[0]}/records/{RECORD_CATEGORY}"
-    paths: dict[str, Timing] = {}
-
-    async def time_paths() -> None:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://bench.example"
-            ) as http,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=_bare_app), base_url="http://bench.example"
-            ) as bare,
-        ):
-            with app.state.workplace.open() as work:
-                token = app.state.identity.tokens.issue_access_token(
-                    session=work.session, subject=service.client_id, audience=service.client_id,
-                    client_id=service.client_id, amr=[], scopes=[Scope.VAULT_READ],
-                )  # fmt: skip
-            headers = {"authorization": f"Bearer {token}"}
-            paths["record"] = await _time_requests(
-                bench,
-                lambda: http.get(record, headers=headers),
-                200,
-                lambda: bare.get(record, headers=headers),
-            )
-
-    handlers = logging.getLogger().handlers[:]
-    with open(os.devnull, "w") as devnull:
-        configure_logging("INFO", stream=devnull)  # every answer writes its access-log line, as when serving
-        try:
-            asyncio.run(time_paths())
-            _show_path("GET a record with a client token", paths["record"], service.label)
-            hop_figure(bench, app, label=service.label, path=paths["record"])
-            refusal_sampling_figure(bench)
-        finally:
-            identity.close()
-            logging.getLogger().handlers[:] = handlers
-            logging.getLogger().setLevel(logging.WARNING)
-
-
-def _show_path(name: str, timing: Timing, database: str) -> None:
-    print(
-        f"  {'(the path itself)':<38}{database:<11}{timing.cpu:>9.1f}{'':>17}{timing.wall:>10.1f}{'':>17}"
-        f"  {name} (ASGI: the app's part, the client's taken off)"
-    )
-
-
-def hop_figure(bench: Bench, app: Any, *, label: str, path: Timing) -> None:
-    """An app-state dependency awaited in the event loop against the same getter in a worker thread."""
-    request = SimpleNamespace(app=app)
-    in_event_loop = deps.WorkplaceDep.__metadata__[0].dependency
-    loop = asyncio.new_event_loop()
-
-    async def awaited(times: int) -> None:
-        for _ in range(times):
-            await in_event_loop(request)
-
-    async def through_a_thread(times: int) -> None:
-        for _ in range(times):
-            await fastapi_utils.run_in_threadpool(deps.get_workplace, request)
-
-    try:
-        bench.compare(
-            "dependencies in the event loop", "GET a record with a client token (2 app-state dependencies)",
-            label, Contender(lambda: loop.run_until_complete(awaited(20))),
-            Contender(lambda: loop.run_until_complete(through_a_thread(20))), per=20, within=(path, 2),
-            note="without: the getters as sync dependencies, which FastAPI runs in a worker thread each",
-        )  # fmt: skip
-    finally:
-        loop.close()
+# -- the HTTP edge: refusal logs sampled under a flood ---------------------------------------------------
 
 
 def refusal_sampling_figure(bench: Bench) -> None:
@@ -702,40 +595,6 @@ def refusal_sampling_figure(bench: Bench) -> None:
         loop.close()
 
 
-async def _bare_app(scope: Any, receive: Any, send: Any) -> None:
-    """An ASGI app that answers 200 at once: what the client costs by itself."""
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def _time_requests(
-    bench: Bench, send: Callable[[], Any], expected: int, client_alone: Callable[[], Any]
-) -> Timing:
-    """The app's part of a request: its median time, less the client's (httpx runs in this process too),
-    timed against an ASGI app that answers at once."""
-
-    async def per_request(request: Callable[[], Any], status: int) -> tuple[float, float]:
-        count = 0
-        started, cpu_started = time.perf_counter(), time.process_time()
-        deadline = started + bench.round_seconds
-        while True:
-            response = await request()
-            if response.status_code != status:
-                raise SystemExit(f"{response.request.url} answered {response.status_code}: {response.text}")
-            count += 1
-            now = time.perf_counter()
-            if now >= deadline:
-                return (time.process_time() - cpu_started) / count, (now - started) / count
-
-    await per_request(send, expected)
-    app_rounds, client_rounds = [], []
-    for _ in range(bench.rounds):
-        app_rounds.append(await per_request(send, expected))
-        client_rounds.append(await per_request(client_alone, 200))
-    app, client = _median(app_rounds), _median(client_rounds)
-    return Timing(cpu=app.cpu - client.cpu, wall=app.wall - client.wall)
-
-
 # -- the run ---------------------------------------------------------------------------------------------
 
 
@@ -747,9 +606,7 @@ def run_database(bench: Bench, *, label: str, url: str, directory: Path, profile
         data_key_figures(bench, service)
         profile_figures(bench, service)
         query_figures(bench, service)
-        if label == "SQLite":
-            edge_figures(bench, service, directory)
-        else:
+        if label == "PostgreSQL":
             postgres_ping_figure(bench, service)
             sealer_figure(bench, service)
     finally:
@@ -792,6 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_header()
     field_figures(bench)
     blocklist_figure(bench)
+    refusal_sampling_figure(bench)
     with tempfile.TemporaryDirectory() as directory:
         run_database(
             bench, label="SQLite", url=f"sqlite:///{directory}/bench.db", directory=Path(directory),
