@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import statistics
@@ -69,6 +70,7 @@ from privacy_service.core.db import (
     create_session_factory,
     run_core,
 )
+from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import DataKey, FieldContext, LocalKeyFile, generate_data_key
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests
 from privacy_service.identity import clients as clients_module
@@ -584,6 +586,9 @@ def refusal_sampling_figure(bench: Bench) -> None:
         middleware.RequestIdMiddleware(refuse, refusals=middleware.RefusalLogSampler(interval=0))
     )
     loop = asyncio.new_event_loop()
+    handlers = logging.getLogger().handlers[:]
+    devnull = open(os.devnull, "w")  # noqa: SIM115 -- closed below, after the handler that writes to it
+    configure_logging("INFO", stream=devnull)  # every line written and formatted, as when serving
     try:
         bench.compare(
             "refusal logs sampled (one a second)", "a refusal at the edge, through the request-id layer", "-",
@@ -593,6 +598,9 @@ def refusal_sampling_figure(bench: Bench) -> None:
         )  # fmt: skip
     finally:
         loop.close()
+        logging.getLogger().handlers[:] = handlers
+        logging.getLogger().setLevel(logging.WARNING)
+        devnull.close()
 
 
 # -- the run ---------------------------------------------------------------------------------------------
