@@ -140,11 +140,15 @@ class Figure:
         with_it, without_it = self.with_it, self.without_it
         print(
             f"  {self.mechanism:<38}{self.database:<11}"
-            f"{with_it.cpu:>9.1f}{without_it.cpu:>10.1f}{without_it.cpu / with_it.cpu:>7.2f}x"
-            f"{with_it.wall:>10.1f}{without_it.wall:>10.1f}{without_it.wall / with_it.wall:>7.2f}x"
+            f"{with_it.cpu:>9.1f}{without_it.cpu:>10.1f}{_times(without_it.cpu / with_it.cpu)}"
+            f"{with_it.wall:>10.1f}{without_it.wall:>10.1f}{_times(without_it.wall / with_it.wall)}"
             f"  {self.path}",
             flush=True,
         )
+
+
+def _times(ratio: float) -> str:
+    return f" {ratio:>6.2f}x" if ratio < 1000 else f" {ratio:>6.0f}x"
 
 
 @dataclass(frozen=True)
@@ -634,7 +638,7 @@ def print_verdicts(bench: Bench) -> None:
     for figure in bench.figures:
         verdict = "keep" if figure.saved >= EARNS else "REMOVE"
         print(
-            f"  {verdict:<7}{figure.mechanism:<38}{figure.database:<11}{figure.ratio:>6.2f}x"
+            f"  {verdict:<7}{figure.mechanism:<38}{figure.database:<11}{_times(figure.ratio)}"
             f" {figure.judged_by:<4} saves {figure.saved:>4.0%}  {figure.path}"
         )
         if figure.note:
