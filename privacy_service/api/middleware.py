@@ -67,7 +67,8 @@ class RefusalLogSampler:
     the very CPU the shedding saves and let a flood fill the disk. The first
     refusal of each ``interval`` is logged with ``refusals_not_logged``, the
     number of the same refusals since the previous line; every other kind of
-    answer is always logged.
+    answer is always logged. A refusal costs 4-5x the CPU with its own line
+    (``benchmarks/README.md``, "caches.py").
     """
 
     STATUSES = frozenset({429, 503})

@@ -80,6 +80,8 @@ def ping_connections_idle_for(
     (a server restarted overnight costs no request). A server lost within
     that half second fails the statement that meets it, which the HTTP edge
     answers 503, and SQLAlchemy then discards every older pooled connection.
+    A unit of work with one lookup takes 1.2x as long with a ping at every
+    checkout (``benchmarks/README.md``, "caches.py").
     """
 
     @event.listens_for(engine, "checkin")
@@ -168,10 +170,11 @@ def run_core(
     once at import with ``bindparam`` placeholders skips building the
     expression and its cache key on each call, and the connection skips the
     ORM's per-statement compile state. Looking up a client in a unit of work
-    of its own took 824 us through ``session.scalar(select(Client)...)`` and
-    345 us this way (an empty unit of work: 228 us; SQLite, one slow core).
-    Pending ORM changes are flushed first, as autoflush would, so the query
-    sees the unit of work's own changes; rows come back as rows, not entities.
+    of its own costs 1.9-2.3x the CPU through ``session.scalar(select(Client)...)``,
+    and 1.2-1.4x through ``Session.execute`` of the same statement built once
+    (``benchmarks/README.md``, "caches.py"). Pending ORM changes are flushed
+    first, as autoflush would, so the query sees the unit of work's own changes;
+    rows come back as rows, not entities.
     """
     session.flush()  # nothing to do, and cheap to find out, when nothing is pending
     return session.connection().execute(query, parameters)
