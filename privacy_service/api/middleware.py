@@ -10,7 +10,6 @@ including the last-resort 500, carries the request id and security headers.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 import secrets
@@ -57,16 +56,8 @@ def _with_headers(message: Message, extra: tuple[tuple[bytes, bytes], ...]) -> M
 
 
 def new_request_id() -> str:
-    """32 hex digits, unique in this process and across processes: a random prefix and a counter.
-
-    Request ids only correlate log lines and answers; they grant nothing, so
-    they need not be unpredictable, and minting one must cost no system call.
-    """
-    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
-
-
-_REQUEST_ID_PREFIX = secrets.token_hex(8)
-_request_numbers = itertools.count(1)
+    """32 random hex digits: they only correlate log lines and answers, and grant nothing."""
+    return secrets.token_hex(16)
 
 
 class RefusalLogSampler:
@@ -76,7 +67,8 @@ class RefusalLogSampler:
     the very CPU the shedding saves and let a flood fill the disk. The first
     refusal of each ``interval`` is logged with ``refusals_not_logged``, the
     number of the same refusals since the previous line; every other kind of
-    answer is always logged.
+    answer is always logged. A refusal costs 4-5x the CPU with its own line
+    (``benchmarks/README.md``, "caches.py").
     """
 
     STATUSES = frozenset({429, 503})

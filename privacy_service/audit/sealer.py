@@ -13,9 +13,9 @@ the second one's commit fail instead of forking the chain.
 The sealer reads the recorded columns and writes the chain's columns with
 Core statements, not ORM entities: one SELECT and one UPDATE per batch. On
 PostgreSQL that UPDATE takes the batch as arrays (``unnest``), one statement
-for a thousand events instead of a thousand executions of one (25 -> 17 us of
-the worker's CPU and 20 -> 15 us of PostgreSQL's per event); SQLite, with no
-arrays and no round trips, runs an executemany. ``AuditEvent`` objects already
+for a thousand events instead of a thousand executions of one (an executemany
+of a thousand takes 1.3x as long: ``benchmarks/README.md``, "caches.py");
+SQLite, with no arrays and no round trips, runs an executemany. ``AuditEvent`` objects already
 loaded in the same session have those columns expired, so they read the
 sealed values on next access.
 """

@@ -21,12 +21,12 @@ from privacy_service.core.clock import SystemClock
 from privacy_service.core.db import create_session_factory
 from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import configure_logging
-from privacy_service.crypto.key_file import DEFAULT_RELOAD_INTERVAL
 from privacy_service.keys.service import add_kek_version
 from privacy_service.work import Workplace
 
-# A running process re-reads the key file at most this long after it changes.
-KEY_FILE_NOTICE_SECONDS = DEFAULT_RELOAD_INTERVAL + 0.1
+# Running services wrap under the new KEK version from their next use of the key file; a key one of
+# them wrapped under the old version just before, in a transaction still open, commits within this.
+IN_FLIGHT_SECONDS = 1.1
 
 
 @click.group()
@@ -74,9 +74,9 @@ def rotate(batch_size: int) -> None:
             if done:
                 progress.update(done)
                 continue
-            # Running services notice a new KEK version within a second; a key one of them
-            # created just before that is caught by one more sweep after the notice window.
-            time.sleep(KEY_FILE_NOTICE_SECONDS)
+            # A key wrapped under the old version by a transaction still open when the sweep passed
+            # is caught by one more sweep once such transactions have ended.
+            time.sleep(IN_FLIGHT_SECONDS)
             with workplace.open() as work:
                 if keyring.rewrap_batch(session=work.session, batch_size=batch_size) == 0:
                     break

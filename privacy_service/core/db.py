@@ -15,14 +15,13 @@ together or not at all.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVarTuple
 
 from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.selectable import TypedReturnsRows
@@ -81,6 +80,8 @@ def ping_connections_idle_for(
     (a server restarted overnight costs no request). A server lost within
     that half second fails the statement that meets it, which the HTTP edge
     answers 503, and SQLAlchemy then discards every older pooled connection.
+    A unit of work with one lookup takes 1.2x as long with a ping at every
+    checkout (``benchmarks/README.md``, "caches.py").
     """
 
     @event.listens_for(engine, "checkin")
@@ -151,13 +152,7 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction
         # can then never fail half-way with SQLITE_BUSY when another writer won.
-        # Sent on the driver's connection: a SQLAlchemy execution around it cost a
-        # fifth of an empty unit of work (165 -> 133 us on one slow core). Its error is
-        # SQLAlchemy's as it would have been (a database still locked is a 503).
-        try:
-            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -175,10 +170,11 @@ def run_core(
     once at import with ``bindparam`` placeholders skips building the
     expression and its cache key on each call, and the connection skips the
     ORM's per-statement compile state. Looking up a client in a unit of work
-    of its own took 824 us through ``session.scalar(select(Client)...)`` and
-    345 us this way (an empty unit of work: 228 us; SQLite, one slow core).
-    Pending ORM changes are flushed first, as autoflush would, so the query
-    sees the unit of work's own changes; rows come back as rows, not entities.
+    of its own costs 1.9-2.3x the CPU through ``session.scalar(select(Client)...)``,
+    and 1.2-1.4x through ``Session.execute`` of the same statement built once
+    (``benchmarks/README.md``, "caches.py"). Pending ORM changes are flushed
+    first, as autoflush would, so the query sees the unit of work's own changes;
+    rows come back as rows, not entities.
     """
     session.flush()  # nothing to do, and cheap to find out, when nothing is pending
     return session.connection().execute(query, parameters)

@@ -27,7 +27,6 @@ handful of fields per change, orders of magnitude below that.
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
 from collections.abc import Sequence
@@ -60,9 +59,8 @@ def generate_data_key() -> bytes:
     return secrets.token_bytes(KEY_SIZE)
 
 
-@functools.lru_cache(maxsize=1024)
 def _place_prefix(table: str, column: str) -> bytes:
-    """The encoded (table, column) part of the associated data; a schema has few, so cache them."""
+    """The encoded (table, column) part of the associated data."""
     return _encode_part(table) + _encode_part(column)
 
 
@@ -76,8 +74,7 @@ class FieldContext:
 
     Its encoding, ``associated_data``, is computed once: each part as a 4-byte
     length and then its UTF-8 bytes, so ``("ab", "c")`` and ``("a", "bc")``
-    can never encode alike. Loading many rows builds one context per value, so
-    construction is kept cheap: the (table, column) prefix is cached.
+    can never encode alike.
     """
 
     __slots__ = ("associated_data", "column", "subject_id", "table")
@@ -116,8 +113,10 @@ class DataKey:
     """A subject's unwrapped 256-bit data key, ready to encrypt and open fields.
 
     The AES-GCM cipher and the ciphertext header are built once here, not per
-    field. Two ``DataKey`` objects are equal only if they are the same object:
-    compare ``key_id`` and ``version`` instead of key material.
+    field (sealing a profile's six fields costs 1.3-1.4x the CPU otherwise:
+    ``benchmarks/README.md``, "caches.py"). Two ``DataKey`` objects are equal
+    only if they are the same object: compare ``key_id`` and ``version``
+    instead of key material.
     """
 
     key_id: str
@@ -178,7 +177,8 @@ class TextColumns:
     the associated data is exactly what a ``FieldContext`` of each column
     encodes; what makes it cheap is that the (table, column) parts are encoded
     once here, and per row only the subject's part, so a load of many rows does
-    little more per value than the AEAD call itself.
+    little more per value than the AEAD call itself (loading 300 profiles costs
+    1.4-1.5x the CPU with a ``SubjectFields.open`` per column: ``benchmarks/README.md``, "caches.py").
     """
 
     __slots__ = ("_places", "columns", "table")

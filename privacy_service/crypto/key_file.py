@@ -12,7 +12,6 @@ import operator
 import os
 import secrets
 import stat
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -30,9 +29,6 @@ from privacy_service.crypto.kek import KekRing, WrappedKey
 from privacy_service.crypto.key_material import decode_key, encode_key, generate_key
 
 KEY_FILE_FORMAT = 1
-
-#: How often, at most, a running process checks whether the file changed.
-DEFAULT_RELOAD_INTERVAL = 1.0
 
 _OWNER_ONLY = 0o600
 _GROUP_OR_OTHERS = 0o077
@@ -60,38 +56,23 @@ class LocalKeyFile:
     wider mode; a file granting anything to group or others is refused with
     ``InsecureKeyFile``. Changes (``add_version``, ``retire_version``) rewrite
     it atomically under an exclusive lock, and every process using the file
-    notices within ``reload_interval`` seconds, without a restart.
+    notices at its next use of the keys, without a restart: each use checks
+    the file's status first (one ``stat``, not measurable beside the unwrap
+    and the query around it: ``benchmarks/README.md``, "caches.py").
     """
 
-    def __init__(
-        self,
-        *,
-        path: Path,
-        reload_interval: float = DEFAULT_RELOAD_INTERVAL,
-        monotonic: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = _utc_now,
-    ) -> None:
+    def __init__(self, *, path: Path, now: Callable[[], datetime] = _utc_now) -> None:
         """Open an existing key file; prefer ``open_or_create`` unless the file must already exist."""
         self._path = path
-        self._reload_interval = reload_interval
-        self._monotonic = monotonic
         self._now = now
         self._contents, self._signature = _read(path)
-        self._checked_at = monotonic()
 
     @classmethod
-    def open_or_create(
-        cls,
-        path: Path,
-        *,
-        reload_interval: float = DEFAULT_RELOAD_INTERVAL,
-        monotonic: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = _utc_now,
-    ) -> LocalKeyFile:
+    def open_or_create(cls, path: Path, *, now: Callable[[], datetime] = _utc_now) -> LocalKeyFile:
         """Open the key file, first creating it (and its parent directories) with fresh keys if absent."""
         if not path.exists():
             _create(path, created_at=now())
-        return cls(path=path, reload_interval=reload_interval, monotonic=monotonic, now=now)
+        return cls(path=path, now=now)
 
     @property
     def path(self) -> Path:
@@ -130,9 +111,9 @@ class LocalKeyFile:
         """Delete a KEK version for good.
 
         The caller must first re-wrap every data key wrapped under it, in a
-        pass that starts at least ``reload_interval`` after ``add_version`` so
-        no process still wraps under the old version: nothing can unwrap
-        those keys afterwards. The current version cannot be retired.
+        pass that starts after every transaction that may have wrapped a key
+        under the old version has ended: nothing can unwrap those keys
+        afterwards. The current version cannot be retired.
         """
         with _exclusive_lock(self._path):
             contents, _ = _read(self._path)
@@ -148,17 +129,14 @@ class LocalKeyFile:
         return f"LocalKeyFile(path={str(self._path)!r}, versions={self._contents.ring.versions()})"
 
     def _ring(self) -> KekRing:
-        """Return the keys, first re-reading the file if it changed (checked at most once per interval).
+        """Return the keys, first re-reading the file if it changed.
 
-        A file that was deleted or made readable to others fails the next
-        check (``FileNotFoundError``, ``InsecureKeyFile``) rather than being
+        A file that was deleted or made readable to others fails here
+        (``FileNotFoundError``, ``InsecureKeyFile``) rather than being
         ignored: keys nobody can back up or keys others can read are not used.
         """
-        checked_at = self._monotonic()
-        if checked_at - self._checked_at >= self._reload_interval:
-            self._checked_at = checked_at
-            if _signature(os.stat(self._path)) != self._signature:
-                self._contents, self._signature = _read(self._path)
+        if _signature(os.stat(self._path)) != self._signature:
+            self._contents, self._signature = _read(self._path)
         return self._contents.ring
 
     def _write(self, contents: _KeyFileContents) -> None:

@@ -462,7 +462,10 @@ _RELEASE_HOLD = delete(LoginHold).where(LoginHold.key == bindparam("key"))
 
 @functools.cache
 def _states_query(windows: int) -> Select[str, bytes, int, datetime]:
-    """The grouped query of ``DatabaseFailureStore.states`` for so many windows, built once per count."""
+    """The grouped query of ``DatabaseFailureStore.states`` for so many windows, built once per count.
+
+    Built at each check, it made the check cost 2.5-3x the CPU (``benchmarks/README.md``, "caches.py").
+    """
     conditions = [
         and_(
             LoginFailure.scope == bindparam(f"scope_{index}"),

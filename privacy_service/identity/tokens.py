@@ -46,6 +46,7 @@ from typing import Any, Final, TypeGuard, TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from privacy_service.core.cache import TtlCache
 from privacy_service.core.clock import Clock
 from privacy_service.core.errors import Unavailable
 from privacy_service.core.ids import new_id
@@ -119,24 +120,27 @@ class _PublishedKey:
 
 
 @dataclass(frozen=True, slots=True)
-class _KeySnapshot:
-    loaded_at: float
-    signing_key: JwsSigningKey | None
-    published: Mapping[str, _PublishedKey]
-
-
-@dataclass(frozen=True, slots=True)
 class _Verified:
     """An access token that passed every check, and the times between which it stays valid."""
 
     claims: AccessClaims
-    keys: _KeySnapshot  # trusted while these are the keys loaded
     valid_from: int  # iat - leeway, in seconds since the epoch
     valid_until: int  # exp + leeway, the first second it is expired (as check_claims counts)
 
 
-#: How many verified access tokens a process remembers (a few MB at most).
+@dataclass(frozen=True, slots=True)
+class _KeySnapshot:
+    """The keys loaded at one moment, and the access tokens verified with them (forgotten with them)."""
+
+    signing_key: JwsSigningKey | None
+    published: Mapping[str, _PublishedKey]
+    verified: TtlCache[tuple[bytes, str | None], _Verified]  # by the token's SHA-256 and the audience
+
+
+#: How many verified access tokens a process remembers (a few MB at most). Without the memory a client
+#: token's check costs 1.7-2.3x the CPU (``benchmarks/README.md``, "caches.py").
 VERIFIED_TOKENS_REMEMBERED: Final = 4096
+_LOADED: Final = "keys"  # the one entry of the cache of loaded keys
 
 
 class TokenIssuer:
@@ -169,9 +173,12 @@ class TokenIssuer:
         self.key_cache_seconds = key_cache_seconds
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._snapshot: _KeySnapshot | None = None
+        # The keys loaded (read and unwrapped): a token's check costs 5-9x the CPU without them
+        # (``benchmarks/README.md``, "caches.py").
+        self._loaded: TtlCache[str, _KeySnapshot] = TtlCache(
+            max_entries=1, ttl_seconds=key_cache_seconds, monotonic=monotonic
+        )
         self._forced_reload_at: float | None = None
-        self._verified: dict[tuple[bytes, str | None], _Verified] = {}
 
     # -- signing keys ---------------------------------------------------------------------------
 
@@ -209,9 +216,7 @@ class TokenIssuer:
             row.retired_at = now
             row.published_until = published_until
         kid = self._create_key(session=work.session)
-        # Load again on next use: the caller's commit makes the new key visible.
-        with self._lock:
-            self._snapshot = None
+        self._loaded.clear()  # load again on next use: the caller's commit makes the new key visible
         return kid
 
     def _create_key(self, *, session: Session) -> str:
@@ -296,7 +301,7 @@ class TokenIssuer:
         if key is None:
             # No key yet (the database was unreachable at start-up, or it is brand new): make one.
             self.ensure_active_key(session=session)
-            self._snapshot = None
+            self._loaded.clear()
             key = self._current(session=session).signing_key
         if key is None:
             raise Unavailable("no usable token-signing key")
@@ -328,12 +333,8 @@ class TokenIssuer:
         keys = self._current(session=session)
         remembered_as = (hashlib.sha256(token.encode()).digest(), audience)
         moment = int(self._clock.now().timestamp())
-        remembered = self._verified.get(remembered_as)
-        if (
-            remembered is not None
-            and remembered.keys is keys
-            and remembered.valid_from <= moment < remembered.valid_until
-        ):
+        remembered = keys.verified.get(remembered_as)
+        if remembered is not None and remembered.valid_from <= moment < remembered.valid_until:
             return remembered.claims
         verified = self.verify_jwt(
             session=session, token=token, token_type=ACCESS_TOKEN_TYPE, audience=audience
@@ -342,22 +343,15 @@ class TokenIssuer:
             claims = _access_claims(verified)
         except (TypeError, ValueError):
             raise InvalidToken("invalid claims") from None
-        self._remember(
+        keys.verified.put(
             remembered_as,
             _Verified(
                 claims=claims,
-                keys=keys,
                 valid_from=verified["iat"] - self.leeway_seconds,
                 valid_until=verified["exp"] + self.leeway_seconds,
             ),
         )
         return claims
-
-    def _remember(self, remembered_as: tuple[bytes, str | None], verified: _Verified) -> None:
-        with self._lock:
-            if len(self._verified) >= VERIFIED_TOKENS_REMEMBERED:
-                self._verified.pop(next(iter(self._verified)))  # the oldest
-            self._verified[remembered_as] = verified
 
     def verify_jwt(
         self, *, session: Session, token: str, token_type: str, audience: str | None
@@ -406,10 +400,11 @@ class TokenIssuer:
         return entry.key
 
     def _current(self, *, session: Session) -> _KeySnapshot:
-        with self._lock:
-            snapshot = self._snapshot
-            if snapshot is None or self._monotonic() - snapshot.loaded_at >= self.key_cache_seconds:
-                snapshot = self._snapshot = self._load(session=session)
+        with self._lock:  # one thread loads; the others wait for its keys
+            snapshot = self._loaded.get(_LOADED)
+            if snapshot is None:
+                snapshot = self._load(session=session)
+                self._loaded.put(_LOADED, snapshot)
             return snapshot
 
     def _reload_for_unknown_kid(self, *, session: Session, current: _KeySnapshot) -> _KeySnapshot:
@@ -423,7 +418,8 @@ class TokenIssuer:
             if last is not None and moment - last < UNKNOWN_KID_RELOAD_SECONDS:
                 return current
             self._forced_reload_at = moment
-            snapshot = self._snapshot = self._load(session=session)
+            snapshot = self._load(session=session)
+            self._loaded.put(_LOADED, snapshot)
             return snapshot
 
     def _load(self, *, session: Session) -> _KeySnapshot:
@@ -452,7 +448,12 @@ class TokenIssuer:
             published[row.kid] = _PublishedKey(key=public_key, published_until=until)
             if row.active:
                 signing_key = private_key  # ordered by age: the newest active key signs
-        return _KeySnapshot(loaded_at=self._monotonic(), signing_key=signing_key, published=published)
+        verified: TtlCache[tuple[bytes, str | None], _Verified] = TtlCache(
+            max_entries=VERIFIED_TOKENS_REMEMBERED,
+            ttl_seconds=self.key_cache_seconds,
+            monotonic=self._monotonic,
+        )
+        return _KeySnapshot(signing_key=signing_key, published=published, verified=verified)
 
     def _open(self, row: SigningKey) -> tuple[JwsPublicKey, JwsSigningKey]:
         """A row's public and private key; ValueError or CryptoError if they do not verify.

@@ -30,21 +30,15 @@ def encrypted_column(*, nullable: bool = True) -> Mapped[Any]:
 class SubjectFields:
     """Encrypt and open the values of one subject's row in one table."""
 
-    __slots__ = ("_contexts", "_key", "subject_id", "table")
+    __slots__ = ("_key", "subject_id", "table")
 
     def __init__(self, *, key: DataKey, table: str, subject_id: str) -> None:
         self._key = key
         self.table = table
         self.subject_id = subject_id
-        self._contexts: dict[str, FieldContext] = {}
 
     def _context(self, column: str) -> FieldContext:
-        context = self._contexts.get(column)
-        if context is None:
-            context = self._contexts[column] = FieldContext(
-                table=self.table, column=column, subject_id=self.subject_id
-            )
-        return context
+        return FieldContext(table=self.table, column=column, subject_id=self.subject_id)
 
     def encrypt(self, column: str, value: str | None) -> bytes | None:
         if value is None:

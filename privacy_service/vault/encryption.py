@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from privacy_service.crypto import DataKey, TextColumns
 from privacy_service.keys.fields import SubjectFields
@@ -12,41 +12,10 @@ from privacy_service.vault.schemas import ProfileFields
 
 EXTRA_COLUMN = "extra"
 
-#: The columns a profile is opened from, for queries that skip the ORM entity (bulk reads).
-ENCRYPTED_COLUMNS = (
-    Profile.email,
-    Profile.given_name,
-    Profile.family_name,
-    Profile.phone,
-    Profile.country,
-    Profile.locale,
-    Profile.extra,
-)
-
-
 #: The text columns of a profile, opened together; ``extra`` (JSON, usually NULL) is opened on its own.
 _PROFILE_TEXT = TextColumns(
     Profile.__tablename__, ("email", "given_name", "family_name", "phone", "country", "locale")
 )
-
-
-class EncryptedProfile(Protocol):
-    """A profile's ciphertexts by column name: a ``Profile`` entity, or a row of ``ENCRYPTED_COLUMNS``."""
-
-    @property
-    def email(self) -> bytes: ...
-    @property
-    def given_name(self) -> bytes | None: ...
-    @property
-    def family_name(self) -> bytes | None: ...
-    @property
-    def phone(self) -> bytes | None: ...
-    @property
-    def country(self) -> bytes | None: ...
-    @property
-    def locale(self) -> bytes | None: ...
-    @property
-    def extra(self) -> bytes | None: ...
 
 
 def profile_fields(*, key: DataKey, subject_id: str) -> SubjectFields:
@@ -64,11 +33,12 @@ def encrypt_profile_values(*, fields: SubjectFields, values: Mapping[str, Any]) 
     }
 
 
-def open_profile(*, key: DataKey, subject_id: str, row: EncryptedProfile) -> ProfileFields:
+def open_profile(*, key: DataKey, subject_id: str, row: Profile) -> ProfileFields:
     """The plaintext profile of ``row``; raises ``DecryptionFailed`` if any column was altered or moved.
 
     Not validated again: every value was validated before it was encrypted, and
-    AES-GCM has just proven it is the value that was encrypted there.
+    AES-GCM has just proven it is the value that was encrypted there (validating
+    makes loading 300 profiles cost 2.2-2.9x the CPU: ``benchmarks/README.md``, "caches.py").
     """
     email, given_name, family_name, phone, country, locale = _PROFILE_TEXT.open(
         key=key,

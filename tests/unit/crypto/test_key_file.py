@@ -22,7 +22,6 @@ from privacy_service.crypto import (
     generate_key,
 )
 from privacy_service.crypto import key_file as key_file_module
-from tests.support.clocks import FakeMonotonic
 
 SUBJECT = b"subject-1"
 CREATED_AT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -112,10 +111,8 @@ def test_a_key_file_granting_anything_to_group_or_others_is_refused(path: Path, 
 
 
 def test_a_key_file_made_readable_while_running_is_refused_at_the_next_check(path: Path) -> None:
-    clock = FakeMonotonic()
-    keys = LocalKeyFile.open_or_create(path, monotonic=clock)
+    keys = LocalKeyFile.open_or_create(path)
     path.chmod(0o644)
-    clock.advance(1.0)
     with pytest.raises(InsecureKeyFile):
         keys.wrap(generate_data_key(), associated_data=SUBJECT)
 
@@ -154,36 +151,29 @@ def test_a_rewritten_key_file_stays_owner_only_and_leaves_no_temporary_file(
     assert sorted(p.name for p in path.parent.iterdir()) == ["keys.json", "keys.json.lock"]
 
 
-def test_a_second_process_picks_up_a_new_version_after_its_reload_interval(path: Path) -> None:
-    clock = FakeMonotonic()
+def test_a_second_process_picks_up_a_new_version_at_its_next_use(path: Path) -> None:
     writer = LocalKeyFile.open_or_create(path)
-    reader = LocalKeyFile.open_or_create(path, monotonic=clock, reload_interval=1.0)
+    reader = LocalKeyFile.open_or_create(path)
+    assert reader.current_version() == 1
 
     writer.add_version()
     wrapped = writer.wrap(generate_data_key(), associated_data=SUBJECT)
 
-    clock.advance(0.5)
-    assert reader.current_version() == 1  # not checked yet: at most one stat per interval
-    clock.advance(0.5)
     assert reader.current_version() == 2
     assert reader.unwrap(wrapped, associated_data=SUBJECT) == writer.unwrap(wrapped, associated_data=SUBJECT)
 
 
 def test_an_unchanged_file_is_not_reread(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = FakeMonotonic()
-    keys = LocalKeyFile.open_or_create(path, monotonic=clock)
+    keys = LocalKeyFile.open_or_create(path)
     monkeypatch.setattr(key_file_module, "_read", lambda path: pytest.fail("re-read an unchanged file"))
-    clock.advance(5.0)
     assert keys.current_version() == 1
 
 
 def test_concurrent_rotations_from_two_processes_lose_no_version(path: Path) -> None:
-    clock = FakeMonotonic()
-    first = LocalKeyFile.open_or_create(path, monotonic=clock)
-    second = LocalKeyFile.open_or_create(path, monotonic=clock)  # its copy still says (1,)
+    first = LocalKeyFile.open_or_create(path)
+    second = LocalKeyFile.open_or_create(path)  # its copy still says (1,)
     assert first.add_version() == 2
     assert second.add_version() == 3
-    clock.advance(1.0)
     assert first.versions() == (1, 2, 3)
     assert first.current_version() == 3
 
