@@ -166,7 +166,7 @@ def naive_chain(work: Work, index: int) -> None:
     seq, prev_hash = session.execute(
         text("SELECT seq, hash FROM naive_chain_head WHERE id = 1 FOR UPDATE")
     ).one()
-    now = work.now()
+    now = work.clock.now()
     event = ChainedEvent(
         id=new_id(),
         at=now,

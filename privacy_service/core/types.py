@@ -23,6 +23,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"a timestamp column takes a datetime, not {type(value).__name__}")
         if value.tzinfo is None:
             raise ValueError("naive datetimes are refused; pass a timezone-aware value")
         value = value.astimezone(UTC)

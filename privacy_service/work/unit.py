@@ -26,7 +26,6 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -52,9 +51,6 @@ class Work:
     _rows: list[PendingRow] = field(default_factory=list, init=False, repr=False)
     _after_commit: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
     _keep_when_refused: bool = field(default=False, init=False, repr=False)
-
-    def now(self) -> datetime:
-        return self.clock.now()
 
     def insert_at_commit(self, insert: InsertAtCommit, values: Mapping[str, Any]) -> None:
         """Write this row as the unit of work commits; it cannot be read back before."""

@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Connection,
+    DateTime,
     Engine,
     Integer,
     LargeBinary,
@@ -336,3 +338,59 @@ def test_a_commit_the_database_refuses_is_sqlalchemys_error_and_leaves_nothing(
     finally:
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE test_commit_deferred"))
+
+
+@requires_postgres
+def test_integers_booleans_and_nulls_are_stored_as_a_core_insert_stores_them(
+    work: Work, connection: Connection
+) -> None:
+    table = Table(
+        "test_commit_kinds",
+        MetaData(),
+        Column("id", String(26), primary_key=True),
+        Column("count", Integer),
+        Column("flag", Boolean),
+        Column("at", UTCDateTime()),
+    )
+    table.create(connection)
+    writes = InsertAtCommit(table, columns=("id", "count", "flag", "at"))
+    rows = [
+        {"id": new_id(), "count": -7, "flag": True, "at": datetime(2026, 3, 1, 12, 0, tzinfo=UTC)},
+        {"id": new_id(), "count": 0, "flag": False, "at": None},
+        {"id": new_id(), "count": None, "flag": None, "at": None},
+    ]
+    for row in rows:
+        work.insert_at_commit(writes, row)
+    work.commit()
+    stored = {row.id: row for row in connection.execute(select(table))}
+    for row in rows:
+        assert tuple(stored[str(row["id"])]) == (row["id"], row["count"], row["flag"], row["at"])
+
+
+@requires_postgres
+@pytest.mark.parametrize(
+    ("column", "value", "named"),
+    [
+        ("count", True, "int"),
+        ("count", "7", "int"),
+        ("flag", 1, "bool"),
+        ("at", "2026-03-01", "datetime"),
+        ("stamped", "2026-03-01", "datetime"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_refused_when_added(
+    work: Work, column: str, value: object, named: str
+) -> None:
+    table = Table(
+        "test_commit_kinds",
+        MetaData(),
+        Column("id", String(26), primary_key=True),
+        Column("count", Integer),
+        Column("flag", Boolean),
+        Column("at", UTCDateTime()),
+        Column("stamped", DateTime(timezone=True)),
+    )
+    writes = InsertAtCommit(table, columns=("id", "count", "flag", "at", "stamped"))
+    row: dict[str, object] = {"id": new_id(), "count": None, "flag": None, "at": None, "stamped": None}
+    with pytest.raises(TypeError, match=named):
+        work.insert_at_commit(writes, {**row, column: value})
