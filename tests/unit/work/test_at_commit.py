@@ -340,31 +340,41 @@ def test_a_commit_the_database_refuses_is_sqlalchemys_error_and_leaves_nothing(
             connection.execute(text("DROP TABLE test_commit_deferred"))
 
 
-@requires_postgres
-def test_integers_booleans_and_nulls_are_stored_as_a_core_insert_stores_them(
-    work: Work, connection: Connection
-) -> None:
-    table = Table(
+_KINDS = ("id", "count", "flag", "at", "stamped")
+
+
+def _kinds_table() -> Table:
+    """A column of each kind the pipeline encodes besides text and bytes; ``at`` through UTCDateTime."""
+    return Table(
         "test_commit_kinds",
         MetaData(),
         Column("id", String(26), primary_key=True),
         Column("count", Integer),
         Column("flag", Boolean),
         Column("at", UTCDateTime()),
+        Column("stamped", DateTime(timezone=True)),
     )
+
+
+@requires_postgres
+def test_integers_booleans_and_nulls_are_stored_as_a_core_insert_stores_them(
+    work: Work, connection: Connection
+) -> None:
+    table = _kinds_table()
     table.create(connection)
-    writes = InsertAtCommit(table, columns=("id", "count", "flag", "at"))
+    writes = InsertAtCommit(table, columns=_KINDS)
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     rows = [
-        {"id": new_id(), "count": -7, "flag": True, "at": datetime(2026, 3, 1, 12, 0, tzinfo=UTC)},
-        {"id": new_id(), "count": 0, "flag": False, "at": None},
-        {"id": new_id(), "count": None, "flag": None, "at": None},
+        {"id": new_id(), "count": -7, "flag": True, "at": at, "stamped": at},
+        {"id": new_id(), "count": 0, "flag": False, "at": None, "stamped": None},
+        {"id": new_id(), "count": None, "flag": None, "at": None, "stamped": None},
     ]
     for row in rows:
         work.insert_at_commit(writes, row)
     work.commit()
     stored = {row.id: row for row in connection.execute(select(table))}
     for row in rows:
-        assert tuple(stored[str(row["id"])]) == (row["id"], row["count"], row["flag"], row["at"])
+        assert tuple(stored[str(row["id"])]) == tuple(row[name] for name in _KINDS)
 
 
 @requires_postgres
@@ -381,16 +391,7 @@ def test_integers_booleans_and_nulls_are_stored_as_a_core_insert_stores_them(
 def test_a_value_of_the_wrong_kind_is_refused_when_added(
     work: Work, column: str, value: object, named: str
 ) -> None:
-    table = Table(
-        "test_commit_kinds",
-        MetaData(),
-        Column("id", String(26), primary_key=True),
-        Column("count", Integer),
-        Column("flag", Boolean),
-        Column("at", UTCDateTime()),
-        Column("stamped", DateTime(timezone=True)),
-    )
-    writes = InsertAtCommit(table, columns=("id", "count", "flag", "at", "stamped"))
+    writes = InsertAtCommit(_kinds_table(), columns=_KINDS)
     row: dict[str, object] = {"id": new_id(), "count": None, "flag": None, "at": None, "stamped": None}
     with pytest.raises(TypeError, match=named):
         work.insert_at_commit(writes, {**row, column: value})
