@@ -86,7 +86,7 @@ def _take_for(work: Work, *, task: DsrTask, webhook_id: str, body: bytes) -> Non
     if TaskStatus(task.status).is_final:
         raise TaskClosed(f"The task has already ended ({task.status}).")
     try:
-        with work.session.begin_nested():
+        with work.savepoint():
             work.session.add(
                 CallbackReceipt(
                     system=task.system, webhook_id=webhook_id, task_id=task.id, received_at=work.clock.now()
