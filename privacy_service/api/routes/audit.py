@@ -2,7 +2,7 @@
 
 The read side (``audit.queries``, ``audit.verify``) answers in its own terms;
 this module fills the plain response schemas of ``audit.schemas`` from them
-(``event_item``, ``checkpoint_item``), so a schema never imports a model.
+(``audit.review.event_item``, ``checkpoint_item``), so a schema never imports a model.
 
 For compliance officers signed in with a second factor only (admins are not
 auditors). Every read is itself recorded as ``audit_read`` in the request's
@@ -15,8 +15,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
@@ -25,13 +24,11 @@ from pydantic import BeforeValidator
 
 from privacy_service.api.deps import SettingsDep, WorkDep, WorkplaceDep, staff_with
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Limit
-from privacy_service.audit import Action, Outcome, Party, PartyType, record
+from privacy_service.audit import Outcome
 from privacy_service.audit.canonical import format_instant
-from privacy_service.audit.checkpoints import CheckpointCadence, public_keys
 from privacy_service.audit.models import PARTY_ID_LENGTH, AuditCheckpoint
 from privacy_service.audit.queries import (
     EventFilter,
-    EventView,
     InvalidQuery,
     PartyFilter,
     checkpoint_cursor,
@@ -42,26 +39,23 @@ from privacy_service.audit.queries import (
     list_checkpoints,
     list_events,
 )
+from privacy_service.audit.review import event_item, record_read, verify_trail
 from privacy_service.audit.schemas import (
     AuditEventItem,
     AuditEventPage,
     CheckpointItem,
     CheckpointPage,
-    PartyRef,
     VerificationView,
     csv_lines,
     jsonl_lines,
 )
-from privacy_service.audit.verify import verify_chain
-from privacy_service.audit.witness import FileWitness
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import Role
-from privacy_service.work import Work, Workplace
+from privacy_service.work import Workplace
 
 router = APIRouter(tags=["audit trail"])
 
 Officer = Annotated[Principal, Depends(staff_with(Role.COMPLIANCE_OFFICER))]
-AUDIT_TRAIL = Party(type=PartyType.AUDIT_TRAIL, id="audit")
 
 PARTY_FILTER_MAX_LENGTH = 33 + PARTY_ID_LENGTH  # "type:" (a type of at most 32) and the id
 Cursor = Annotated[str | None, Query(min_length=1, max_length=400)]
@@ -137,25 +131,6 @@ def event_filter(
 Filters = Annotated[EventFilter, Depends(event_filter)]
 
 
-def event_item(view: EventView) -> AuditEventItem:
-    """An event as ``GET /v1/audit/events`` and the export show it."""
-    return AuditEventItem(
-        id=view.id,
-        seq=view.seq,
-        at=format_instant(view.at),
-        actor=PartyRef(type=view.actor_type, id=view.actor_id),
-        action=view.action,
-        target=PartyRef(type=view.target_type, id=view.target_id),
-        outcome=view.outcome,
-        request_id=view.request_id,
-        hash=view.hash,
-        prev_hash=view.prev_hash,
-        sealed_at=None if view.sealed_at is None else format_instant(view.sealed_at),
-        details=view.details,
-        details_state=view.details_state,
-    )
-
-
 def checkpoint_item(checkpoint: AuditCheckpoint) -> CheckpointItem:
     """A signed checkpoint, its signature hex-encoded."""
     return CheckpointItem(
@@ -165,17 +140,6 @@ def checkpoint_item(checkpoint: AuditCheckpoint) -> CheckpointItem:
         at=format_instant(checkpoint.at),
         key_id=checkpoint.key_id,
         signature=checkpoint.signature.hex(),
-    )
-
-
-def _record_read(work: Work, *, officer: Principal, endpoint: str, **details: Any) -> None:
-    record(
-        work,
-        actor=officer.party,
-        action=Action.AUDIT_READ,
-        target=AUDIT_TRAIL,
-        outcome=Outcome.SUCCESS,
-        details={"endpoint": endpoint, **details},
     )
 
 
@@ -192,7 +156,7 @@ def audit_events(
     except InvalidQuery as error:
         raise _invalid(error) from None
     page = list_events(work, filters=filters, limit=limit, after=after)
-    _record_read(work, officer=officer, endpoint="events", filters=filters.to_json())
+    record_read(work, reader=officer.party, endpoint="events", filters=filters.to_json())
     return AuditEventPage(
         items=[event_item(view) for view in page.items],
         next_cursor=None if page.next_position is None else event_cursor(page.next_position),
@@ -218,7 +182,7 @@ def export_audit_events(
     format: Annotated[ExportFormat, Query()] = ExportFormat.JSONL,
 ) -> StreamingResponse:
     # Recorded in the request's transaction, which commits before the first byte is streamed.
-    _record_read(work, officer=officer, endpoint="export", format=format.value, filters=filters.to_json())
+    record_read(work, reader=officer.party, endpoint="export", format=format.value, filters=filters.to_json())
     encode = jsonl_lines if format is ExportFormat.JSONL else csv_lines
     filename = f"audit-events-{work.clock.now().strftime('%Y%m%dT%H%M%SZ')}.{format.value}"
     return StreamingResponse(
@@ -237,18 +201,7 @@ def _exported(workplace: Workplace, *, filters: EventFilter) -> Iterator[AuditEv
 
 @router.get("/v1/audit/verify", response_model=VerificationView, summary="Verify the whole hash chain")
 def verify_audit_trail(officer: Officer, work: WorkDep, settings: SettingsDep) -> VerificationView:
-    cadence = CheckpointCadence(
-        every_events=settings.audit_checkpoint_every, every_seconds=settings.audit_checkpoint_seconds
-    )
-    witness_file = settings.audit_witness_file
-    report = verify_chain(
-        session=work.session,
-        public_keys=public_keys(work.session),
-        cadence=cadence,
-        now=work.clock.now(),
-        witnessed=FileWitness(Path(witness_file)).statements() if witness_file is not None else (),
-    )
-    _record_read(work, officer=officer, endpoint="verify", ok=report.ok, first_bad_seq=report.first_bad_seq)
+    report = verify_trail(work, settings=settings, reader=officer.party)
     return VerificationView.model_validate(report.to_json())
 
 
@@ -263,7 +216,7 @@ def audit_checkpoints(
     except InvalidQuery as error:
         raise _invalid(error) from None
     page = list_checkpoints(session=work.session, limit=limit, after=after)
-    _record_read(work, officer=officer, endpoint="checkpoints")
+    record_read(work, reader=officer.party, endpoint="checkpoints")
     return CheckpointPage(
         items=[checkpoint_item(checkpoint) for checkpoint in page.items],
         next_cursor=None if page.next_number is None else checkpoint_cursor(page.next_number),

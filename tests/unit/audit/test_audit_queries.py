@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from privacy_service.api.routes.audit import event_item
 from privacy_service.audit import Action, Outcome, Party, PartyType, record, seal_pending_events
 from privacy_service.audit.actions import DetailsState
 from privacy_service.audit.models import AuditEvent
@@ -30,6 +29,7 @@ from privacy_service.audit.queries import (
     list_checkpoints,
     list_events,
 )
+from privacy_service.audit.review import event_item
 from privacy_service.audit.schemas import CSV_COLUMNS, csv_lines, jsonl_lines
 from privacy_service.core.clock import FrozenClock
 from privacy_service.keys.service import Keyring
