@@ -153,3 +153,19 @@ class ErasureRecord(Base):
     subject_digest: Mapped[bytes] = mapped_column(LargeBinary, index=True)
     email_digest: Mapped[bytes | None] = mapped_column(LargeBinary)
     journaled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class RequestReceipt(Base):
+    """What lets the person who filed a request follow it once their account is gone (an erasure).
+
+    The browser that filed it holds a random receipt; this row holds its keyed digest. It shows that
+    one request's progress, which names no one (states, systems, what a law keeps back), until it expires.
+    """
+
+    __tablename__ = "dsr_receipts"
+
+    request_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("dsr_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -275,6 +275,7 @@ class RequestFilter:
     status: RequestStatus | None = None
     type: RequestType | None = None
     overdue: bool = False
+    subject_id: str | None = None  # one subject's requests: what the privacy center shows them
 
 
 def list_requests(
@@ -286,6 +287,8 @@ def list_requests(
         query = query.where(DsrRequest.status == filters.status.value)
     if filters.type is not None:
         query = query.where(DsrRequest.type == filters.type.value)
+    if filters.subject_id is not None:
+        query = query.where(DsrRequest.subject_id == filters.subject_id)
     if filters.overdue:
         query = query.where(
             DsrRequest.due_at < work.clock.now(),

@@ -75,6 +75,20 @@ class Forbidden(IdentityError):
     title = "Not allowed"
 
 
+class CsrfRefused(Forbidden):
+    """A web form posted without the CSRF token of the page it came from: nothing was changed."""
+
+    code = "csrf_refused"
+    title = "This form has expired or did not come from this service"
+
+
+class StaffOnly(Forbidden):
+    """The console admits staff signed in with their second factor, and no one else."""
+
+    code = "staff_only"
+    title = "This console is for staff signed in with their second factor"
+
+
 class MfaRequiredForStaff(Forbidden):
     code = "mfa_required"
     title = "Staff must sign in with a second factor"

@@ -69,4 +69,5 @@ def refresh(
         access_token=access,
         refresh_token=rotated.refresh_token,
         expires_in=credentials.tokens.access_token_seconds,
+        session_id=user_session.id,
     )

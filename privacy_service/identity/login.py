@@ -27,7 +27,7 @@ argon2 do not take every thread of an HTTP server (DESIGN.md "Concurrency").
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from anyio import CancelScope, to_thread
@@ -54,9 +54,12 @@ MAX_MFA_FAILURES = 5
 
 @dataclass(frozen=True)
 class TokenPair:
-    access_token: str
-    refresh_token: str
+    """What a login grants: an access token and a refresh token of the session ``session_id``."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     expires_in: int
+    session_id: str
     token_type: str = "Bearer"  # noqa: S105 - RFC 6750 token type
 
 
@@ -352,6 +355,7 @@ def issue_tokens(
         access_token=access,
         refresh_token=issued.refresh_token,
         expires_in=credentials.tokens.access_token_seconds,
+        session_id=issued.session_id,
     )
 
 

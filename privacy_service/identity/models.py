@@ -94,6 +94,27 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class BrowserSession(Base):
+    """A login session held by a browser on the web pages: the cookie's keyed digest, and its timeouts.
+
+    It belongs to one ``UserSession`` (opened by the same login as the API's), so revoking that
+    session, from the API or the pages, ends it too. ``area`` is where it was opened (the privacy
+    center or the console); it admits nowhere else.
+    """
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True, default=new_id)
+    token_digest: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    session_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    area: Mapped[str] = mapped_column(String(16))  # identity.browser_sessions.Area
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class RefreshToken(Base):
     """One opaque refresh token of a session, single-use: presenting a used one revokes the family."""
 
