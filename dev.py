@@ -6,6 +6,7 @@
                                            PRIVACY_TEST_DATABASE_URL is set)
     python3 dev.py check                   ruff, mypy --strict, import-linter contracts
     python3 dev.py openapi                 regenerate openapi/openapi.json
+    python3 dev.py messages                merge the pages' message ids into every language's catalogue
 
 The first run creates ``.venv`` and installs the project into it; later runs
 reinstall only when pyproject.toml changes.
@@ -76,6 +77,12 @@ def main(argv: list[str]) -> int:
         ).stdout
         (ROOT / "openapi" / "openapi.json").write_text(generated, encoding="utf-8")
         return 0
+    if task == "messages":
+        return run(
+            str(PYTHON),
+            "-c",
+            "from privacy_service.web.catalogues import update_catalogues; update_catalogues()",
+        )
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
     return 2
 

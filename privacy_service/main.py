@@ -32,6 +32,7 @@ from privacy_service.identity.admission import LoginAdmission
 from privacy_service.identity.credentials import Credentials
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, load_policies
+from privacy_service.web import install_web
 from privacy_service.work import Workplace
 from privacy_service.worker import build_worker
 
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(dsr.router)
     app.include_router(systems.router)
     app.include_router(reference_router)
+    install_web(app)  # the privacy center and the console: pages, in no OpenAPI document
     _describe_errors_as_problems(app)
 
     # add_middleware wraps: the last added is the outermost.

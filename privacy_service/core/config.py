@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,22 @@ MiB = 1024 * 1024
 #: The shortest PRIVACY_METRICS_TOKEN accepted: whoever guesses it reads the service's traffic figures.
 METRICS_TOKEN_MIN_LENGTH = 16
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+#: WCAG 2.1 AA (1.4.3): the least contrast of normal text with its background.
+WCAG_AA_CONTRAST = 4.5
+
+
+def contrast_with_white(color: str) -> float:
+    """The WCAG contrast ratio of white on ``color`` (``#rrggbb``), from their relative luminances."""
+
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(color[index : index + 2]) for index in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)
 
 
 class SettingsError(Exception):
@@ -181,6 +198,27 @@ class Settings(BaseSettings):
     mfa_token_seconds: int = Field(
         default=300, ge=30, le=900, description="How long a password login waits for its second factor."
     )
+    web_session_idle_minutes: float = Field(
+        default=30, gt=0, le=720, description="A web page session ends after this long without a request."
+    )
+    web_session_hours: float = Field(
+        default=12, gt=0, le=168, description="A web page session ends this long after sign-in, however used."
+    )
+    shop_name: str = Field(
+        default="privacy-service",
+        min_length=1,
+        max_length=100,
+        description="The shop's name, shown on the privacy center and the console.",
+    )
+    shop_logo_file: Path | None = Field(
+        default=None,
+        description="The shop's logo (SVG or PNG) on the privacy center and the console.",
+    )
+    shop_accent_color: str = Field(
+        default="#1d4ed8",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="The shop's colour for links and buttons, #rrggbb; white text on it must stay readable.",
+    )
     totp_issuer: str = Field(
         default="privacy-service",
         min_length=1,
@@ -247,6 +285,25 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis:// or rediss:// URL")
         return value
 
+    @field_validator("shop_accent_color")
+    @classmethod
+    def _readable_accent(cls, value: str) -> str:
+        """White text on the accent (buttons) needs WCAG 2.1 AA contrast, 4.5:1."""
+        contrast = contrast_with_white(value)
+        if contrast < WCAG_AA_CONTRAST:
+            raise ValueError(
+                f"white text on {value} has a contrast of {contrast:.1f}:1, under WCAG AA's "
+                f"{WCAG_AA_CONTRAST}:1: choose a darker colour"
+            )
+        return value
+
+    @field_validator("shop_logo_file")
+    @classmethod
+    def _logo_is_an_image(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix.lower() not in (".svg", ".png"):
+            raise ValueError("must be an .svg or .png file")
+        return value
+
     @field_validator("metrics_token")
     @classmethod
     def _unguessable_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -279,6 +336,14 @@ class Settings(BaseSettings):
             return {}
         pairs = (pair.strip().partition(":") for pair in self.keks.get_secret_value().split(","))
         return {int(version): material for version, _, material in pairs}
+
+    @property
+    def web_session_idle(self) -> timedelta:
+        return timedelta(minutes=self.web_session_idle_minutes)
+
+    @property
+    def web_session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.web_session_hours)
 
     @property
     def effective_erasure_journal_file(self) -> Path:

@@ -134,3 +134,23 @@ def test_settings_are_immutable() -> None:
     settings = load_settings()
     with pytest.raises(Exception, match="frozen"):
         settings.max_body_bytes = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("color", ["#777777", "#ffcc00", "#1d4ed8x", "blue"])
+def test_an_accent_white_text_cannot_be_read_on_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, color: str
+) -> None:
+    monkeypatch.setenv("PRIVACY_SHOP_ACCENT_COLOR", color)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "PRIVACY_SHOP_ACCENT_COLOR" in str(raised.value)
+
+
+def test_a_dark_enough_accent_and_an_image_logo_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIVACY_SHOP_ACCENT_COLOR", "#0b5e3b")
+    monkeypatch.setenv("PRIVACY_SHOP_LOGO_FILE", "policies/logo.svg")
+    settings = load_settings()
+    assert settings.shop_accent_color == "#0b5e3b"
+    monkeypatch.setenv("PRIVACY_SHOP_LOGO_FILE", "policies/logo.gif")
+    with pytest.raises(SettingsError):
+        load_settings()

@@ -1,0 +1,312 @@
+"""The staff console (``/console/``): the request queue, a request's systems and decision, the audit trail.
+
+Staff only, signed in with their second factor; compliance officers review
+requests and the trail (admins are not auditors, as in the API). Every action
+is the service call the API makes, so it writes the same audit event: an
+approval is ``dsr_approve``, a look at the trail ``audit_read``. Lists page by
+keyset (``cursor``), never by offset, so a page deep in a large table costs
+what the first one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from privacy_service.audit.actions import Outcome
+from privacy_service.audit.queries import (
+    EventFilter,
+    InvalidQuery,
+    PartyFilter,
+    event_cursor,
+    event_position,
+    iter_events,
+    list_events,
+)
+from privacy_service.audit.review import event_item, record_read, verify_trail
+from privacy_service.audit.schemas import AuditEventItem, csv_lines
+from privacy_service.core.cursors import InvalidCursor, decode_cursor, encode_cursor
+from privacy_service.core.errors import DomainError
+from privacy_service.dsr import service as dsr
+from privacy_service.dsr.states import RejectionReason, RequestStatus
+from privacy_service.identity.accounts import roles_of
+from privacy_service.identity.errors import Forbidden, StaffOnly
+from privacy_service.identity.models import User
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.scopes import AuthMethod, Role
+from privacy_service.policy import RequestType
+from privacy_service.web import sign_in
+from privacy_service.web.routing import page_route
+from privacy_service.web.visitors import CONSOLE, CSRF_FIELD, Visitor, visitor_of
+from privacy_service.work import Work
+
+router = APIRouter(prefix=CONSOLE.root, route_class=page_route(CONSOLE), include_in_schema=False)
+
+RequestId = Annotated[str, Path(min_length=1, max_length=64)]
+PAGE_SIZE = 50
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+class InvalidFilter(DomainError):
+    """A list's filter the console cannot read; the page says which, and shows nothing else."""
+
+    code = "invalid_filter"
+    status = 400
+    title = "A filter could not be read"
+
+
+def console_visitor(request: Request) -> Visitor:
+    return visitor_of(request, CONSOLE)
+
+
+def posted_by_visitor(
+    visitor: Annotated[Visitor, Depends(console_visitor)],
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
+) -> Visitor:
+    visitor.check_csrf(csrf_token)
+    return visitor
+
+
+PageVisitor = Annotated[Visitor, Depends(console_visitor)]
+FormVisitor = Annotated[Visitor, Depends(posted_by_visitor)]
+
+
+def _staff_with_second_factor(work: Work, user_id: str, amr: tuple[AuthMethod, ...]) -> None:
+    """Who the console admits: staff, signed in with their second factor."""
+    if AuthMethod.OTP not in amr or not roles_of(work.session.get_one(User, user_id)):
+        raise StaffOnly()
+
+
+def _officer(visitor: Visitor) -> Principal:
+    principal = visitor.signed_in.principal
+    if Role.COMPLIANCE_OFFICER not in principal.roles:
+        raise Forbidden("This page is for compliance officers.")
+    return principal
+
+
+# -- signing in and out ------------------------------------------------------------------------------
+
+
+@router.get("")
+def root() -> RedirectResponse:
+    return RedirectResponse(CONSOLE.root + "/", status_code=308)
+
+
+@router.get("/sign-in")
+def sign_in_form(visitor: PageVisitor) -> Response:
+    if visitor.session is not None:
+        return visitor.redirect("/")
+    return sign_in.sign_in_page(visitor)
+
+
+@router.post("/sign-in")
+async def sign_in_with_password(
+    visitor: FormVisitor,
+    email: Annotated[str, Form(max_length=sign_in.EMAIL_MAX_LENGTH * 2)] = "",
+    password: Annotated[str, Form(max_length=sign_in.PASSWORD_MAX_LENGTH * 2)] = "",
+) -> Response:
+    return await sign_in.check_password(
+        visitor, email=email, password=password, admit=_staff_with_second_factor
+    )
+
+
+@router.post("/sign-in/code")
+def sign_in_with_code(
+    visitor: FormVisitor,
+    mfa_token: Annotated[str, Form(max_length=128)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    return sign_in.check_code(visitor, mfa_token=mfa_token, code=code, admit=_staff_with_second_factor)
+
+
+@router.post("/sign-out")
+def sign_out(visitor: FormVisitor) -> Response:
+    return sign_in.sign_out(visitor)
+
+
+@router.get("/")
+def home(visitor: PageVisitor) -> Response:
+    principal = visitor.signed_in.principal
+    if Role.COMPLIANCE_OFFICER in principal.roles:
+        return visitor.redirect("/requests")
+    return visitor.page("console/home.html")
+
+
+# -- the request queue --------------------------------------------------------------------------------
+
+
+@router.get("/requests")
+def request_queue(
+    visitor: PageVisitor,
+    status: Annotated[RequestStatus | None, Query()] = None,
+    type: Annotated[RequestType | None, Query()] = None,
+    overdue: Annotated[bool, Query()] = False,
+    cursor: Text = None,
+) -> Response:
+    """Requests by due date, overdue and soonest first, with the days each has left."""
+    _officer(visitor)
+    try:
+        after = None if not cursor else decode_cursor(cursor)
+    except InvalidCursor:
+        raise InvalidFilter("cursor") from None
+    filters = dsr.RequestFilter(status=status, type=type, overdue=overdue)
+    with visitor.work() as work:
+        views, next_position = dsr.list_requests(
+            work, fulfilment=visitor.fulfilment, filters=filters, limit=PAGE_SIZE, after=after
+        )
+        now = work.clock.now()
+    return visitor.page(
+        "console/requests.html",
+        rows=[(view, _days_left(view.due_at, now)) for view in views],
+        filters={
+            "status": status.value if status else "",
+            "type": type.value if type else "",
+            "overdue": overdue,
+        },
+        statuses=[status.value for status in RequestStatus],
+        types=[request_type.value for request_type in RequestType],
+        next_cursor=None if next_position is None else encode_cursor(next_position),
+    )
+
+
+def _days_left(due_at: datetime, now: datetime) -> int:
+    """Whole days until ``due_at`` (negative once overdue), as a person counts them on a calendar."""
+    return (due_at.date() - now.date()).days
+
+
+@router.get("/requests/{request_id}")
+def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
+    officer = _officer(visitor)
+    with visitor.work() as work:
+        found = dsr.visible_request(session=work.session, principal=officer, request_id=request_id)
+        view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
+        now = work.clock.now()
+    return visitor.page(
+        "console/request.html",
+        view=view,
+        days_left=_days_left(view.due_at, now),
+        reasons=[reason.value for reason in RejectionReason],
+        error=None,
+    )
+
+
+@router.post("/requests/{request_id}/approve")
+def approve(visitor: FormVisitor, request_id: RequestId) -> Response:
+    officer = _officer(visitor)
+    with visitor.work() as work:
+        dsr.approve_request(work, fulfilment=visitor.fulfilment, officer=officer, request_id=request_id)
+    return visitor.redirect(f"/requests/{request_id}")
+
+
+@router.post("/requests/{request_id}/reject")
+def reject(
+    visitor: FormVisitor,
+    request_id: RequestId,
+    reason: Annotated[RejectionReason, Form()],
+    detail: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    officer = _officer(visitor)
+    with visitor.work() as work:
+        dsr.reject_request(
+            work,
+            fulfilment=visitor.fulfilment,
+            officer=officer,
+            request_id=request_id,
+            reason=reason,
+            detail=detail.strip() or None,
+        )
+    return visitor.redirect(f"/requests/{request_id}")
+
+
+# -- the audit trail ----------------------------------------------------------------------------------
+
+
+def _event_filter(
+    actor: Text = None,
+    action: Text = None,
+    target: Text = None,
+    outcome: Annotated[Outcome | None, Query()] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+) -> EventFilter:
+    """The API's filters, from the console's form: blanks are no filter, dates are whole UTC days."""
+    try:
+        return EventFilter(
+            actor=PartyFilter.parse(actor.strip(), field="actor") if actor and actor.strip() else None,
+            action=action.strip() if action and action.strip() else None,
+            target=PartyFilter.parse(target.strip(), field="target") if target and target.strip() else None,
+            outcome=outcome,
+            since=_day(since, "since"),
+            until=_day(until, "until", end=True),
+        )
+    except InvalidQuery as error:
+        raise InvalidFilter(error.field) from None
+
+
+def _day(value: str | None, field: str, *, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidFilter(field) from None
+    return datetime.combine(day.date(), time.max if end else time.min, tzinfo=UTC)
+
+
+EventFilters = Annotated[EventFilter, Depends(_event_filter)]
+
+
+@router.get("/audit")
+def audit_trail(
+    visitor: PageVisitor, filters: EventFilters, request: Request, cursor: Text = None
+) -> Response:
+    officer = _officer(visitor)
+    try:
+        after = None if not cursor else event_position(cursor)
+    except InvalidQuery:
+        raise InvalidFilter("cursor") from None
+    with visitor.work() as work:
+        page = list_events(work, filters=filters, limit=PAGE_SIZE, after=after)
+        record_read(work, reader=officer.party, endpoint="console", filters=filters.to_json())
+    query = {key: value for key, value in request.query_params.items() if key != "cursor" and value}
+    return visitor.page(
+        "console/audit.html",
+        events=[event_item(view) for view in page.items],
+        query=query,
+        outcomes=[outcome.value for outcome in Outcome],
+        next_cursor=None if page.next_position is None else event_cursor(page.next_position),
+        report=None,
+    )
+
+
+@router.get("/audit/export")
+def export_audit_trail(visitor: PageVisitor, filters: EventFilters) -> StreamingResponse:
+    """Every matching event as CSV, streamed; the read is recorded before the first byte."""
+    officer = _officer(visitor)
+    with visitor.work() as work:
+        record_read(work, reader=officer.party, endpoint="export", format="csv", filters=filters.to_json())
+        filename = f"audit-events-{work.clock.now().strftime('%Y%m%dT%H%M%SZ')}.csv"
+
+    def rows() -> Iterator[AuditEventItem]:
+        with visitor.work() as work:
+            for view in iter_events(work, filters=filters):
+                yield event_item(view)
+
+    return StreamingResponse(
+        csv_lines(rows()),
+        media_type="text/csv; charset=utf-8; header=present",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post("/audit/verify")
+def verify(visitor: FormVisitor) -> Response:
+    """Run the chain check now and show its result: the first bad ``seq`` and why, or the last checkpoint."""
+    officer = _officer(visitor)
+    with visitor.work() as work:
+        report = verify_trail(work, settings=visitor.settings, reader=officer.party)
+    return visitor.page("console/verify.html", report=report.to_json())

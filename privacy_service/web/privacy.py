@@ -1,0 +1,336 @@
+"""The privacy center (``/privacy/``): customers sign in, see their data, ask for a copy or its erasure.
+
+Every page calls the services the API calls (``vault``, ``dsr``), as the
+signed-in customer, so the same rules hold and the same audit events are
+written. Nothing personal is ever in a URL: request ids are the only path
+parameters, and a request that is not the visitor's answers 404 as one that
+does not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from privacy_service.dsr import exports, receipts
+from privacy_service.dsr import service as dsr
+from privacy_service.dsr.errors import RequestNotFound
+from privacy_service.dsr.models import DsrRequest
+from privacy_service.identity import mfa
+from privacy_service.identity.browser_sessions import FIRST_PARTY_CLIENT_ID
+from privacy_service.identity.errors import InvalidCode, NotAuthenticated
+from privacy_service.identity.scopes import AuthMethod
+from privacy_service.identity.sessions import list_sessions, revoke_session
+from privacy_service.policy import RequestType
+from privacy_service.vault import service as vault
+from privacy_service.web import sign_in
+from privacy_service.web.routing import page_route
+from privacy_service.web.visitors import CSRF_FIELD, PRIVACY, Visitor, visitor_of
+from privacy_service.work import Work
+
+router = APIRouter(prefix=PRIVACY.root, route_class=page_route(PRIVACY), include_in_schema=False)
+
+RequestId = Annotated[str, Path(min_length=1, max_length=64)]
+#: The most requests the overview lists, and sessions the security page lists: a customer has a handful.
+REQUESTS_SHOWN = 50
+SESSIONS_SHOWN = 50
+
+
+def privacy_visitor(request: Request) -> Visitor:
+    return visitor_of(request, PRIVACY)
+
+
+def posted_by_visitor(
+    visitor: Annotated[Visitor, Depends(privacy_visitor)],
+    csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
+) -> Visitor:
+    """The visitor of a form post, its CSRF token checked before the route runs (403, nothing changed)."""
+    visitor.check_csrf(csrf_token)
+    return visitor
+
+
+PageVisitor = Annotated[Visitor, Depends(privacy_visitor)]
+FormVisitor = Annotated[Visitor, Depends(posted_by_visitor)]
+
+
+def _anyone(work: Work, user_id: str, amr: tuple[AuthMethod, ...]) -> None:
+    """The privacy center admits every account: customers, and staff as the subjects they also are."""
+
+
+# -- signing in and out ------------------------------------------------------------------------------
+
+
+@router.get("")
+def root() -> RedirectResponse:
+    return RedirectResponse(PRIVACY.root + "/", status_code=308)
+
+
+@router.get("/sign-in")
+def sign_in_form(visitor: PageVisitor) -> Response:
+    if visitor.session is not None:
+        return visitor.redirect("/")
+    return sign_in.sign_in_page(visitor)
+
+
+@router.post("/sign-in")
+async def sign_in_with_password(
+    visitor: FormVisitor,
+    email: Annotated[str, Form(max_length=sign_in.EMAIL_MAX_LENGTH * 2)] = "",
+    password: Annotated[str, Form(max_length=sign_in.PASSWORD_MAX_LENGTH * 2)] = "",
+) -> Response:
+    return await sign_in.check_password(visitor, email=email, password=password, admit=_anyone)
+
+
+@router.post("/sign-in/code")
+def sign_in_with_code(
+    visitor: FormVisitor,
+    mfa_token: Annotated[str, Form(max_length=128)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    return sign_in.check_code(visitor, mfa_token=mfa_token, code=code, admit=_anyone)
+
+
+@router.post("/sign-out")
+def sign_out(visitor: FormVisitor) -> Response:
+    return sign_in.sign_out(visitor)
+
+
+# -- the customer's data and requests ------------------------------------------------------------------
+
+
+@router.get("/")
+def overview(visitor: PageVisitor) -> Response:
+    me = visitor.signed_in.principal
+    with visitor.work() as work:
+        profile = vault.read_profile(work, subject_id=me.id)
+        records = {
+            category: vault.get_record(work, subject_id=me.id, category=category)
+            for category in vault.list_categories(work, subject_id=me.id)
+        }
+        requests, _ = dsr.list_requests(
+            work,
+            fulfilment=visitor.fulfilment,
+            filters=dsr.RequestFilter(subject_id=me.id),
+            limit=REQUESTS_SHOWN,
+        )
+    return visitor.page("privacy/overview.html", profile=profile, records=records, requests=requests)
+
+
+@router.get("/requests/new/{request_type}")
+def new_request(visitor: PageVisitor, request_type: RequestType) -> Response:
+    """What a request of ``request_type`` will do, before the customer confirms it."""
+    return _new_request_page(visitor, request_type)
+
+
+def _new_request_page(
+    visitor: Visitor, request_type: RequestType, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    me = visitor.signed_in.principal
+    with visitor.work() as work:
+        profile = vault.read_profile(work, subject_id=me.id)
+        has_second_factor = mfa.confirmed_factor(session=work.session, user_id=me.id) is not None
+        explanation = visitor.fulfilment.policies.explain(
+            country=dsr.jurisdiction_country(profile) or "",
+            request_type=request_type,
+            received_at=work.clock.now(),
+        )
+    return visitor.page(
+        "privacy/new_request.html",
+        request_type=request_type.value,
+        explanation=explanation,
+        has_second_factor=has_second_factor,
+        error=error,
+        status_code=status_code,
+    )
+
+
+@router.post("/requests")
+def file_request(
+    visitor: FormVisitor,
+    request_type: Annotated[RequestType, Form(alias="type")],
+    code: Annotated[str, Form(max_length=64)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """File the request. An erasure takes the confirmation box and, where enrolled, a fresh second factor."""
+    me = visitor.signed_in.principal
+    if request_type is RequestType.ERASURE and confirm != "yes":
+        return visitor.redirect(f"/requests/new/{request_type.value}")
+    try:
+        with visitor.work() as work:
+            if request_type is RequestType.ERASURE and mfa.confirmed_factor(
+                session=work.session, user_id=me.id
+            ):
+                mfa.verify_second_factor_throttled(
+                    work,
+                    recovery=visitor.credentials.recovery,
+                    throttle=visitor.credentials.throttle(work),
+                    user_id=me.id,
+                    client_id=me.client_id,
+                    ip=visitor.request.client.host if visitor.request.client else None,
+                    code=code.strip(),
+                )
+            filed_id = dsr.file_request(
+                work, fulfilment=visitor.fulfilment, requester=me, request_type=request_type, subject_id=None
+            ).id
+            receipt = None
+            if request_type is RequestType.ERASURE:  # the account will be gone before the request is
+                receipt = receipts.issue_receipt(
+                    work, digests=visitor.credentials.digests, request_id=filed_id
+                )
+    except InvalidCode:
+        return _new_request_page(visitor, request_type, error="invalid_code", status_code=401)
+    response = visitor.redirect(f"/requests/{filed_id}")
+    if receipt is not None:
+        visitor.give_receipt(response, receipt, max_age=int(receipts.RECEIPT_LIFETIME.total_seconds()))
+    return response
+
+
+@router.get("/requests/{request_id}")
+def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
+    """A request's progress: for its subject, or for the browser holding its receipt (after an erasure)."""
+    with visitor.work() as work:
+        found = _followed_request(work, visitor, request_id)
+        view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
+    return visitor.page("privacy/request.html", view=view)
+
+
+def _followed_request(work: Work, visitor: Visitor, request_id: str) -> DsrRequest:
+    if visitor.session is not None:
+        try:
+            return dsr.visible_request(
+                session=work.session, principal=visitor.session.principal, request_id=request_id
+            )
+        except RequestNotFound:
+            if visitor.receipt_token is None:
+                raise
+    if visitor.receipt_token is None:
+        raise NotAuthenticated("Sign in to follow your requests.")
+    return receipts.request_by_receipt(
+        work, digests=visitor.credentials.digests, receipt=visitor.receipt_token, request_id=request_id
+    )
+
+
+@router.get("/requests/{request_id}/export")
+def download(visitor: PageVisitor, request_id: RequestId) -> Response:
+    me = visitor.signed_in.principal
+    with visitor.work() as work:
+        content, _bundle = exports.download_export(
+            work, fulfilment=visitor.fulfilment, principal=me, request_id=request_id
+        )
+    return Response(
+        content=content,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="dsr-{request_id}.zip"'},
+    )
+
+
+# -- the customer's second factor and sessions -------------------------------------------------------
+
+
+@router.get("/security")
+def security(visitor: PageVisitor) -> Response:
+    return _security_page(visitor)
+
+
+def _security_page(visitor: Visitor, *, status_code: int = 200, error: str | None = None) -> Response:
+    me = visitor.signed_in.principal
+    with visitor.work() as work:
+        has_second_factor = mfa.confirmed_factor(session=work.session, user_id=me.id) is not None
+        sessions = list_sessions(work, user_id=me.id, limit=SESSIONS_SHOWN)
+    return visitor.page(
+        "privacy/security.html",
+        status_code=status_code,
+        has_second_factor=has_second_factor,
+        sessions=sessions,
+        current_session=me.session_id,
+        first_party=FIRST_PARTY_CLIENT_ID,
+        error=error,
+    )
+
+
+@router.post("/security/totp")
+def start_totp(visitor: FormVisitor) -> Response:
+    """Show a new TOTP secret as a QR code; it takes effect once confirmed with a first code."""
+    me = visitor.signed_in.principal
+    with visitor.work() as work:
+        profile = vault.read_profile(work, subject_id=me.id)
+        enrolment = mfa.start_totp_enrolment(
+            work, user_id=me.id, account_name=profile.email, issuer=visitor.credentials.totp_issuer
+        )
+    return _enrolment_page(visitor, enrolment)
+
+
+def _enrolment_page(
+    visitor: Visitor, enrolment: mfa.TotpEnrolment | None, *, status_code: int = 200, error: str | None = None
+) -> Response:
+    return visitor.page(
+        "privacy/totp_enrol.html",
+        status_code=status_code,
+        qr_data_uri=None if enrolment is None else _svg_data_uri(enrolment.qr_svg),
+        secret_groups=None if enrolment is None else _groups(enrolment.secret),
+        error=error,
+    )
+
+
+@router.post("/security/totp/confirm")
+def confirm_totp(visitor: FormVisitor, code: Annotated[str, Form(max_length=64)] = "") -> Response:
+    me = visitor.signed_in.principal
+    try:
+        with visitor.work() as work:
+            codes = mfa.confirm_totp(
+                work, recovery=visitor.credentials.recovery, user_id=me.id, code=code.strip()
+            )
+    except InvalidCode:
+        return _enrolment_page(visitor, None, status_code=401, error="invalid_code")
+    return visitor.page("privacy/recovery_codes.html", recovery_codes=codes)
+
+
+@router.post("/security/totp/remove")
+def remove_totp(
+    visitor: FormVisitor,
+    code: Annotated[str, Form(max_length=64)] = "",
+    then: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Turn TOTP off with a current code (or a recovery code); ``then=enrol`` sets up a new one at once."""
+    me = visitor.signed_in.principal
+    try:
+        with visitor.work() as work:
+            mfa.disable_totp(
+                work,
+                recovery=visitor.credentials.recovery,
+                throttle=visitor.credentials.throttle(work),
+                user_id=me.id,
+                client_id=me.client_id,
+                code=code.strip(),
+            )
+    except InvalidCode:
+        return _security_page(visitor, status_code=401, error="invalid_code")
+    if then == "enrol":
+        return start_totp(visitor)
+    return visitor.redirect("/security")
+
+
+@router.post("/security/sessions/{session_id}/end")
+def end_session(
+    visitor: FormVisitor, session_id: Annotated[str, Path(min_length=1, max_length=64)]
+) -> Response:
+    """End one of the customer's sessions; ending this one signs this browser out."""
+    me = visitor.signed_in.principal
+    if session_id == me.session_id:
+        return sign_in.sign_out(visitor)
+    with visitor.work() as work:
+        revoke_session(work, user_id=me.id, session_id=session_id)
+    return visitor.redirect("/security")
+
+
+def _svg_data_uri(svg: str) -> str:
+    """The QR code as an image the Content-Security-Policy allows (``img-src data:``), not inline markup."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+def _groups(secret: str) -> list[str]:
+    """The secret in groups of four, as authenticator apps ask to type it."""
+    return [secret[index : index + 4] for index in range(0, len(secret), 4)]

@@ -1,0 +1,144 @@
+"""Signing in on a page: the API's login, step by step, ending in a browser session instead of tokens.
+
+The form posts ``email`` and ``password``; the login is ``identity.login``'s,
+for the first-party client, so it has the API's throttle, its enumeration
+resistance (one answer, and the same argon2 work, whether or not the email
+exists) and its audit events. Where a second factor is enrolled, a second form
+posts ``code`` with the login's ``mfa_token`` in a hidden field, as a shop would
+hold it. Success opens a browser session (``identity.browser_sessions``) and
+hands the browser a new cookie. ``admit`` is the area's own condition (the
+console's: staff with a second factor), checked before any session is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from anyio import to_thread
+from fastapi.responses import Response
+
+from privacy_service.core.errors import DomainError
+from privacy_service.identity import login
+from privacy_service.identity.browser_sessions import FIRST_PARTY_CLIENT_ID, open_browser_session
+from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
+from privacy_service.identity.login import LoginAttempt, LoginResult
+from privacy_service.identity.principals import Principal
+from privacy_service.identity.scopes import AuthMethod
+from privacy_service.identity.sessions import revoke_session
+from privacy_service.web.visitors import Visitor
+from privacy_service.work import Work
+
+#: Longest email and password a form may post: longer is no account, and costs no argon2 work.
+EMAIL_MAX_LENGTH = 320
+PASSWORD_MAX_LENGTH = 1024
+
+#: The area's condition on who signed in (their id, how): raises a ``DomainError`` to refuse them.
+Admission = Callable[[Work, str, tuple[AuthMethod, ...]], None]
+
+
+def sign_in_page(visitor: Visitor, *, status_code: int = 200, error: str | None = None) -> Response:
+    return visitor.page(f"{visitor.where.area.value}/sign_in.html", status_code=status_code, error=error)
+
+
+async def check_password(visitor: Visitor, *, email: str, password: str, admit: Admission) -> Response:
+    """The first form: a browser session, the second-factor form, or the sign-in form again with why."""
+    if not email.strip() or not password:
+        return sign_in_page(visitor, status_code=400, error="missing_fields")
+    if len(email) > EMAIL_MAX_LENGTH or len(password) > PASSWORD_MAX_LENGTH:
+        return sign_in_page(visitor, status_code=401, error="invalid_credentials")
+    request = visitor.request
+    attempt = LoginAttempt(
+        email=email,
+        password=password,
+        client_id=FIRST_PARTY_CLIENT_ID,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+    try:
+        result = await login.login_awaiting_the_pool(
+            workplace=visitor.workplace, credentials=visitor.credentials, attempt=lambda: attempt
+        )
+    except InvalidCredentials:
+        return sign_in_page(visitor, status_code=401, error="invalid_credentials")
+    if result.mfa_token is not None:
+        return code_page(visitor, mfa_token=result.mfa_token)
+    return await to_thread.run_sync(_open, visitor, result, admit)
+
+
+def code_page(
+    visitor: Visitor, *, mfa_token: str, status_code: int = 200, error: str | None = None
+) -> Response:
+    return visitor.page(
+        f"{visitor.where.area.value}/sign_in_code.html",
+        status_code=status_code,
+        mfa_token=mfa_token,
+        error=error,
+    )
+
+
+def check_code(visitor: Visitor, *, mfa_token: str, code: str, admit: Admission) -> Response:
+    """The second form: a browser session, or the same form again (a wrong code counts, as in the API)."""
+    request = visitor.request
+    try:
+        with visitor.work() as work:
+            user_id, tokens = login.complete_mfa(
+                work,
+                credentials=visitor.credentials,
+                client_id=FIRST_PARTY_CLIENT_ID,
+                mfa_token=mfa_token,
+                code=code.strip(),
+                ip=request.client.host if request.client else None,
+                user_agent=request.headers.get("user-agent"),
+            )
+            amr = (AuthMethod.PASSWORD, AuthMethod.OTP)
+            admit(work, user_id, amr)
+            opened = open_browser_session(
+                work,
+                digests=visitor.credentials.digests,
+                tokens=tokens,
+                amr=amr,
+                area=visitor.where.area,
+            )
+    except InvalidMfaToken:
+        return sign_in_page(visitor, status_code=401, error="sign_in_expired")
+    except InvalidCode:
+        return code_page(visitor, mfa_token=mfa_token, status_code=401, error="invalid_code")
+    response = visitor.redirect("/")
+    visitor.start_session(response, opened.token)
+    return response
+
+
+def sign_out(visitor: Visitor) -> Response:
+    """End the session server-side (its identity session is revoked, so no copy of the cookie works)."""
+    signed = visitor.session
+    if signed is not None:
+        principal: Principal = signed.principal
+        assert principal.session_id is not None
+        with visitor.work() as work:
+            revoke_session(work, user_id=principal.id, session_id=principal.session_id)
+    response = visitor.redirect("/sign-in")
+    visitor.end_session(response)
+    return response
+
+
+def _open(visitor: Visitor, result: LoginResult, admit: Admission) -> Response:
+    tokens = result.tokens
+    assert tokens is not None
+    try:
+        with visitor.work() as work:
+            amr = (AuthMethod.PASSWORD,)
+            admit(work, result.user_id, amr)
+            opened = open_browser_session(
+                work,
+                digests=visitor.credentials.digests,
+                tokens=tokens,
+                amr=amr,
+                area=visitor.where.area,
+            )
+    except DomainError:
+        with visitor.work() as work:  # the login's session is not left open for nobody
+            revoke_session(work, user_id=result.user_id, session_id=tokens.session_id)
+        raise
+    response = visitor.redirect("/")
+    visitor.start_session(response, opened.token)
+    return response

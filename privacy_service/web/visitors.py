@@ -1,0 +1,241 @@
+"""Who is looking at a page: their language, their browser session if any, and the CSRF token of their forms.
+
+A ``Visitor`` is resolved once per request (``visitor_of``), in a short unit of
+work of its own, as the API resolves its caller. Pages that need someone signed
+in ask for ``signed_in``, which raises ``NotAuthenticated``; the area's route
+class (``web/routing.py``) answers that with a redirect to its sign-in page.
+
+The cookies (API.md "The web pages"):
+
+- a session cookie per area, ``__Host-ps_privacy`` and ``__Host-ps_console`` when
+  the service is reached over TLS (``Secure``, ``Path=/``, no ``Domain``: the
+  browser keeps it to this exact origin), ``ps_privacy`` and ``ps_console`` over
+  plain HTTP on a developer's machine; ``HttpOnly`` and ``SameSite=Lax`` always,
+  and no ``Max-Age``: the session ends with the browser or the server, whichever
+  is first;
+- a pre-session cookie, ``__Host-ps_presession``, to which the sign-in form's CSRF
+  token is bound before anyone is signed in (login CSRF);
+- a receipt cookie, ``__Host-ps_receipt``, handed over with an erasure request, so the
+  browser that filed it can follow it after it has erased the account (``dsr.receipts``);
+- ``lang``, the language the visitor chose with the switch: not personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from privacy_service.core.config import Settings
+from privacy_service.crypto.opaque_tokens import new_opaque_token
+from privacy_service.dsr.fulfilment import Fulfilment
+from privacy_service.identity.browser_sessions import Area, SignedIn, check_csrf, csrf_token, signed_in
+from privacy_service.identity.credentials import Credentials
+from privacy_service.identity.errors import NotAuthenticated
+from privacy_service.web.i18n import (
+    CONSOLE_LANGUAGES,
+    LANGUAGE_COOKIE,
+    PRIVACY_LANGUAGES,
+    Language,
+    choose_language,
+)
+from privacy_service.web.pages import render
+from privacy_service.work import Work, Workplace
+
+CSRF_FIELD = "csrf_token"
+PRESESSION_MAX_AGE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class WebArea:
+    """The privacy center or the console: its root, its languages, its session cookie."""
+
+    area: Area
+    root: str
+    languages: tuple[str, ...]
+
+    def cookie_name(self, *, secure: bool) -> str:
+        return f"{'__Host-' if secure else ''}ps_{self.area.value}"
+
+
+PRIVACY = WebArea(area=Area.PRIVACY, root="/privacy", languages=PRIVACY_LANGUAGES)
+CONSOLE = WebArea(area=Area.CONSOLE, root="/console", languages=CONSOLE_LANGUAGES)
+
+
+def presession_cookie_name(*, secure: bool) -> str:
+    return f"{'__Host-' if secure else ''}ps_presession"
+
+
+def receipt_cookie_name(*, secure: bool) -> str:
+    return f"{'__Host-' if secure else ''}ps_receipt"
+
+
+@dataclass
+class Visitor:
+    """The person at the browser for one request, and what pages need of the app to serve them."""
+
+    request: Request
+    where: WebArea
+    language: Language
+    secure: bool
+    settings: Settings
+    workplace: Workplace
+    credentials: Credentials
+    fulfilment: Fulfilment
+    session_token: str | None
+    presession_token: str | None
+    session: SignedIn | None
+    new_presession: bool = False
+
+    @property
+    def signed_in(self) -> SignedIn:
+        if self.session is None:
+            raise NotAuthenticated("Sign in to continue.")
+        return self.session
+
+    @contextmanager
+    def work(self) -> Iterator[Work]:
+        """The unit of work of this page's change: it commits before the page is rendered."""
+        with self.workplace.open() as work:
+            yield work
+
+    def csrf_token(self) -> str:
+        """The token of the page's forms: bound to the session cookie, or before sign-in, the pre-session."""
+        binding = self.session_token if self.session is not None else self._presession()
+        assert binding is not None
+        return csrf_token(self.credentials.digests, binding=binding)
+
+    def check_csrf(self, sent: str | None) -> None:
+        """Raise ``CsrfRefused`` unless ``sent`` is this visitor's token: before anything changes."""
+        binding = self.session_token if self.session is not None else self.presession_token
+        check_csrf(self.credentials.digests, binding=binding, sent=sent)
+
+    def page(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+        response = render(
+            self.request,
+            template,
+            language=self.language,
+            languages=self.where.languages,
+            shop_name=self.settings.shop_name,
+            status_code=status_code,
+            visitor=self,
+            root=self.where.root,
+            csrf_field=CSRF_FIELD,
+            **context,
+        )
+        self.finish(response)
+        return response
+
+    def redirect(self, path: str) -> RedirectResponse:
+        """303 See Other to a page of this service (never to an address taken from the request)."""
+        response = RedirectResponse(self.where.root + path, status_code=303)
+        self.finish(response)
+        return response
+
+    def finish(self, response: Response) -> None:
+        """Set the cookies this request made: a new pre-session, the chosen language."""
+        if self.new_presession and self.presession_token is not None:
+            response.set_cookie(
+                presession_cookie_name(secure=self.secure),
+                self.presession_token,
+                max_age=PRESESSION_MAX_AGE_SECONDS,
+                path="/",
+                secure=self.secure,
+                httponly=True,
+                samesite="lax",
+            )
+        chosen = self.request.query_params.get("lang")
+        if chosen in self.where.languages:
+            response.set_cookie(
+                LANGUAGE_COOKIE, chosen, max_age=365 * 86400, path="/", secure=self.secure, samesite="lax"
+            )
+
+    def start_session(self, response: Response, token: str) -> None:
+        """Hand the browser a new session cookie (a new one at every sign-in: no session fixation)."""
+        response.set_cookie(
+            self.where.cookie_name(secure=self.secure),
+            token,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    @property
+    def receipt_token(self) -> str | None:
+        return self.request.cookies.get(receipt_cookie_name(secure=self.secure))
+
+    def give_receipt(self, response: Response, token: str, *, max_age: int) -> None:
+        response.set_cookie(
+            receipt_cookie_name(secure=self.secure),
+            token,
+            max_age=max_age,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def end_session(self, response: Response) -> None:
+        response.delete_cookie(
+            self.where.cookie_name(secure=self.secure),
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def _presession(self) -> str:
+        if self.presession_token is None:
+            self.presession_token = new_opaque_token()
+            self.new_presession = True
+        return self.presession_token
+
+
+def visitor_of(request: Request, where: WebArea) -> Visitor:
+    """The visitor of ``request`` in ``where``, their browser session checked if they hold one."""
+    state = request.app.state
+    settings: Settings = state.settings
+    secure = _served_over_tls(request, settings)
+    language = choose_language(
+        offered=where.languages,
+        chosen=request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE),
+        accept_language=request.headers.get("accept-language"),
+    )
+    visitor = Visitor(
+        request=request,
+        where=where,
+        language=language,
+        secure=secure,
+        settings=settings,
+        workplace=state.workplace,
+        credentials=state.credentials,
+        fulfilment=state.fulfilment,
+        session_token=request.cookies.get(where.cookie_name(secure=secure)),
+        presession_token=request.cookies.get(presession_cookie_name(secure=secure)),
+        session=None,
+    )
+    if visitor.session_token:
+        try:
+            with visitor.work() as work:
+                visitor.session = signed_in(
+                    work,
+                    digests=visitor.credentials.digests,
+                    token=visitor.session_token,
+                    area=where.area,
+                    idle=settings.web_session_idle,
+                    lifetime=settings.web_session_lifetime,
+                )
+        except NotAuthenticated:
+            visitor.session = None
+    return visitor
+
+
+def _served_over_tls(request: Request, settings: Settings) -> bool:
+    if settings.public_url is not None:
+        return settings.public_url.startswith("https://")
+    return request.url.scheme == "https"
