@@ -290,7 +290,9 @@ def bench_latency(*, systems: int, answer_ms: float, runs: int, admin_url: str |
     ):
         service = Service(Path(directory) / "data", url)
         reader = service.reader()
-        worker = build_worker(settings=service.settings, workplace=service.workplace, dsr=service.fulfilment)
+        worker = build_worker(
+            settings=service.settings, workplace=service.workplace, fulfilment=service.fulfilment
+        )
         try:
             service.register(fleet.systems, timeout_seconds=service.settings.delivery_timeout_seconds)
             subjects = service.create_subjects(runs)
