@@ -12,7 +12,8 @@ nobody can get a token as it. A browser session holds one login session
 reaches the new tables through the default privileges of migration 0006.
 
 A receipt lets whoever filed an erasure in the privacy center follow it after
-it has erased their account (and with it their sessions).
+it has erased their account (and with it their sessions). The request queue,
+in the API and the console, pages along a new index on ``(due_at, id)``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('digest', name=op.f('uq_dsr_receipts_digest'))
     )
     op.create_index(op.f('ix_dsr_receipts_expires_at'), 'dsr_receipts', ['expires_at'], unique=False)
+    op.create_index('ix_dsr_requests_due_at_id', 'dsr_requests', ['due_at', 'id'], unique=False)
     clients = sa.table(
         'clients',
         sa.column('id', sa.String),
@@ -77,6 +79,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_dsr_requests_due_at_id', table_name='dsr_requests')
     op.drop_index(op.f('ix_dsr_receipts_expires_at'), table_name='dsr_receipts')
     op.drop_table('dsr_receipts')
     op.execute(sa.text('DELETE FROM clients WHERE id = :id').bindparams(id=FIRST_PARTY_CLIENT_ID))

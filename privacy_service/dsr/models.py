@@ -29,7 +29,11 @@ class DsrRequest(Base):
     """One request of a data subject: access (GDPR Art. 15 and 20) or erasure (Art. 17)."""
 
     __tablename__ = "dsr_requests"
-    __table_args__ = (Index("ix_dsr_requests_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_dsr_requests_status_due_at", "status", "due_at"),
+        # The queue's order, most urgent first: each page a range of it (dsr.service.list_requests).
+        Index("ix_dsr_requests_due_at_id", "due_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
     type: Mapped[str] = mapped_column(String(16))  # policy.RequestType

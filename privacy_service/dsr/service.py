@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
@@ -197,10 +198,35 @@ def request_view(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> 
     tasks = work.session.scalars(
         select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
     ).all()
-    return _view(work, fulfilment=fulfilment, request=request, tasks=list(tasks))
+    exports = _live_exports(work, request_ids=[request.id])
+    return _view(
+        work, fulfilment=fulfilment, request=request, tasks=list(tasks), export_until=exports.get(request.id)
+    )
 
 
-def _view(work: Work, *, fulfilment: Fulfilment, request: DsrRequest, tasks: list[DsrTask]) -> RequestView:
+def _live_exports(work: Work, *, request_ids: list[str]) -> dict[str, datetime]:
+    """When the downloadable bundle of each of these requests expires, for those that have one.
+
+    Reads the expiry only: the bundles themselves (encrypted ZIPs) stay in the database.
+    """
+    rows = work.session.execute(
+        select(DsrExport.request_id, DsrExport.expires_at).where(
+            DsrExport.request_id.in_(request_ids),
+            DsrExport.bundle.is_not(None),
+            DsrExport.expires_at > work.clock.now(),
+        )
+    )
+    return {row.request_id: row.expires_at for row in rows}
+
+
+def _view(
+    work: Work,
+    *,
+    fulfilment: Fulfilment,
+    request: DsrRequest,
+    tasks: list[DsrTask],
+    export_until: datetime | None,
+) -> RequestView:
     status = RequestStatus(request.status)
     rejection = None
     if request.rejection_reason is not None and request.decided_at is not None:
@@ -210,15 +236,10 @@ def _view(work: Work, *, fulfilment: Fulfilment, request: DsrRequest, tasks: lis
             at=request.decided_at,
         )
     export = None
-    if RequestType(request.type) is RequestType.ACCESS and status in {
-        RequestStatus.COMPLETED,
-        RequestStatus.PARTIALLY_COMPLETED,
-    }:
-        bundle = work.session.get(DsrExport, request.id)
-        if bundle is not None and bundle.bundle is not None and bundle.expires_at > work.clock.now():
-            export = ExportLink(
-                url=f"{fulfilment.public_url}/v1/dsr/{request.id}/export", expires_at=bundle.expires_at
-            )
+    if export_until is not None and status in {RequestStatus.COMPLETED, RequestStatus.PARTIALLY_COMPLETED}:
+        export = ExportLink(
+            url=f"{fulfilment.public_url}/v1/dsr/{request.id}/export", expires_at=export_until
+        )
     return RequestView(
         id=request.id,
         type=RequestType(request.type),
@@ -295,9 +316,8 @@ def list_requests(
             DsrRequest.status.not_in([status.value for status in FINAL_REQUEST_STATUSES]),
         )
     if after is not None:
-        query = query.where(
-            or_(DsrRequest.due_at > after.at, and_(DsrRequest.due_at == after.at, DsrRequest.id > after.id))
-        )
+        # A row comparison, which the (due_at, id) index answers as a range: a deep page costs a first one.
+        query = query.where(tuple_(DsrRequest.due_at, DsrRequest.id) > (after.at, after.id))
     rows = list(work.session.scalars(query.limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -307,7 +327,19 @@ def list_requests(
             select(DsrTask).where(DsrTask.request_id.in_(list(tasks_by_request))).order_by(DsrTask.system)
         ):
             tasks_by_request[task.request_id].append(task)
-    views = [_view(work, fulfilment=fulfilment, request=row, tasks=tasks_by_request[row.id]) for row in rows]
+    exports = _live_exports(
+        work, request_ids=[row.id for row in rows if RequestType(row.type) is RequestType.ACCESS]
+    )
+    views = [
+        _view(
+            work,
+            fulfilment=fulfilment,
+            request=row,
+            tasks=tasks_by_request[row.id],
+            export_until=exports.get(row.id),
+        )
+        for row in rows
+    ]
     next_position = Position(at=rows[-1].due_at, id=rows[-1].id) if more else None
     return views, next_position
 
