@@ -12,6 +12,12 @@ answered together (``work.pg_pipeline``), so an audited transaction makes no
 more round trips than an unaudited one. Elsewhere (SQLite, in process) the
 rows are sent through the driver just before the COMMIT.
 
+What it earns, measured on this code (2026-12-07, ``audit_append.py``'s
+"with trail" against "event own trip", eight writers on two cores, two runs):
+1.26x and 1.23x the audited transactions a second, paired medians (best
+rounds 1.32x and 1.02x), and 0.77 ms of CPU a transaction against 1.06 ms in
+the quieter run. Kept for that: a login writes three rows this way.
+
 Nothing listens to the engine: ``Work.commit`` calls ``write`` itself, so what
 a unit of work writes at its commit is what its own code asked for. Each value
 is checked and encoded when it is added, so a bad one fails at the call that
