@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -49,6 +50,7 @@ router = APIRouter(prefix=CONSOLE.root, route_class=page_route(CONSOLE), include
 RequestId = Annotated[str, Path(min_length=1, max_length=64)]
 PAGE_SIZE = 50
 Text = Annotated[str | None, Query(max_length=200)]
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 class InvalidFilter(DomainError):
@@ -142,18 +144,25 @@ def home(visitor: PageVisitor) -> Response:
 @router.get("/requests")
 def request_queue(
     visitor: PageVisitor,
-    status: Annotated[RequestStatus | None, Query()] = None,
-    type: Annotated[RequestType | None, Query()] = None,
+    status: Text = None,
+    kind: Annotated[str | None, Query(alias="type", max_length=200)] = None,
     overdue: Annotated[bool, Query()] = False,
     cursor: Text = None,
 ) -> Response:
-    """Requests by due date, overdue and soonest first, with the days each has left."""
+    """Requests by due date, overdue and soonest first, with the days each has left.
+
+    The filter form sends every field, blank for "any": a blank is no filter.
+    """
     _officer(visitor)
     try:
         after = None if not cursor else decode_cursor(cursor)
     except InvalidCursor:
         raise InvalidFilter("cursor") from None
-    filters = dsr.RequestFilter(status=status, type=type, overdue=overdue)
+    filters = dsr.RequestFilter(
+        status=_choice(RequestStatus, status, "status"),
+        type=_choice(RequestType, kind, "type"),
+        overdue=overdue,
+    )
     with visitor.work() as work:
         views, next_position = dsr.list_requests(
             work, fulfilment=visitor.fulfilment, filters=filters, limit=PAGE_SIZE, after=after
@@ -163,12 +172,12 @@ def request_queue(
         "console/requests.html",
         rows=[(view, _days_left(view.due_at, now)) for view in views],
         filters={
-            "status": status.value if status else "",
-            "type": type.value if type else "",
+            "status": filters.status.value if filters.status else "",
+            "type": filters.type.value if filters.type else "",
             "overdue": overdue,
         },
-        statuses=[status.value for status in RequestStatus],
-        types=[request_type.value for request_type in RequestType],
+        statuses=[value.value for value in RequestStatus],
+        types=[value.value for value in RequestType],
         next_cursor=None if next_position is None else encode_cursor(next_position),
     )
 
@@ -229,7 +238,7 @@ def _event_filter(
     actor: Text = None,
     action: Text = None,
     target: Text = None,
-    outcome: Annotated[Outcome | None, Query()] = None,
+    outcome: Text = None,
     since: Annotated[str | None, Query(max_length=10)] = None,
     until: Annotated[str | None, Query(max_length=10)] = None,
 ) -> EventFilter:
@@ -239,12 +248,22 @@ def _event_filter(
             actor=PartyFilter.parse(actor.strip(), field="actor") if actor and actor.strip() else None,
             action=action.strip() if action and action.strip() else None,
             target=PartyFilter.parse(target.strip(), field="target") if target and target.strip() else None,
-            outcome=outcome,
+            outcome=_choice(Outcome, outcome, "outcome"),
             since=_day(since, "since"),
             until=_day(until, "until", end=True),
         )
     except InvalidQuery as error:
         raise InvalidFilter(error.field) from None
+
+
+def _choice(kind: type[Choice], value: str | None, field: str) -> Choice | None:
+    """A filter's value from a form's select: blank is no filter, anything but a listed value is refused."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidFilter(field) from None
 
 
 def _day(value: str | None, field: str, *, end: bool = False) -> datetime | None:

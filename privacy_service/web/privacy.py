@@ -19,12 +19,13 @@ from privacy_service.dsr import exports, receipts
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.errors import RequestNotFound
 from privacy_service.dsr.models import DsrRequest
+from privacy_service.dsr.systems import systems_taking
 from privacy_service.identity import mfa
 from privacy_service.identity.browser_sessions import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCode, NotAuthenticated
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import list_sessions, revoke_session
-from privacy_service.policy import RequestType
+from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.web import sign_in
 from privacy_service.web.routing import page_route
@@ -137,10 +138,17 @@ def _new_request_page(
             request_type=request_type,
             received_at=work.clock.now(),
         )
+        # Every system the request would reach: declared in policies/ or registered through the API.
+        systems = systems_taking(
+            session=work.session,
+            policies=visitor.fulfilment.policies,
+            request_type=SystemRequestType(request_type.value),
+        )
     return visitor.page(
         "privacy/new_request.html",
         request_type=request_type.value,
         explanation=explanation,
+        systems=systems,
         has_second_factor=has_second_factor,
         error=error,
         status_code=status_code,

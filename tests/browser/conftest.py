@@ -21,6 +21,9 @@ from typing import Any
 
 import pytest
 
+# The real server's database fixtures, shared with the end-to-end tests.
+from tests.e2e.conftest import server_database, service_engine  # noqa: F401
+
 CHROMIUM = os.environ.get("PRIVACY_TEST_CHROMIUM", "/usr/bin/chromium")
 # As the machine's notes advise: no background traffic to hosts this network cannot reach.
 CHROMIUM_ARGS = [

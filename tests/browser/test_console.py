@@ -4,6 +4,7 @@ without its CSRF token, and a session kept after signing out."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,17 +25,24 @@ from tests.unit.audit.tampering import drop_guards, set_columns
 
 pytestmark = pytest.mark.e2e
 
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
 OFFICER_EMAIL = "officer@shop.example"
-OFFICER_PASSWORD = "a long officer passphrase 2026"
+OFFICER_PASSWORD = "quiet harbour lantern 2026"
 
 
 @pytest.fixture
 def operator(tmp_path: Path, server_database: str) -> dict[str, str]:
+    """The service with the shipped policies, but access requests under the GDPR wait for an officer."""
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    jurisdictions = policies / "jurisdictions.yaml"
+    jurisdictions.write_text(jurisdictions.read_text().replace("approval: []", "approval: [access]", 1))
     env = service_environment(
         tmp_path / "data",
         server_database,
         PRIVACY_SHOP_NAME="Lumen Shop",
         PRIVACY_AUDIT_CHECKPOINT_SECONDS="1",
+        PRIVACY_POLICIES_DIR=str(policies),
     )
     assert run_cli("migrate", env=env).returncode == 0
     return env
@@ -102,6 +110,7 @@ def test_an_officer_rejects_verifies_and_finds_the_altered_event(
     look(page, screenshots, "console-requests")
 
     page.get_by_role("link", name=request_id).click()
+    assert "Awaiting review" in page.inner_text("main")
     page.get_by_label("Reason").select_option("manifestly_unfounded")
     page.get_by_label("Explanation for the person").fill("The same request was answered last week.")
     look(page, screenshots, "console-request")

@@ -132,6 +132,7 @@ def test_a_customer_erases_their_data_and_sees_what_was_kept(
 
         page.get_by_role("link", name="Erase my data").click()
         page.get_by_role("heading", name="Erase my data").wait_for()
+        assert "orders" in page.inner_text("main")  # the system that will be asked, and what it must keep
         look(page, screenshots, "privacy-erasure-confirm")
         page.get_by_label("I understand that my data will be erased").check()
         page.get_by_label("Code from your authenticator app").fill(recovery_codes[0])

@@ -95,6 +95,9 @@ def test_the_queue_pages_by_cursor_and_filters(
 ) -> None:
     console.sign_in_fully(api, officer.email, officer.password, officer.totp)
     assert console.get("/requests?status=rejected&type=erasure&overdue=true").status_code == 200
+    assert console.get("/requests?status=&type=").status_code == 200  # the form's "any"
+    assert console.get("/audit?action=&actor=&target=&outcome=&since=&until=").status_code == 200
+    assert console.get("/audit?outcome=maybe").status_code == 400
     assert console.get("/requests?cursor=not-a-cursor").status_code == 400
     assert console.get("/requests?status=nonsense").status_code == 400
 
