@@ -1,16 +1,17 @@
 """Browser sessions: a signed-in person on the web pages, known by a cookie, with idle and absolute timeouts.
 
-The web pages sign people in through the same login as the API (``identity.login``: the
-same throttle, enumeration resistance and audit events), on behalf of the service's own
-first-party client, ``FIRST_PARTY_CLIENT_ID``. The login opens an identity session (a
-row of ``sessions``); a browser session is that session held by a cookie:
+The web pages sign people in through the same login as the API (``identity.login``:
+the same throttle, enumeration resistance and audit events), on behalf of the
+service's own client, ``identity.clients.FIRST_PARTY_CLIENT_ID``. The login opens an
+identity session (a row of ``sessions``); a browser session is that session held by
+a cookie:
 
 - the cookie carries 256 random bits (``crypto.opaque_tokens``), the table only their
   keyed digest, so neither a stolen database nor a planted row yields a usable cookie;
 - a new cookie at every sign-in (no session fixation), none before (the sign-in form's
-  CSRF token is bound to a pre-session cookie of its own: ``csrf_binding``);
-- it ends when idle for ``idle``, at the identity session's expiry (the absolute
-  timeout, ``PRIVACY_WEB_SESSION_ABSOLUTE_SECONDS``), and when that session is revoked
+  CSRF token is bound to a pre-session cookie of its own, ``web/visitors.py``);
+- it ends when idle for ``idle`` (``PRIVACY_WEB_SESSION_IDLE_MINUTES``), ``lifetime``
+  after sign-in (``PRIVACY_WEB_SESSION_HOURS``), and when its identity session ends
   (sign-out, ``DELETE /v1/me/sessions/{id}``, a password change elsewhere, an admin
   disabling the account): checked on every request, server-side;
 - it admits only to the area it was opened in: a privacy-center cookie is no console
@@ -43,8 +44,6 @@ from privacy_service.identity.principals import Principal, PrincipalKind
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.work import InsertAtCommit, Work
 
-#: The client the web pages log in for: inserted by migration 0012, without a usable secret.
-FIRST_PARTY_CLIENT_ID = "privacy-service-web"
 BROWSER_SESSION_KIND = "browser-session"
 CSRF_KIND = "csrf"
 #: ``last_seen_at`` is written at most this often: a page view is a read, not a write.

@@ -25,6 +25,11 @@ from privacy_service.work import Work
 SECRET_KIND = "client-secret"  # noqa: S105 - a label, not a secret
 
 
+#: The client the web pages sign people in through (``identity.browser_sessions``), inserted by
+#: migration 0012 with no usable secret and no scope: nobody can get a token as it.
+FIRST_PARTY_CLIENT_ID = "privacy-service-web"
+
+
 class InvalidClient(IdentityError):
     """Unknown client, wrong secret or disabled client: one answer for all (RFC 6749 §5.2 invalid_client)."""
 
@@ -109,8 +114,10 @@ class ClientListing:
 
 
 def list_clients(*, session: Session) -> list[ClientListing]:
-    """Every client, oldest first (a shop has a handful: no paging)."""
-    rows = session.scalars(select(Client).order_by(Client.created_at, Client.id))
+    """Every shop's client, oldest first (a shop has a handful: no paging); not the pages' own."""
+    rows = session.scalars(
+        select(Client).where(Client.id != FIRST_PARTY_CLIENT_ID).order_by(Client.created_at, Client.id)
+    )
     return [
         ClientListing(
             client_id=client.id,
@@ -170,8 +177,9 @@ def rotate_client_secret(
 
 
 def _client(*, session: Session, client_id: str) -> Client:
+    """A shop's client, to change; the pages' own client is no shop's and cannot be changed."""
     client = session.get(Client, client_id, with_for_update=True)
-    if client is None:
+    if client is None or client.id == FIRST_PARTY_CLIENT_ID:
         raise UnknownClient(f"no client has the id {client_id!r}")
     return client
 

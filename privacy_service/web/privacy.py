@@ -21,7 +21,7 @@ from privacy_service.dsr.errors import RequestNotFound
 from privacy_service.dsr.models import DsrRequest
 from privacy_service.dsr.systems import systems_taking
 from privacy_service.identity import mfa
-from privacy_service.identity.browser_sessions import FIRST_PARTY_CLIENT_ID
+from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCode, NotAuthenticated
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import list_sessions, revoke_session

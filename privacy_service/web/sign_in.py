@@ -19,7 +19,8 @@ from fastapi.responses import Response
 
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import login
-from privacy_service.identity.browser_sessions import FIRST_PARTY_CLIENT_ID, open_browser_session
+from privacy_service.identity.browser_sessions import open_browser_session
+from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
 from privacy_service.identity.login import LoginAttempt, LoginResult
 from privacy_service.identity.principals import Principal

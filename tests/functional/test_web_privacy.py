@@ -12,7 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.models import AuditEvent
+from privacy_service.identity import clients
+from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.models import BrowserSession, LoginFailure, UserSession
+from privacy_service.work import Workplace
 from tests.functional.conftest import Api, Customer, MakeCustomer, unique_email
 from tests.functional.dsr_support import DsrDriver
 from tests.functional.web_support import Browser, hidden_fields, text_of
@@ -376,3 +379,19 @@ def test_the_shops_colour_is_a_stylesheet_of_its_own(client: TestClient) -> None
     assert "--accent: #1d4ed8;" in theme.text
     assert client.get("/brand/logo").status_code == 404  # none configured
     assert '<link rel="stylesheet" href="/brand/theme.css">' in client.get("/privacy/sign-in").text
+
+
+def test_the_pages_own_client_is_no_shops_and_cannot_be_changed_or_used(
+    client: TestClient, workplace: Workplace
+) -> None:
+    with workplace.open() as work:
+        assert FIRST_PARTY_CLIENT_ID not in [
+            listed.client_id for listed in clients.list_clients(session=work.session)
+        ]
+        with pytest.raises(clients.UnknownClient):
+            clients.disable_client(work, client_id=FIRST_PARTY_CLIENT_ID)
+    for secret in ("", "anything"):
+        token = client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(FIRST_PARTY_CLIENT_ID, secret)
+        )
+        assert token.status_code == 401
