@@ -63,7 +63,6 @@ import math
 import random
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -336,18 +335,7 @@ class Officer:
 
 
 def cli_json(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "privacy_service", *args, "--json"],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"privacy-service {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-    value: dict[str, Any] = json.loads(done.stdout)
+    value: dict[str, Any] = json.loads(run_cli(*args, "--json", env=env, stdin=stdin))
     return value
 
 

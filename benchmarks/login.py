@@ -175,9 +175,10 @@ def service_environment(data_dir: Path, database_url: str | None, extra: dict[st
     return environment
 
 
-def run_cli(*args: str, env: dict[str, str]) -> str:
+def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "privacy_service", *args],
+        input=stdin,
         env=env,
         capture_output=True,
         text=True,

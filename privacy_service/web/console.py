@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from privacy_service.audit.actions import Outcome
 from privacy_service.audit.queries import (
@@ -42,7 +42,7 @@ from privacy_service.identity.scopes import AuthMethod, Role
 from privacy_service.policy import RequestType
 from privacy_service.web import sign_in
 from privacy_service.web.routing import page_route
-from privacy_service.web.visitors import CONSOLE, CSRF_FIELD, Visitor, visitor_of
+from privacy_service.web.visitors import CONSOLE, Visitor, form_poster_in, visitor_in
 from privacy_service.work import Work
 
 router = APIRouter(prefix=CONSOLE.root, route_class=page_route(CONSOLE), include_in_schema=False)
@@ -61,20 +61,8 @@ class InvalidFilter(DomainError):
     title = "A filter could not be read"
 
 
-def console_visitor(request: Request) -> Visitor:
-    return visitor_of(request, CONSOLE)
-
-
-def posted_by_visitor(
-    visitor: Annotated[Visitor, Depends(console_visitor)],
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
-) -> Visitor:
-    visitor.check_csrf(csrf_token)
-    return visitor
-
-
-PageVisitor = Annotated[Visitor, Depends(console_visitor)]
-FormVisitor = Annotated[Visitor, Depends(posted_by_visitor)]
+PageVisitor = Annotated[Visitor, Depends(visitor_in(CONSOLE))]
+FormVisitor = Annotated[Visitor, Depends(form_poster_in(CONSOLE))]
 
 
 def _staff_with_second_factor(work: Work, user_id: str, amr: tuple[AuthMethod, ...]) -> None:
@@ -92,42 +80,7 @@ def _officer(visitor: Visitor) -> Principal:
 
 # -- signing in and out ------------------------------------------------------------------------------
 
-
-@router.get("")
-def root() -> RedirectResponse:
-    return RedirectResponse(CONSOLE.root + "/", status_code=308)
-
-
-@router.get("/sign-in")
-def sign_in_form(visitor: PageVisitor) -> Response:
-    if visitor.session is not None:
-        return visitor.redirect("/")
-    return sign_in.sign_in_page(visitor)
-
-
-@router.post("/sign-in")
-async def sign_in_with_password(
-    visitor: FormVisitor,
-    email: Annotated[str, Form(max_length=sign_in.EMAIL_MAX_LENGTH * 2)] = "",
-    password: Annotated[str, Form(max_length=sign_in.PASSWORD_MAX_LENGTH * 2)] = "",
-) -> Response:
-    return await sign_in.check_password(
-        visitor, email=email, password=password, admit=_staff_with_second_factor
-    )
-
-
-@router.post("/sign-in/code")
-def sign_in_with_code(
-    visitor: FormVisitor,
-    mfa_token: Annotated[str, Form(max_length=128)] = "",
-    code: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
-    return sign_in.check_code(visitor, mfa_token=mfa_token, code=code, admit=_staff_with_second_factor)
-
-
-@router.post("/sign-out")
-def sign_out(visitor: FormVisitor) -> Response:
-    return sign_in.sign_out(visitor)
+sign_in.add_sign_in_routes(router, where=CONSOLE, admit=_staff_with_second_factor)
 
 
 @router.get("/")

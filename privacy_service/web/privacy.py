@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Path
+from fastapi.responses import Response
 
 from privacy_service.dsr import exports, receipts
 from privacy_service.dsr import service as dsr
@@ -29,7 +29,7 @@ from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.web import sign_in
 from privacy_service.web.routing import page_route
-from privacy_service.web.visitors import CSRF_FIELD, PRIVACY, Visitor, visitor_of
+from privacy_service.web.visitors import PRIVACY, Visitor, form_poster_in, visitor_in
 from privacy_service.work import Work
 
 router = APIRouter(prefix=PRIVACY.root, route_class=page_route(PRIVACY), include_in_schema=False)
@@ -40,21 +40,8 @@ REQUESTS_SHOWN = 50
 SESSIONS_SHOWN = 50
 
 
-def privacy_visitor(request: Request) -> Visitor:
-    return visitor_of(request, PRIVACY)
-
-
-def posted_by_visitor(
-    visitor: Annotated[Visitor, Depends(privacy_visitor)],
-    csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
-) -> Visitor:
-    """The visitor of a form post, its CSRF token checked before the route runs (403, nothing changed)."""
-    visitor.check_csrf(csrf_token)
-    return visitor
-
-
-PageVisitor = Annotated[Visitor, Depends(privacy_visitor)]
-FormVisitor = Annotated[Visitor, Depends(posted_by_visitor)]
+PageVisitor = Annotated[Visitor, Depends(visitor_in(PRIVACY))]
+FormVisitor = Annotated[Visitor, Depends(form_poster_in(PRIVACY))]
 
 
 def _anyone(work: Work, user_id: str, amr: tuple[AuthMethod, ...]) -> None:
@@ -63,40 +50,7 @@ def _anyone(work: Work, user_id: str, amr: tuple[AuthMethod, ...]) -> None:
 
 # -- signing in and out ------------------------------------------------------------------------------
 
-
-@router.get("")
-def root() -> RedirectResponse:
-    return RedirectResponse(PRIVACY.root + "/", status_code=308)
-
-
-@router.get("/sign-in")
-def sign_in_form(visitor: PageVisitor) -> Response:
-    if visitor.session is not None:
-        return visitor.redirect("/")
-    return sign_in.sign_in_page(visitor)
-
-
-@router.post("/sign-in")
-async def sign_in_with_password(
-    visitor: FormVisitor,
-    email: Annotated[str, Form(max_length=sign_in.EMAIL_MAX_LENGTH * 2)] = "",
-    password: Annotated[str, Form(max_length=sign_in.PASSWORD_MAX_LENGTH * 2)] = "",
-) -> Response:
-    return await sign_in.check_password(visitor, email=email, password=password, admit=_anyone)
-
-
-@router.post("/sign-in/code")
-def sign_in_with_code(
-    visitor: FormVisitor,
-    mfa_token: Annotated[str, Form(max_length=128)] = "",
-    code: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
-    return sign_in.check_code(visitor, mfa_token=mfa_token, code=code, admit=_anyone)
-
-
-@router.post("/sign-out")
-def sign_out(visitor: FormVisitor) -> Response:
-    return sign_in.sign_out(visitor)
+sign_in.add_sign_in_routes(router, where=PRIVACY, admit=_anyone)
 
 
 # -- the customer's data and requests ------------------------------------------------------------------

@@ -15,18 +15,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from anyio import to_thread
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import RedirectResponse, Response
 
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import login
 from privacy_service.identity.browser_sessions import open_browser_session
 from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
-from privacy_service.identity.login import LoginAttempt, LoginResult
+from privacy_service.identity.login import LoginAttempt, LoginResult, TokenPair
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import revoke_session
-from privacy_service.web.visitors import Visitor
+from privacy_service.web.visitors import Visitor, WebArea, form_poster_in, visitor_in
 from privacy_service.work import Work
 
 #: Longest email and password a form may post: longer is no account, and costs no argon2 work.
@@ -38,7 +39,7 @@ Admission = Callable[[Work, str, tuple[AuthMethod, ...]], None]
 
 
 def sign_in_page(visitor: Visitor, *, status_code: int = 200, error: str | None = None) -> Response:
-    return visitor.page(f"{visitor.where.area.value}/sign_in.html", status_code=status_code, error=error)
+    return visitor.page("sign_in.html", status_code=status_code, error=error)
 
 
 async def check_password(visitor: Visitor, *, email: str, password: str, admit: Admission) -> Response:
@@ -70,7 +71,7 @@ def code_page(
     visitor: Visitor, *, mfa_token: str, status_code: int = 200, error: str | None = None
 ) -> Response:
     return visitor.page(
-        f"{visitor.where.area.value}/sign_in_code.html",
+        "sign_in_code.html",
         status_code=status_code,
         mfa_token=mfa_token,
         error=error,
@@ -91,22 +92,12 @@ def check_code(visitor: Visitor, *, mfa_token: str, code: str, admit: Admission)
                 ip=request.client.host if request.client else None,
                 user_agent=request.headers.get("user-agent"),
             )
-            amr = (AuthMethod.PASSWORD, AuthMethod.OTP)
-            admit(work, user_id, amr)
-            opened = open_browser_session(
-                work,
-                digests=visitor.credentials.digests,
-                tokens=tokens,
-                amr=amr,
-                area=visitor.where.area,
-            )
+            token = _admitted(work, visitor, admit, user_id, tokens, (AuthMethod.PASSWORD, AuthMethod.OTP))
     except InvalidMfaToken:
         return sign_in_page(visitor, status_code=401, error="sign_in_expired")
     except InvalidCode:
         return code_page(visitor, mfa_token=mfa_token, status_code=401, error="invalid_code")
-    response = visitor.redirect("/")
-    visitor.start_session(response, opened.token)
-    return response
+    return _signed_in(visitor, token)
 
 
 def sign_out(visitor: Visitor) -> Response:
@@ -127,19 +118,66 @@ def _open(visitor: Visitor, result: LoginResult, admit: Admission) -> Response:
     assert tokens is not None
     try:
         with visitor.work() as work:
-            amr = (AuthMethod.PASSWORD,)
-            admit(work, result.user_id, amr)
-            opened = open_browser_session(
-                work,
-                digests=visitor.credentials.digests,
-                tokens=tokens,
-                amr=amr,
-                area=visitor.where.area,
-            )
+            token = _admitted(work, visitor, admit, result.user_id, tokens, (AuthMethod.PASSWORD,))
     except DomainError:
         with visitor.work() as work:  # the login's session is not left open for nobody
             revoke_session(work, user_id=result.user_id, session_id=tokens.session_id)
         raise
+    return _signed_in(visitor, token)
+
+
+def _admitted(
+    work: Work,
+    visitor: Visitor,
+    admit: Admission,
+    user_id: str,
+    tokens: TokenPair,
+    amr: tuple[AuthMethod, ...],
+) -> str:
+    """The new browser session's cookie, once the area has admitted whoever signed in."""
+    admit(work, user_id, amr)
+    opened = open_browser_session(
+        work, digests=visitor.credentials.digests, tokens=tokens, amr=amr, area=visitor.where.area
+    )
+    return opened.token
+
+
+def _signed_in(visitor: Visitor, token: str) -> Response:
     response = visitor.redirect("/")
-    visitor.start_session(response, opened.token)
+    visitor.start_session(response, token)
     return response
+
+
+def add_sign_in_routes(router: APIRouter, *, where: WebArea, admit: Admission) -> None:
+    """The area's root, sign-in forms and sign-out, admitting whom ``admit`` admits."""
+    page_visitor, form_poster = visitor_in(where), form_poster_in(where)
+
+    @router.get("")
+    def root() -> RedirectResponse:
+        return RedirectResponse(where.root + "/", status_code=308)
+
+    @router.get("/sign-in")
+    def sign_in_form(visitor: Visitor = Depends(page_visitor)) -> Response:
+        if visitor.session is not None:
+            return visitor.redirect("/")
+        return sign_in_page(visitor)
+
+    @router.post("/sign-in")
+    async def sign_in_with_password(
+        visitor: Visitor = Depends(form_poster),
+        email: str = Form("", max_length=EMAIL_MAX_LENGTH * 2),
+        password: str = Form("", max_length=PASSWORD_MAX_LENGTH * 2),
+    ) -> Response:
+        return await check_password(visitor, email=email, password=password, admit=admit)
+
+    @router.post("/sign-in/code")
+    def sign_in_with_code(
+        visitor: Visitor = Depends(form_poster),
+        mfa_token: str = Form("", max_length=128),
+        code: str = Form("", max_length=64),
+    ) -> Response:
+        return check_code(visitor, mfa_token=mfa_token, code=code, admit=admit)
+
+    @router.post("/sign-out")
+    def sign_out_form(visitor: Visitor = Depends(form_poster)) -> Response:
+        return sign_out(visitor)

@@ -22,12 +22,12 @@ The cookies (API.md "The web pages"):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from privacy_service.core.config import Settings
@@ -124,6 +124,7 @@ class Visitor:
             status_code=status_code,
             visitor=self,
             root=self.where.root,
+            base=f"{self.where.area.value}/base.html",  # the area's layout, for the pages both areas share
             csrf_field=CSRF_FIELD,
             **context,
         )
@@ -239,3 +240,28 @@ def _served_over_tls(request: Request, settings: Settings) -> bool:
     if settings.public_url is not None:
         return settings.public_url.startswith("https://")
     return request.url.scheme == "https"
+
+
+def visitor_in(where: WebArea) -> Callable[[Request], Visitor]:
+    """The dependency of ``where``'s pages: the visitor, their session checked (``visitor_of``)."""
+
+    def dependency(request: Request) -> Visitor:
+        return visitor_of(request, where)
+
+    return dependency
+
+
+def form_poster_in(where: WebArea) -> Callable[..., Visitor]:
+    """The dependency of ``where``'s form posts: the visitor, their CSRF token checked before the route runs
+    (a 403, and nothing changed, without the right one)."""
+
+    page_visitor = visitor_in(where)
+
+    def dependency(
+        visitor: Visitor = Depends(page_visitor),
+        csrf_token: str | None = Form(None, alias=CSRF_FIELD, max_length=128),
+    ) -> Visitor:
+        visitor.check_csrf(csrf_token)
+        return visitor
+
+    return dependency
