@@ -61,6 +61,7 @@ from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import Unavailable
 from privacy_service.core.types import UTCDateTime
 from privacy_service.crypto import InvalidKeyMaterial, KeyedDigest
+from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import TooManyAttempts
 from privacy_service.identity.models import LoginFailure, LoginHold
 from privacy_service.work import Work
@@ -223,7 +224,7 @@ class ThrottleLimits:
 class _Keys:
     account: bytes
     ip: bytes | None
-    client: bytes
+    client: bytes | None  # None for the service's own pages: no shop's bucket to fill
 
 
 class LoginThrottle:
@@ -322,14 +323,19 @@ class LoginThrottle:
         yield ThrottleScope.ACCOUNT, keys.account, self.limits.per_account
         if keys.ip is not None:
             yield ThrottleScope.IP, keys.ip, self.limits.per_ip
-        yield ThrottleScope.CLIENT, keys.client, self.limits.per_client
+        if keys.client is not None:
+            yield ThrottleScope.CLIENT, keys.client, self.limits.per_client
 
     def _keys(self, *, account_key: bytes, ip: str | None, client_id: str) -> _Keys:
+        """The login's keys. The service's own pages (``FIRST_PARTY_CLIENT_ID``) count per account and
+        per address, which they see themselves, never per client: guesses spread over many addresses
+        would otherwise fill that one bucket and refuse every customer's sign-in on the pages."""
         ip = (ip or "").strip()  # an empty context.ip is no IP
+        first_party = client_id == FIRST_PARTY_CLIENT_ID
         return _Keys(
             account=self._digest(ThrottleScope.ACCOUNT, account_key),
             ip=self._digest(ThrottleScope.IP, _network_of(ip).encode()) if ip else None,
-            client=self._digest(ThrottleScope.CLIENT, client_id.encode()),
+            client=None if first_party else self._digest(ThrottleScope.CLIENT, client_id.encode()),
         )
 
     def _digest(self, scope: ThrottleScope, value: bytes) -> bytes:

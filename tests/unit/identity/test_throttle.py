@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.errors import Unavailable
 from privacy_service.crypto import InvalidKeyMaterial
+from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCredentials, TooManyAttempts
 from privacy_service.identity.models import LoginFailure, LoginHold
 from privacy_service.identity.throttle import (
@@ -319,6 +320,22 @@ def test_the_client_limit_counts_failures_of_every_account_and_ip(throttle_for: 
     with pytest.raises(TooManyAttempts):
         throttle.check(account_key=b"account-new", ip="192.0.2.1", client_id=CLIENT)
     throttle.check(account_key=b"account-new", ip="192.0.2.1", client_id="another-shop")
+
+
+def test_the_pages_own_sign_ins_count_per_account_and_address_never_per_client(
+    throttle_for: MakeThrottle, session: Session
+) -> None:
+    throttle = throttle_for(dataclasses.replace(DEFAULTS, per_client=Window(limit=2, seconds=900)))
+    for number in range(5):  # spread over many addresses, as a botnet would
+        fail(
+            throttle,
+            account=f"account-{number}".encode(),
+            ip=f"198.51.100.{number}",
+            client=FIRST_PARTY_CLIENT_ID,
+        )
+
+    throttle.check(account_key=b"a customer", ip="192.0.2.1", client_id=FIRST_PARTY_CLIENT_ID)
+    assert "client" not in session.scalars(select(LoginFailure.scope)).all()
 
 
 def test_a_login_without_an_ip_counts_against_the_account_and_the_client_only(
