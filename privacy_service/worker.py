@@ -20,6 +20,7 @@ from privacy_service.audit.jobs import seal_events_job, write_checkpoint_job
 from privacy_service.audit.witness import FileWitness
 from privacy_service.core.config import Settings
 from privacy_service.crypto import KeyProvider
+from privacy_service.dsr import receipts
 from privacy_service.dsr.fanout import FanOut
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.jobs import (
@@ -28,7 +29,7 @@ from privacy_service.dsr.jobs import (
     journal_erasures_job,
     purge_exports_job,
 )
-from privacy_service.identity import revocation, throttle
+from privacy_service.identity import browser_sessions, revocation, throttle
 from privacy_service.work import Work, Workplace
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,19 @@ def _purge_revoked_tokens(work: Work) -> None:
     revocation.purge_expired(work)
 
 
+def _browser_session_purge(settings: Settings) -> JobFunction:
+    def purge(work: Work) -> None:
+        browser_sessions.purge_expired(
+            work, idle=settings.web_session_idle, lifetime=settings.web_session_lifetime
+        )
+
+    return purge
+
+
+def _purge_receipts(work: Work) -> None:
+    receipts.purge_expired_receipts(work)
+
+
 def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | None = None) -> list[Job]:
     """The jobs every worker runs; each capability adds its own here."""
     cadence = CheckpointCadence(
@@ -76,6 +90,7 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
         ),
         Job(name="purge_login_failures", run=_purge_login_failures, every_seconds=300),
         Job(name="purge_revoked_tokens", run=_purge_revoked_tokens, every_seconds=300),
+        Job(name="purge_browser_sessions", run=_browser_session_purge(settings), every_seconds=300),
     ]
     if fanout is not None:
         fulfilment = fanout.fulfilment
@@ -91,6 +106,7 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
                 name="erasure_journal", run=journal_erasures_job(fulfilment.erasure_journal), every_seconds=5
             ),
             Job(name="purge_exports", run=purge_exports_job(), every_seconds=300),
+            Job(name="purge_receipts", run=_purge_receipts, every_seconds=300),
         ]
     return jobs
 

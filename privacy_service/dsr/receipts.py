@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.dsr.errors import RequestNotFound
@@ -53,3 +53,10 @@ def request_by_receipt(
     if found is None:
         raise RequestNotFound()
     return found
+
+
+def purge_expired_receipts(work: Work) -> int:
+    """Delete the receipts past their lifetime; return how many. For the worker."""
+    result = work.session.execute(delete(RequestReceipt).where(RequestReceipt.expires_at <= work.clock.now()))
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, or_, select
 
 from privacy_service.core.ids import new_id
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
@@ -174,3 +174,18 @@ _INSERT_BROWSER_SESSION: Final = InsertAtCommit(
     BrowserSession,
     columns=("id", "token_digest", "session_id", "area", "created_at", "last_seen_at", "second_factor_at"),
 )
+
+
+def purge_expired(work: Work, *, idle: timedelta, lifetime: timedelta) -> int:
+    """Delete the browser sessions that can no longer be used, timed out or idle; return how many.
+
+    ``signed_in`` refuses them anyway: this only keeps the table to the live ones. For the worker.
+    """
+    now = work.clock.now()
+    result = work.session.execute(
+        delete(BrowserSession).where(
+            or_(BrowserSession.last_seen_at < now - idle, BrowserSession.created_at < now - lifetime)
+        )
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount

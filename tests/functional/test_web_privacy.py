@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit.models import AuditEvent
-from privacy_service.identity import clients
+from privacy_service.dsr import receipts
+from privacy_service.identity import browser_sessions, clients
 from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.models import BrowserSession, LoginFailure, UserSession
 from privacy_service.work import Workplace
@@ -395,3 +396,21 @@ def test_the_pages_own_client_is_no_shops_and_cannot_be_changed_or_used(
             "/oauth/token", data={"grant_type": "client_credentials"}, auth=(FIRST_PARTY_CLIENT_ID, secret)
         )
         assert token.status_code == 401
+
+
+def test_the_worker_forgets_timed_out_sessions_and_expired_receipts(
+    client: TestClient, browser: Browser, api: Api, customer: Customer, workplace: Workplace, session: Session
+) -> None:
+    browser.sign_in(customer.email, customer.password)
+    browser.post("/requests", {"type": "erasure", "confirm": "yes"}, from_page="/requests/new/erasure")
+    idle, lifetime = timedelta(minutes=30), timedelta(hours=12)
+    with workplace.open() as work:
+        assert browser_sessions.purge_expired(work, idle=idle, lifetime=lifetime) == 0  # still live
+        assert receipts.purge_expired_receipts(work) == 0
+    api.clock.advance(timedelta(minutes=31))
+    with workplace.open() as work:
+        assert browser_sessions.purge_expired(work, idle=idle, lifetime=lifetime) == 1
+    assert session.scalar(select(func.count()).select_from(BrowserSession)) == 0
+    api.clock.advance(receipts.RECEIPT_LIFETIME)
+    with workplace.open() as work:
+        assert receipts.purge_expired_receipts(work) == 1
