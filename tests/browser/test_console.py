@@ -139,6 +139,11 @@ def test_an_officer_rejects_verifies_and_finds_the_altered_event(
     )
     look(page, screenshots, "console-verify")
 
+    page.goto("/console/requests?lang=de")  # the console in German
+    page.get_by_role("heading", name="Anträge").wait_for()
+    look(page, screenshots, "console-requests-de")
+    page.goto("/console/requests?lang=en")
+
     # A form posted from elsewhere, without the page's CSRF token, is refused and changes nothing.
     forged = page.request.post(server.url + "/console/audit/verify", form={"csrf_token": "forged"})
     assert forged.status == 403

@@ -130,6 +130,14 @@ def test_a_customer_erases_their_data_and_sees_what_was_kept(
         assert "Lovelace" in page.content()
         look(page, screenshots, "privacy-overview")
 
+        page.get_by_role("link", name="Sign-in and security").click()
+        page.get_by_role("heading", name="Where you are signed in").wait_for()
+        look(page, screenshots, "privacy-security")
+        page.goto("/privacy/requests/01J0000000000000000000000")  # no such request: the error page
+        assert "Not found" in page.inner_text("main")
+        look(page, screenshots, "privacy-not-found")
+        page.goto("/privacy/")
+
         page.get_by_role("link", name="Erase my data").click()
         page.get_by_role("heading", name="Erase my data").wait_for()
         assert "orders" in page.inner_text("main")  # the system that will be asked, and what it must keep
