@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from privacy_service.core.errors import DomainError
 from privacy_service.identity import login
-from privacy_service.identity.browser_sessions import open_browser_session
+from privacy_service.identity.browser_sessions import forget_browser_session, open_browser_session
 from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
 from privacy_service.identity.login import LoginAttempt, LoginResult, TokenPair
@@ -108,6 +108,8 @@ def sign_out(visitor: Visitor) -> Response:
         assert principal.session_id is not None
         with visitor.work() as work:
             revoke_session(work, user_id=principal.id, session_id=principal.session_id)
+            if visitor.session_token is not None:
+                forget_browser_session(work, digests=visitor.credentials.digests, token=visitor.session_token)
     response = visitor.redirect("/sign-in")
     visitor.end_session(response)
     return response

@@ -181,6 +181,7 @@ def test_sign_out_ends_the_session_on_the_server(
         session.scalar(select(func.count()).select_from(UserSession).where(UserSession.revoked_at.is_(None)))
         == 0
     )
+    assert session.scalar(select(func.count()).select_from(BrowserSession)) == 0  # and its row is gone
     browser.http.cookies.set(SESSION_COOKIE, stolen)  # a copy kept from before the sign-out
     assert browser.get("/").status_code == 303
 
