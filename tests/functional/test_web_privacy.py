@@ -415,3 +415,23 @@ def test_the_worker_forgets_timed_out_sessions_and_expired_receipts(
     api.clock.advance(receipts.RECEIPT_LIFETIME)
     with workplace.open() as work:
         assert receipts.purge_expired_receipts(work) == 1
+
+
+def test_a_customer_downloads_the_copy_of_their_data_until_it_expires(
+    browser: Browser, api: Api, customer: Customer, dsr: DsrDriver
+) -> None:
+    browser.sign_in(customer.email, customer.password)
+    filed = browser.post("/requests", {"type": "access"}, from_page="/requests/new/access")
+    request_path = filed.headers["location"].removeprefix("/privacy")
+    dsr.close()  # no downstream system: the request completes and its bundle is built
+    page = browser.get(request_path)
+    assert "Download my data" in text_of(page)
+    bundle = browser.get(request_path + "/export")
+    assert bundle.status_code == 200
+    assert bundle.headers["content-type"] == "application/zip"
+    assert bundle.content.startswith(b"PK")
+    assert "attachment" in bundle.headers["content-disposition"]
+    api.clock.advance(timedelta(days=60))
+    browser.sign_in(customer.email, customer.password)
+    assert browser.get(request_path + "/export").status_code == 410
+    assert "Download my data" not in text_of(browser.get(request_path))
