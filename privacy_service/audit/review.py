@@ -8,6 +8,8 @@ personal data), so who looked at what stays on the record too.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,12 @@ from privacy_service.audit import recorder
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.audit.canonical import format_instant
 from privacy_service.audit.checkpoints import CheckpointCadence, public_keys
-from privacy_service.audit.queries import EventView
-from privacy_service.audit.schemas import AuditEventItem, PartyRef
+from privacy_service.audit.queries import EventFilter, EventView, iter_events
+from privacy_service.audit.schemas import AuditEventItem, ExportFormat, PartyRef, csv_lines, jsonl_lines
 from privacy_service.audit.verify import VerificationReport, verify_chain
 from privacy_service.audit.witness import FileWitness
 from privacy_service.core.config import Settings
-from privacy_service.work import Work
+from privacy_service.work import Work, Workplace
 
 AUDIT_TRAIL = Party(type=PartyType.AUDIT_TRAIL, id="audit")
 
@@ -54,6 +56,26 @@ def event_item(view: EventView) -> AuditEventItem:
         details=view.details,
         details_state=view.details_state,
     )
+
+
+def export_filename(at: datetime, export_format: ExportFormat) -> str:
+    """The export's file name, stamped with when it was asked for."""
+    return f"audit-events-{at.strftime('%Y%m%dT%H%M%SZ')}.{export_format.value}"
+
+
+def exported_events(
+    workplace: Workplace, *, filters: EventFilter, export_format: ExportFormat
+) -> Iterator[bytes]:
+    """Every matching event, encoded, read in batches in a unit of work of its own: the reader's has
+    committed (with its ``audit_read``) before the first byte is streamed."""
+    encode = jsonl_lines if export_format is ExportFormat.JSONL else csv_lines
+
+    def items() -> Iterator[AuditEventItem]:
+        with workplace.open() as work:
+            for view in iter_events(work, filters=filters):
+                yield event_item(view)
+
+    return encode(items())
 
 
 def verify_trail(work: Work, *, settings: Settings, reader: Party) -> VerificationReport:

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -121,6 +122,17 @@ def _csv_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+EXPORT_MEDIA_TYPES = {
+    ExportFormat.JSONL: "application/jsonl",
+    ExportFormat.CSV: "text/csv; charset=utf-8; header=present",
+}
 
 
 def jsonl_lines(items: Iterable[AuditEventItem]) -> Iterator[bytes]:

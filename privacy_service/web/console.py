@@ -10,7 +10,6 @@ what the first one does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Annotated, TypeVar
@@ -25,11 +24,16 @@ from privacy_service.audit.queries import (
     PartyFilter,
     event_cursor,
     event_position,
-    iter_events,
     list_events,
 )
-from privacy_service.audit.review import event_item, record_read, verify_trail
-from privacy_service.audit.schemas import AuditEventItem, csv_lines
+from privacy_service.audit.review import (
+    event_item,
+    export_filename,
+    exported_events,
+    record_read,
+    verify_trail,
+)
+from privacy_service.audit.schemas import EXPORT_MEDIA_TYPES, ExportFormat
 from privacy_service.core.cursors import InvalidCursor, decode_cursor, encode_cursor
 from privacy_service.core.errors import DomainError
 from privacy_service.dsr import service as dsr
@@ -261,16 +265,10 @@ def export_audit_trail(visitor: PageVisitor, filters: EventFilters) -> Streaming
     officer = _officer(visitor)
     with visitor.work() as work:
         record_read(work, reader=officer.party, endpoint="export", format="csv", filters=filters.to_json())
-        filename = f"audit-events-{work.clock.now().strftime('%Y%m%dT%H%M%SZ')}.csv"
-
-    def rows() -> Iterator[AuditEventItem]:
-        with visitor.work() as work:
-            for view in iter_events(work, filters=filters):
-                yield event_item(view)
-
+        filename = export_filename(work.clock.now(), ExportFormat.CSV)
     return StreamingResponse(
-        csv_lines(rows()),
-        media_type="text/csv; charset=utf-8; header=present",
+        exported_events(visitor.workplace, filters=filters, export_format=ExportFormat.CSV),
+        media_type=EXPORT_MEDIA_TYPES[ExportFormat.CSV],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

@@ -130,3 +130,17 @@ def test_console_pages_refuse_a_form_from_elsewhere(console: Browser, api: Api, 
     foreign = Browser(console.http, root="/console")  # another browser's token
     token = hidden_fields(foreign.get("/sign-in"))["csrf_token"]
     assert console.post("/audit/verify", {"csrf_token": token}).status_code == 403
+
+
+def test_the_trail_exports_as_csv_with_the_filters_of_the_page(
+    console: Browser, api: Api, officer: Staff
+) -> None:
+    console.sign_in_fully(api, officer.email, officer.password, officer.totp)
+    exported = console.get("/audit/export?action=authn_login_success&actor=&outcome=")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    header, *rows = exported.text.splitlines()
+    assert header.startswith("id,seq,at")
+    assert rows
+    assert all(",authn_login_success," in row for row in rows)

@@ -12,9 +12,7 @@ transaction, with the filters used (ids and names only, no personal data).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -35,23 +33,26 @@ from privacy_service.audit.queries import (
     checkpoint_number,
     event_cursor,
     event_position,
-    iter_events,
     list_checkpoints,
     list_events,
 )
-from privacy_service.audit.review import event_item, record_read, verify_trail
+from privacy_service.audit.review import (
+    event_item,
+    export_filename,
+    exported_events,
+    record_read,
+    verify_trail,
+)
 from privacy_service.audit.schemas import (
-    AuditEventItem,
+    EXPORT_MEDIA_TYPES,
     AuditEventPage,
     CheckpointItem,
     CheckpointPage,
+    ExportFormat,
     VerificationView,
-    csv_lines,
-    jsonl_lines,
 )
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import Role
-from privacy_service.work import Workplace
 
 router = APIRouter(tags=["audit trail"])
 
@@ -69,17 +70,6 @@ PartyQuery = Annotated[
         description="id, or type:id with a lower-case type",
     ),
 ]
-
-
-class ExportFormat(StrEnum):
-    JSONL = "jsonl"
-    CSV = "csv"
-
-
-_EXPORT_MEDIA_TYPES = {
-    ExportFormat.JSONL: "application/jsonl",
-    ExportFormat.CSV: "text/csv; charset=utf-8; header=present",
-}
 
 
 def _invalid(error: InvalidQuery) -> RequestValidationError:
@@ -183,20 +173,12 @@ def export_audit_events(
 ) -> StreamingResponse:
     # Recorded in the request's transaction, which commits before the first byte is streamed.
     record_read(work, reader=officer.party, endpoint="export", format=format.value, filters=filters.to_json())
-    encode = jsonl_lines if format is ExportFormat.JSONL else csv_lines
-    filename = f"audit-events-{work.clock.now().strftime('%Y%m%dT%H%M%SZ')}.{format.value}"
+    filename = export_filename(work.clock.now(), format)
     return StreamingResponse(
-        encode(_exported(workplace, filters=filters)),
-        media_type=_EXPORT_MEDIA_TYPES[format],
+        exported_events(workplace, filters=filters, export_format=format),
+        media_type=EXPORT_MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _exported(workplace: Workplace, *, filters: EventFilter) -> Iterator[AuditEventItem]:
-    """The export's events, read in batches in a unit of work of its own (the request's has committed)."""
-    with workplace.open() as work:
-        for view in iter_events(work, filters=filters):
-            yield event_item(view)
 
 
 @router.get("/v1/audit/verify", response_model=VerificationView, summary="Verify the whole hash chain")
