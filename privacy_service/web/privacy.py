@@ -131,7 +131,7 @@ def file_request(
                     throttle=visitor.credentials.throttle(work),
                     user_id=me.id,
                     client_id=me.client_id,
-                    ip=visitor.request.client.host if visitor.request.client else None,
+                    ip=visitor.ip,
                     code=code.strip(),
                 )
             filed_id = dsr.file_request(

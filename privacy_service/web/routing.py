@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import request_id_var
 from privacy_service.identity.errors import NotAuthenticated
-from privacy_service.web.visitors import WebArea, visitor_of
+from privacy_service.web.visitors import Visitor, WebArea, visitor_of
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ def _error_page(
     request: Request, where: WebArea, *, status: int, code: str, retry_after: int | None
 ) -> Response:
     log.info("page refused: %s %s", status, code)
-    visitor = visitor_of(request, where)
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    # The visitor the route's dependency resolved, if it got that far: their session is not looked up twice.
+    visitor: Visitor = getattr(request.state, "visitor", None) or visitor_of(request, where)
     response = visitor.page("error.html", status_code=status, code=code, request_id=request_id_var.get())
-    if headers:
-        response.headers.update(headers)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response

@@ -53,7 +53,7 @@ async def check_password(visitor: Visitor, *, email: str, password: str, admit: 
         email=email,
         password=password,
         client_id=FIRST_PARTY_CLIENT_ID,
-        ip=request.client.host if request.client else None,
+        ip=visitor.ip,
         user_agent=request.headers.get("user-agent"),
     )
     try:
@@ -89,7 +89,7 @@ def check_code(visitor: Visitor, *, mfa_token: str, code: str, admit: Admission)
                 client_id=FIRST_PARTY_CLIENT_ID,
                 mfa_token=mfa_token,
                 code=code.strip(),
-                ip=request.client.host if request.client else None,
+                ip=visitor.ip,
                 user_agent=request.headers.get("user-agent"),
             )
             token = _admitted(work, visitor, admit, user_id, tokens, (AuthMethod.PASSWORD, AuthMethod.OTP))

@@ -58,20 +58,21 @@ class WebArea:
     root: str
     languages: tuple[str, ...]
 
-    def cookie_name(self, *, secure: bool) -> str:
-        return f"{'__Host-' if secure else ''}ps_{self.area.value}"
+    @property
+    def cookie(self) -> str:
+        """The name of the area's session cookie (``cookie_name`` adds the prefix over TLS)."""
+        return f"ps_{self.area.value}"
 
 
 PRIVACY = WebArea(area=Area.PRIVACY, root="/privacy", languages=PRIVACY_LANGUAGES)
 CONSOLE = WebArea(area=Area.CONSOLE, root="/console", languages=CONSOLE_LANGUAGES)
+PRESESSION_COOKIE = "ps_presession"
+RECEIPT_COOKIE = "ps_receipt"
 
 
-def presession_cookie_name(*, secure: bool) -> str:
-    return f"{'__Host-' if secure else ''}ps_presession"
-
-
-def receipt_cookie_name(*, secure: bool) -> str:
-    return f"{'__Host-' if secure else ''}ps_receipt"
+def cookie_name(name: str, *, secure: bool) -> str:
+    """``name`` with the ``__Host-`` prefix over TLS: ``Secure``, ``Path=/``, no ``Domain``."""
+    return f"__Host-{name}" if secure else name
 
 
 @dataclass
@@ -140,14 +141,8 @@ class Visitor:
     def finish(self, response: Response) -> None:
         """Set the cookies this request made: a new pre-session, the chosen language."""
         if self.new_presession and self.presession_token is not None:
-            response.set_cookie(
-                presession_cookie_name(secure=self.secure),
-                self.presession_token,
-                max_age=PRESESSION_MAX_AGE_SECONDS,
-                path="/",
-                secure=self.secure,
-                httponly=True,
-                samesite="lax",
+            self._set_cookie(
+                response, PRESESSION_COOKIE, self.presession_token, max_age=PRESESSION_MAX_AGE_SECONDS
             )
         chosen = self.request.query_params.get("lang")
         if chosen in self.where.languages:
@@ -157,9 +152,18 @@ class Visitor:
 
     def start_session(self, response: Response, token: str) -> None:
         """Hand the browser a new session cookie (a new one at every sign-in: no session fixation)."""
-        response.set_cookie(
-            self.where.cookie_name(secure=self.secure),
-            token,
+        self._set_cookie(response, self.where.cookie, token)
+
+    @property
+    def receipt_token(self) -> str | None:
+        return self._cookie(RECEIPT_COOKIE)
+
+    def give_receipt(self, response: Response, token: str, *, max_age: int) -> None:
+        self._set_cookie(response, RECEIPT_COOKIE, token, max_age=max_age)
+
+    def end_session(self, response: Response) -> None:
+        response.delete_cookie(
+            cookie_name(self.where.cookie, secure=self.secure),
             path="/",
             secure=self.secure,
             httponly=True,
@@ -167,23 +171,19 @@ class Visitor:
         )
 
     @property
-    def receipt_token(self) -> str | None:
-        return self.request.cookies.get(receipt_cookie_name(secure=self.secure))
+    def ip(self) -> str | None:
+        """The visitor's address, as the login throttle counts it (behind a proxy: as uvicorn resolves it)."""
+        return self.request.client.host if self.request.client else None
 
-    def give_receipt(self, response: Response, token: str, *, max_age: int) -> None:
+    def _cookie(self, name: str) -> str | None:
+        return self.request.cookies.get(cookie_name(name, secure=self.secure))
+
+    def _set_cookie(self, response: Response, name: str, value: str, *, max_age: int | None = None) -> None:
+        """A cookie of the service's own: HttpOnly, SameSite=Lax, the whole origin, Secure over TLS."""
         response.set_cookie(
-            receipt_cookie_name(secure=self.secure),
-            token,
+            cookie_name(name, secure=self.secure),
+            value,
             max_age=max_age,
-            path="/",
-            secure=self.secure,
-            httponly=True,
-            samesite="lax",
-        )
-
-    def end_session(self, response: Response) -> None:
-        response.delete_cookie(
-            self.where.cookie_name(secure=self.secure),
             path="/",
             secure=self.secure,
             httponly=True,
@@ -216,8 +216,8 @@ def visitor_of(request: Request, where: WebArea) -> Visitor:
         workplace=state.workplace,
         credentials=state.credentials,
         fulfilment=state.fulfilment,
-        session_token=request.cookies.get(where.cookie_name(secure=secure)),
-        presession_token=request.cookies.get(presession_cookie_name(secure=secure)),
+        session_token=request.cookies.get(cookie_name(where.cookie, secure=secure)),
+        presession_token=request.cookies.get(cookie_name(PRESESSION_COOKIE, secure=secure)),
         session=None,
     )
     if visitor.session_token:
@@ -233,6 +233,7 @@ def visitor_of(request: Request, where: WebArea) -> Visitor:
                 )
         except NotAuthenticated:
             visitor.session = None
+    request.state.visitor = visitor  # for the error page, should the route fail (web/routing.py)
     return visitor
 
 
