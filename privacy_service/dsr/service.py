@@ -198,17 +198,26 @@ def request_view(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> 
     tasks = work.session.scalars(
         select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
     ).all()
-    exports = _live_exports(work, request_ids=[request.id])
+    exports = _live_exports(work, requests=[request])
     return _view(
         work, fulfilment=fulfilment, request=request, tasks=list(tasks), export_until=exports.get(request.id)
     )
 
 
-def _live_exports(work: Work, *, request_ids: list[str]) -> dict[str, datetime]:
+def _live_exports(work: Work, *, requests: list[DsrRequest]) -> dict[str, datetime]:
     """When the downloadable bundle of each of these requests expires, for those that have one.
 
-    Reads the expiry only: the bundles themselves (encrypted ZIPs) stay in the database.
+    Only a completed access request can have one: for no such request, nothing is read. Reads the
+    expiry only: the bundles themselves (encrypted ZIPs) stay in the database.
     """
+    request_ids = [
+        request.id
+        for request in requests
+        if RequestType(request.type) is RequestType.ACCESS
+        and RequestStatus(request.status) in {RequestStatus.COMPLETED, RequestStatus.PARTIALLY_COMPLETED}
+    ]
+    if not request_ids:
+        return {}
     rows = work.session.execute(
         select(DsrExport.request_id, DsrExport.expires_at).where(
             DsrExport.request_id.in_(request_ids),
@@ -236,7 +245,7 @@ def _view(
             at=request.decided_at,
         )
     export = None
-    if export_until is not None and status in {RequestStatus.COMPLETED, RequestStatus.PARTIALLY_COMPLETED}:
+    if export_until is not None:
         export = ExportLink(
             url=f"{fulfilment.public_url}/v1/dsr/{request.id}/export", expires_at=export_until
         )
@@ -327,9 +336,7 @@ def list_requests(
             select(DsrTask).where(DsrTask.request_id.in_(list(tasks_by_request))).order_by(DsrTask.system)
         ):
             tasks_by_request[task.request_id].append(task)
-    exports = _live_exports(
-        work, request_ids=[row.id for row in rows if RequestType(row.type) is RequestType.ACCESS]
-    )
+    exports = _live_exports(work, requests=rows)
     views = [
         _view(
             work,
