@@ -43,7 +43,6 @@ def upgrade() -> None:
     sa.Column('area', sa.String(length=16), nullable=False),
     sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', UTCDateTime(timezone=True), nullable=False),
-    sa.Column('second_factor_at', UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_browser_sessions_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_browser_sessions')),
     sa.UniqueConstraint('token_digest', name=op.f('uq_browser_sessions_token_digest'))

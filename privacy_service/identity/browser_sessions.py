@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -57,52 +55,34 @@ class Area(StrEnum):
     PRIVACY = "privacy"
 
 
-@dataclass(frozen=True)
-class OpenedBrowserSession:
-    """A new browser session; its cookie value exists only here and in the browser."""
+def open_browser_session(work: Work, *, digests: OpaqueTokenDigests, tokens: TokenPair, area: Area) -> str:
+    """Hold the identity session a login just opened (``tokens``) in a new browser cookie; its value.
 
-    id: str
-    token: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """Who holds a browser session, as the routes need them."""
-
-    principal: Principal
-    browser_session_id: str
-    second_factor_at: datetime | None
-
-
-def open_browser_session(
-    work: Work, *, digests: OpaqueTokenDigests, tokens: TokenPair, amr: Sequence[AuthMethod], area: Area
-) -> OpenedBrowserSession:
-    """Hold the identity session a login just opened (``tokens``) in a new browser cookie.
+    The value exists only here and in the browser: the table keeps its keyed digest.
 
     The login's session row is written with the COMMIT (``identity.sessions.start_session``), so this
     row, which refers to it, is written there too, after it.
     """
     now = work.clock.now()
-    token, browser_session_id = new_opaque_token(), new_id()
+    token = new_opaque_token()
     work.insert_at_commit(
         _INSERT_BROWSER_SESSION,
         {
-            "id": browser_session_id,
+            "id": new_id(),
             "token_digest": digests.digest(token, kind=BROWSER_SESSION_KIND),
             "session_id": tokens.session_id,
             "area": area.value,
             "created_at": now,
             "last_seen_at": now,
-            "second_factor_at": now if AuthMethod.OTP in amr else None,
         },
     )
-    return OpenedBrowserSession(id=browser_session_id, token=token)
+    return token
 
 
 def signed_in(
     work: Work, *, digests: OpaqueTokenDigests, token: str, area: Area, idle: timedelta, lifetime: timedelta
-) -> SignedIn:
-    """The person holding the cookie ``token`` in ``area``; ``NotAuthenticated`` if it names no live session.
+) -> Principal:
+    """Who holds the cookie ``token`` in ``area``, as the API's caller; ``NotAuthenticated`` if no one.
 
     A session idle for longer than ``idle``, or older than ``lifetime`` (the absolute timeout), is
     deleted here, so it cannot come back.
@@ -131,16 +111,13 @@ def signed_in(
     if now - browser.last_seen_at >= SEEN_RESOLUTION:
         browser.last_seen_at = now
         user_session.last_used_at = now
-    principal = Principal(
+    return Principal(
         kind=PrincipalKind.USER,
         id=user.id,
         client_id=user_session.client_id,
         roles=roles_of(user),
         amr=frozenset(AuthMethod(method) for method in user_session.amr.split()),
         session_id=user_session.id,
-    )
-    return SignedIn(
-        principal=principal, browser_session_id=browser.id, second_factor_at=browser.second_factor_at
     )
 
 
@@ -172,7 +149,7 @@ def check_csrf(digests: OpaqueTokenDigests, *, binding: str | None, sent: str | 
 
 _INSERT_BROWSER_SESSION: Final = InsertAtCommit(
     BrowserSession,
-    columns=("id", "token_digest", "session_id", "area", "created_at", "last_seen_at", "second_factor_at"),
+    columns=("id", "token_digest", "session_id", "area", "created_at", "last_seen_at"),
 )
 
 

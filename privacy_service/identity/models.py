@@ -112,7 +112,6 @@ class BrowserSession(Base):
     area: Mapped[str] = mapped_column(String(16))  # identity.browser_sessions.Area
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RefreshToken(Base):

@@ -76,7 +76,7 @@ def _staff_with_second_factor(work: Work, user_id: str, amr: tuple[AuthMethod, .
 
 
 def _officer(visitor: Visitor) -> Principal:
-    principal = visitor.signed_in.principal
+    principal = visitor.signed_in
     if Role.COMPLIANCE_OFFICER not in principal.roles:
         raise Forbidden("This page is for compliance officers.")
     return principal
@@ -89,7 +89,7 @@ sign_in.add_sign_in_routes(router, where=CONSOLE, admit=_staff_with_second_facto
 
 @router.get("/")
 def home(visitor: PageVisitor) -> Response:
-    principal = visitor.signed_in.principal
+    principal = visitor.signed_in
     if Role.COMPLIANCE_OFFICER in principal.roles:
         return visitor.redirect("/requests")
     return visitor.page("console/home.html")

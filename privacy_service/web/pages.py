@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -31,7 +30,6 @@ ENVIRONMENT.newstyle_gettext = True  # type: ignore[attr-defined]
 
 
 def render(
-    request: Request,
     template: str,
     *,
     language: Language,
@@ -43,7 +41,6 @@ def render(
 ) -> HTMLResponse:
     """``template`` in ``language``, with the layout's own variables; the pages' headers set."""
     body = ENVIRONMENT.get_template(template).render(
-        request=request,
         lang=language,
         languages=[(tag, LANGUAGE_NAMES[tag]) for tag in languages],
         shop_name=shop_name,

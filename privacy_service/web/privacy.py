@@ -58,7 +58,7 @@ sign_in.add_sign_in_routes(router, where=PRIVACY, admit=_anyone)
 
 @router.get("/")
 def overview(visitor: PageVisitor) -> Response:
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     with visitor.work() as work:
         profile = vault.read_profile(work, subject_id=me.id)
         records = {
@@ -83,7 +83,7 @@ def new_request(visitor: PageVisitor, request_type: RequestType) -> Response:
 def _new_request_page(
     visitor: Visitor, request_type: RequestType, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     with visitor.work() as work:
         profile = vault.read_profile(work, subject_id=me.id)
         has_second_factor = mfa.confirmed_factor(session=work.session, user_id=me.id) is not None
@@ -117,7 +117,7 @@ def file_request(
     confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """File the request. An erasure takes the confirmation box and, where enrolled, a fresh second factor."""
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     if request_type is RequestType.ERASURE and confirm != "yes":
         return visitor.redirect(f"/requests/new/{request_type.value}")
     try:
@@ -162,9 +162,7 @@ def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
 def _followed_request(work: Work, visitor: Visitor, request_id: str) -> DsrRequest:
     if visitor.session is not None:
         try:
-            return dsr.visible_request(
-                session=work.session, principal=visitor.session.principal, request_id=request_id
-            )
+            return dsr.visible_request(session=work.session, principal=visitor.session, request_id=request_id)
         except RequestNotFound:
             if visitor.receipt_token is None:
                 raise
@@ -177,7 +175,7 @@ def _followed_request(work: Work, visitor: Visitor, request_id: str) -> DsrReque
 
 @router.get("/requests/{request_id}/export")
 def download(visitor: PageVisitor, request_id: RequestId) -> Response:
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     with visitor.work() as work:
         content, _bundle = exports.download_export(
             work, fulfilment=visitor.fulfilment, principal=me, request_id=request_id
@@ -198,7 +196,7 @@ def security(visitor: PageVisitor) -> Response:
 
 
 def _security_page(visitor: Visitor, *, status_code: int = 200, error: str | None = None) -> Response:
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     with visitor.work() as work:
         has_second_factor = mfa.confirmed_factor(session=work.session, user_id=me.id) is not None
         sessions = list_sessions(work, user_id=me.id, limit=SESSIONS_SHOWN)
@@ -216,7 +214,7 @@ def _security_page(visitor: Visitor, *, status_code: int = 200, error: str | Non
 @router.post("/security/totp")
 def start_totp(visitor: FormVisitor) -> Response:
     """Show a new TOTP secret as a QR code; it takes effect once confirmed with a first code."""
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     with visitor.work() as work:
         profile = vault.read_profile(work, subject_id=me.id)
         enrolment = mfa.start_totp_enrolment(
@@ -239,7 +237,7 @@ def _enrolment_page(
 
 @router.post("/security/totp/confirm")
 def confirm_totp(visitor: FormVisitor, code: Annotated[str, Form(max_length=64)] = "") -> Response:
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     try:
         with visitor.work() as work:
             codes = mfa.confirm_totp(
@@ -257,7 +255,7 @@ def remove_totp(
     then: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Turn TOTP off with a current code (or a recovery code); ``then=enrol`` sets up a new one at once."""
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     try:
         with visitor.work() as work:
             mfa.disable_totp(
@@ -280,7 +278,7 @@ def end_session(
     visitor: FormVisitor, session_id: Annotated[str, Path(min_length=1, max_length=64)]
 ) -> Response:
     """End one of the customer's sessions; ending this one signs this browser out."""
-    me = visitor.signed_in.principal
+    me = visitor.signed_in
     if session_id == me.session_id:
         return sign_in.sign_out(visitor)
     with visitor.work() as work:

@@ -24,7 +24,6 @@ from privacy_service.identity.browser_sessions import forget_browser_session, op
 from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
 from privacy_service.identity.login import LoginAttempt, LoginResult, TokenPair
-from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import revoke_session
 from privacy_service.web.visitors import Visitor, WebArea, form_poster_in, visitor_in
@@ -102,9 +101,8 @@ def check_code(visitor: Visitor, *, mfa_token: str, code: str, admit: Admission)
 
 def sign_out(visitor: Visitor) -> Response:
     """End the session server-side (its identity session is revoked, so no copy of the cookie works)."""
-    signed = visitor.session
-    if signed is not None:
-        principal: Principal = signed.principal
+    principal = visitor.session
+    if principal is not None:
         assert principal.session_id is not None
         with visitor.work() as work:
             revoke_session(work, user_id=principal.id, session_id=principal.session_id)
@@ -138,10 +136,9 @@ def _admitted(
 ) -> str:
     """The new browser session's cookie, once the area has admitted whoever signed in."""
     admit(work, user_id, amr)
-    opened = open_browser_session(
-        work, digests=visitor.credentials.digests, tokens=tokens, amr=amr, area=visitor.where.area
+    return open_browser_session(
+        work, digests=visitor.credentials.digests, tokens=tokens, area=visitor.where.area
     )
-    return opened.token
 
 
 def _signed_in(visitor: Visitor, token: str) -> Response:

@@ -33,9 +33,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from privacy_service.core.config import Settings
 from privacy_service.crypto.opaque_tokens import new_opaque_token
 from privacy_service.dsr.fulfilment import Fulfilment
-from privacy_service.identity.browser_sessions import Area, SignedIn, check_csrf, csrf_token, signed_in
+from privacy_service.identity.browser_sessions import Area, check_csrf, csrf_token, signed_in
 from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import NotAuthenticated
+from privacy_service.identity.principals import Principal
 from privacy_service.web.i18n import (
     CONSOLE_LANGUAGES,
     LANGUAGE_COOKIE,
@@ -89,11 +90,11 @@ class Visitor:
     fulfilment: Fulfilment
     session_token: str | None
     presession_token: str | None
-    session: SignedIn | None
+    session: Principal | None  # who is signed in, as the API's caller
     new_presession: bool = False
 
     @property
-    def signed_in(self) -> SignedIn:
+    def signed_in(self) -> Principal:
         if self.session is None:
             raise NotAuthenticated("Sign in to continue.")
         return self.session
@@ -117,7 +118,6 @@ class Visitor:
 
     def page(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         response = render(
-            self.request,
             template,
             language=self.language,
             languages=self.where.languages,
