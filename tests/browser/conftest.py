@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 # The real server's database fixtures, shared with the end-to-end tests.
-from tests.e2e.conftest import server_database, service_engine  # noqa: F401
+from tests.e2e.conftest import LiveServer, server_database, service_engine, start_server  # noqa: F401
 
 CHROMIUM = os.environ.get("PRIVACY_TEST_CHROMIUM", "/usr/bin/chromium")
 # As the machine's notes advise: no background traffic to hosts this network cannot reach.
@@ -73,3 +73,11 @@ def screenshots(tmp_path: Path) -> Path:
     directory = Path(os.environ.get("PRIVACY_TEST_SCREENSHOTS") or tmp_path / "screenshots")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+@pytest.fixture
+def server(operator: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
+    """The real server with its worker, on the ``operator`` environment each test module sets up."""
+    live = start_server(operator, tmp_path / "server.log")
+    yield live
+    live.stop()

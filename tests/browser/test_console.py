@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -19,8 +18,11 @@ from sqlalchemy.orm import Session
 
 from privacy_service.audit.models import AuditEvent
 from tests.browser.test_privacy_center import CUSTOMER_PASSWORD, look
-from tests.e2e.conftest import LiveServer, run_cli, service_environment, start_server
-from tests.e2e.test_dsr_server import cli_json, client_headers
+from tests.e2e.conftest import LiveServer, run_cli, service_environment
+from tests.e2e.test_dsr_server import (
+    cli_json,
+    client_headers,
+)
 from tests.unit.audit.tampering import drop_guards, set_columns
 
 pytestmark = pytest.mark.e2e
@@ -46,13 +48,6 @@ def operator(tmp_path: Path, server_database: str) -> dict[str, str]:
     )
     assert run_cli("migrate", env=env).returncode == 0
     return env
-
-
-@pytest.fixture
-def server(operator: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
-    live = start_server(operator, tmp_path / "server.log")  # with its worker, which seals the trail
-    yield live
-    live.stop()
 
 
 def sign_in(page: Any, totp: pyotp.TOTP) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,13 @@ import httpx
 import pyotp
 import pytest
 
-from tests.e2e.conftest import LiveServer, run_cli, service_environment, start_server
-from tests.e2e.test_dsr_server import admin_headers, bearer, cli_json, client_headers
+from tests.e2e.conftest import LiveServer, run_cli, service_environment
+from tests.e2e.test_dsr_server import (
+    admin_headers,
+    bearer,
+    cli_json,
+    client_headers,
+)
 from tests.support.downstream import FakeDownstream
 
 pytestmark = pytest.mark.e2e
@@ -39,13 +43,6 @@ def operator(tmp_path: Path, server_database: str) -> dict[str, str]:
     )
     assert run_cli("migrate", env=env).returncode == 0
     return env
-
-
-@pytest.fixture
-def server(operator: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
-    live = start_server(operator, tmp_path / "server.log")  # with its worker
-    yield live
-    live.stop()
 
 
 def assert_accessible(page: Any) -> None:
