@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from privacy_service.audit import recorder as audit
-from privacy_service.audit.actions import SYSTEM, Action, Outcome, user_party
+from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, user_party
 from privacy_service.crypto import InvalidCode as CryptoInvalidCode
 from privacy_service.crypto import ReplayedCode as CryptoReplayedCode
 from privacy_service.crypto import totp
@@ -178,18 +178,24 @@ def _burn_recovery_code(work: Work, *, recovery: RecoveryCodes, user_id: str, co
 
 
 def enrol_confirmed_totp(
-    work: Work, *, recovery: RecoveryCodes, user_id: str, account_name: str, issuer: str
+    work: Work,
+    *,
+    recovery: RecoveryCodes,
+    user_id: str,
+    account_name: str,
+    issuer: str,
+    actor: Party = SYSTEM,
 ) -> tuple[TotpEnrolment, list[str]]:
-    """Enrol TOTP already confirmed (bootstrap of staff by an operator at the console); return the codes too.
+    """Enrol TOTP already confirmed (staff, by an operator or an admin); return the recovery codes too.
 
-    The operator hands the ``otpauth://`` URI to the staff member, who loads it
+    ``actor`` hands the ``otpauth://`` URI to the staff member, who loads it
     into an authenticator; there is no first code to confirm with here.
     """
     enrolment = start_totp_enrolment(work, user_id=user_id, account_name=account_name, issuer=issuer)
     factor = work.session.get_one(TotpFactor, user_id)
     factor.confirmed_at = work.clock.now()
     audit.record(
-        work, actor=SYSTEM, action=Action.MFA_ENABLE, target=user_party(user_id), outcome=Outcome.SUCCESS
+        work, actor=actor, action=Action.MFA_ENABLE, target=user_party(user_id), outcome=Outcome.SUCCESS
     )
     return enrolment, issue_recovery_codes(session=work.session, recovery=recovery, user_id=user_id)
 

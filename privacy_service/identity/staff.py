@@ -63,11 +63,12 @@ def create_staff(
     password: str,
     roles: Iterable[Role],
     with_totp: bool = True,
+    actor: Party = SYSTEM,
 ) -> StaffAccount:
     """Register a staff user (staff password rules) and, unless told otherwise, enrol TOTP confirmed.
 
     Staff cannot use staff endpoints without a second factor, so the operator's
-    console (``privacy-service admin create``) enrols it at once.
+    command (``privacy-service admin create``) and the console's staff page enrol it at once.
     """
     user = accounts.register_user(
         work,
@@ -76,6 +77,7 @@ def create_staff(
         email=email,
         password=password,
         roles=roles,
+        actor=actor,
     )
     if not with_totp:
         return StaffAccount(user_id=user.id, enrolment=None, recovery_codes=[])
@@ -85,6 +87,7 @@ def create_staff(
         user_id=user.id,
         account_name=email,
         issuer=credentials.totp_issuer,
+        actor=actor,
     )
     return StaffAccount(user_id=user.id, enrolment=enrolment, recovery_codes=codes)
 
@@ -184,6 +187,7 @@ def reset_staff_mfa(work: Work, *, credentials: Credentials, user: User, actor: 
         user_id=user.id,
         account_name=email,
         issuer=credentials.totp_issuer,
+        actor=actor,
     )
     return MfaReset(enrolment=enrolment, recovery_codes=codes, sessions_revoked=ended)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from privacy_service.web import branding, console, privacy
+from privacy_service.web import admin, branding, console, privacy, systems
 
 STATIC_DIR = Path(__file__).parent / "static"
 ASSETS_ROOT = "/assets"
@@ -24,5 +24,7 @@ def install_web(app: FastAPI) -> None:
     """Serve the pages and their static files from ``app``; none of it is in the OpenAPI document."""
     app.include_router(privacy.router)
     app.include_router(console.router)
+    app.include_router(systems.router)
+    app.include_router(admin.router)
     app.include_router(branding.router)
     app.mount(ASSETS_ROOT, StaticFiles(directory=STATIC_DIR, follow_symlink=False), name="assets")

@@ -38,16 +38,12 @@ from privacy_service.core.cursors import InvalidCursor, decode_cursor, encode_cu
 from privacy_service.core.errors import DomainError
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.states import RejectionReason, RequestStatus
-from privacy_service.identity.accounts import roles_of
-from privacy_service.identity.errors import Forbidden, StaffOnly
-from privacy_service.identity.models import User
-from privacy_service.identity.principals import Principal
-from privacy_service.identity.scopes import AuthMethod, Role
+from privacy_service.identity.scopes import Role
 from privacy_service.policy import RequestType
 from privacy_service.web import sign_in
 from privacy_service.web.routing import page_route
-from privacy_service.web.visitors import CONSOLE, Visitor, form_poster_in, visitor_in
-from privacy_service.work import Work
+from privacy_service.web.staff import FormVisitor, PageVisitor, admit_staff, as_officer, as_staff
+from privacy_service.web.visitors import CONSOLE
 
 router = APIRouter(prefix=CONSOLE.root, route_class=page_route(CONSOLE), include_in_schema=False)
 
@@ -65,31 +61,15 @@ class InvalidFilter(DomainError):
     title = "A filter could not be read"
 
 
-PageVisitor = Annotated[Visitor, Depends(visitor_in(CONSOLE))]
-FormVisitor = Annotated[Visitor, Depends(form_poster_in(CONSOLE))]
-
-
-def _staff_with_second_factor(work: Work, user_id: str, amr: tuple[AuthMethod, ...]) -> None:
-    """Who the console admits: staff, signed in with their second factor."""
-    if AuthMethod.OTP not in amr or not roles_of(work.session.get_one(User, user_id)):
-        raise StaffOnly()
-
-
-def _officer(visitor: Visitor) -> Principal:
-    principal = visitor.signed_in
-    if Role.COMPLIANCE_OFFICER not in principal.roles:
-        raise Forbidden("This page is for compliance officers.")
-    return principal
-
-
 # -- signing in and out ------------------------------------------------------------------------------
 
-sign_in.add_sign_in_routes(router, where=CONSOLE, admit=_staff_with_second_factor)
+sign_in.add_sign_in_routes(router, where=CONSOLE, admit=admit_staff)
 
 
 @router.get("/")
 def home(visitor: PageVisitor) -> Response:
-    principal = visitor.signed_in
+    """An officer's work starts at the queue; an admin's at the console's map of their pages."""
+    principal = as_staff(visitor)
     if Role.COMPLIANCE_OFFICER in principal.roles:
         return visitor.redirect("/requests")
     return visitor.page("console/home.html")
@@ -110,7 +90,7 @@ def request_queue(
 
     The filter form sends every field, blank for "any": a blank is no filter.
     """
-    _officer(visitor)
+    as_officer(visitor)
     try:
         after = None if not cursor else decode_cursor(cursor)
     except InvalidCursor:
@@ -146,7 +126,7 @@ def _days_left(due_at: datetime, now: datetime) -> int:
 
 @router.get("/requests/{request_id}")
 def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
-    officer = _officer(visitor)
+    officer = as_officer(visitor)
     with visitor.work() as work:
         found = dsr.visible_request(session=work.session, principal=officer, request_id=request_id)
         view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
@@ -162,7 +142,7 @@ def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
 
 @router.post("/requests/{request_id}/approve")
 def approve(visitor: FormVisitor, request_id: RequestId) -> Response:
-    officer = _officer(visitor)
+    officer = as_officer(visitor)
     with visitor.work() as work:
         dsr.approve_request(work, fulfilment=visitor.fulfilment, officer=officer, request_id=request_id)
     return visitor.redirect(f"/requests/{request_id}")
@@ -175,7 +155,7 @@ def reject(
     reason: Annotated[RejectionReason, Form()],
     detail: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    officer = _officer(visitor)
+    officer = as_officer(visitor)
     with visitor.work() as work:
         dsr.reject_request(
             work,
@@ -240,7 +220,7 @@ EventFilters = Annotated[EventFilter, Depends(_event_filter)]
 def audit_trail(
     visitor: PageVisitor, filters: EventFilters, request: Request, cursor: Text = None
 ) -> Response:
-    officer = _officer(visitor)
+    officer = as_officer(visitor)
     try:
         after = None if not cursor else event_position(cursor)
     except InvalidQuery:
@@ -262,7 +242,7 @@ def audit_trail(
 @router.get("/audit/export")
 def export_audit_trail(visitor: PageVisitor, filters: EventFilters) -> StreamingResponse:
     """Every matching event as CSV, streamed; the read is recorded before the first byte."""
-    officer = _officer(visitor)
+    officer = as_officer(visitor)
     with visitor.work() as work:
         record_read(work, reader=officer.party, endpoint="export", format="csv", filters=filters.to_json())
         filename = export_filename(work.clock.now(), ExportFormat.CSV)
@@ -276,7 +256,7 @@ def export_audit_trail(visitor: PageVisitor, filters: EventFilters) -> Streaming
 @router.post("/audit/verify")
 def verify(visitor: FormVisitor) -> Response:
     """Run the chain check now and show its result: the first bad ``seq`` and why, or the last checkpoint."""
-    officer = _officer(visitor)
+    officer = as_officer(visitor)
     with visitor.work() as work:
         report = verify_trail(work, settings=visitor.settings, reader=officer.party)
     return visitor.page("console/verify.html", report=report.to_json())

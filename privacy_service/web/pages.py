@@ -8,12 +8,14 @@ style, so the Content-Security-Policy (``web/headers.py``) can forbid both.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from privacy_service.identity.mfa import TotpEnrolment
 from privacy_service.web.headers import PAGE_HEADERS
 from privacy_service.web.i18n import LANGUAGE_NAMES, Language
 
@@ -51,3 +53,16 @@ def render(
         **context,
     )
     return HTMLResponse(body, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
+
+
+def enrolment_shown(enrolment: TotpEnrolment) -> dict[str, Any]:
+    """What a page shows of a new TOTP key: the QR code, and the key in groups of four to type by hand.
+
+    The QR code is an image the Content-Security-Policy allows (``img-src data:``), not inline markup.
+    """
+    secret = enrolment.secret
+    return {
+        "qr_data_uri": "data:image/svg+xml;base64,"
+        + base64.b64encode(enrolment.qr_svg.encode()).decode("ascii"),
+        "secret_groups": [secret[index : index + 4] for index in range(0, len(secret), 4)],
+    }

@@ -9,7 +9,6 @@ does not exist.
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path
@@ -28,6 +27,7 @@ from privacy_service.identity.sessions import list_sessions, revoke_session
 from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.web import sign_in
+from privacy_service.web.pages import enrolment_shown
 from privacy_service.web.routing import page_route
 from privacy_service.web.visitors import PRIVACY, Visitor, form_poster_in, visitor_in
 from privacy_service.work import Work
@@ -125,15 +125,7 @@ def file_request(
             if request_type is RequestType.ERASURE and mfa.confirmed_factor(
                 session=work.session, user_id=me.id
             ):
-                mfa.verify_second_factor_throttled(
-                    work,
-                    recovery=visitor.credentials.recovery,
-                    throttle=visitor.credentials.throttle(work),
-                    user_id=me.id,
-                    client_id=me.client_id,
-                    ip=visitor.ip,
-                    code=code.strip(),
-                )
+                visitor.confirm_second_factor(work, code)
             filed_id = dsr.file_request(
                 work, fulfilment=visitor.fulfilment, requester=me, request_type=request_type, subject_id=None
             ).id
@@ -226,13 +218,8 @@ def start_totp(visitor: FormVisitor) -> Response:
 def _enrolment_page(
     visitor: Visitor, enrolment: mfa.TotpEnrolment | None, *, status_code: int = 200, error: str | None = None
 ) -> Response:
-    return visitor.page(
-        "privacy/totp_enrol.html",
-        status_code=status_code,
-        qr_data_uri=None if enrolment is None else _svg_data_uri(enrolment.qr_svg),
-        secret_groups=None if enrolment is None else _groups(enrolment.secret),
-        error=error,
-    )
+    shown = {"qr_data_uri": None, "secret_groups": None} if enrolment is None else enrolment_shown(enrolment)
+    return visitor.page("privacy/totp_enrol.html", status_code=status_code, error=error, **shown)
 
 
 @router.post("/security/totp/confirm")
@@ -284,13 +271,3 @@ def end_session(
     with visitor.work() as work:
         revoke_session(work, user_id=me.id, session_id=session_id)
     return visitor.redirect("/security")
-
-
-def _svg_data_uri(svg: str) -> str:
-    """The QR code as an image the Content-Security-Policy allows (``img-src data:``), not inline markup."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
-
-
-def _groups(secret: str) -> list[str]:
-    """The secret in groups of four, as authenticator apps ask to type it."""
-    return [secret[index : index + 4] for index in range(0, len(secret), 4)]

@@ -33,6 +33,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from privacy_service.core.config import Settings
 from privacy_service.crypto.opaque_tokens import new_opaque_token
 from privacy_service.dsr.fulfilment import Fulfilment
+from privacy_service.identity import mfa
 from privacy_service.identity.browser_sessions import Area, check_csrf, csrf_token, signed_in
 from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import NotAuthenticated
@@ -104,6 +105,24 @@ class Visitor:
         """The unit of work of this page's change: it commits before the page is rendered."""
         with self.workplace.open() as work:
             yield work
+
+    def confirm_second_factor(self, work: Work, code: str) -> None:
+        """A fresh code from the signed-in person's second factor (TOTP, or a recovery code), before a change
+        that a stolen session alone must not make: an erasure, a staff action that changes access.
+
+        The check is the login's (``mfa.verify_second_factor_throttled``): a code used once is refused
+        again, and a wrong one counts as a failed attempt of the account. Raises ``InvalidCode``.
+        """
+        me = self.signed_in
+        mfa.verify_second_factor_throttled(
+            work,
+            recovery=self.credentials.recovery,
+            throttle=self.credentials.throttle(work),
+            user_id=me.id,
+            client_id=me.client_id,
+            ip=self.ip,
+            code=code.strip(),
+        )
 
     def csrf_token(self) -> str:
         """The token of the page's forms: bound to the session cookie, or before sign-in, the pre-session."""
