@@ -62,6 +62,12 @@ class Language:
         text = self.translations.gettext(message)
         return text % variables if variables else text
 
+    def pgettext(self, context: str, message: str, **variables: object) -> str:
+        """``message`` as translated where it means something of its own (``context``): a console's
+        request is an officer's *Antrag*, a customer's in the privacy center their *Anfrage*."""
+        text = self.translations.pgettext(context, message)
+        return text % variables if variables else text
+
     def ngettext(self, singular: str, plural: str, n: int, **variables: object) -> str:
         return self.translations.ngettext(singular, plural, n) % {"num": n, **variables}
 

@@ -49,6 +49,7 @@ def render(
         status_code=status_code,
         gettext=language.gettext,
         ngettext=language.ngettext,
+        pgettext=language.pgettext,
         _=language.gettext,
         **context,
     )

@@ -144,3 +144,18 @@ def test_the_trail_exports_as_csv_with_the_filters_of_the_page(
     assert header.startswith("id,seq,at")
     assert rows
     assert all(",authn_login_success," in row for row in rows)
+
+
+def test_the_german_console_names_a_request_as_officers_do(
+    client: TestClient, api: Api, officer: Staff, customer: Customer
+) -> None:
+    """An officer's request is an *Antrag*; the customer's own, in the privacy center, an *Anfrage*."""
+    file_access(client, customer)
+    console = Browser(client, root="/console", headers={"Accept-Language": "de"})
+    console.sign_in_fully(api, officer.email, officer.password, officer.totp)
+    queue = text_of(console.get("/requests"))
+    assert "Anträge" in queue
+    assert "Antrag Art Status" in queue  # the table's header row
+    privacy = Browser(client, headers={"Accept-Language": "de"})
+    privacy.sign_in(customer.email, customer.password)
+    assert "Anfrage Status" in text_of(privacy.get("/"))
