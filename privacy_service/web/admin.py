@@ -57,9 +57,7 @@ def clients_page(visitor: PageVisitor) -> Response:
     return _clients_page(visitor)
 
 
-def _clients_page(
-    visitor: Visitor, *, refusal: Refusal | None = None, shown: dict[str, str] | None = None
-) -> Response:
+def _clients_page(visitor: Visitor, *, refusal: Refusal | None = None) -> Response:
     as_admin(visitor)
     with visitor.work() as work:
         listed = clients.list_clients(session=work.session)
@@ -69,7 +67,6 @@ def _clients_page(
         clients=listed,
         scopes=[scope.value for scope in Scope],
         refusal=refusal,
-        shown=shown,
     )
 
 
