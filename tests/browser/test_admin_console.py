@@ -135,6 +135,8 @@ def test_an_admin_registers_a_client_whose_secret_works_then_rotates_and_disable
 
     page.goto("/console/clients/nope")  # no such client: the console's error page
     assert page.get_by_role("heading", name="Not found").is_visible()
+    assert "There is no such page." in page.inner_text("main")
+    assert page.get_by_role("navigation", name="Staff console").is_visible()  # in the console's frame
     look(page, screenshots, "console-not-found")
     context.close()
 
