@@ -65,6 +65,13 @@ def look(page: Any, screenshots: Path, name: str) -> None:
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
 
 
+def shown_key(page: Any) -> pyotp.TOTP:
+    """The authenticator key a page shows once, as "Key: ABCD EFGH ...", typed in by hand."""
+    match = re.search(r"Key:\s*([A-Z2-7 ]+)", page.inner_text("main"))
+    assert match, "no key on the page"
+    return pyotp.TOTP(match.group(1).replace(" ", ""))
+
+
 def a_customer_with_totp(server: LiveServer, shop: dict[str, str]) -> tuple[pyotp.TOTP, list[str]]:
     """Register a customer and enrol TOTP through the API, confirmed with the previous step's code,
     so the current step is still unused when the browser signs in."""
@@ -89,6 +96,46 @@ def a_customer_with_totp(server: LiveServer, shop: dict[str, str]) -> tuple[pyot
     )
     assert confirmed.status_code == 200, confirmed.text
     return totp, confirmed.json()["recovery_codes"]
+
+
+def test_a_customer_without_a_second_factor_sets_up_an_authenticator_app(
+    chromium: Any, operator: dict[str, str], server: LiveServer, screenshots: Path
+) -> None:
+    shop = client_headers(server, cli_json(operator, "clients", "create", "--name", "shop", "--scopes",
+                                           "users:write"))  # fmt: skip
+    created = httpx.post(
+        server.url + "/v1/users",
+        json={"email": CUSTOMER_EMAIL, "password": CUSTOMER_PASSWORD, "country": "DE"},
+        headers=shop,
+    )
+    assert created.status_code == 201, created.text
+
+    context = chromium.new_context(base_url=server.url, locale="en-GB")
+    page = context.new_page()
+    page.goto("/privacy/sign-in")
+    page.get_by_label("Email").fill(CUSTOMER_EMAIL)
+    page.get_by_label("Password").fill(CUSTOMER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="My data and requests").wait_for()  # no code asked: none is set up
+
+    page.get_by_role("link", name="Sign-in and security").click()
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    page.get_by_role("heading", name="Set up an authenticator app").wait_for()
+    assert page.get_by_role("img", name="QR code with the key of your authenticator account").is_visible()
+    totp = shown_key(page)
+    look(page, screenshots, "privacy-totp-enrol")
+
+    page.get_by_label("Code").fill(totp.now())
+    page.get_by_role("button", name="Turn it on").click()
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+    assert page.locator("ul.codes li").count() >= 8
+    look(page, screenshots, "privacy-recovery-codes")
+
+    page.get_by_role("link", name="Done", exact=True).click()
+    assert "Your account asks for a code from your authenticator app at every sign-in." in page.inner_text(
+        "main"
+    )
+    context.close()
 
 
 def test_a_customer_erases_their_data_and_sees_what_was_kept(
