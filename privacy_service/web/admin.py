@@ -86,8 +86,10 @@ def create_client(
     fields = tuple(
         field for field, missing in (("name", not name.strip()), ("scopes", not granted)) if missing
     )
+    sent = {"name": name, "scopes": [scope.value for scope in granted]}
     if fields:
-        return _clients_page(visitor, refusal=Refusal(code="invalid_client_form", status=422, fields=fields))
+        refusal = Refusal(code="invalid_client_form", status=422, fields=fields, sent=sent)
+        return _clients_page(visitor, refusal=refusal)
     try:
         with visitor.work() as work:
             visitor.confirm_second_factor(work, code)
@@ -95,7 +97,7 @@ def create_client(
                 work, digests=visitor.credentials.digests, name=name.strip(), scopes=granted, actor=me.party
             )
     except DomainError as error:
-        return _clients_page(visitor, refusal=Refusal.of(error))
+        return _clients_page(visitor, refusal=Refusal.of(error, sent=sent))
     return _secret_page(visitor, client_id=registered.client_id, secret=registered.client_secret, new=True)
 
 
@@ -186,8 +188,10 @@ def create_staff(
         granted = sorted({Role(role) for role in roles})
     except ValueError:
         granted = []
+    sent = {"email": email, "roles": [role.value for role in granted]}
     if not granted:
-        return _staff_page(visitor, refusal=Refusal(code="invalid_staff_form", status=422, fields=("roles",)))
+        refusal = Refusal(code="invalid_staff_form", status=422, fields=("roles",), sent=sent)
+        return _staff_page(visitor, refusal=refusal)
     try:
         with visitor.work() as work:
             visitor.confirm_second_factor(work, code)
@@ -200,11 +204,10 @@ def create_staff(
                 actor=me.party,
             )
     except ValidationError as error:
-        return _staff_page(
-            visitor, refusal=Refusal.of_invalid(error, code="invalid_staff_form", form=("email",))
-        )
+        refusal = Refusal.of_invalid(error, code="invalid_staff_form", form=("email",), sent=sent)
+        return _staff_page(visitor, refusal=refusal)
     except DomainError as error:
-        return _staff_page(visitor, refusal=Refusal.of(error))
+        return _staff_page(visitor, refusal=Refusal.of(error, sent=sent))
     assert created.enrolment is not None
     return _enrolment_page(visitor, created.enrolment, created.recovery_codes, new=True)
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -75,7 +75,11 @@ class Language:
         return format_date(value, format="long", locale=self.locale)
 
     def datetime(self, value: datetime) -> str:
-        return format_datetime(value, format="medium", locale=self.locale)
+        """A date and time to the minute, with its zone: the service keeps UTC; its readers are anywhere."""
+        locale = self.locale
+        time = format_time(value, f"{locale.time_formats['short'].pattern} z", tzinfo=UTC, locale=locale)
+        date = format_date(value, "medium", locale=locale)
+        return str(locale.datetime_formats["medium"]).format(time, date)
 
     def number(self, value: int | float) -> str:
         return format_decimal(value, locale=self.locale)

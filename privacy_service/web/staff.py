@@ -9,8 +9,8 @@ see the downstream systems' deliveries, which are operations, not anyone's data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Form
@@ -67,18 +67,22 @@ SecondFactorCode = Annotated[str, Form(max_length=64)]
 @dataclass(frozen=True)
 class Refusal:
     """Why a console form was refused, for the page that shows the form again: a code its template
-    explains (``console/labels.html``), the status to answer with, and the fields at fault, if any."""
+    explains (``console/labels.html``), the status to answer with, the fields at fault, and what the
+    form sent, to fill it in again (never a secret, a password or a code)."""
 
     code: str
     status: int
     fields: tuple[str, ...] = ()
+    sent: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, error: DomainError) -> Refusal:
-        return cls(code=error.code, status=error.status)
+    def of(cls, error: DomainError, *, sent: Mapping[str, object] | None = None) -> Refusal:
+        return cls(code=error.code, status=error.status, sent=sent or {})
 
     @classmethod
-    def of_invalid(cls, error: ValidationError, *, code: str, form: Sequence[str]) -> Refusal:
+    def of_invalid(
+        cls, error: ValidationError, *, code: str, form: Sequence[str], sent: Mapping[str, object]
+    ) -> Refusal:
         """The fields ``error`` names, in the order the form shows them (``form``); never their values."""
         named = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
-        return cls(code=code, status=422, fields=tuple(field for field in form if field in named))
+        return cls(code=code, status=422, fields=tuple(name for name in form if name in named), sent=sent)

@@ -67,6 +67,13 @@ def register(
 ) -> Response:
     """Register a system, its form checked as the API's body is (``SystemRegistration``)."""
     me = as_admin(visitor)
+    sent = {
+        "name": name,
+        "url": url,
+        "request_types": request_types,
+        "categories": categories,
+        "timeout_seconds": timeout_seconds,
+    }
     try:
         body = SystemRegistration.model_validate(
             {
@@ -81,8 +88,10 @@ def register(
             }
         )
     except ValidationError as error:
-        refusal = Refusal.of_invalid(error, code="invalid_system", form=list(SystemRegistration.model_fields))
-        return _systems_page(visitor, refusal=refusal)
+        form = list(SystemRegistration.model_fields)
+        return _systems_page(
+            visitor, refusal=Refusal.of_invalid(error, code="invalid_system", form=form, sent=sent)
+        )
     try:
         with visitor.work() as work:
             visitor.confirm_second_factor(work, code)
@@ -98,7 +107,7 @@ def register(
                 timeout_seconds=body.timeout_seconds or visitor.fulfilment.default_timeout_seconds,
             )
     except DomainError as error:
-        return _systems_page(visitor, refusal=Refusal.of(error))
+        return _systems_page(visitor, refusal=Refusal.of(error, sent=sent))
     return visitor.redirect("/systems")
 
 

@@ -203,6 +203,9 @@ def test_a_staff_account_needs_a_role_and_a_staff_password(console: Browser, api
     )
     assert short.status_code == 422
     assert "too short" in text_of(short)
+    assert 'value="x@example.test"' in short.text  # the form comes back filled in, but for the password
+    assert 'value="admin" checked' in short.text
+    assert "short" not in re.sub(r"too short", "", short.text)
     bad_email = console.post(
         "/staff",
         {
@@ -379,5 +382,6 @@ def test_the_systems_page_shows_recent_deliveries_and_failures(
     page = browser.get("/systems")
     shown = text_of(page)
     assert "1 failing, being retried" in shown
+    assert "Retry scheduled" in shown
     assert f'href="/console/requests/{request_id}"' in page.text
     assert "503" in shown  # the last error, as the delivery saw it
