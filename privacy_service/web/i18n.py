@@ -65,7 +65,7 @@ class Language:
     def pgettext(self, context: str, message: str, **variables: object) -> str:
         """``message`` as translated where it means something of its own (``context``): a console's
         request is an officer's *Antrag*, a customer's in the privacy center their *Anfrage*."""
-        text = self.translations.pgettext(context, message)
+        text = str(self.translations.pgettext(context, message))
         return text % variables if variables else text
 
     def ngettext(self, singular: str, plural: str, n: int, **variables: object) -> str:
