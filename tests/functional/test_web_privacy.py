@@ -380,7 +380,7 @@ def test_the_shops_colour_is_a_stylesheet_of_its_own(client: TestClient) -> None
     assert theme.headers["content-type"].startswith("text/css")
     assert "--accent: #1d4ed8;" in theme.text
     assert client.get("/brand/logo").status_code == 404  # none configured
-    assert '<link rel="stylesheet" href="/brand/theme.css">' in client.get("/privacy/sign-in").text
+    assert '<link rel="stylesheet" href="/brand/theme.css?v=' in client.get("/privacy/sign-in").text
 
 
 def test_the_pages_own_client_is_no_shops_and_cannot_be_changed_or_used(
