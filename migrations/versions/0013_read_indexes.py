@@ -11,6 +11,7 @@ that matched. With ``(action, seq)``, ``(actor_id, seq)`` and
 index. ``(system, id)`` on ``dsr_tasks`` makes "the last tasks of one system"
 a range read (task ids sort by creation time). The figures that keep them,
 their cost on each audit append included, are in benchmarks/README.md.
+Building them holds the trail's appends meanwhile: 2.7 s on a million events.
 """
 
 from __future__ import annotations
