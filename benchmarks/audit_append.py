@@ -497,6 +497,15 @@ _COPY_COLUMNS = (
 )
 
 
+#: One generated event in RARE_EVERY is an officer reading one subject's data: what a filtered page of
+#: the trail looks for (benchmarks/console.py), by its action, its actor or its target, each found
+#: nowhere else in the chain.
+RARE_EVERY = 10_000
+RARE_ACTOR = Party(type=PartyType.USER, id="bench-officer")
+RARE_ACTION = Action.SENSITIVE_READ
+RARE_TARGET = Party(type=PartyType.SUBJECT, id="bench-subject")
+
+
 @dataclass
 class Generated:
     events: int = 0
@@ -507,7 +516,8 @@ class Generated:
 def generate_chain(
     engine: Engine, *, events: int, progress: Callable[[int], None]
 ) -> tuple[Generated, dict[str, bytes]]:
-    """Load ``events`` sealed events and a signed checkpoint every 1,000 of them, as COPY streams."""
+    """Load ``events`` sealed events and a signed checkpoint every 1,000 of them, as COPY streams; one event
+    in ``RARE_EVERY`` is the rare one of the filtered pages."""
     private_key = generate_signing_key()
     key_id = new_id()
     base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -541,14 +551,15 @@ def generate_chain(
                 seq += 1
                 at = base + timedelta(microseconds=seq * 1000)
                 sealed_at = at + timedelta(milliseconds=500)
+                rare = seq % RARE_EVERY == RARE_EVERY // 2
                 event = ChainedEvent(
                     id=f"E{seq:025d}",
                     at=at,
-                    actor_type="client",
-                    actor_id="bench-shop",
-                    action=Action.SENSITIVE_UPDATE.value,
-                    target_type="client",
-                    target_id=f"order-{seq}",
+                    actor_type=RARE_ACTOR.type.value if rare else "client",
+                    actor_id=RARE_ACTOR.id if rare else "bench-shop",
+                    action=(RARE_ACTION if rare else Action.SENSITIVE_UPDATE).value,
+                    target_type=RARE_TARGET.type.value if rare else "client",
+                    target_id=RARE_TARGET.id if rare else f"order-{seq}",
                     outcome=Outcome.SUCCESS.value,
                     request_id=f"req-{seq}",
                     subject_id=None,

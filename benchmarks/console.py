@@ -76,8 +76,9 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pyotp
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, and_, create_engine, select
 
+from privacy_service.audit.models import AuditEvent
 from privacy_service.audit.queries import SealedPosition, event_cursor
 from privacy_service.core.cursors import Position, encode_cursor
 from privacy_service.core.ids import new_id
@@ -86,7 +87,7 @@ from privacy_service.dsr.states import RejectionReason, RequestStatus, TaskStatu
 from privacy_service.policy import RequestType
 
 import steal
-from audit_append import generate_chain
+from audit_append import RARE_ACTION, RARE_ACTOR, RARE_EVERY, RARE_TARGET, generate_chain
 from login import Server, ShopClient, run_cli, running_server, service_environment
 from scratch import scratch_database
 
@@ -429,22 +430,73 @@ class Page:
     cursor: str | None
     console_items: Callable[[str], list[str]]
     api_items: Callable[[dict[str, Any]], list[str]]
+    filters: dict[str, str] = field(default_factory=dict)
 
     def console_params(self) -> dict[str, str]:
-        return {} if self.cursor is None else {"cursor": self.cursor}
+        return {**self.filters, **({} if self.cursor is None else {"cursor": self.cursor})}
 
     def api_params(self) -> dict[str, str | int]:
         return {"limit": PAGE_SIZE, **self.console_params()}
 
 
-def pages(queue_cursor: str, audit_cursor: str) -> list[Page]:
-    return [
+#: The trail's filtered pages: each filter matches only the chain's rare events (one in RARE_EVERY).
+AUDIT_FILTERS = {
+    "audit, by action": {"action": RARE_ACTION.value},
+    "audit, by actor": {"actor": f"{RARE_ACTOR.type.value}:{RARE_ACTOR.id}"},
+    "audit, by target": {"target": f"{RARE_TARGET.type.value}:{RARE_TARGET.id}"},
+}
+
+
+def filtered_pages_fit(events: int) -> bool:
+    """Whether the chain holds a full filtered page of rare events."""
+    return events // RARE_EVERY >= PAGE_SIZE
+
+
+def pages(queue_cursor: str, audit_cursor: str, *, filtered: bool) -> list[Page]:
+    listed = [
         Page("queue, first page", "/console/requests", "/v1/dsr", None, queue_ids, request_ids),
         Page("queue, deep page", "/console/requests", "/v1/dsr", queue_cursor, queue_ids, request_ids),
         Page("audit, first page", "/console/audit", "/v1/audit/events", None, event_seqs, api_event_seqs),
         Page("audit, deep page", "/console/audit", "/v1/audit/events", audit_cursor, event_seqs,
              api_event_seqs),
     ]  # fmt: skip
+    if filtered:
+        listed += [
+            Page(name, "/console/audit", "/v1/audit/events", None, event_seqs, api_event_seqs, filters)
+            for name, filters in AUDIT_FILTERS.items()
+        ]
+    return listed
+
+
+def explain_filtered_pages(url: str) -> None:
+    """PostgreSQL's plan and time for the first query of each filtered page (its sealed part, as
+    ``audit.queries.list_events`` sends it), run once before the server starts."""
+    conditions = {
+        "audit, by action": AuditEvent.action == RARE_ACTION.value,
+        "audit, by actor": and_(
+            AuditEvent.actor_id == RARE_ACTOR.id, AuditEvent.actor_type == RARE_ACTOR.type.value
+        ),
+        "audit, by target": and_(
+            AuditEvent.target_id == RARE_TARGET.id, AuditEvent.target_type == RARE_TARGET.type.value
+        ),
+    }
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as connection:
+            for name, condition in conditions.items():
+                query = (
+                    select(AuditEvent)
+                    .where(condition, AuditEvent.seq.is_not(None))
+                    .order_by(AuditEvent.seq)
+                    .limit(PAGE_SIZE + 1)
+                )
+                sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+                plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars().all()
+                print(f"  {name}: the page's sealed query")
+                for line in plan:
+                    print(f"    {line}")
+    finally:
+        engine.dispose()
 
 
 def timed_get(http: httpx.Client, path: str, params: dict[str, Any]) -> tuple[float, httpx.Response]:
@@ -565,6 +617,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = service_environment(Path(directory) / "data", url, {"PRIVACY_ACCESS_TOKEN_SECONDS": "3600"})
         run_cli("migrate", env=env)
         queue_cursor, audit_cursor = seed(url, requests=arguments.requests, events=arguments.events)
+        filtered = filtered_pages_fit(arguments.events)
+        if filtered:
+            explain_filtered_pages(url)
+        else:
+            print(f"  no filtered pages: fewer than {PAGE_SIZE * RARE_EVERY:,} events hold no full one")
         officer, shop = create_officer(env), create_shop(env)
         with (
             running_server(env, Path(directory) / "server.log") as server,
@@ -572,7 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             closing(api_session(server, shop, officer)) as api,
             closing(console_session(server, officer)) as console,
         ):
-            listed = pages(queue_cursor, audit_cursor)
+            listed = pages(queue_cursor, audit_cursor, filtered=filtered)
             warm_up(console, api, listed)
             jiffies_before = steal.cpu_jiffies()
             started = time.perf_counter()

@@ -109,7 +109,11 @@ async def send_problem(send: Send, *, status: int, body: bytes, headers: list[tu
 
 
 class SecurityHeadersMiddleware:
-    """nosniff, no-store, no referrer, no framing; HSTS only when the request came over TLS."""
+    """nosniff, no-store, no referrer, no framing; HSTS only when the request came over TLS.
+
+    A header the answer already has is left as it is: only public answers set their own
+    ``Cache-Control`` (the published keys, the pages' versioned files in ``web/assets.py``), so
+    everything else is ``no-store``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from privacy_service.core.db import Base
@@ -29,6 +29,12 @@ class AuditEvent(Base):
     without personal data when the event names no subject."""
 
     __tablename__ = "audit_events"
+    # The read side's filters, each a range read in the trail's order (audit/queries.py pages by seq).
+    __table_args__ = (
+        Index("ix_audit_events_action_seq", "action", "seq"),
+        Index("ix_audit_events_actor_id_seq", "actor_id", "seq"),
+        Index("ix_audit_events_target_id_seq", "target_id", "seq"),
+    )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)

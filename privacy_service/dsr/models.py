@@ -68,6 +68,8 @@ class DsrTask(Base):
     __table_args__ = (
         UniqueConstraint("request_id", "system"),
         Index("ix_dsr_tasks_status_next_attempt_at", "status", "next_attempt_at"),
+        # A system's latest tasks as a range read: ids sort by creation time.
+        Index("ix_dsr_tasks_system_id", "system", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)

@@ -3,8 +3,8 @@
 The web pages sign people in through the same login as the API (``identity.login``:
 the same throttle, enumeration resistance and audit events), on behalf of the
 service's own client, ``identity.clients.FIRST_PARTY_CLIENT_ID``. The login opens an
-identity session (a row of ``sessions``); a browser session is that session held by
-a cookie:
+identity session (a row of ``sessions``) and nothing more (``login.Grant.SESSION``: no access
+token signed, no refresh token stored); a browser session is that session held by a cookie:
 
 - the cookie carries 256 random bits (``crypto.opaque_tokens``), the table only their
   keyed digest, so neither a stolen database nor a planted row yields a usable cookie;
@@ -36,7 +36,6 @@ from privacy_service.core.ids import new_id
 from privacy_service.crypto.opaque_tokens import OpaqueTokenDigests, new_opaque_token
 from privacy_service.identity.accounts import roles_of
 from privacy_service.identity.errors import CsrfRefused, NotAuthenticated
-from privacy_service.identity.login import TokenPair
 from privacy_service.identity.models import BrowserSession, User, UserSession
 from privacy_service.identity.principals import Principal, PrincipalKind
 from privacy_service.identity.scopes import AuthMethod
@@ -55,12 +54,12 @@ class Area(StrEnum):
     PRIVACY = "privacy"
 
 
-def open_browser_session(work: Work, *, digests: OpaqueTokenDigests, tokens: TokenPair, area: Area) -> str:
-    """Hold the identity session a login just opened (``tokens``) in a new browser cookie; its value.
+def open_browser_session(work: Work, *, digests: OpaqueTokenDigests, session_id: str, area: Area) -> str:
+    """Hold the identity session a login just opened (``session_id``) in a new browser cookie; its value.
 
     The value exists only here and in the browser: the table keeps its keyed digest.
 
-    The login's session row is written with the COMMIT (``identity.sessions.start_session``), so this
+    The login's session row is written with the COMMIT (``identity.sessions.open_session``), so this
     row, which refers to it, is written there too, after it.
     """
     now = work.clock.now()
@@ -70,7 +69,7 @@ def open_browser_session(work: Work, *, digests: OpaqueTokenDigests, tokens: Tok
         {
             "id": new_id(),
             "token_digest": digests.digest(token, kind=BROWSER_SESSION_KIND),
-            "session_id": tokens.session_id,
+            "session_id": session_id,
             "area": area.value,
             "created_at": now,
             "last_seen_at": now,

@@ -1,5 +1,11 @@
 """Delegated login: a shop forwards a customer's email and password; tokens or a second-factor step come back.
 
+The caller says what success grants (``Grant``): a shop receives an access token
+and a refresh token of the new session; the service's own pages only the
+session, which a browser session then holds by a cookie, so no token is signed
+or stored that nobody would receive. It also says whether failures count
+against its client's window in the throttle (``LoginAttempt.client_bucket``).
+
 The flow runs in three steps so that no database transaction (nor a pooled
 connection, nor SQLite's write lock) is held while argon2 runs:
 
@@ -7,8 +13,8 @@ connection, nor SQLite's write lock) is held while argon2 runs:
    before any password work, so even a correct password does not get past it);
 2. verify the password in the bounded pool, outside any transaction (an
    unknown email costs the same argon2 work as a known one);
-3. record the outcome: the failure count and refusal, or the session, tokens
-   or MFA challenge, in one unit of work that commits even when it refuses.
+3. record the outcome: the failure count and refusal, or the session (and its
+   tokens) or MFA challenge, in one unit of work that commits even when it refuses.
 
 From step 1 to step 3 the account stays held (``LoginThrottle.check``,
 a ``login_holds`` row or a Redis key): a concurrent guess on it is refused
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import partial
 
 from anyio import CancelScope, to_thread
@@ -45,11 +52,18 @@ from privacy_service.identity.hashing_pool import PoolPlace
 from privacy_service.identity.models import MfaChallenge, User
 from privacy_service.identity.password_rules import is_blocklisted
 from privacy_service.identity.scopes import AuthMethod, Role
-from privacy_service.identity.sessions import start_session
+from privacy_service.identity.sessions import open_session, start_session
 from privacy_service.work import Work, Workplace
 
 MFA_TOKEN_KIND = "mfa-token"  # noqa: S105 - a label, not a token
 MAX_MFA_FAILURES = 5
+
+
+class Grant(StrEnum):
+    """What a successful login hands its caller."""
+
+    SESSION = "session"  # the session alone, no token signed or stored: the pages hold it by a browser cookie
+    TOKENS = "tokens"  # the session's access token and first refresh token, as a shop receives them
 
 
 @dataclass(frozen=True)
@@ -64,10 +78,20 @@ class TokenPair:
 
 
 @dataclass(frozen=True)
-class LoginResult:
-    """Tokens, or an MFA token to complete with a second factor; and whether the password must change."""
+class Granted:
+    """A completed login: whose, the session it opened, and that session's tokens when ``Grant.TOKENS``."""
 
+    user_id: str
+    session_id: str
     tokens: TokenPair | None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What was granted, or an MFA token to complete with a second factor; and whether the password must
+    change."""
+
+    granted: Granted | None
     mfa_token: str | None
     password_change_required: bool
     user_id: str
@@ -75,11 +99,27 @@ class LoginResult:
 
 @dataclass(frozen=True)
 class LoginAttempt:
+    """One login's credentials and context, and what its caller asks of it.
+
+    ``grant`` is what success hands back. ``client_bucket`` says whether failures also count against
+    the client's own window (``LoginThrottle``): a shop's logins do. The service's own pages, one
+    client for every visitor, count per account and per address (which they see themselves) only:
+    guesses spread over many addresses would otherwise fill that one window and refuse every
+    customer's sign-in on the pages.
+    """
+
     email: str
     password: str
     client_id: str
     ip: str | None = None
     user_agent: str | None = None
+    grant: Grant = Grant.TOKENS
+    client_bucket: bool = True
+
+    @property
+    def throttled_client(self) -> str | None:
+        """The client whose window the throttle counts; None for no client's window."""
+        return self.client_id if self.client_bucket else None
 
 
 @dataclass(frozen=True)
@@ -160,7 +200,7 @@ def begin_login(*, workplace: Workplace, credentials: Credentials, attempt: Logi
         account = find_login_account(session=work.session, emails=credentials.emails, email=attempt.email)
         account_key = account.id.encode() if account is not None else credentials.emails.digest(attempt.email)
         streak = credentials.throttle(work).check(
-            account_key=account_key, ip=attempt.ip, client_id=attempt.client_id
+            account_key=account_key, ip=attempt.ip, client_id=attempt.throttled_client
         )
     return PendingLogin(attempt=attempt, account=account, account_key=account_key, streak=streak)
 
@@ -200,7 +240,9 @@ def finish_login(
         throttle = credentials.throttle(work)
         shop = client_party(attempt.client_id)
         if not checked.verified or account is None:
-            throttle.record_failure(account_key=account_key, ip=attempt.ip, client_id=attempt.client_id)
+            throttle.record_failure(
+                account_key=account_key, ip=attempt.ip, client_id=attempt.throttled_client
+            )
             # An unknown email is named by no id at all: the trail never holds the address.
             target = (
                 user_party(account.id) if account is not None else Party(type=PartyType.USER, id="unknown")
@@ -233,9 +275,9 @@ def finish_login(
                 work, credentials=credentials, user_id=account.id, client_id=attempt.client_id
             )
             return LoginResult(
-                tokens=None, mfa_token=token, password_change_required=change_required, user_id=account.id
+                granted=None, mfa_token=token, password_change_required=change_required, user_id=account.id
             )
-        tokens = issue_tokens(
+        granted = grant_session(
             work,
             credentials=credentials,
             user_id=account.id,
@@ -243,9 +285,10 @@ def finish_login(
             client_id=attempt.client_id,
             amr=(AuthMethod.PASSWORD,),
             user_agent=attempt.user_agent,
+            grant=attempt.grant,
         )
         return LoginResult(
-            tokens=tokens, mfa_token=None, password_change_required=change_required, user_id=account.id
+            granted=granted, mfa_token=None, password_change_required=change_required, user_id=account.id
         )
 
 
@@ -258,8 +301,13 @@ def complete_mfa(
     code: str,
     ip: str | None = None,
     user_agent: str | None = None,
-) -> tuple[str, TokenPair]:
-    """Finish a login with a TOTP or recovery code; return the user id and tokens with ``amr`` pwd+otp.
+    grant: Grant = Grant.TOKENS,
+    client_bucket: bool = True,
+) -> Granted:
+    """Finish a login with a TOTP or recovery code; grant its session (``amr`` pwd+otp) as ``grant`` says.
+
+    ``client_bucket`` is ``LoginAttempt.client_bucket``: whether a wrong code also counts against the
+    client's window.
 
     A wrong code counts against the MFA token (``InvalidCode``, committed); the
     token stays usable until it expires or has failed ``MAX_MFA_FAILURES`` times.
@@ -284,7 +332,7 @@ def complete_mfa(
             recovery=credentials.recovery,
             throttle=credentials.throttle(work),
             user_id=challenge.user_id,
-            client_id=client_id,
+            client_id=client_id if client_bucket else None,
             ip=ip,
             code=code,
         )
@@ -310,7 +358,7 @@ def complete_mfa(
         details={"factor": "second", "ip": ip},
     )
     user = work.session.get_one(User, challenge.user_id)
-    tokens = issue_tokens(
+    return grant_session(
         work,
         credentials=credentials,
         user_id=user.id,
@@ -318,8 +366,42 @@ def complete_mfa(
         client_id=client_id,
         amr=(AuthMethod.PASSWORD, AuthMethod.OTP),
         user_agent=user_agent,
+        grant=grant,
     )
-    return user.id, tokens
+
+
+def grant_session(
+    work: Work,
+    *,
+    credentials: Credentials,
+    user_id: str,
+    roles: frozenset[Role],
+    client_id: str,
+    amr: tuple[AuthMethod, ...],
+    user_agent: str | None,
+    grant: Grant,
+) -> Granted:
+    """Open the login's session; with ``Grant.TOKENS``, also its refresh-token family and an access token."""
+    if grant is Grant.SESSION:
+        opened = open_session(
+            work,
+            user_id=user_id,
+            client_id=client_id,
+            amr=amr,
+            user_agent=user_agent,
+            lifetime=credentials.session_lifetime,
+        )
+        return Granted(user_id=user_id, session_id=opened.session_id, tokens=None)
+    tokens = issue_tokens(
+        work,
+        credentials=credentials,
+        user_id=user_id,
+        roles=roles,
+        client_id=client_id,
+        amr=amr,
+        user_agent=user_agent,
+    )
+    return Granted(user_id=user_id, session_id=tokens.session_id, tokens=tokens)
 
 
 def issue_tokens(

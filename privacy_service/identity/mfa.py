@@ -91,7 +91,13 @@ def issue_recovery_codes(*, session: Session, recovery: RecoveryCodes, user_id: 
 
 
 def disable_totp(
-    work: Work, *, recovery: RecoveryCodes, throttle: LoginThrottle, user_id: str, client_id: str, code: str
+    work: Work,
+    *,
+    recovery: RecoveryCodes,
+    throttle: LoginThrottle,
+    user_id: str,
+    client_id: str | None,
+    code: str,
 ) -> None:
     """Turn TOTP off; it takes a current second factor (a TOTP or recovery code), not just a session.
 
@@ -125,11 +131,14 @@ def verify_second_factor_throttled(
     recovery: RecoveryCodes,
     throttle: LoginThrottle,
     user_id: str,
-    client_id: str,
+    client_id: str | None,
     ip: str | None,
     code: str,
 ) -> None:
     """``verify_second_factor`` under the login throttle: a wrong code is a failed attempt of the account.
+
+    ``client_id`` is the client whose window counts too, None for none (the service's own pages, as
+    ``login.LoginAttempt.client_bucket`` says).
 
     NIST SP 800-63B §5.2.2 limits failed attempts per authenticator, OTPs
     included: wrong codes fill the same windows and growing delay as wrong

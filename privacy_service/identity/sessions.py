@@ -44,6 +44,14 @@ USER_AGENT_MAX_LENGTH = 512
 
 
 @dataclass(frozen=True)
+class OpenedSession:
+    """A new session, with no refresh token: it ends at ``expires_at`` or when revoked."""
+
+    session_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class IssuedRefresh:
     """A new session and its first refresh token, which exists only here and in the client's hands."""
 
@@ -74,26 +82,27 @@ class SessionView:
     revoked_at: datetime | None = None
 
 
-def start_session(
+def open_session(
     work: Work,
     *,
-    digests: OpaqueTokenDigests,
     user_id: str,
     client_id: str,
     amr: Sequence[AuthMethod],
     user_agent: str | None,
     lifetime: timedelta,
-) -> IssuedRefresh:
+) -> OpenedSession:
     """Open a session after a successful login; it ends at ``now + lifetime`` whatever its use.
 
-    The user agent is personal data: it is encrypted under the user's data key,
-    bound to this table and column, and truncated to ``USER_AGENT_MAX_LENGTH``.
+    No refresh token: what holds the session is its caller's (a browser session's cookie,
+    ``identity.browser_sessions``), or the refresh-token family ``start_session`` adds. The user agent
+    is personal data: it is encrypted under the user's data key, bound to this table and column, and
+    truncated to ``USER_AGENT_MAX_LENGTH``.
     """
     now = work.clock.now()
     fields = _session_fields(work, user_id=user_id)
     session_id, expires_at = new_id(), now + lifetime
-    # Not entities: every login writes these two rows and reads neither back, and the unit of work's
-    # two flushes (the token refers to its session) cost more than the statements. They are sent with
+    # Not entities: every login writes this row (and ``start_session`` a token referring to it) and reads
+    # neither back, and the unit of work's two flushes cost more than the statements. They are sent with
     # the COMMIT, in its round trip on PostgreSQL, as the login's audit event is.
     work.insert_at_commit(
         _INSERT_SESSION,
@@ -111,8 +120,25 @@ def start_session(
             "revoked_at": None,
         },
     )
-    token = _issue_refresh_token(work, digests=digests, session_id=session_id, now=now)
-    return IssuedRefresh(session_id=session_id, refresh_token=token, expires_at=expires_at)
+    return OpenedSession(session_id=session_id, expires_at=expires_at)
+
+
+def start_session(
+    work: Work,
+    *,
+    digests: OpaqueTokenDigests,
+    user_id: str,
+    client_id: str,
+    amr: Sequence[AuthMethod],
+    user_agent: str | None,
+    lifetime: timedelta,
+) -> IssuedRefresh:
+    """``open_session`` and the first refresh token of its family: a login that grants tokens."""
+    opened = open_session(
+        work, user_id=user_id, client_id=client_id, amr=amr, user_agent=user_agent, lifetime=lifetime
+    )
+    token = _issue_refresh_token(work, digests=digests, session_id=opened.session_id, now=work.clock.now())
+    return IssuedRefresh(session_id=opened.session_id, refresh_token=token, expires_at=opened.expires_at)
 
 
 def rotate_refresh_token(

@@ -61,7 +61,6 @@ from privacy_service.core.db import run_core, upsert_insert
 from privacy_service.core.errors import Unavailable
 from privacy_service.core.types import UTCDateTime
 from privacy_service.crypto import InvalidKeyMaterial, KeyedDigest
-from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import TooManyAttempts
 from privacy_service.identity.models import LoginFailure, LoginHold
 from privacy_service.work import Work
@@ -224,7 +223,7 @@ class ThrottleLimits:
 class _Keys:
     account: bytes
     ip: bytes | None
-    client: bytes | None  # None for the service's own pages: no shop's bucket to fill
+    client: bytes | None  # None when the caller counts no client's window
 
 
 class LoginThrottle:
@@ -246,12 +245,15 @@ class LoginThrottle:
         self._store = store
         self._digests = KeyedDigest(key=digest_key, label=_DIGEST_LABEL)
 
-    def check(self, *, account_key: bytes, ip: str | None, client_id: str) -> int:
+    def check(self, *, account_key: bytes, ip: str | None, client_id: str | None) -> int:
         """Raise ``TooManyAttempts`` with the longest wait that applies; otherwise hold the account.
 
         ``ip`` is the end user's (``context.ip``), to be trusted only from an
         authenticated client; without it, only the account and client count.
-        Returns the failures in the account's streak, for ``record_success``.
+        ``client_id`` None counts no client's window: the caller's policy
+        (``login.LoginAttempt.client_bucket``: the service's own pages count
+        per account and address only). Returns the failures in the account's
+        streak, for ``record_success``.
         """
         keys = self._keys(account_key=account_key, ip=ip, client_id=client_id)
         if not self._store.hold(key=keys.account, seconds=self.limits.hold_seconds):
@@ -264,8 +266,8 @@ class LoginThrottle:
             raise TooManyAttempts(retry_after=math.ceil(wait))
         return streak.count
 
-    def record_failure(self, *, account_key: bytes, ip: str | None, client_id: str) -> None:
-        """Count a wrong password against the account, the IP (when given) and the client."""
+    def record_failure(self, *, account_key: bytes, ip: str | None, client_id: str | None) -> None:
+        """Count a wrong password against the account, the IP and the client (each when given)."""
         keys = self._keys(account_key=account_key, ip=ip, client_id=client_id)
         for scope, key, window in self._windows(keys):
             self._store.add(scope=scope, key=key, window=window)
@@ -326,16 +328,13 @@ class LoginThrottle:
         if keys.client is not None:
             yield ThrottleScope.CLIENT, keys.client, self.limits.per_client
 
-    def _keys(self, *, account_key: bytes, ip: str | None, client_id: str) -> _Keys:
-        """The login's keys. The service's own pages (``FIRST_PARTY_CLIENT_ID``) count per account and
-        per address, which they see themselves, never per client: guesses spread over many addresses
-        would otherwise fill that one bucket and refuse every customer's sign-in on the pages."""
+    def _keys(self, *, account_key: bytes, ip: str | None, client_id: str | None) -> _Keys:
+        """The login's keys: the account's, and the address's and the client's when given."""
         ip = (ip or "").strip()  # an empty context.ip is no IP
-        first_party = client_id == FIRST_PARTY_CLIENT_ID
         return _Keys(
             account=self._digest(ThrottleScope.ACCOUNT, account_key),
             ip=self._digest(ThrottleScope.IP, _network_of(ip).encode()) if ip else None,
-            client=None if first_party else self._digest(ThrottleScope.CLIENT, client_id.encode()),
+            client=None if client_id is None else self._digest(ThrottleScope.CLIENT, client_id.encode()),
         )
 
     def _digest(self, scope: ThrottleScope, value: bytes) -> bytes:

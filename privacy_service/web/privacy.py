@@ -250,7 +250,7 @@ def remove_totp(
                 recovery=visitor.credentials.recovery,
                 throttle=visitor.credentials.throttle(work),
                 user_id=me.id,
-                client_id=me.client_id,
+                client_id=None,  # the pages count per account, not in their client's window
                 code=code.strip(),
             )
     except InvalidCode:

@@ -3,11 +3,15 @@
 The form posts ``email`` and ``password``; the login is ``identity.login``'s,
 for the first-party client, so it has the API's throttle, its enumeration
 resistance (one answer, and the same argon2 work, whether or not the email
-exists) and its audit events. Where a second factor is enrolled, a second form
+exists) and its audit events. It asks for the session alone (``Grant.SESSION``:
+no token is signed or stored that nobody would receive) and counts failures
+per account and address, not in the first-party client's one window
+(``client_bucket=False``). Where a second factor is enrolled, a second form
 posts ``code`` with the login's ``mfa_token`` in a hidden field, as a shop would
 hold it. Success opens a browser session (``identity.browser_sessions``) and
 hands the browser a new cookie. ``admit`` is the area's own condition (the
-console's: staff with a second factor), checked before any session is opened.
+console's: staff with a second factor), checked before any browser session is
+opened (one refused leaves the login's session revoked).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from privacy_service.identity import login
 from privacy_service.identity.browser_sessions import forget_browser_session, open_browser_session
 from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCode, InvalidCredentials, InvalidMfaToken
-from privacy_service.identity.login import LoginAttempt, LoginResult, TokenPair
+from privacy_service.identity.login import Grant, LoginAttempt, LoginResult
 from privacy_service.identity.scopes import AuthMethod
 from privacy_service.identity.sessions import revoke_session
 from privacy_service.web.visitors import Visitor, WebArea, form_poster_in, visitor_in
@@ -32,6 +36,9 @@ from privacy_service.work import Work
 #: Longest email and password a form may post: longer is no account, and costs no argon2 work.
 EMAIL_MAX_LENGTH = 320
 PASSWORD_MAX_LENGTH = 1024
+
+_PASSWORD = (AuthMethod.PASSWORD,)
+_PASSWORD_AND_CODE = (AuthMethod.PASSWORD, AuthMethod.OTP)
 
 #: The area's condition on who signed in (their id, how): raises a ``DomainError`` to refuse them.
 Admission = Callable[[Work, str, tuple[AuthMethod, ...]], None]
@@ -54,6 +61,8 @@ async def check_password(visitor: Visitor, *, email: str, password: str, admit: 
         client_id=FIRST_PARTY_CLIENT_ID,
         ip=visitor.ip,
         user_agent=request.headers.get("user-agent"),
+        grant=Grant.SESSION,
+        client_bucket=False,
     )
     try:
         result = await login.login_awaiting_the_pool(
@@ -82,7 +91,7 @@ def check_code(visitor: Visitor, *, mfa_token: str, code: str, admit: Admission)
     request = visitor.request
     try:
         with visitor.work() as work:
-            user_id, tokens = login.complete_mfa(
+            granted = login.complete_mfa(
                 work,
                 credentials=visitor.credentials,
                 client_id=FIRST_PARTY_CLIENT_ID,
@@ -90,8 +99,10 @@ def check_code(visitor: Visitor, *, mfa_token: str, code: str, admit: Admission)
                 code=code.strip(),
                 ip=visitor.ip,
                 user_agent=request.headers.get("user-agent"),
+                grant=Grant.SESSION,
+                client_bucket=False,
             )
-            token = _admitted(work, visitor, admit, user_id, tokens, (AuthMethod.PASSWORD, AuthMethod.OTP))
+            token = _admitted(work, visitor, admit, granted.user_id, granted.session_id, _PASSWORD_AND_CODE)
     except InvalidMfaToken:
         return sign_in_page(visitor, status_code=401, error="sign_in_expired")
     except InvalidCode:
@@ -114,30 +125,25 @@ def sign_out(visitor: Visitor) -> Response:
 
 
 def _open(visitor: Visitor, result: LoginResult, admit: Admission) -> Response:
-    tokens = result.tokens
-    assert tokens is not None
+    granted = result.granted
+    assert granted is not None
     try:
         with visitor.work() as work:
-            token = _admitted(work, visitor, admit, result.user_id, tokens, (AuthMethod.PASSWORD,))
+            token = _admitted(work, visitor, admit, granted.user_id, granted.session_id, _PASSWORD)
     except DomainError:
         with visitor.work() as work:  # the login's session is not left open for nobody
-            revoke_session(work, user_id=result.user_id, session_id=tokens.session_id)
+            revoke_session(work, user_id=granted.user_id, session_id=granted.session_id)
         raise
     return _signed_in(visitor, token)
 
 
 def _admitted(
-    work: Work,
-    visitor: Visitor,
-    admit: Admission,
-    user_id: str,
-    tokens: TokenPair,
-    amr: tuple[AuthMethod, ...],
+    work: Work, visitor: Visitor, admit: Admission, user_id: str, session_id: str, amr: tuple[AuthMethod, ...]
 ) -> str:
     """The new browser session's cookie, once the area has admitted whoever signed in."""
     admit(work, user_id, amr)
     return open_browser_session(
-        work, digests=visitor.credentials.digests, tokens=tokens, area=visitor.where.area
+        work, digests=visitor.credentials.digests, session_id=session_id, area=visitor.where.area
     )
 
 

@@ -38,6 +38,8 @@ from privacy_service.identity.browser_sessions import Area, check_csrf, csrf_tok
 from privacy_service.identity.credentials import Credentials
 from privacy_service.identity.errors import NotAuthenticated
 from privacy_service.identity.principals import Principal
+from privacy_service.web.assets import StaticAssets
+from privacy_service.web.branding import Brand
 from privacy_service.web.i18n import (
     CONSOLE_LANGUAGES,
     LANGUAGE_COOKIE,
@@ -88,6 +90,8 @@ class Visitor:
     settings: Settings
     workplace: Workplace
     credentials: Credentials
+    static_assets: StaticAssets
+    brand: Brand
     fulfilment: Fulfilment
     session_token: str | None
     presession_token: str | None
@@ -119,7 +123,7 @@ class Visitor:
             recovery=self.credentials.recovery,
             throttle=self.credentials.throttle(work),
             user_id=me.id,
-            client_id=me.client_id,
+            client_id=None,  # the pages count per account and address, not in their client's window
             ip=self.ip,
             code=code.strip(),
         )
@@ -234,6 +238,8 @@ def visitor_of(request: Request, where: WebArea) -> Visitor:
         settings=settings,
         workplace=state.workplace,
         credentials=state.credentials,
+        static_assets=state.static_assets,
+        brand=state.brand,
         fulfilment=state.fulfilment,
         session_token=request.cookies.get(cookie_name(where.cookie, secure=secure)),
         presession_token=request.cookies.get(cookie_name(PRESESSION_COOKIE, secure=secure)),

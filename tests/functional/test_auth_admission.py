@@ -293,7 +293,9 @@ def test_a_direct_login_gives_the_account_s_hold_back_when_the_pool_refuses(
     for place in flood:
         place.release()
 
-    assert log_in().tokens is not None  # not TooManyAttempts: the hold was given back
+    granted = log_in().granted  # not TooManyAttempts: the hold was given back
+    assert granted is not None
+    assert granted.tokens is not None
 
 
 def test_the_service_s_pool_takes_its_budget_from_the_settings_and_its_estimate_from_a_hash_at_start_up(

@@ -15,7 +15,8 @@ from privacy_service.audit.models import AuditEvent
 from privacy_service.dsr import receipts
 from privacy_service.identity import browser_sessions, clients
 from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
-from privacy_service.identity.models import BrowserSession, LoginFailure, UserSession
+from privacy_service.identity.credentials import Credentials
+from privacy_service.identity.models import BrowserSession, LoginFailure, RefreshToken, UserSession
 from privacy_service.work import Workplace
 from tests.functional.conftest import Api, Customer, MakeCustomer, unique_email
 from tests.functional.dsr_support import DsrDriver
@@ -157,6 +158,56 @@ def test_a_customer_with_totp_signs_in_with_their_code_and_a_wrong_one_is_refuse
     )
     assert right.status_code == 303
     assert browser.get("/").status_code == 200
+
+
+def test_a_sign_in_on_the_pages_opens_a_session_and_signs_or_stores_no_token(
+    client: TestClient,
+    api: Api,
+    make_customer: MakeCustomer,
+    session: Session,
+    credentials: Credentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with_code, by_password = make_customer(), make_customer()
+    totp, _ = api.enrol_totp(api.tokens(with_code.email, with_code.password))
+
+    def no_token(**_: object) -> str:
+        raise AssertionError("a sign-in on the pages signed an access token")
+
+    monkeypatch.setattr(credentials.tokens, "issue_access_token", no_token)
+    refresh_tokens = session.scalar(select(func.count()).select_from(RefreshToken))
+    Browser(client).sign_in_fully(api, with_code.email, with_code.password, totp)
+    client.cookies.clear()
+    Browser(client).sign_in_fully(api, by_password.email, by_password.password)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(RefreshToken)) == refresh_tokens
+    opened = session.execute(
+        select(UserSession.user_id, UserSession.amr).where(
+            UserSession.user_id.in_([with_code.id, by_password.id]),
+            UserSession.client_id == FIRST_PARTY_CLIENT_ID,
+        )
+    ).all()
+    assert sorted(map(tuple, opened)) == sorted([(with_code.id, "pwd otp"), (by_password.id, "pwd")])
+
+
+def test_the_pages_own_sign_ins_count_per_account_and_address_never_per_client(
+    browser: Browser, api: Api, customer: Customer, session: Session
+) -> None:
+    """A guesser cannot fill the pages' one client window and lock every customer out of the pages."""
+    totp, _ = api.enrol_totp(api.tokens(customer.email, customer.password))
+    scopes_before = session.scalars(select(LoginFailure.scope)).all()
+    assert browser.sign_in(customer.email, customer.password + "!").status_code == 401
+    code_form = browser.sign_in(customer.email, customer.password)
+    wrong = browser.http.post(
+        "/privacy/sign-in/code",
+        data={**hidden_fields(code_form), "code": api.wrong_code(totp)},
+        follow_redirects=False,
+    )
+    assert wrong.status_code == 401
+    session.expire_all()
+    counted = session.scalars(select(LoginFailure.scope)).all()
+    assert len(counted) > len(scopes_before)
+    assert counted.count("client") == scopes_before.count("client")
 
 
 def test_pages_need_a_session_and_send_others_to_sign_in(browser: Browser) -> None:
@@ -380,7 +431,7 @@ def test_the_shops_colour_is_a_stylesheet_of_its_own(client: TestClient) -> None
     assert theme.headers["content-type"].startswith("text/css")
     assert "--accent: #1d4ed8;" in theme.text
     assert client.get("/brand/logo").status_code == 404  # none configured
-    assert '<link rel="stylesheet" href="/brand/theme.css">' in client.get("/privacy/sign-in").text
+    assert '<link rel="stylesheet" href="/brand/theme.css?v=' in client.get("/privacy/sign-in").text
 
 
 def test_the_pages_own_client_is_no_shops_and_cannot_be_changed_or_used(

@@ -88,8 +88,9 @@ async def log_in(body: LoginRequest, request: Request) -> Response:
             mfa_token=result.mfa_token, password_change_required=result.password_change_required
         )
     else:
-        assert result.tokens is not None
-        answer = _tokens(result.tokens, password_change_required=result.password_change_required)
+        assert result.granted is not None
+        assert result.granted.tokens is not None  # Grant.TOKENS, the default
+        answer = _tokens(result.granted.tokens, password_change_required=result.password_change_required)
     return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
 
 
@@ -102,7 +103,7 @@ async def log_in(body: LoginRequest, request: Request) -> Response:
 def second_factor(
     body: MfaRequest, client: LoginClient, work: WorkDep, credentials: CredentialsDep
 ) -> Tokens:
-    _user_id, tokens = login.complete_mfa(
+    granted = login.complete_mfa(
         work,
         credentials=credentials,
         client_id=client.client_id,
@@ -111,7 +112,8 @@ def second_factor(
         ip=body.context.ip if body.context else None,
         user_agent=body.context.user_agent if body.context else None,
     )
-    return _tokens(tokens)
+    assert granted.tokens is not None  # Grant.TOKENS, the default
+    return _tokens(granted.tokens)
 
 
 @router.post("/v1/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")

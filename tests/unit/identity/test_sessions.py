@@ -131,6 +131,23 @@ def test_a_session_ends_at_an_absolute_time_and_records_how_the_user_signed_in(
     assert row.revoked_at is None
 
 
+def test_a_session_opened_alone_has_no_refresh_token_and_stands_until_it_ends(
+    world: World, session: Session, shop: str, ada: str, work: Work
+) -> None:
+    opened = service.open_session(
+        work, user_id=ada, client_id=shop, amr=(AuthMethod.PASSWORD,), user_agent=FIREFOX, lifetime=LIFETIME
+    )
+    work.commit()
+
+    assert (
+        session.scalars(select(RefreshToken).where(RefreshToken.session_id == opened.session_id)).all() == []
+    )
+    assert session.get_one(UserSession, opened.session_id).expires_at == opened.expires_at
+    assert world.active(work, opened.session_id)
+    world.clock.advance(LIFETIME)
+    assert not world.active(work, opened.session_id)
+
+
 def test_the_user_agent_is_encrypted_under_the_users_key_and_listed_decrypted(
     world: World, session: Session, shop: str, ada: str, work: Work
 ) -> None:

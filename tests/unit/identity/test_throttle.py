@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.errors import Unavailable
 from privacy_service.crypto import InvalidKeyMaterial
-from privacy_service.identity.clients import FIRST_PARTY_CLIENT_ID
 from privacy_service.identity.errors import InvalidCredentials, TooManyAttempts
 from privacy_service.identity.models import LoginFailure, LoginHold
 from privacy_service.identity.throttle import (
@@ -87,7 +86,7 @@ def redis_throttle(prefix: str, limits: ThrottleLimits = NO_DELAYS) -> LoginThro
 
 
 def fail(
-    throttle: LoginThrottle, *, account: bytes = ACCOUNT, ip: str | None = IP, client: str = CLIENT
+    throttle: LoginThrottle, *, account: bytes = ACCOUNT, ip: str | None = IP, client: str | None = CLIENT
 ) -> None:
     """One login with a wrong password, as the login service runs it: check, verify (wrong), record."""
     throttle.check(account_key=account, ip=ip, client_id=client)
@@ -322,19 +321,15 @@ def test_the_client_limit_counts_failures_of_every_account_and_ip(throttle_for: 
     throttle.check(account_key=b"account-new", ip="192.0.2.1", client_id="another-shop")
 
 
-def test_the_pages_own_sign_ins_count_per_account_and_address_never_per_client(
+def test_a_login_that_names_no_client_counts_per_account_and_address_only(
     throttle_for: MakeThrottle, session: Session
 ) -> None:
+    """The caller's policy (the pages' sign-ins, ``LoginAttempt.client_bucket``): no client's window."""
     throttle = throttle_for(dataclasses.replace(DEFAULTS, per_client=Window(limit=2, seconds=900)))
     for number in range(5):  # spread over many addresses, as a botnet would
-        fail(
-            throttle,
-            account=f"account-{number}".encode(),
-            ip=f"198.51.100.{number}",
-            client=FIRST_PARTY_CLIENT_ID,
-        )
+        fail(throttle, account=f"account-{number}".encode(), ip=f"198.51.100.{number}", client=None)
 
-    throttle.check(account_key=b"a customer", ip="192.0.2.1", client_id=FIRST_PARTY_CLIENT_ID)
+    throttle.check(account_key=b"a customer", ip="192.0.2.1", client_id=None)
     assert "client" not in session.scalars(select(LoginFailure.scope)).all()
 
 
