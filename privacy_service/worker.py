@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from privacy_service.approvals import service as approvals
 from privacy_service.audit.checkpoints import CheckpointCadence
 from privacy_service.audit.jobs import seal_events_job, write_checkpoint_job
 from privacy_service.audit.witness import FileWitness
@@ -74,6 +75,10 @@ def _purge_receipts(work: Work) -> None:
     receipts.purge_expired_receipts(work)
 
 
+def _expire_approvals(work: Work) -> None:
+    approvals.expire_approvals(work)
+
+
 def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | None = None) -> list[Job]:
     """The jobs every worker runs; each capability adds its own here."""
     cadence = CheckpointCadence(
@@ -91,6 +96,7 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
         Job(name="purge_login_failures", run=_purge_login_failures, every_seconds=300),
         Job(name="purge_revoked_tokens", run=_purge_revoked_tokens, every_seconds=300),
         Job(name="purge_browser_sessions", run=_browser_session_purge(settings), every_seconds=300),
+        Job(name="expire_approvals", run=_expire_approvals, every_seconds=30),
     ]
     if fanout is not None:
         fulfilment = fanout.fulfilment

@@ -14,6 +14,11 @@ from enum import StrEnum
 
 
 class Action(StrEnum):
+    APPROVAL_CONFIRM = "approval_confirm"
+    APPROVAL_EXPIRE = "approval_expire"
+    APPROVAL_REFUSE = "approval_refuse"
+    APPROVAL_REQUEST = "approval_request"
+    APPROVAL_USE = "approval_use"
     AUDIT_READ = "audit_read"
     AUTHN_LOGIN_FAIL = "authn_login_fail"
     AUTHN_LOGIN_SUCCESS = "authn_login_success"

@@ -198,6 +198,12 @@ class Settings(BaseSettings):
     mfa_token_seconds: int = Field(
         default=300, ge=30, le=900, description="How long a password login waits for its second factor."
     )
+    approval_minutes: float = Field(
+        default=5,
+        gt=0,
+        le=60,
+        description="A shop's approval of an operation is confirmed with the subject's code within this.",
+    )
     web_session_idle_minutes: float = Field(
         default=30, gt=0, le=720, description="A web page session ends after this long without a request."
     )
@@ -336,6 +342,10 @@ class Settings(BaseSettings):
             return {}
         pairs = (pair.strip().partition(":") for pair in self.keks.get_secret_value().split(","))
         return {int(version): material for version, _, material in pairs}
+
+    @property
+    def approval_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.approval_minutes)
 
     @property
     def web_session_idle(self) -> timedelta:

@@ -113,8 +113,13 @@ def disable_totp(
     _record(work, user_id=user_id, action=Action.MFA_DISABLE)
 
 
-def verify_second_factor(work: Work, *, recovery: RecoveryCodes, user_id: str, code: str) -> None:
-    """Accept a current TOTP code or an unused recovery code, and burn it; raise InvalidCode otherwise."""
+def verify_second_factor(work: Work, *, recovery: RecoveryCodes | None, user_id: str, code: str) -> None:
+    """Accept a current TOTP code or, where ``recovery`` is given, an unused recovery code, and burn it;
+    raise InvalidCode otherwise.
+
+    Without ``recovery`` only the authenticator's code counts: an approval (``approvals``) binds the
+    authenticator itself, and a recovery code, which restores an account, approves nothing.
+    """
     factor = confirmed_factor(session=work.session, user_id=user_id)
     if factor is None:
         raise MfaNotEnabled()
@@ -122,13 +127,15 @@ def verify_second_factor(work: Work, *, recovery: RecoveryCodes, user_id: str, c
     if compact.isdigit() and len(compact) == _TOTP_DIGITS:
         _check_totp(work, factor=factor, code=compact)
         return
+    if recovery is None:
+        raise InvalidCode()
     _burn_recovery_code(work, recovery=recovery, user_id=user_id, code=code)
 
 
 def verify_second_factor_throttled(
     work: Work,
     *,
-    recovery: RecoveryCodes,
+    recovery: RecoveryCodes | None,
     throttle: LoginThrottle,
     user_id: str,
     client_id: str | None,

@@ -1,0 +1,38 @@
+"""An operation of the shop's, and its digest: what an approval is bound to.
+
+The digest is ``sha256:`` and the hex SHA-256 of the operation's RFC 8785
+canonical JSON, ``{"action", "target": {"type", "id"}, "details"}``: the same
+operation always has the same digest, whatever its keys' order or its numbers'
+spelling, and any change to the action, the target or a detail changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+
+DIGEST_PREFIX = "sha256:"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the shop will do: an action of its own on a target, with the details that matter."""
+
+    action: str
+    target_type: str
+    target_id: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "target": {"type": self.target_type, "id": self.target_id},
+            "details": dict(self.details),
+        }
+
+    def digest(self) -> str:
+        return DIGEST_PREFIX + hashlib.sha256(rfc8785.dumps(self.to_json())).hexdigest()
