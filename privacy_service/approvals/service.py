@@ -182,6 +182,41 @@ def confirm_approval(
     return token
 
 
+@dataclass(frozen=True)
+class GivenApproval:
+    """An approval as its subject sees it in the privacy center: the operation, decrypted for them."""
+
+    id: str
+    status: ApprovalStatus
+    operation: Operation
+    created_at: datetime
+
+
+def approvals_of(work: Work, *, subject_id: str, limit: int) -> list[GivenApproval]:
+    """The subject's latest approvals, newest first, each operation's details opened with their key."""
+    rows = work.session.scalars(
+        select(Approval)
+        .where(Approval.subject_id == subject_id)
+        .order_by(Approval.created_at.desc(), Approval.id.desc())
+        .limit(limit)
+    ).all()
+    fields = _fields(work, subject_id=subject_id) if rows else None
+    return [
+        GivenApproval(
+            id=row.id,
+            status=ApprovalStatus(row.status),
+            operation=Operation(
+                action=row.action,
+                target_type=row.target_type,
+                target_id=row.target_id,
+                details=fields.open_json(DETAILS_COLUMN, row.details) if fields and row.details else {},
+            ),
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
 def read_approval(*, session: Session, client_id: str | None, approval_id: str) -> ApprovalView:
     """The approval as its client (``client_id``) or staff (None) see it; never its details."""
     approval = session.get(Approval, approval_id)

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path
 from fastapi.responses import Response
 
+from privacy_service.approvals import service as approvals
 from privacy_service.dsr import exports, receipts
 from privacy_service.dsr import service as dsr
 from privacy_service.dsr.errors import RequestNotFound
@@ -35,9 +36,10 @@ from privacy_service.work import Work
 router = APIRouter(prefix=PRIVACY.root, route_class=page_route(PRIVACY), include_in_schema=False)
 
 RequestId = Annotated[str, Path(min_length=1, max_length=64)]
-#: The most requests the overview lists, and sessions the security page lists: a customer has a handful.
+#: The most requests the overview lists, and sessions and approvals the security page lists.
 REQUESTS_SHOWN = 50
 SESSIONS_SHOWN = 50
+APPROVALS_SHOWN = 20
 
 
 PageVisitor = Annotated[Visitor, Depends(visitor_in(PRIVACY))]
@@ -192,8 +194,10 @@ def _security_page(visitor: Visitor, *, status_code: int = 200, error: str | Non
     with visitor.work() as work:
         has_second_factor = mfa.confirmed_factor(session=work.session, user_id=me.id) is not None
         sessions = list_sessions(work, user_id=me.id, limit=SESSIONS_SHOWN)
+        given = approvals.approvals_of(work, subject_id=me.id, limit=APPROVALS_SHOWN)
     return visitor.page(
         "privacy/security.html",
+        approvals=given,
         status_code=status_code,
         has_second_factor=has_second_factor,
         sessions=sessions,

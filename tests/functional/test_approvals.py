@@ -32,6 +32,7 @@ from tests.functional.conftest import (
     verify_with_jwks,
 )
 from tests.functional.dsr_support import signed_in
+from tests.functional.web_support import Browser, text_of
 
 AMOUNT_CHANGE: dict[str, Any] = {
     "action": "order.amount_change",
@@ -317,3 +318,18 @@ def test_a_recovery_code_approves_nothing(api: Api, approver: Shop, customer: Cu
     approval = ask(api, approver, customer.id)
     assert_problem(confirm(api, approver, approval["id"], recovery_codes[0]), 401, "invalid_code")
     assert confirm(api, approver, approval["id"], api.fresh_code(totp)).status_code == 200
+
+
+def test_the_customer_sees_the_approvals_they_gave_in_the_privacy_center(
+    client: TestClient, api: Api, approver: Shop, customer: Customer, enrolled: pyotp.TOTP
+) -> None:
+    approved_token(api, approver, customer, enrolled, AMOUNT_CHANGE)
+    ask(api, approver, customer.id, {**AMOUNT_CHANGE, "action": "payout.account_change"})
+    browser = Browser(client)
+    browser.sign_in_fully(api, customer.email, customer.password, enrolled)
+    shown = text_of(browser.get("/security"))
+    assert "order.amount_change · order o-1042" in shown
+    assert "to 5.99" in shown  # the details, opened with the customer's key for them alone
+    assert "Approved" in shown
+    assert "payout.account_change" in shown
+    assert "Waiting for your code" in shown
