@@ -80,6 +80,18 @@ def credentials_of(client: TestClient) -> Credentials:
     return credentials
 
 
+def use(client: TestClient, workplace: Workplace, shop: Shop, token: str, body: dict[str, Any]) -> str:
+    """Use ``token`` for the operation ``body`` as ``shop``, in a unit of work of its own; the approval id."""
+    with workplace.open() as work:
+        return use_approval(
+            work,
+            credentials=credentials_of(client),
+            client_id=shop.client_id,
+            token=token,
+            operation=operation_of(body),
+        )
+
+
 def operation_of(body: dict[str, Any]) -> Operation:
     return Operation(
         action=body["action"],
@@ -233,37 +245,17 @@ def test_a_token_for_one_amount_is_refused_for_another_and_is_used_once(
     workplace: Workplace,
 ) -> None:
     token = approved_token(api, approver, customer, enrolled, AMOUNT_CHANGE)
-    credentials = credentials_of(client)
     other_amount = {**AMOUNT_CHANGE, "details": {**AMOUNT_CHANGE["details"], "to": "0.01"}}
-    with pytest.raises(ApprovalTokenRefused, match="another operation"), workplace.open() as work:
-        use_approval(
-            work,
-            credentials=credentials,
-            client_id=approver.client_id,
-            token=token,
-            operation=operation_of(other_amount),
-        )
+    with pytest.raises(ApprovalTokenRefused, match="another operation"):
+        use(client, workplace, approver, token, other_amount)
     reordered = {
         "target": AMOUNT_CHANGE["target"],
         "details": AMOUNT_CHANGE["details"],
         "action": AMOUNT_CHANGE["action"],
     }
-    with workplace.open() as work:
-        approval_id = use_approval(
-            work,
-            credentials=credentials,
-            client_id=approver.client_id,
-            token=token,
-            operation=operation_of(reordered),
-        )
-    with pytest.raises(ApprovalTokenRefused, match="already used"), workplace.open() as work:
-        use_approval(
-            work,
-            credentials=credentials,
-            client_id=approver.client_id,
-            token=token,
-            operation=operation_of(AMOUNT_CHANGE),
-        )
+    approval_id = use(client, workplace, approver, token, reordered)
+    with pytest.raises(ApprovalTokenRefused, match="already used"):
+        use(client, workplace, approver, token, AMOUNT_CHANGE)
     assert api.http.get(f"/v1/approvals/{approval_id}", headers=approver.headers).json()["status"] == "used"
 
 
@@ -276,26 +268,13 @@ def test_a_foreign_or_expired_token_is_refused(
     enrolled: pyotp.TOTP,
     workplace: Workplace,
 ) -> None:
-    credentials = credentials_of(client)
     other = make_shop(Scope.APPROVALS_WRITE, name="other shop")
     token = approved_token(api, approver, customer, enrolled, AMOUNT_CHANGE)
-    with pytest.raises(ApprovalTokenRefused, match="not valid"), workplace.open() as work:
-        use_approval(
-            work,
-            credentials=credentials,
-            client_id=other.client_id,
-            token=token,
-            operation=operation_of(AMOUNT_CHANGE),
-        )
+    with pytest.raises(ApprovalTokenRefused, match="not valid"):
+        use(client, workplace, other, token, AMOUNT_CHANGE)
     api.clock.advance(timedelta(seconds=301))
-    with pytest.raises(ApprovalTokenRefused, match="not valid"), workplace.open() as work:
-        use_approval(
-            work,
-            credentials=credentials,
-            client_id=approver.client_id,
-            token=token,
-            operation=operation_of(AMOUNT_CHANGE),
-        )
+    with pytest.raises(ApprovalTokenRefused, match="not valid"):
+        use(client, workplace, approver, token, AMOUNT_CHANGE)
 
 
 def test_the_worker_expires_an_approved_token_left_unused(
@@ -328,6 +307,7 @@ def test_the_customer_sees_the_approvals_they_gave_in_the_privacy_center(
     browser = Browser(client)
     browser.sign_in_fully(api, customer.email, customer.password, enrolled)
     shown = text_of(browser.get("/security"))
+    assert "<title>Sign-in and security" in browser.get("/security").text
     assert "order.amount_change · order o-1042" in shown
     assert "to 5.99" in shown  # the details, opened with the customer's key for them alone
     assert "Approved" in shown
