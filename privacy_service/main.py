@@ -21,7 +21,18 @@ from privacy_service.api.middleware import (
     SecurityHeadersMiddleware,
 )
 from privacy_service.api.problems import document_problems, install_problem_handlers
-from privacy_service.api.routes import audit, auth, dsr, health, me, oauth, subjects, systems, wellknown
+from privacy_service.api.routes import (
+    audit,
+    auth,
+    dsr,
+    health,
+    me,
+    oauth,
+    shop_events,
+    subjects,
+    systems,
+    wellknown,
+)
 from privacy_service.api.routes.reference import router as reference_router
 from privacy_service.connectors import Connector, WebhookConnector
 from privacy_service.core.clock import Clock, SystemClock
@@ -142,6 +153,7 @@ def create_app(
     app.include_router(me.router)
     app.include_router(subjects.router)
     app.include_router(audit.router)
+    app.include_router(shop_events.router)
     app.include_router(dsr.router)
     app.include_router(systems.router)
     app.include_router(reference_router)

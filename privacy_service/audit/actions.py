@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-
 #: The sizes of ``audit_events``' columns (``models.py``) that these names must fit.
 ACTION_LENGTH: Final = 100
 PARTY_TYPE_LENGTH: Final = 32

@@ -24,8 +24,8 @@ def test_the_listed_shop_actions_need_an_approval(policy_dir: PolicyDir) -> None
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("require_approval:\n  - order.amount_change\n  - authn_login_success\n", 3, "require_approval[1]: must be"),
-        ("require_approval:\n  - order.amount_change\n  - order.amount_change\n", 3, "require_approval[1]: order"),
+        ("require_approval:\n  - order.x\n  - authn_login_success\n", 3, "require_approval[1]: must be"),
+        ("require_approval:\n  - order.x\n  - order.x\n", 3, "require_approval[1]: order.x is already"),
         ("require_approval: [order.x]\nrequire_aproval: []\n", 2, "require_aproval: unknown key"),
         ("require_approval:\n  - 12\n", 2, "require_approval[0]: must be"),
     ],
