@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +42,7 @@ from tests.functional.conftest import (
     assert_problem,
 )
 from tests.functional.test_audit_api import seal
+from tests.functional.web_support import Browser, text_of
 from tests.unit.audit.tampering import drop_guards, set_columns
 
 EVENTS = "/v1/audit/events"
@@ -321,3 +323,20 @@ def test_two_concurrent_requests_with_one_key_record_one_event(
                 assert count_events(session, "order.refund") == 1
         finally:
             engine.dispose()
+
+
+def test_the_console_shows_shop_events_filtered_by_action_and_target_with_their_recording_client(
+    client: TestClient, api: Api, recorder: Shop, make_staff: MakeStaff
+) -> None:
+    assert post(api, recorder, event()).status_code == 201
+    assert post(api, recorder, event(action="order.cancel")).status_code == 201
+    staff = make_staff((Role.COMPLIANCE_OFFICER,))
+    assert staff.totp is not None
+    console = Browser(client, root="/console")
+    console.sign_in_fully(api, staff.email, staff.password, staff.totp)
+    page = console.get("/audit?action=order.refund&target=order:o-1001")
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert "order.refund" in shown
+    assert "order.cancel" not in shown
+    assert f"client:{recorder.client_id}" in shown
