@@ -164,11 +164,11 @@ def test_a_changed_or_removed_recording_client_is_located(
     record_events(1)
     seal_pending_events(work, batch_size=100)
     seq = session.get_one(AuditEvent, event_id).seq
-    assert seq == 2
+    assert seq is not None
     drop_guards(session)
     set_columns(session, seq, recorded_by=forged)
     report = verify_chain(session=session, public_keys={})
-    assert (report.ok, report.first_bad_seq, report.problem) == (False, 2, Problem.ALTERED)
+    assert (report.ok, report.first_bad_seq, report.problem) == (False, seq, Problem.ALTERED)
 
 
 def test_a_recording_client_given_to_a_service_event_is_located(
