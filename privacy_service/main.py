@@ -29,6 +29,7 @@ from privacy_service.api.routes import (
     health,
     me,
     oauth,
+    shop_events,
     subjects,
     systems,
     wellknown,
@@ -154,6 +155,7 @@ def create_app(
     app.include_router(subjects.router)
     app.include_router(approvals.router)
     app.include_router(audit.router)
+    app.include_router(shop_events.router)
     app.include_router(dsr.router)
     app.include_router(systems.router)
     app.include_router(reference_router)

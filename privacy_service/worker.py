@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from privacy_service.approvals import service as approvals
+from privacy_service.approvals.shop_events import idempotency
 from privacy_service.audit.checkpoints import CheckpointCadence
 from privacy_service.audit.jobs import seal_events_job, write_checkpoint_job
 from privacy_service.audit.witness import FileWitness
@@ -71,6 +72,13 @@ def _browser_session_purge(settings: Settings) -> JobFunction:
     return purge
 
 
+def _idempotency_key_purge(settings: Settings) -> JobFunction:
+    def purge(work: Work) -> None:
+        idempotency.purge_expired(work, retention=settings.idempotency_key_retention)
+
+    return purge
+
+
 def _purge_receipts(work: Work) -> None:
     receipts.purge_expired_receipts(work)
 
@@ -97,6 +105,7 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
         Job(name="purge_revoked_tokens", run=_purge_revoked_tokens, every_seconds=300),
         Job(name="purge_browser_sessions", run=_browser_session_purge(settings), every_seconds=300),
         Job(name="expire_approvals", run=_expire_approvals, every_seconds=30),
+        Job(name="purge_idempotency_keys", run=_idempotency_key_purge(settings), every_seconds=300),
     ]
     if fanout is not None:
         fulfilment = fanout.fulfilment

@@ -7,5 +7,6 @@ customer enters the current code of their authenticator; the shop receives an
 linking binds a payment to its amount and payee. The token is consumed once,
 with the event that records the operation in the audit trail
 (``POST /v1/audit/events``), so an approval for one operation never authorises
-another, and no approval authorises two.
+another, and no approval authorises two. ``shop_events`` records the shop's
+own events into the trail: the event that consumes an approval, and any other.
 """

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from privacy_service.audit.models import PARTY_ID_LENGTH
+from privacy_service.audit.actions import PARTY_ID_LENGTH
 from privacy_service.core.db import Base
 from privacy_service.core.types import UTCDateTime
 from privacy_service.keys.fields import encrypted_column

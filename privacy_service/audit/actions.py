@@ -5,12 +5,23 @@ Action names follow the OWASP Logging Vocabulary (``authn_login_success``,
 ``authz_fail``, ``sensitive_read``…) where it has a name, and the same style
 otherwise; they never contain a dot, which stays free for shops' own actions
 (``order.amount_change``). Nobody types an action string anywhere else.
+
+A shop's own events (``POST /v1/audit/events``) name their action and parties
+in the shop's terms: ``ShopAction`` and ``ShopParty`` hold those names, checked
+when they are made, so the service's own vocabulary stays closed.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
+
+#: The sizes of ``audit_events``' columns (``models.py``) that these names must fit.
+ACTION_LENGTH: Final = 100
+PARTY_TYPE_LENGTH: Final = 32
+PARTY_ID_LENGTH: Final = 64
 
 
 class Action(StrEnum):
@@ -89,6 +100,10 @@ class Party:
     def is_subject(self) -> bool:
         return self.type in SUBJECT_PARTIES
 
+    @property
+    def type_name(self) -> str:
+        return self.type.value
+
 
 def user_party(user_id: str) -> Party:
     return Party(type=PartyType.USER, id=user_id)
@@ -110,3 +125,54 @@ class DetailsState(StrEnum):
     ERASED = "erased"
     NONE = "none"
     UNREADABLE = "unreadable"
+
+
+# -- the shops' namespace ------------------------------------------------------------------------------
+
+#: Dotted lower-case, at least two segments: never a service action, which never contains a dot.
+SHOP_ACTION_PATTERN: Final = r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+"
+SHOP_PARTY_TYPE_PATTERN: Final = r"[a-z][a-z0-9_]*"
+_SHOP_ACTION = re.compile(SHOP_ACTION_PATTERN)
+_SHOP_PARTY_TYPE = re.compile(SHOP_PARTY_TYPE_PATTERN)
+
+
+class InvalidShopName(ValueError):
+    """A shop's action, party type or party id that the trail cannot hold as the shop's own."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShopAction:
+    """An operation a shop performed, named in its own namespace (``order.amount_change``)."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if len(self.value) > ACTION_LENGTH or not _SHOP_ACTION.fullmatch(self.value):
+            raise InvalidShopName(
+                f"must be dotted lower-case segments [a-z][a-z0-9_]*, at least two "
+                f"(e.g. order.amount_change), at most {ACTION_LENGTH} characters"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ShopParty:
+    """An actor or target of a shop's event, typed in the shop's words; a ``user`` is a data subject here."""
+
+    type: str
+    id: str
+
+    def __post_init__(self) -> None:
+        if len(self.type) > PARTY_TYPE_LENGTH or not _SHOP_PARTY_TYPE.fullmatch(self.type):
+            raise InvalidShopName(
+                f"the type must be lower-case [a-z][a-z0-9_]*, at most {PARTY_TYPE_LENGTH} characters"
+            )
+        if not 0 < len(self.id) <= PARTY_ID_LENGTH or not self.id.isprintable():
+            raise InvalidShopName(f"the id must be 1 to {PARTY_ID_LENGTH} printable characters")
+
+    @property
+    def is_subject(self) -> bool:
+        return self.type in SUBJECT_PARTIES
+
+    @property
+    def type_name(self) -> str:
+        return self.type

@@ -17,6 +17,9 @@ The archive file (UTF-8, one JSON object per line, keys sorted, no spaces)::
     {"archive": {"number", "first_seq", "through_seq", "hash", "before", "digest", "at",
                  "key_id", "signature"}}                    the signed statement, last
 
+An event a shop recorded also has ``"recorded_by"`` (the client); other events'
+lines have no such key, exactly as before shops' events existed.
+
 ``digest`` is the SHA-256 (hex) of every event line's exact bytes, newline
 included; ``signature`` (hex) is Ed25519 over ``archive_message`` in
 ``canonical.py``. ``verify_archive`` checks all of it and names the first bad line.
@@ -172,30 +175,32 @@ def _json_line(value: Mapping[str, Any]) -> bytes:
 
 def event_line(event: ChainedEvent) -> bytes:
     """One archived event as its line in the archive file."""
-    return _json_line(
-        {
-            "id": event.id,
-            "seq": event.seq,
-            "at": format_instant(event.at),
-            "actor_type": event.actor_type,
-            "actor_id": event.actor_id,
-            "action": event.action,
-            "target_type": event.target_type,
-            "target_id": event.target_id,
-            "outcome": event.outcome,
-            "request_id": event.request_id,
-            "subject_id": event.subject_id,
-            "details": None if event.details is None else base64.b64encode(event.details).decode(),
-            "prev_hash": event.prev_hash,
-            "hash": event.hash,
-            "sealed_at": None if event.sealed_at is None else format_instant(event.sealed_at),
-        }
-    )
+    line: dict[str, Any] = {
+        "id": event.id,
+        "seq": event.seq,
+        "at": format_instant(event.at),
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "outcome": event.outcome,
+        "request_id": event.request_id,
+        "subject_id": event.subject_id,
+        "details": None if event.details is None else base64.b64encode(event.details).decode(),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+        "sealed_at": None if event.sealed_at is None else format_instant(event.sealed_at),
+    }
+    if event.recorded_by is not None:
+        line["recorded_by"] = event.recorded_by
+    return _json_line(line)
 
 
 def event_from_json(value: Mapping[str, Any]) -> ChainedEvent:
     details = value["details"]
     sealed_at = value["sealed_at"]
+    recorded_by = value.get("recorded_by")
     return ChainedEvent(
         id=str(value["id"]),
         at=datetime.fromisoformat(str(value["at"])),
@@ -212,6 +217,7 @@ def event_from_json(value: Mapping[str, Any]) -> ChainedEvent:
         prev_hash=str(value["prev_hash"]),
         hash=str(value["hash"]),
         sealed_at=None if sealed_at is None else datetime.fromisoformat(str(sealed_at)),
+        recorded_by=None if recorded_by is None else str(recorded_by),
     )
 
 

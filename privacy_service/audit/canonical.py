@@ -12,6 +12,11 @@ the object is::
      "sealed_at": same format as "at", "seq": int, "subject_id": str or null,
      "target_id": str, "target_type": str, "v": 1}
 
+An event a shop recorded (``POST /v1/audit/events``) names the client that
+recorded it (``recorded_by``); it is hashed with version 2, the same object
+with ``"recorded_by": str`` added and ``"v": 2``. Every other event keeps
+version 1, byte for byte, so no hash stored before version 2 existed changes.
+
 The details are hashed as stored (ciphertext when encrypted under a subject's
 key), so shredding that key leaves every hash verifiable. The first event's
 ``prev_hash`` is ``GENESIS_HASH``. For these value types (strings, integers
@@ -43,6 +48,8 @@ from privacy_service.crypto import equal_in_constant_time
 
 GENESIS_HASH: Final = "0" * 64
 EVENT_ENCODING_VERSION: Final = 1
+#: Version 2 adds ``recorded_by``, for the events shops record; version 1 is every other event's.
+RECORDED_EVENT_ENCODING_VERSION: Final = 2
 _CHECKPOINT_PREFIX: Final = b"privacy-service/audit-checkpoint/v1\n"
 _ARCHIVE_PREFIX: Final = b"privacy-service/audit-archive/v1\n"
 
@@ -75,6 +82,7 @@ class ChainedEvent:
     prev_hash: str | None = None
     hash: str | None = None
     sealed_at: datetime | None = None
+    recorded_by: str | None = None
 
     @classmethod
     def of(cls, event: AuditEvent) -> ChainedEvent:
@@ -94,6 +102,7 @@ class ChainedEvent:
             prev_hash=event.prev_hash,
             hash=event.hash,
             sealed_at=event.sealed_at,
+            recorded_by=event.recorded_by,
         )
 
     @classmethod
@@ -102,26 +111,27 @@ class ChainedEvent:
 
     def hash_at(self, *, seq: int, prev_hash: str, sealed_at: datetime) -> str:
         """The hash this event gets, or got, when sealed at ``seq`` after ``prev_hash`` at ``sealed_at``."""
-        encoded = canonical_json(
-            {
-                "action": self.action,
-                "actor_id": self.actor_id,
-                "actor_type": self.actor_type,
-                "at": format_instant(self.at),
-                "details": None if self.details is None else base64.b64encode(self.details).decode(),
-                "id": self.id,
-                "outcome": self.outcome,
-                "prev_hash": prev_hash,
-                "request_id": self.request_id,
-                "sealed_at": format_instant(sealed_at),
-                "seq": seq,
-                "subject_id": self.subject_id,
-                "target_id": self.target_id,
-                "target_type": self.target_type,
-                "v": EVENT_ENCODING_VERSION,
-            }
-        )
-        return hashlib.sha256(encoded).hexdigest()
+        hashed: dict[str, str | int | None] = {
+            "action": self.action,
+            "actor_id": self.actor_id,
+            "actor_type": self.actor_type,
+            "at": format_instant(self.at),
+            "details": None if self.details is None else base64.b64encode(self.details).decode(),
+            "id": self.id,
+            "outcome": self.outcome,
+            "prev_hash": prev_hash,
+            "request_id": self.request_id,
+            "sealed_at": format_instant(sealed_at),
+            "seq": seq,
+            "subject_id": self.subject_id,
+            "target_id": self.target_id,
+            "target_type": self.target_type,
+            "v": EVENT_ENCODING_VERSION,
+        }
+        if self.recorded_by is not None:
+            hashed["recorded_by"] = self.recorded_by
+            hashed["v"] = RECORDED_EVENT_ENCODING_VERSION
+        return hashlib.sha256(canonical_json(hashed)).hexdigest()
 
     def hash_matches(self, *, seq: int | None = None) -> bool:
         """Whether the stored hash is this sealed event's recomputed hash (at ``seq`` instead, if given)."""

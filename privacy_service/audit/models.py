@@ -16,12 +16,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from privacy_service.audit.actions import ACTION_LENGTH, PARTY_ID_LENGTH, PARTY_TYPE_LENGTH
 from privacy_service.core.db import Base
 from privacy_service.core.ids import new_id
 from privacy_service.core.types import UTCDateTime
 
 HASH_LENGTH = 64  # SHA-256, lowercase hex
-PARTY_ID_LENGTH = 64
+CLIENT_ID_LENGTH = 26  # identity.models.ID: the ids new_id() gives clients
 
 
 class AuditEvent(Base):
@@ -39,10 +40,10 @@ class AuditEvent(Base):
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    actor_type: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(PARTY_TYPE_LENGTH))
     actor_id: Mapped[str] = mapped_column(String(PARTY_ID_LENGTH))
-    action: Mapped[str] = mapped_column(String(100))
-    target_type: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(ACTION_LENGTH))
+    target_type: Mapped[str] = mapped_column(String(PARTY_TYPE_LENGTH))
     target_id: Mapped[str] = mapped_column(String(PARTY_ID_LENGTH))
     outcome: Mapped[str] = mapped_column(String(16))
     request_id: Mapped[str | None] = mapped_column(String(64))
@@ -51,6 +52,8 @@ class AuditEvent(Base):
     prev_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), unique=True)
     hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), unique=True)
     sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The client that recorded a shop's own event (POST /v1/audit/events); null for the service's events.
+    recorded_by: Mapped[str | None] = mapped_column(String(CLIENT_ID_LENGTH))
 
 
 class AuditSigningKey(Base):

@@ -145,6 +145,7 @@ class EventView:
     sealed_at: datetime | None
     details: dict[str, Any] | None
     details_state: DetailsState
+    recorded_by: str | None = None  # the client that recorded a shop's own event
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +326,7 @@ def _views(work: Work, *, events: Sequence[AuditEvent]) -> list[EventView]:
                 sealed_at=event.sealed_at,
                 details=details,
                 details_state=state,
+                recorded_by=event.recorded_by,
             )
         )
     return views

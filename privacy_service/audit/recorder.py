@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from privacy_service.audit.actions import Action, Outcome, Party
+from privacy_service.audit.actions import Action, Outcome, Party, ShopAction, ShopParty
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.ids import new_id
 from privacy_service.keys.fields import SubjectFields
@@ -39,9 +39,16 @@ _EVENTS = InsertAtCommit(
         "outcome", "request_id", "subject_id", "details",
     ),
 )  # fmt: skip
+_SHOP_EVENTS = InsertAtCommit(
+    AuditEvent,
+    columns=(
+        "id", "at", "actor_type", "actor_id", "action", "target_type", "target_id",
+        "outcome", "request_id", "subject_id", "details", "recorded_by",
+    ),
+)  # fmt: skip
 
 
-def subject_of(*, actor: Party, target: Party) -> str | None:
+def subject_of(*, actor: Party | ShopParty, target: Party | ShopParty) -> str | None:
     """The data subject whose key encrypts the details: the target if it is one, else the actor if it is."""
     for party in (target, actor):
         if party.is_subject:
@@ -66,6 +73,67 @@ def record(
     makes them unreadable while the chain stays verifiable; otherwise they are
     stored as plain JSON and must hold no personal data.
     """
+    event_id = new_id()
+    work.insert_at_commit(
+        _EVENTS,
+        _row(
+            work,
+            event_id=event_id,
+            actor=actor,
+            action=action.value,
+            target=target,
+            outcome=outcome,
+            request_id=request_id,
+            details=details,
+        ),
+    )
+    return event_id
+
+
+def record_shop_event(
+    work: Work,
+    *,
+    recorded_by: str,
+    actor: ShopParty,
+    action: ShopAction,
+    target: ShopParty,
+    outcome: Outcome,
+    details: Mapping[str, Any] | None = None,
+    event_id: str | None = None,
+) -> str:
+    """Write an unsealed event a shop performed, recorded by the client ``recorded_by``; return its id.
+
+    As ``record``, details are encrypted under the subject's key when a party is
+    a data subject (``user``); the recording client is hashed with the event
+    (``canonical.py``, version 2). ``event_id`` lets the caller name the event
+    before it is written (an idempotency key's stored answer).
+    """
+    event_id = new_id() if event_id is None else event_id
+    row = _row(
+        work,
+        event_id=event_id,
+        actor=actor,
+        action=action.value,
+        target=target,
+        outcome=outcome,
+        request_id=None,
+        details=details,
+    )
+    work.insert_at_commit(_SHOP_EVENTS, {**row, "recorded_by": recorded_by})
+    return event_id
+
+
+def _row(
+    work: Work,
+    *,
+    event_id: str,
+    actor: Party | ShopParty,
+    action: str,
+    target: Party | ShopParty,
+    outcome: Outcome,
+    request_id: str | None,
+    details: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     subject_id = subject_of(actor=actor, target=target)
     stored: bytes | None = None
     if details is not None:
@@ -78,24 +146,19 @@ def record(
                 subject_id=subject_id,
             )
             stored = fields.encrypt_json(DETAILS_COLUMN, dict(details))
-    event_id = new_id()
-    work.insert_at_commit(
-        _EVENTS,
-        {
-            "id": event_id,
-            "at": work.clock.now(),
-            "actor_type": actor.type.value,
-            "actor_id": actor.id,
-            "action": action.value,
-            "target_type": target.type.value,
-            "target_id": target.id,
-            "outcome": outcome.value,
-            "request_id": request_id if request_id is not None else work.request_id,
-            "subject_id": subject_id,
-            "details": stored,
-        },
-    )
-    return event_id
+    return {
+        "id": event_id,
+        "at": work.clock.now(),
+        "actor_type": actor.type_name,
+        "actor_id": actor.id,
+        "action": action,
+        "target_type": target.type_name,
+        "target_id": target.id,
+        "outcome": outcome.value,
+        "request_id": request_id if request_id is not None else work.request_id,
+        "subject_id": subject_id,
+        "details": stored,
+    }
 
 
 def open_details(work: Work, *, event: AuditEvent) -> dict[str, Any] | None:

@@ -55,6 +55,7 @@ def event_item(view: EventView) -> AuditEventItem:
         sealed_at=None if view.sealed_at is None else format_instant(view.sealed_at),
         details=view.details,
         details_state=view.details_state,
+        recorded_by=view.recorded_by,
     )
 
 

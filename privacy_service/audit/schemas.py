@@ -46,6 +46,11 @@ class AuditEventItem(BaseModel):
         description="available, none, erased (the subject was erased: their key is shredded) or "
         "unreadable (the stored ciphertext does not open; GET /v1/audit/verify locates it)."
     )
+    recorded_by: str | None = Field(
+        default=None,
+        description="The client that recorded a shop's own event (POST /v1/audit/events), hashed with "
+        "it; null for the service's own events.",
+    )
 
 
 class AuditEventPage(BaseModel):
@@ -111,6 +116,7 @@ CSV_COLUMNS = (
     "sealed_at",
     "details_state",
     "details",
+    "recorded_by",
 )
 
 # OWASP "CSV Injection": a cell starting with one of these runs as a formula in a spreadsheet. Request ids
@@ -172,6 +178,7 @@ def csv_lines(items: Iterable[AuditEventItem]) -> Iterator[bytes]:
             item.sealed_at,
             item.details_state.value,
             details,
+            item.recorded_by,
         )
         writer.writerow([_csv_cell(value) for value in row])
         yield flush()

@@ -210,6 +210,12 @@ class Settings(BaseSettings):
     web_session_hours: float = Field(
         default=12, gt=0, le=168, description="A web page session ends this long after sign-in, however used."
     )
+    idempotency_key_hours: float = Field(
+        default=48,
+        ge=24,
+        le=720,
+        description="How long the answer to a shop event's Idempotency-Key is kept (at least 24 hours).",
+    )
     shop_name: str = Field(
         default="privacy-service",
         min_length=1,
@@ -346,6 +352,10 @@ class Settings(BaseSettings):
     @property
     def approval_lifetime(self) -> timedelta:
         return timedelta(minutes=self.approval_minutes)
+
+    @property
+    def idempotency_key_retention(self) -> timedelta:
+        return timedelta(hours=self.idempotency_key_hours)
 
     @property
     def web_session_idle(self) -> timedelta:

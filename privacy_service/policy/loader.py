@@ -25,6 +25,7 @@ from privacy_service.policy.schemas import (
     JurisdictionEntry,
     JurisdictionsFile,
     RetentionFile,
+    ShopActionsFile,
     SystemsFile,
 )
 from privacy_service.policy.systems import SystemSpec
@@ -33,7 +34,8 @@ from privacy_service.policy.yaml_source import Location, YamlSource, YamlSyntaxE
 JURISDICTIONS_FILE = "jurisdictions.yaml"
 RETENTION_FILE = "retention.yaml"
 SYSTEMS_FILE = "systems.yaml"
-POLICY_FILES = (JURISDICTIONS_FILE, RETENTION_FILE, SYSTEMS_FILE)
+SHOP_ACTIONS_FILE = "shop_actions.yaml"  # optional: without it no shop action needs an approval
+POLICY_FILES = (JURISDICTIONS_FILE, RETENTION_FILE, SYSTEMS_FILE, SHOP_ACTIONS_FILE)
 
 # Standard Webhooks: a secret is "whsec_" and base64 of 24 to 64 random bytes.
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
@@ -74,16 +76,29 @@ def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
     jurisdictions_file = _File(directory / JURISDICTIONS_FILE)
     retention_file = _File(directory / RETENTION_FILE)
     systems_file = _File(directory / SYSTEMS_FILE)
+    shop_actions_file = _File(directory / SHOP_ACTIONS_FILE)
 
     jurisdictions = _validated(jurisdictions_file, JurisdictionsFile)
     retention = _validated(retention_file, RetentionFile)
     systems = _validated(systems_file, SystemsFile)
+    shop_actions = (
+        _validated(shop_actions_file, ShopActionsFile)
+        if shop_actions_file.path.exists()
+        else ShopActionsFile()
+    )
+    approval_required = _approval_required(shop_actions_file, shop_actions) if shop_actions else None
     built_jurisdictions = _jurisdictions(jurisdictions_file, jurisdictions) if jurisdictions else None
     built_systems = _systems(systems_file, systems, environ) if systems else None
 
-    for file in (jurisdictions_file, retention_file, systems_file):
+    for file in (jurisdictions_file, retention_file, systems_file, shop_actions_file):
         problems.extend(file.problems)
-    if problems or built_jurisdictions is None or retention is None or built_systems is None:
+    if (
+        problems
+        or built_jurisdictions is None
+        or retention is None
+        or built_systems is None
+        or approval_required is None
+    ):
         raise PolicyError(problems)
     listed, default = built_jurisdictions
     return Policies(
@@ -100,7 +115,18 @@ def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
         ),
         systems=built_systems,
         source=directory,
+        shop_actions_requiring_approval=approval_required,
     )
+
+
+def _approval_required(file: _File, validated: ShopActionsFile) -> frozenset[str] | None:
+    """The shop actions that need an approval, refusing one listed twice (a sign of a typo nearby)."""
+    seen: dict[str, int] = {}
+    for index, action in enumerate(validated.require_approval):
+        if action in seen:
+            file.report(("require_approval", index), f"{action} is already listed at [{seen[action]}]")
+        seen.setdefault(action, index)
+    return None if file.problems else frozenset(seen)
 
 
 def _validated(file: _File, model: type[_Model]) -> _Model | None:

@@ -26,6 +26,8 @@ class Policies:
     retention: tuple[RetentionRule, ...]
     systems: tuple[SystemSpec, ...]
     source: Path
+    #: Shop actions (``order.amount_change``) an event may record only with an approval (shop_actions.yaml).
+    shop_actions_requiring_approval: frozenset[str] = frozenset()
     _by_country: dict[str, Jurisdiction] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

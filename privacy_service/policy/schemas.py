@@ -130,3 +130,25 @@ class SystemEntry(_Strict):
 
 class SystemsFile(_Strict):
     systems: list[SystemEntry]
+
+
+# audit/actions.py SHOP_ACTION_PATTERN and ACTION_LENGTH, which policy/ may not import (one layer);
+# tests/unit/policy/test_policy_shop_actions.py holds the two to the same names.
+_SHOP_ACTION = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
+_SHOP_ACTION_LENGTH = 100
+
+
+def _shop_action(value: object) -> str:
+    if not isinstance(value, str) or len(value) > _SHOP_ACTION_LENGTH or not _SHOP_ACTION.fullmatch(value):
+        raise ValueError(
+            "must be a shop action: dotted lower-case segments such as order.amount_change, "
+            f"at most {_SHOP_ACTION_LENGTH} characters"
+        )
+    return value
+
+
+ShopActionName = Annotated[str, BeforeValidator(_shop_action)]
+
+
+class ShopActionsFile(_Strict):
+    require_approval: list[ShopActionName] = []

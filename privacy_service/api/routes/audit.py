@@ -23,8 +23,9 @@ from pydantic import BeforeValidator
 from privacy_service.api.deps import SettingsDep, WorkDep, WorkplaceDep, staff_with
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Limit
 from privacy_service.audit import Outcome
+from privacy_service.audit.actions import PARTY_ID_LENGTH
 from privacy_service.audit.canonical import format_instant
-from privacy_service.audit.models import PARTY_ID_LENGTH, AuditCheckpoint
+from privacy_service.audit.models import AuditCheckpoint
 from privacy_service.audit.queries import (
     EventFilter,
     InvalidQuery,

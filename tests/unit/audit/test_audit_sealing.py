@@ -133,6 +133,7 @@ def test_an_event_committed_before_a_crash_is_sealed_by_the_next_sealer_run(
         {"seq": 99},
         {"hash": "f" * 64},
         {"sealed_at": None},
+        {"recorded_by": "client-9"},
     ],
 )
 def test_the_database_refuses_to_change_a_sealed_event(
@@ -146,8 +147,10 @@ def test_the_database_refuses_to_change_what_an_unsealed_event_recorded(
     session: Session, record_events: RecordEvents
 ) -> None:
     record_events(1)
-    with pytest.raises(IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"), session.begin_nested():
         session.execute(update(EVENTS).values(outcome="failure"))
+    with pytest.raises(IntegrityError, match="append-only"), session.begin_nested():
+        session.execute(update(EVENTS).values(recorded_by="client-9"))
 
 
 @pytest.mark.parametrize("sealed", [True, False])
