@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from privacy_service.approvals.operations import Operation
+from privacy_service.approvals.service import ApprovalTokenRefused, confirm_approval, request_approval
 from privacy_service.approvals.shop_events.models import IdempotencyKey
 from privacy_service.approvals.shop_events.schemas import MAX_DETAILS_BYTES
 from privacy_service.approvals.shop_events.service import ShopEvent, record_event
@@ -25,8 +28,10 @@ from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
 from privacy_service.core.config import Settings
 from privacy_service.core.db import create_engine_for, create_session_factory
+from privacy_service.identity.accounts import register_user
 from privacy_service.identity.clients import register_client
 from privacy_service.identity.credentials import Credentials
+from privacy_service.identity.mfa import enrol_confirmed_totp
 from privacy_service.identity.scopes import Role, Scope
 from privacy_service.keys.service import Keyring
 from privacy_service.main import create_app
@@ -383,6 +388,99 @@ def test_two_concurrent_requests_with_one_key_record_one_event(
             assert (answers["first"].replayed, answers["second"].replayed) == (False, True)
             with Session(engine) as session:
                 assert count_events(session, "order.refund") == 1
+        finally:
+            engine.dispose()
+
+
+@requires_postgres
+@pytest.mark.postgres
+def test_two_concurrent_events_with_one_approval_token_record_one(
+    tmp_path: Path, credentials: Credentials, keyring: Keyring, clock: FrozenClock, shop_policies: Policies
+) -> None:
+    """The approval's conditional UPDATE decides: the second use waits for the first, then finds it used."""
+    with scratch_database(tmp_path) as url:
+        engine = create_engine_for(make_settings(tmp_path / "data"), database_url=url)
+        try:
+            migrations.upgrade(engine)
+            workplace = Workplace(sessions=create_session_factory(engine), clock=clock, keyring=keyring)
+            operation = Operation(
+                action="order.amount_change",
+                target_type="order",
+                target_id="o-1042",
+                details=AMOUNT_CHANGE["details"],
+            )
+            with workplace.open() as work:
+                client_id = register_client(
+                    work,
+                    digests=credentials.digests,
+                    name="shop",
+                    scopes=[Scope.AUDIT_WRITE, Scope.APPROVALS_WRITE],
+                ).client_id
+                user = register_user(
+                    work,
+                    emails=credentials.emails,
+                    passwords=credentials.passwords,
+                    email="ada@example.com",
+                    password="a long customer passphrase",
+                )
+                enrolment, _codes = enrol_confirmed_totp(
+                    work, recovery=credentials.recovery, user_id=user.id, account_name="ada", issuer="shop"
+                )
+                approval = request_approval(
+                    work,
+                    client_id=client_id,
+                    subject_id=user.id,
+                    operation=operation,
+                    lifetime=timedelta(minutes=5),
+                )
+            with workplace.open() as work:
+                token = confirm_approval(
+                    work,
+                    credentials=credentials,
+                    client_id=client_id,
+                    approval_id=approval.id,
+                    code=pyotp.TOTP(enrolment.secret).at(clock.now()),
+                )
+            shop_event = ShopEvent(
+                action=ShopAction(operation.action),
+                actor=ShopParty(type="staff_member", id="clerk-7"),
+                target=ShopParty(type="order", id="o-1042"),
+                outcome=Outcome.SUCCESS,
+                details=AMOUNT_CHANGE["details"],
+                approval_token=token,
+            )
+            second_started = threading.Event()
+            answers: dict[str, Any] = {}
+
+            def send(name: str) -> None:
+                if name == "second":
+                    second_started.set()
+                try:
+                    with workplace.open() as work:
+                        answers[name] = record_event(
+                            work, client_id=client_id, event=shop_event, policies=shop_policies,
+                            credentials=credentials,
+                        )  # fmt: skip
+                        if name == "first":
+                            # Hold the used approval uncommitted while the second request tries it.
+                            second_started.wait(timeout=10)
+                            time.sleep(0.5)
+                except ApprovalTokenRefused as refused:
+                    answers[name] = refused
+
+            first = threading.Thread(target=send, args=("first",))
+            first.start()
+            while "first" not in answers:
+                time.sleep(0.01)
+            second = threading.Thread(target=send, args=("second",))
+            second.start()
+            first.join(timeout=30)
+            second.join(timeout=30)
+            assert answers["first"].status == 201
+            assert isinstance(answers["second"], ApprovalTokenRefused)
+            with Session(engine) as session:
+                assert count_events(session, "order.amount_change") == 1
+                assert count_events(session, "approval_use") == 1
         finally:
             engine.dispose()
 
