@@ -17,6 +17,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from privacy_service.approvals import service as approvals
 from privacy_service.audit.actions import Outcome
 from privacy_service.audit.queries import (
     EventFilter,
@@ -166,6 +167,18 @@ def reject(
             detail=detail.strip() or None,
         )
     return visitor.redirect(f"/requests/{request_id}")
+
+
+# -- the shop's approvals -----------------------------------------------------------------------------
+
+
+@router.get("/approvals/{approval_id}")
+def approval_page(visitor: PageVisitor, approval_id: RequestId) -> Response:
+    """An approval a shop event names: its state and times, its client and subject; never its details."""
+    as_officer(visitor)
+    with visitor.work() as work:
+        approval = approvals.read_approval(session=work.session, client_id=None, approval_id=approval_id)
+    return visitor.page("console/approval.html", approval=approval)
 
 
 # -- the audit trail ----------------------------------------------------------------------------------

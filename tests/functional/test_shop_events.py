@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -500,3 +501,20 @@ def test_the_console_shows_shop_events_filtered_by_action_and_target_with_their_
     assert "order.refund" in shown
     assert "order.cancel" not in shown
     assert f"client:{recorder.client_id}" in shown
+
+
+def test_the_console_links_an_approved_event_to_its_approval(
+    client: TestClient, api: Api, recorder: Shop, approved: str, make_staff: MakeStaff
+) -> None:
+    assert post(api, recorder, approved_event(approved)).status_code == 201
+    staff = make_staff((Role.COMPLIANCE_OFFICER,))
+    assert staff.totp is not None
+    console = Browser(client, root="/console")
+    console.sign_in_fully(api, staff.email, staff.password, staff.totp)
+    trail = console.get("/audit?action=order.amount_change")
+    link = re.search(r'href="/console(/approvals/[0-9a-z]+)"', trail.text)
+    assert link is not None
+    approval = console.get(link[1])
+    assert approval.status_code == 200
+    assert "Approved and used" in text_of(approval)
+    assert "5.99" not in approval.text  # the operation's details stay encrypted, and off this page
