@@ -43,7 +43,10 @@ the median of those ratios is the figure (goal: at least 0.5x the floor).
 Printed per contender: the median rate of its rounds, the CPU milliseconds per
 operation of the server process, PostgreSQL's backends of the scratch
 database and this load generator, events left unsealed after each events
-round, and the hypervisor's steal.
+round, and the hypervisor's steal. PostgreSQL's figure counts only the
+backends that live through the window: with more connections than the
+server's pool keeps (``PRIVACY_DB_POOL_SIZE``, 10), its overflow connections
+are opened and closed at each checkout, and their backends are missed.
 
 **The worker.** ``--worker on`` serves with the worker in the server's process
 (``serve``'s default, as in production): sealing the chain runs there, so the
