@@ -219,11 +219,13 @@ class Server:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_path: Path) -> Iterator[Server]:
+def running_server(env: dict[str, str], log_path: Path, *, worker: bool = False) -> Iterator[Server]:
+    """``privacy-service serve`` on a free loopback port, ``--no-worker`` unless ``worker``; stopped after."""
     port = free_port()
+    command = [sys.executable, "-m", "privacy_service", "serve", "--port", str(port)]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "privacy_service", "serve", "--no-worker", "--port", str(port)],
+            command if worker else [*command, "--no-worker"],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
