@@ -87,6 +87,8 @@ class PartyType(StrEnum):
 
 #: Parties that are data subjects: details of an event naming one are encrypted under their key.
 SUBJECT_PARTIES = frozenset({PartyType.SUBJECT, PartyType.USER})
+#: The service's kinds of party a shop's event may not name; ``user`` it may, meaning a user of the service.
+_SERVICE_ONLY_PARTY_TYPES = frozenset(kind.value for kind in PartyType) - {PartyType.USER.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,13 @@ class ShopParty:
         if len(self.type) > PARTY_TYPE_LENGTH or not _SHOP_PARTY_TYPE.fullmatch(self.type):
             raise InvalidShopName(
                 f"the type must be lower-case [a-z][a-z0-9_]*, at most {PARTY_TYPE_LENGTH} characters"
+            )
+        if self.type in _SERVICE_ONLY_PARTY_TYPES:
+            # An officer filtering the trail by ``actor=client:C`` must find what client C did, not
+            # what a shop wrote that it did: the service's own kinds of party are not the shop's to name.
+            raise InvalidShopName(
+                f"the type {self.type!r} names the service's own parties; a shop's people are e.g. "
+                "'staff_member' or 'customer', and 'user' a privacy-service user"
             )
         if not 0 < len(self.id) <= PARTY_ID_LENGTH or not self.id.isprintable():
             raise InvalidShopName(f"the id must be 1 to {PARTY_ID_LENGTH} printable characters")

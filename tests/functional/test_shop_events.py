@@ -23,7 +23,7 @@ from privacy_service.approvals.service import ApprovalTokenRefused, confirm_appr
 from privacy_service.approvals.shop_events.models import IdempotencyKey
 from privacy_service.approvals.shop_events.schemas import MAX_DETAILS_BYTES
 from privacy_service.approvals.shop_events.service import ShopEvent, record_event
-from privacy_service.audit.actions import Action, Outcome, ShopAction, ShopParty
+from privacy_service.audit.actions import Action, Outcome, PartyType, ShopAction, ShopParty
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core import migrations
 from privacy_service.core.clock import FrozenClock
@@ -205,6 +205,16 @@ def test_a_bad_name_size_or_shape_is_refused_with_422(
     api: Api, recorder: Shop, change: dict[str, Any]
 ) -> None:
     assert_problem(post(api, recorder, event(**change)), 422, "validation_error")
+
+
+@pytest.mark.parametrize("kind", sorted(kind.value for kind in PartyType if kind is not PartyType.USER))
+def test_a_shop_cannot_name_the_services_own_kinds_of_party(
+    api: Api, recorder: Shop, officer: UserTokens, kind: str
+) -> None:
+    """Filtering the trail by ``actor=client:C`` finds what client C did, never what a shop wrote it did."""
+    refused = post(api, recorder, event(actor={"type": kind, "id": recorder.client_id}))
+    assert_problem(refused, 422, "validation_error")
+    assert events_where(api, officer, actor=f"{kind}:{recorder.client_id}", action="order.refund") == []
 
 
 def test_a_client_without_audit_write_is_refused(api: Api, make_shop: MakeShop, customer: Customer) -> None:
