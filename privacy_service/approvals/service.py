@@ -155,9 +155,9 @@ def confirm_approval(
         raise  # the throttle kept its count; the approval's is kept with it (``keep_when_refused``)
     except MfaNotEnabled:
         raise SubjectWithoutSecondFactor() from None  # removed since the approval was asked for
-    lifetime = min(
-        TOKEN_SECONDS, credentials.tokens.access_token_seconds, _seconds_until(approval.expires_at, now)
-    )
+    # The shop has the token's whole life to perform the operation, however late in the approval's
+    # window the customer typed the code: confirming opens that time, it does not share the window's.
+    lifetime = min(TOKEN_SECONDS, credentials.tokens.access_token_seconds)
     token = credentials.tokens.sign_jwt(
         session=work.session,
         token_type=APPROVAL_TOKEN_TYPE,
@@ -288,10 +288,6 @@ def _approval_for(work: Work, *, client_id: str, approval_id: str, lock: bool) -
     if approval is None or approval.client_id != client_id:
         raise ApprovalNotFound()
     return approval
-
-
-def _seconds_until(moment: datetime, now: datetime) -> int:
-    return max(1, int((moment - now).total_seconds()))
 
 
 def _fields(work: Work, *, subject_id: str) -> SubjectFields:

@@ -272,7 +272,10 @@ def test_a_foreign_or_expired_token_is_refused(
     token = approved_token(api, approver, customer, enrolled, AMOUNT_CHANGE)
     with pytest.raises(ApprovalTokenRefused, match="not valid"):
         use(client, workplace, other, token, AMOUNT_CHANGE)
-    api.clock.advance(timedelta(seconds=301))
+    api.clock.advance(timedelta(seconds=301))  # within the JWT leeway, the approval's own expiry refuses it
+    with pytest.raises(ApprovalTokenRefused, match="expired"):
+        use(client, workplace, approver, token, AMOUNT_CHANGE)
+    api.clock.advance(timedelta(minutes=5))  # past the leeway too: the token itself no longer verifies
     with pytest.raises(ApprovalTokenRefused, match="not valid"):
         use(client, workplace, approver, token, AMOUNT_CHANGE)
 
@@ -313,3 +316,14 @@ def test_the_customer_sees_the_approvals_they_gave_in_the_privacy_center(
     assert "Approved" in shown
     assert "payout.account_change" in shown
     assert "Waiting for your code" in shown
+
+
+def test_a_code_typed_late_in_the_window_still_gives_the_shop_the_tokens_whole_life(
+    api: Api, approver: Shop, customer: Customer, enrolled: pyotp.TOTP
+) -> None:
+    approval = ask(api, approver, customer.id)
+    api.clock.advance(timedelta(minutes=4, seconds=20))
+    answer = confirm(api, approver, approval["id"], api.fresh_code(enrolled))  # 4 min 50 s in
+    assert answer.status_code == 200, answer.text
+    claims = unverified_parts(answer.json()["approval_token"])[1]
+    assert claims["exp"] - claims["iat"] == 300
