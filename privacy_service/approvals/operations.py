@@ -18,6 +18,18 @@ import rfc8785
 DIGEST_PREFIX = "sha256:"
 
 
+class NoCanonicalForm(ValueError):
+    """A value RFC 8785 cannot encode (an integer beyond ±2^53, a non-finite number): it has no digest."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` in RFC 8785 canonical JSON; ``NoCanonicalForm`` when it has none."""
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as error:
+        raise NoCanonicalForm(f"no canonical form (RFC 8785): {error}") from None
+
+
 @dataclass(frozen=True)
 class Operation:
     """What the shop will do: an action of its own on a target, with the details that matter."""
@@ -35,4 +47,5 @@ class Operation:
         }
 
     def digest(self) -> str:
-        return DIGEST_PREFIX + hashlib.sha256(rfc8785.dumps(self.to_json())).hexdigest()
+        """Raises ``NoCanonicalForm`` for details that have no canonical JSON."""
+        return DIGEST_PREFIX + hashlib.sha256(canonical_json(self.to_json())).hexdigest()

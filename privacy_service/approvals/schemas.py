@@ -6,10 +6,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from privacy_service.approvals.operations import Operation
+from privacy_service.approvals.operations import Operation, canonical_json
 from privacy_service.approvals.states import ApprovalStatus
 
 #: A shop's own action: dotted lower-case (``order.amount_change``), so never a service action's name.
@@ -41,10 +40,7 @@ class OperationBody(BaseModel):
         """Details the digest can be taken over (RFC 8785: finite numbers, integers within ±2^53), bounded."""
         if len(json.dumps(details, separators=(",", ":"))) > DETAILS_MAX_BYTES:
             raise ValueError(f"details must be at most {DETAILS_MAX_BYTES} bytes of JSON")
-        try:
-            rfc8785.dumps(details)
-        except rfc8785.CanonicalizationError as error:
-            raise ValueError(f"details cannot be canonicalised (RFC 8785): {error}") from None
+        canonical_json(details)  # NoCanonicalForm is a ValueError: a 422 naming the field
         return details
 
     def operation(self) -> Operation:

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from privacy_service.approvals.models import DETAILS_COLUMN, Approval
-from privacy_service.approvals.operations import Operation
+from privacy_service.approvals.operations import NoCanonicalForm, Operation
 from privacy_service.approvals.states import ApprovalStatus
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, client_party, user_party
@@ -240,7 +240,11 @@ def use_approval(
         )
     except InvalidToken as error:
         raise ApprovalTokenRefused(f"The approval token is not valid: {error.detail}.") from None
-    if claims.get("op") != operation.digest():
+    try:
+        digest = operation.digest()
+    except NoCanonicalForm:
+        digest = None  # details no approval could have been asked for (``schemas.OperationBody``)
+    if claims.get("op") != digest:
         raise ApprovalTokenRefused("The approval is for another operation.")
     now = work.clock.now()
     used = work.session.execute(

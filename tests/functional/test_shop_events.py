@@ -293,6 +293,15 @@ def test_a_token_for_one_amount_is_refused_for_another(
     assert post(api, recorder, approved_event(approved)).status_code == 201  # the approval was not used up
 
 
+def test_a_token_with_details_that_have_no_canonical_form_is_refused_not_a_500(
+    api: Api, recorder: Shop, approved: str, session: Session
+) -> None:
+    beyond_json_integers = {**AMOUNT_CHANGE["details"], "cents": 2**60}
+    refused = post(api, recorder, approved_event(approved, details=beyond_json_integers))
+    assert_problem(refused, 403, "approval_token_refused")
+    assert count_events(session, "order.amount_change") == 0
+
+
 def test_another_clients_or_an_expired_token_is_refused(
     api: Api, recorder: Shop, approved: str, make_shop: MakeShop, session: Session
 ) -> None:
