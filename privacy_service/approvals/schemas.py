@@ -2,46 +2,35 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from privacy_service.approvals.operations import Operation, canonical_json
+from privacy_service.approvals.shop_events.schemas import ShopActionIn, ShopDetails, ShopPartyIn
 from privacy_service.approvals.states import ApprovalStatus
 
-#: A shop's own action: dotted lower-case (``order.amount_change``), so never a service action's name.
-SHOP_ACTION_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
-ShopAction = Annotated[str, StringConstraints(pattern=SHOP_ACTION_PATTERN, max_length=100)]
-PartyTypeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=32)]
 PartyId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-#: The largest ``details`` object, as compact JSON.
-DETAILS_MAX_BYTES = 8192
 
 
-class OperationTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: PartyTypeName
-    id: PartyId
+def _canonical(details: dict[str, Any]) -> dict[str, Any]:
+    """Details the digest can be taken over (RFC 8785: finite numbers, integers within ±2^53)."""
+    canonical_json(details)  # NoCanonicalForm is a ValueError: a 422 naming the field
+    return details
 
 
 class OperationBody(BaseModel):
-    """The operation to approve: what the shop will do, to what, with which details."""
+    """The operation to approve: what the shop will do, to what, with which details.
+
+    Checked as the event that will use the approval is (``shop_events.schemas``): an approval no
+    event could ever carry out is refused when it is asked for, not when its token is used.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    action: ShopAction
-    target: OperationTarget
-    details: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("details")
-    @classmethod
-    def _canonical_and_bounded(cls, details: dict[str, Any]) -> dict[str, Any]:
-        """Details the digest can be taken over (RFC 8785: finite numbers, integers within ±2^53), bounded."""
-        if len(json.dumps(details, separators=(",", ":"))) > DETAILS_MAX_BYTES:
-            raise ValueError(f"details must be at most {DETAILS_MAX_BYTES} bytes of JSON")
-        canonical_json(details)  # NoCanonicalForm is a ValueError: a 422 naming the field
-        return details
+    action: ShopActionIn
+    target: ShopPartyIn
+    details: Annotated[ShopDetails, AfterValidator(_canonical)] = Field(default_factory=dict)
 
     def operation(self) -> Operation:
         return Operation(

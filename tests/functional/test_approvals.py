@@ -327,3 +327,20 @@ def test_a_code_typed_late_in_the_window_still_gives_the_shop_the_tokens_whole_l
     assert answer.status_code == 200, answer.text
     claims = unverified_parts(answer.json()["approval_token"])[1]
     assert claims["exp"] - claims["iat"] == 300
+
+
+def test_an_operation_no_event_could_record_is_refused_when_asked(
+    api: Api, approver: Shop, customer: Customer, enrolled: pyotp.TOTP
+) -> None:
+    """The operation is checked as the event that would use the approval is: a service party's kind, or a
+    detail the service sets itself, could never be recorded, so no approval is asked for them."""
+    for operation in (
+        {**AMOUNT_CHANGE, "target": {"type": "client", "id": approver.client_id}},
+        {**AMOUNT_CHANGE, "details": {"approval_id": "forged"}},
+    ):
+        answer = api.http.post(
+            "/v1/approvals",
+            json={"subject_id": customer.id, "operation": operation},
+            headers=approver.headers,
+        )
+        assert_problem(answer, 422, "validation_error")

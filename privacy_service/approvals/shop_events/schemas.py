@@ -22,7 +22,7 @@ IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,255}$"  # printable ASCII with
 RESERVED_DETAILS_KEYS: Final = frozenset({"approval_id"})  # set by the service from the approval used
 
 
-def _shop_action(value: str) -> str:
+def shop_action_name(value: str) -> str:
     try:
         return ShopAction(value).value
     except InvalidShopName as error:
@@ -37,7 +37,7 @@ def _depth(value: Any) -> int:
     return 0
 
 
-def _bounded_details(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+def bounded_details(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
     if RESERVED_DETAILS_KEYS & value.keys():
         raise ValueError("approval_id is set by the service from the approval_token; a shop cannot send it")
     if _depth(value) > MAX_DETAILS_DEPTH:
@@ -49,6 +49,11 @@ def _bounded_details(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
     if size > MAX_DETAILS_BYTES:
         raise ValueError(f"must be at most {MAX_DETAILS_BYTES} bytes as compact JSON")
     return value
+
+
+#: A shop's action and details as a request sends them: an event, or the operation an approval is for.
+ShopActionIn = Annotated[str, AfterValidator(shop_action_name)]
+ShopDetails = Annotated[dict[str, JsonValue], AfterValidator(bounded_details)]
 
 
 class ShopPartyIn(BaseModel):
@@ -74,7 +79,7 @@ class ShopPartyIn(BaseModel):
 class ShopEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Annotated[str, AfterValidator(_shop_action)] = Field(
+    action: ShopActionIn = Field(
         examples=["order.amount_change"],
         description="The shop's own action: dotted lower-case, at least two segments, at most 100 "
         "characters; never one of the service's actions, which have no dot.",
@@ -82,7 +87,7 @@ class ShopEventIn(BaseModel):
     actor: ShopPartyIn
     target: ShopPartyIn
     outcome: Outcome
-    details: Annotated[dict[str, JsonValue], AfterValidator(_bounded_details)] | None = Field(
+    details: ShopDetails | None = Field(
         default=None,
         description=f"Any JSON object up to {MAX_DETAILS_BYTES} bytes; encrypted under the subject's key "
         "when the actor or the target is a user. The key approval_id is the service's.",
