@@ -295,11 +295,7 @@ def _approval_for(work: Work, *, client_id: str, approval_id: str, lock: bool) -
 
 
 def _fields(work: Work, *, subject_id: str) -> SubjectFields:
-    return SubjectFields(
-        key=work.keyring.for_subject(session=work.session, subject_id=subject_id),
-        table=Approval.__tablename__,
-        subject_id=subject_id,
-    )
+    return work.subject_fields(table=Approval.__tablename__, subject_id=subject_id)
 
 
 def _record(

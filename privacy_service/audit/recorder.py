@@ -26,7 +26,6 @@ from typing import Any
 from privacy_service.audit.actions import Action, Outcome, Party, ShopAction, ShopParty
 from privacy_service.audit.models import AuditEvent
 from privacy_service.core.ids import new_id
-from privacy_service.keys.fields import SubjectFields
 from privacy_service.work import InsertAtCommit, Work
 
 DETAILS_TABLE = "audit_events"
@@ -140,11 +139,7 @@ def _row(
         if subject_id is None:
             stored = json.dumps(dict(details), sort_keys=True, separators=(",", ":")).encode()
         else:
-            fields = SubjectFields(
-                key=work.keyring.for_subject(session=work.session, subject_id=subject_id),
-                table=DETAILS_TABLE,
-                subject_id=subject_id,
-            )
+            fields = work.subject_fields(table=DETAILS_TABLE, subject_id=subject_id)
             stored = fields.encrypt_json(DETAILS_COLUMN, dict(details))
     return {
         "id": event_id,
@@ -168,9 +163,5 @@ def open_details(work: Work, *, event: AuditEvent) -> dict[str, Any] | None:
     if event.subject_id is None:
         value: dict[str, Any] = json.loads(event.details)
         return value
-    fields = SubjectFields(
-        key=work.keyring.for_subject(session=work.session, subject_id=event.subject_id),
-        table=DETAILS_TABLE,
-        subject_id=event.subject_id,
-    )
+    fields = work.subject_fields(table=DETAILS_TABLE, subject_id=event.subject_id)
     return fields.open_json(DETAILS_COLUMN, event.details)

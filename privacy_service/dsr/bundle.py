@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from privacy_service.dsr.encryption import BUNDLE_COLUMN, RESULT_COLUMN, subject_fields
+from privacy_service.dsr.encryption import BUNDLE_COLUMN, RESULT_COLUMN
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
 from privacy_service.dsr.states import TaskStatus
@@ -47,7 +47,7 @@ def _instant(value: object) -> str:
 
 
 def _fields(work: Work, *, fulfilment: Fulfilment, table: str, subject_id: str) -> SubjectFields:
-    return subject_fields(work, table=table, subject_id=subject_id)
+    return work.subject_fields(table=table, subject_id=subject_id)
 
 
 def own_data(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> dict[str, Any]:

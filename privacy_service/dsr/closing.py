@@ -18,7 +18,7 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.connectors import Completed
 from privacy_service.dsr.bundle import store_export
-from privacy_service.dsr.encryption import RESULT_COLUMN, subject_fields
+from privacy_service.dsr.encryption import RESULT_COLUMN
 from privacy_service.dsr.erasure import erase_locally
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import ERROR_LENGTH, DsrRequest, DsrTask
@@ -53,7 +53,7 @@ def complete_task(
     task.last_error = None
     if answer.data:
         try:
-            fields = subject_fields(work, table=DsrTask.__tablename__, subject_id=request.subject_id)
+            fields = work.subject_fields(table=DsrTask.__tablename__, subject_id=request.subject_id)
             task.result = fields.encrypt_json(RESULT_COLUMN, answer.data)
         except (SubjectKeyDestroyed, SubjectKeyNotFound):
             task.result = None  # the subject was erased meanwhile: what came back about them is not kept

@@ -6,7 +6,7 @@ from sqlalchemy import update
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
-from privacy_service.dsr.encryption import BUNDLE_COLUMN, subject_fields
+from privacy_service.dsr.encryption import BUNDLE_COLUMN
 from privacy_service.dsr.errors import ExportExpired, ExportNotReady, RequestNotFound
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest
@@ -35,7 +35,7 @@ def download_export(
         raise ExportNotReady("The export is ready once the access request has completed.")
     if export.bundle is None or export.expires_at <= work.clock.now():
         raise ExportExpired()
-    fields = subject_fields(work, table=DsrExport.__tablename__, subject_id=request.subject_id)
+    fields = work.subject_fields(table=DsrExport.__tablename__, subject_id=request.subject_id)
     content = fields.open_bytes(BUNDLE_COLUMN, export.bundle)
     audit.record(
         work,

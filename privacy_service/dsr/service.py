@@ -20,7 +20,7 @@ from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.cursors import Position
 from privacy_service.core.ids import new_id
-from privacy_service.dsr.encryption import REJECTION_DETAIL_COLUMN, subject_fields
+from privacy_service.dsr.encryption import REJECTION_DETAIL_COLUMN
 from privacy_service.dsr.errors import (
     InvalidTransition,
     RecentLoginRequired,
@@ -297,7 +297,7 @@ def _open_rejection_detail(work: Work, *, fulfilment: Fulfilment, request: DsrRe
 
 
 def _request_fields(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> SubjectFields:
-    return subject_fields(work, table=DsrRequest.__tablename__, subject_id=subject_id)
+    return work.subject_fields(table=DsrRequest.__tablename__, subject_id=subject_id)
 
 
 @dataclass(frozen=True)

@@ -82,11 +82,7 @@ def _described_row(row: DownstreamSystem) -> SystemDescription:
 
 
 def _fields(work: Work, *, row: DownstreamSystem) -> SubjectFields:
-    return SubjectFields(
-        key=work.keyring.for_subject(session=work.session, subject_id=row.key_owner),
-        table=DownstreamSystem.__tablename__,
-        subject_id=row.key_owner,
-    )
+    return work.subject_fields(table=DownstreamSystem.__tablename__, subject_id=row.key_owner)
 
 
 def _target(work: Work, *, row: DownstreamSystem) -> SystemTarget:

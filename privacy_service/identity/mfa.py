@@ -42,8 +42,7 @@ class TotpEnrolment:
 
 
 def _fields(work: Work, *, user_id: str) -> SubjectFields:
-    key = work.keyring.for_subject(session=work.session, subject_id=user_id)
-    return SubjectFields(key=key, table=TotpFactor.__tablename__, subject_id=user_id)
+    return work.subject_fields(table=TotpFactor.__tablename__, subject_id=user_id)
 
 
 def confirmed_factor(*, session: Session, user_id: str) -> TotpFactor | None:

@@ -334,8 +334,7 @@ def _issue_refresh_token(work: Work, *, digests: OpaqueTokenDigests, session_id:
 
 
 def _session_fields(work: Work, *, user_id: str) -> SubjectFields:
-    key = work.keyring.for_subject(session=work.session, subject_id=user_id)
-    return SubjectFields(key=key, table=UserSession.__tablename__, subject_id=user_id)
+    return work.subject_fields(table=UserSession.__tablename__, subject_id=user_id)
 
 
 # Built once: every login runs both.

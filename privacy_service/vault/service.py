@@ -324,8 +324,7 @@ def _require_subject(work: Work, *, subject_id: str) -> None:
 
 
 def _record_fields(work: Work, *, subject_id: str) -> SubjectFields:
-    key = work.keyring.for_subject(session=work.session, subject_id=subject_id)
-    return SubjectFields(key=key, table=PersonalRecord.__tablename__, subject_id=subject_id)
+    return work.subject_fields(table=PersonalRecord.__tablename__, subject_id=subject_id)
 
 
 def _record_column(category: str) -> str:

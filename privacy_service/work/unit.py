@@ -34,6 +34,7 @@ from privacy_service.core.clock import Clock
 from privacy_service.core.db import SessionFactory
 from privacy_service.core.errors import DomainError
 from privacy_service.core.logging import request_id_var
+from privacy_service.keys.fields import SubjectFields
 from privacy_service.keys.service import Keyring
 from privacy_service.work.at_commit import InsertAtCommit, PendingRow, write
 
@@ -55,6 +56,11 @@ class Work:
     def insert_at_commit(self, insert: InsertAtCommit, values: Mapping[str, Any]) -> None:
         """Write this row as the unit of work commits; it cannot be read back before."""
         self._rows.append(insert.bind(self.session.get_bind().dialect, values))
+
+    def subject_fields(self, *, table: str, subject_id: str) -> SubjectFields:
+        """``table``'s columns of ``subject_id``, encrypted and opened under that subject's data key."""
+        key = self.keyring.for_subject(session=self.session, subject_id=subject_id)
+        return SubjectFields(key=key, table=table, subject_id=subject_id)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once the unit of work has committed (never if it rolls back)."""
