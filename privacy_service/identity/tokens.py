@@ -38,7 +38,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, TypeGuard, TypeVar
@@ -141,6 +141,14 @@ class _KeySnapshot:
 #: token's check costs 1.7-2.3x the CPU (``benchmarks/README.md``, "caches.py").
 VERIFIED_TOKENS_REMEMBERED: Final = 4096
 _LOADED: Final = "keys"  # the one entry of the cache of loaded keys
+
+
+@dataclass(frozen=True)
+class SignedJwt:
+    """A token just signed, and the ``jti`` the issuer drew for it."""
+
+    jti: str
+    token: str = field(repr=False)
 
 
 class TokenIssuer:
@@ -288,7 +296,16 @@ class TokenIssuer:
     def sign_jwt(
         self, *, session: Session, token_type: str, claims: Mapping[str, Any], lifetime_seconds: int
     ) -> str:
-        """Sign ``claims`` with the active key, adding ``iss``, ``iat``, ``exp`` and ``jti`` (RFC 7519 §4.1).
+        """``signed_jwt``'s token alone."""
+        return self.signed_jwt(
+            session=session, token_type=token_type, claims=claims, lifetime_seconds=lifetime_seconds
+        ).token
+
+    def signed_jwt(
+        self, *, session: Session, token_type: str, claims: Mapping[str, Any], lifetime_seconds: int
+    ) -> SignedJwt:
+        """Sign ``claims`` with the active key, adding ``iss``, ``iat``, ``exp`` and ``jti`` (RFC 7519 §4.1);
+        the token and the ``jti`` the issuer drew, for a caller that keeps it (an approval's token).
 
         ``token_type`` is the ``typ`` header, which tells one kind of token from
         another (RFC 8725 §3.11). Raises ``Unavailable`` when no key is usable.
@@ -305,15 +322,15 @@ class TokenIssuer:
             key = self._current(session=session).signing_key
         if key is None:
             raise Unavailable("no usable token-signing key")
-        issued_at = int(self._clock.now().timestamp())
+        issued_at, jti = int(self._clock.now().timestamp()), new_id()
         payload = {
             **claims,
             "iss": self.issuer,
             "iat": issued_at,
             "exp": issued_at + lifetime_seconds,
-            "jti": new_id(),
+            "jti": jti,
         }
-        return sign_jws(key=key, token_type=token_type, claims=payload)
+        return SignedJwt(jti=jti, token=sign_jws(key=key, token_type=token_type, claims=payload))
 
     def verify_access_token(self, *, session: Session, token: str, audience: str | None) -> AccessClaims:
         """Check an access token and return its claims; raises ``InvalidToken`` for anything wrong.
