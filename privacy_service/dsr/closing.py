@@ -18,13 +18,12 @@ from sqlalchemy import exists, select
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome, Party, PartyType
 from privacy_service.connectors import Completed
-from privacy_service.documents import RetainedFact
 from privacy_service.dsr.bundle import store_export
 from privacy_service.dsr.encryption import RESULT_COLUMN
 from privacy_service.dsr.erasure import erase_locally
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import ERROR_LENGTH, DsrRequest, DsrTask
-from privacy_service.dsr.notices import NoticeDetails, write_notice
+from privacy_service.dsr.notices import NoticeDetails, retained_facts, write_notice
 from privacy_service.dsr.states import (
     ACTIVE_REQUEST_STATUSES,
     OPEN_TASK_STATUSES,
@@ -123,7 +122,7 @@ def close_request_if_done(work: Work, *, fulfilment: Fulfilment, request_id: str
         kind=NoticeKind.COMPLETED,
         details=NoticeDetails(
             export_until=export.expires_at if export is not None else None,
-            retained=_retained_facts(work, request_id=request.id),
+            retained=retained_facts(work, request_id=request.id),
         ),
     )
     if RequestType(request.type) is RequestType.ERASURE:
@@ -142,23 +141,6 @@ def close_request_if_done(work: Work, *, fulfilment: Fulfilment, request_id: str
         },
     )
     return True
-
-
-def _retained_facts(work: Work, *, request_id: str) -> tuple[RetainedFact, ...]:
-    """What each system said it keeps under a legal obligation, for the completion notice."""
-    facts: list[RetainedFact] = []
-    for system, retained in work.session.execute(
-        select(DsrTask.system, DsrTask.retained)
-        .where(DsrTask.request_id == request_id, DsrTask.retained.is_not(None))
-        .order_by(DsrTask.system)
-    ):
-        for item in json.loads(retained or "[]"):
-            facts.append(
-                RetainedFact(
-                    system=system, category=item["category"], reason=item["reason"], until=item.get("until")
-                )
-            )
-    return tuple(facts)
 
 
 def fail_overdue_tasks(work: Work, *, fulfilment: Fulfilment, limit: int = 500) -> int:

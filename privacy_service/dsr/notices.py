@@ -16,6 +16,7 @@ the record that the subject was told, listed on the request with
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,10 +30,10 @@ from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.connectors import Delivery, DeliveryOutcome, Failed
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
-from privacy_service.documents import NoticeFacts, Remedies, RetainedFact
+from privacy_service.documents import NoticeFacts, Remedies, RenderedNotice, RetainedFact
 from privacy_service.dsr.encryption import NOTICE_MESSAGE_COLUMN
 from privacy_service.dsr.fulfilment import Fulfilment
-from privacy_service.dsr.models import ERROR_LENGTH, DsrNotice, DsrNoticeDelivery, DsrRequest
+from privacy_service.dsr.models import ERROR_LENGTH, DsrNotice, DsrNoticeDelivery, DsrRequest, DsrTask
 from privacy_service.dsr.outbox import lease_for, retry_delay
 from privacy_service.dsr.schemas import NoticeView
 from privacy_service.dsr.states import NoticeDeliveryStatus, NoticeKind
@@ -79,10 +80,8 @@ def write_notice(
     profile = _profile(work, subject_id=request.subject_id) if systems else None
     if profile is None:
         return notice
-    rendered = fulfilment.notices.render(
-        kind.value,
-        language=profile.locale,
-        facts=_facts(fulfilment, request=request, profile=profile, details=details or NoticeDetails()),
+    rendered = render_notice(
+        fulfilment, request=request, profile=profile, kind=kind, details=details, language=profile.locale
     )
     message = {
         "type": "dsr.notice",
@@ -118,6 +117,20 @@ def write_notice(
         )
     work.after_commit(fulfilment.new_tasks.notify)
     return notice
+
+
+def render_notice(
+    fulfilment: Fulfilment,
+    *,
+    request: DsrRequest,
+    profile: ProfileFields,
+    kind: NoticeKind,
+    details: NoticeDetails | None,
+    language: str | None,
+) -> RenderedNotice:
+    """The ``kind`` notice of ``request`` in the shop's template best matching ``language``."""
+    facts = _facts(fulfilment, request=request, profile=profile, details=details or NoticeDetails())
+    return fulfilment.notices.render(kind.value, language=language, facts=facts)
 
 
 def _profile(work: Work, *, subject_id: str) -> ProfileFields | None:
@@ -164,6 +177,23 @@ def _facts(
         export_until=details.export_until,
         retained=details.retained,
     )
+
+
+def retained_facts(work: Work, *, request_id: str) -> tuple[RetainedFact, ...]:
+    """What each system said it keeps under a legal obligation, as a completion notice tells it."""
+    facts: list[RetainedFact] = []
+    for system, retained in work.session.execute(
+        select(DsrTask.system, DsrTask.retained)
+        .where(DsrTask.request_id == request_id, DsrTask.retained.is_not(None))
+        .order_by(DsrTask.system)
+    ):
+        for item in json.loads(retained or "[]"):
+            facts.append(
+                RetainedFact(
+                    system=system, category=item["category"], reason=item["reason"], until=item.get("until")
+                )
+            )
+    return tuple(facts)
 
 
 def notice_views(work: Work, *, request_ids: Sequence[str]) -> dict[str, list[NoticeView]]:

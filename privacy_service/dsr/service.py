@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.cursors import Position
+from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
 from privacy_service.dsr.encryption import EXTENSION_REASON_COLUMN, REJECTION_DETAIL_COLUMN
 from privacy_service.dsr.errors import (
@@ -32,7 +33,14 @@ from privacy_service.dsr.errors import (
 )
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
-from privacy_service.dsr.notices import NoticeDetails, jurisdiction_named, notice_views, write_notice
+from privacy_service.dsr.notices import (
+    NoticeDetails,
+    jurisdiction_named,
+    notice_views,
+    render_notice,
+    retained_facts,
+    write_notice,
+)
 from privacy_service.dsr.schemas import (
     ExportLink,
     ExtensionView,
@@ -57,7 +65,7 @@ from privacy_service.identity.models import UserSession
 from privacy_service.identity.principals import Principal
 from privacy_service.keys.errors import SubjectKeyDestroyed
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.policy import RequestType, SystemRequestType
+from privacy_service.policy import Jurisdiction, RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.work import Work
@@ -332,6 +340,45 @@ def _subject_fields(work: Work, *, request: DsrRequest) -> SubjectFields:
 
 
 @dataclass(frozen=True)
+class ToldNotice:
+    """A notice as the subject reads it again in the privacy center."""
+
+    view: NoticeView
+    subject_line: str
+    text: str
+
+
+def notices_told(
+    work: Work, *, fulfilment: Fulfilment, request: DsrRequest, language: str
+) -> list[ToldNotice]:
+    """What the subject was told about ``request``, written again in ``language`` for them to read.
+
+    The delivered message itself is not kept (it is dropped once the mailer has it); the same facts,
+    read from the request, give the same text. Empty once the subject is gone.
+    """
+    try:
+        profile = vault.read_profile(work, subject_id=request.subject_id)
+    except DomainError:  # erased, or unknown: nobody to read it
+        return []
+    details = NoticeDetails(
+        extension_reason=_opened(
+            work, request=request, column=EXTENSION_REASON_COLUMN, value=request.extension_reason
+        ),
+        rejection_reason=request.rejection_reason,
+        rejection_detail=_open_rejection_detail(work, fulfilment=fulfilment, request=request),
+        export_until=_live_exports(work, requests=[request]).get(request.id),
+        retained=retained_facts(work, request_id=request.id),
+    )
+    told: list[ToldNotice] = []
+    for view in notice_views(work, request_ids=[request.id])[request.id]:
+        rendered = render_notice(
+            fulfilment, request=request, profile=profile, kind=view.kind, details=details, language=language
+        )
+        told.append(ToldNotice(view=view, subject_line=rendered.subject_line, text=rendered.text))
+    return told
+
+
+@dataclass(frozen=True)
 class RequestFilter:
     status: RequestStatus | None = None
     type: RequestType | None = None
@@ -457,6 +504,19 @@ def reject_request(
     return request
 
 
+def extension_refusal(request: DsrRequest, *, jurisdiction: Jurisdiction, now: datetime) -> str | None:
+    """Why ``request`` cannot be extended now, in words for an officer; None when it can."""
+    if RequestStatus(request.status).is_final:
+        return "The request has ended; there is nothing left to extend."
+    if request.extended:
+        return "The request was extended already; the law allows one extension."
+    if jurisdiction.extension is None:
+        return f"{jurisdiction.name} allows no extension of the deadline."
+    if request.due_at <= now:
+        return "The first period has ended; an extension must be taken within it."
+    return None
+
+
 def extend_request(
     work: Work, *, fulfilment: Fulfilment, officer: Principal, request_id: str, reason: str
 ) -> DsrRequest:
@@ -468,14 +528,9 @@ def extend_request(
     request = _locked_request(session=work.session, request_id=request_id)
     jurisdiction = jurisdiction_named(fulfilment.policies, request.jurisdiction)
     now = work.clock.now()
-    if RequestStatus(request.status).is_final:
-        raise ExtensionNotAllowed("The request has ended; there is nothing left to extend.")
-    if request.extended:
-        raise ExtensionNotAllowed("The request was extended already; the law allows one extension.")
-    if jurisdiction.extension is None:
-        raise ExtensionNotAllowed(f"{jurisdiction.name} allows no extension of the deadline.")
-    if request.due_at <= now:
-        raise ExtensionNotAllowed("The first period has ended; an extension must be taken within it.")
+    refusal = extension_refusal(request, jurisdiction=jurisdiction, now=now)
+    if refusal is not None or jurisdiction.extension is None:
+        raise ExtensionNotAllowed(refusal)
     request.due_at = jurisdiction.extension.after(request.due_at)
     request.extended, request.extended_at, request.extended_by = True, now, officer.id
     request.extension_reason = _subject_fields(work, request=request).encrypt(EXTENSION_REASON_COLUMN, reason)

@@ -118,7 +118,8 @@ def test_an_erasure_is_acknowledged_and_completed_in_german_signed_and_listed_on
     assert completed["language"] == "de"
     assert "HGB §257" in completed["text"], "what a system keeps, and why"
     for payload in (acknowledged, completed):
-        assert payload["subject_line"] and "\n" not in payload["subject_line"]
+        assert payload["subject_line"]
+        assert "\n" not in payload["subject_line"]
         assert payload["html"].startswith("<p>")
 
     ended = view(api, receipt["id"], signed_in(api, officer))
