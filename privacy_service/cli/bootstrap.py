@@ -25,6 +25,7 @@ from privacy_service.core.config import Settings, SettingsError, load_settings
 from privacy_service.core.db import create_engine_for, create_session_factory, sqlite_file
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
+from privacy_service.documents import NoticeTemplates
 from privacy_service.identity.credentials import Credentials
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, PolicyError, load_policies
@@ -114,13 +115,18 @@ def database_errors() -> Iterator[None]:
 
 
 def policies_or_exit(settings: Settings) -> Policies:
-    """The policies, validated as start-up does: each problem named by file and line, then exit 2."""
+    """The policies and notice templates, checked as start-up does: each problem by file and line, exit 2."""
+    problems: list[str] = []
     try:
-        return load_policies(settings.effective_policies_dir, environ=os.environ)
+        policies = load_policies(settings.effective_policies_dir, environ=os.environ)
     except PolicyError as error:
-        for problem in error.problems:
+        problems.extend(str(problem) for problem in error.problems)
+    problems.extend(str(problem) for problem in NoticeTemplates.problems_in(settings.effective_notices_dir))
+    if problems:
+        for problem in problems:
             click.echo(f"privacy-service: policy error: {problem}", err=True)
         sys.exit(EXIT_USAGE)
+    return policies
 
 
 def ready_engine(settings: Settings, *, migrate_embedded: bool, create: bool = False) -> Engine:

@@ -17,6 +17,8 @@ import click
 
 from privacy_service.cli.bootstrap import EXIT_FAILURE, settings_or_exit
 from privacy_service.core.clock import SystemClock
+from privacy_service.core.config import shipped_policies_dir
+from privacy_service.documents import NoticeTemplates
 from privacy_service.policy import Policies, PolicyError, RequestType, load_policies
 from privacy_service.policy.loader import JURISDICTIONS_FILE, RETENTION_FILE, SYSTEMS_FILE
 
@@ -39,8 +41,10 @@ def policies() -> None:
 @policies.command()
 @_directory_option
 def check(directory: Path | None) -> None:
-    """Validate every policy file; print a summary, or each problem by file and line and exit 1."""
-    loaded = _load_or_exit(directory)
+    """Validate every policy file and notice template; print a summary, or each problem and exit 1."""
+    notices_dir = _notices_dir(directory)
+    template_problems = NoticeTemplates.problems_in(notices_dir)
+    loaded = _load_or_exit(directory, also=[str(problem) for problem in template_problems])
     source = _shown(loaded.source)
     countries = sum(len(jurisdiction.countries) for jurisdiction in loaded.jurisdictions)
     click.echo(
@@ -49,6 +53,11 @@ def check(directory: Path | None) -> None:
     )
     click.echo(f"{source / RETENTION_FILE}: {len(loaded.retention)} retention rules")
     click.echo(f"{source / SYSTEMS_FILE}: {len(loaded.systems)} downstream systems")
+    notices = NoticeTemplates(notices_dir)
+    click.echo(
+        f"{_shown(notices.directory)}: notices in {len(notices.languages)} languages "
+        f"({', '.join(notices.languages)})"
+    )
 
 
 @policies.command()
@@ -77,16 +86,32 @@ def explain(country: str, request_type: str, as_json: bool, directory: Path | No
             click.echo(line)
 
 
-def _load_or_exit(directory: Path | None) -> Policies:
-    """The policies, or each problem on stderr and exit 1; settings are read only when no --dir is given."""
+def _load_or_exit(directory: Path | None, *, also: list[str] | None = None) -> Policies:
+    """The policies, or each problem on stderr and exit 1; settings are read only when no --dir is given.
+
+    ``also`` are problems found elsewhere (the notice templates), reported with the policies' own.
+    """
     path = directory if directory is not None else settings_or_exit().effective_policies_dir
+    problems = list(also or [])
     try:
-        return load_policies(path, environ=os.environ)
+        loaded = load_policies(path, environ=os.environ)
     except PolicyError as error:
-        for problem in error.problems:
-            where = f"{_shown(problem.file)}:{problem.line}" if problem.line else str(_shown(problem.file))
-            click.echo(f"privacy-service: policy error: {where}: {problem.message}", err=True)
+        for found in error.problems:
+            where = f"{_shown(found.file)}:{found.line}" if found.line else str(_shown(found.file))
+            problems.append(f"{where}: {found.message}")
+    if problems:
+        for problem in problems:
+            click.echo(f"privacy-service: policy error: {problem}", err=True)
         sys.exit(EXIT_FAILURE)
+    return loaded
+
+
+def _notices_dir(directory: Path | None) -> Path:
+    """The notice templates checked with ``directory``: its notices/, else the shipped ones."""
+    if directory is None:
+        return settings_or_exit().effective_notices_dir
+    own = directory / "notices"
+    return own if own.is_dir() else shipped_policies_dir() / "notices"
 
 
 def _shown(path: Path) -> Path:

@@ -30,6 +30,9 @@ class Delivery:
     webhook_id: str
     payload: Mapping[str, Any] = field(repr=False)  # carries the subject's personal data
     timeout_seconds: float
+    #: A task's system answers with a completion (or 202 and a callback); a notice system only takes the
+    #: message, and any 2xx means it has it (``Accepted``).
+    expects_answer: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ class Completed:
 
 @dataclass(frozen=True)
 class Accepted:
-    """The system took the request (HTTP 202); its answer comes later, signed, to the callback URL."""
+    """The system took the delivery: a request (HTTP 202) whose answer comes later, signed, to the callback
+    URL, or a notice (any 2xx), which asks no answer."""
 
 
 @dataclass(frozen=True)

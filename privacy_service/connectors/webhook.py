@@ -74,7 +74,7 @@ class WebhookConnector:
                 timeout=httpx.Timeout(delivery.timeout_seconds),
                 follow_redirects=False,
             ) as response:
-                return self._outcome(response, deadline=deadline, timed_out=timed_out)
+                return self._outcome(response, delivery=delivery, deadline=deadline, timed_out=timed_out)
         except httpx.TimeoutException:
             return timed_out
         except httpx.ConnectError as exc:
@@ -100,10 +100,14 @@ class WebhookConnector:
     ) -> None:
         self.close()
 
-    def _outcome(self, response: httpx.Response, *, deadline: float, timed_out: Failed) -> DeliveryOutcome:
+    def _outcome(
+        self, response: httpx.Response, *, delivery: Delivery, deadline: float, timed_out: Failed
+    ) -> DeliveryOutcome:
         status = response.status_code
         if status >= 500 or status in RETRYABLE_CLIENT_ERRORS:
             return Failed(error=f"HTTP {status} from the system", retryable=True)
+        if not delivery.expects_answer and 200 <= status < 300:
+            return Accepted()  # a notice system took the message; what it answers is not read
         if 300 <= status < 400:
             return Failed(error=f"HTTP {status} from the system; redirects are not followed", retryable=False)
         if status not in (200, 202):

@@ -375,18 +375,14 @@ class Settings(BaseSettings):
 
     @property
     def effective_policies_dir(self) -> Path:
-        """The policies in use: the setting, else the checkout's policies/, else the wheel's bundled copy.
+        """The policies in use: the setting, else the shipped ones (``shipped_policies_dir``)."""
+        return self.policies_dir if self.policies_dir is not None else shipped_policies_dir()
 
-        A checkout is recognised by its policies/jurisdictions.yaml next to the package, so an
-        installed package never picks up an unrelated policies/ directory.
-        """
-        if self.policies_dir is not None:
-            return self.policies_dir
-        package_dir = Path(__file__).resolve().parents[1]
-        checkout = package_dir.parent / "policies"
-        if (checkout / "jurisdictions.yaml").is_file():
-            return checkout
-        return package_dir / "_bundled" / "policies"
+    @property
+    def effective_notices_dir(self) -> Path:
+        """The notice templates: ``notices/`` of the policies in use, else the shipped ones."""
+        own = self.effective_policies_dir / "notices"
+        return own if own.is_dir() else shipped_policies_dir() / "notices"
 
     @property
     def is_embedded(self) -> bool:
@@ -454,3 +450,16 @@ def _argon2_below_minimum(settings: Settings) -> list[str]:
             f"{ENV_PREFIX}ARGON2_MEMORY_KIB: must be at least {OWASP_MIN_MEMORY_KIB} (OWASP's minimum)"
         )
     return problems
+
+
+def shipped_policies_dir() -> Path:
+    """The policies shipped with the service: the checkout's policies/, else the wheel's bundled copy.
+
+    A checkout is recognised by its policies/jurisdictions.yaml next to the package, so an
+    installed package never picks up an unrelated policies/ directory.
+    """
+    package_dir = Path(__file__).resolve().parents[1]
+    checkout = package_dir.parent / "policies"
+    if (checkout / "jurisdictions.yaml").is_file():
+        return checkout
+    return package_dir / "_bundled" / "policies"

@@ -2,9 +2,10 @@
 
 Ending an access request builds its export bundle; ending an erasure request
 erases the subject here too (``erasure.py``), last, because every system had
-to be told who to erase. Both happen in the transaction that closes the last
-task, with the ``dsr_complete`` event, so a request is never left completed
-without its bundle or its erasure.
+to be told who to erase, and the completion notice addressed (``notices.py``).
+Both happen in the transaction that closes the last task, with the
+``dsr_complete`` event, so a request is never left completed without its
+bundle, its erasure or its notice.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from privacy_service.dsr.encryption import RESULT_COLUMN
 from privacy_service.dsr.erasure import erase_locally
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import ERROR_LENGTH, DsrRequest, DsrTask
+from privacy_service.dsr.notices import NoticeDetails, retained_facts, write_notice
 from privacy_service.dsr.states import (
     ACTIVE_REQUEST_STATUSES,
     OPEN_TASK_STATUSES,
+    NoticeKind,
     RequestStatus,
     TaskStatus,
     final_status,
@@ -104,14 +107,26 @@ def close_request_if_done(work: Work, *, fulfilment: Fulfilment, request_id: str
     if any(status in OPEN_TASK_STATUSES for status in statuses):
         return False
     outcome = final_status(statuses)
+    export = None
     if RequestType(request.type) is RequestType.ACCESS:
         # A subject erased meanwhile leaves nobody to hand a copy to: the request ends without one.
         with contextlib.suppress(SubjectKeyDestroyed, SubjectKeyNotFound, SubjectNotFound):
-            store_export(work, fulfilment=fulfilment, request=request)
-    else:
-        erase_locally(work, fulfilment=fulfilment, request=request)
+            export = store_export(work, fulfilment=fulfilment, request=request)
     request.status = outcome.value
     request.completed_at = work.clock.now()
+    # Written before an erasure, which takes the subject's address with it; the notice keeps its own copy.
+    write_notice(
+        work,
+        fulfilment=fulfilment,
+        request=request,
+        kind=NoticeKind.COMPLETED,
+        details=NoticeDetails(
+            export_until=export.expires_at if export is not None else None,
+            retained=retained_facts(work, request_id=request.id),
+        ),
+    )
+    if RequestType(request.type) is RequestType.ERASURE:
+        erase_locally(work, fulfilment=fulfilment, request=request)
     audit.record(
         work,
         actor=SYSTEM,

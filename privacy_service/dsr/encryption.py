@@ -10,3 +10,5 @@ from __future__ import annotations
 RESULT_COLUMN = "result"  # dsr_tasks
 BUNDLE_COLUMN = "bundle"  # dsr_exports
 REJECTION_DETAIL_COLUMN = "rejection_detail"  # dsr_requests
+EXTENSION_REASON_COLUMN = "extension_reason"  # dsr_requests
+NOTICE_MESSAGE_COLUMN = "message"  # dsr_notices, under the notice's own key (dsr/notices.py)

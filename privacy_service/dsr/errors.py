@@ -62,6 +62,13 @@ class InvalidTransition(Conflict):
     title = "The request is not in a state that allows this"
 
 
+class ExtensionNotAllowed(Conflict):
+    """The law allows no extension here, the first period is over, or the request was extended already."""
+
+    code = "extension_not_allowed"
+    title = "This request's deadline cannot be extended"
+
+
 class ExportNotReady(Conflict):
     code = "export_not_ready"
     title = "The export is not ready"

@@ -1,4 +1,5 @@
-"""Delivering tasks to downstream systems: leased in one transaction, sent outside any, recorded in another.
+"""Delivering tasks and notices to downstream systems: leased in one transaction, sent outside any, recorded
+in another.
 
 Leasing sets ``lease_until`` on due tasks (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so two workers never take the same task) and builds each delivery. The
@@ -8,7 +9,7 @@ transaction as soon as it arrives. A worker killed mid-delivery leaves only
 leases, which run out; the task is then delivered again, with the same
 ``webhook-id``. A failed attempt is retried with exponential backoff and
 jitter until the request's deadline, and then the task fails with its last
-error.
+error. Notices to the subject (``notices.py``) go out the same way, beside the tasks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -29,6 +29,8 @@ from privacy_service.core.errors import DomainError
 from privacy_service.dsr.closing import close_request_if_done, complete_task, fail_task
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DownstreamSystem, DsrRequest, DsrTask
+from privacy_service.dsr.notices import NoticeAnswer, NoticeLease, lease_due_notices, record_notice_outcomes
+from privacy_service.dsr.outbox import lease_for, retry_delay
 from privacy_service.dsr.service import jurisdiction_country
 from privacy_service.dsr.states import ACTIVE_REQUEST_STATUSES, RequestStatus, TaskStatus
 from privacy_service.dsr.systems import SystemTarget, find_target
@@ -39,28 +41,6 @@ from privacy_service.work import Work, Workplace
 
 log = logging.getLogger(__name__)
 
-# A lease outlives the delivery's own timeout by this much, so a slow answer is not delivered twice.
-LEASE_MARGIN = timedelta(seconds=5)
-# httpx applies the timeout to each phase (pool, connect, write, read): a delivery can take this many.
-_TIMEOUT_PHASES = 4
-
-
-def lease_for(timeout_seconds: float) -> timedelta:
-    """How long a lease holds a task: longer than the slowest delivery, so no task is sent twice at once."""
-    return timedelta(seconds=timeout_seconds * _TIMEOUT_PHASES) + LEASE_MARGIN
-
-
-def retry_delay(*, attempts: int, minimum: timedelta, maximum: timedelta, rng: random.Random) -> timedelta:
-    """The pause after the ``attempts``-th failure: doubling from ``minimum``, jittered, at most ``maximum``.
-
-    The jitter ("full jitter" on top of the base) spreads the retries of many
-    tasks to one recovering system instead of sending them all at once.
-    """
-    base = minimum * (2 ** min(max(attempts - 1, 0), 32))
-    base = min(base, maximum)
-    jittered: timedelta = base + base * rng.random()
-    return min(maximum, jittered)
-
 
 @dataclass(frozen=True)
 class Lease:
@@ -70,6 +50,9 @@ class Lease:
     request_id: str
     attempt: int  # the task's attempt number this lease made: a later lease makes another
     delivery: Delivery
+
+    def answered(self, outcome: DeliveryOutcome) -> Answer:
+        return Answer(self.task_id, self.attempt, outcome)
 
 
 def lease_due_tasks(work: Work, *, fulfilment: Fulfilment, limit: int) -> list[Lease]:
@@ -328,7 +311,7 @@ class FanOut:
         self._pool = ThreadPoolExecutor(max_workers=self._capacity, thread_name_prefix="dsr-delivery")
         self._in_flight: set[Future[None]] = set()
         self._lock = threading.Lock()
-        self._outcomes: list[Answer] = []  # answered, not yet recorded
+        self._outcomes: list[Answer | NoticeAnswer] = []  # answered, not yet recorded
         self._recording = threading.Lock()  # one recorder at a time
         self._rng = random.Random()  # noqa: S311 - jitter, not a secret
 
@@ -343,7 +326,10 @@ class FanOut:
         if free <= 0:
             return 0
         with self._workplace.open() as work:
-            leases = lease_due_tasks(work, fulfilment=self.fulfilment, limit=free)
+            leases: list[Lease | NoticeLease] = [
+                *lease_due_tasks(work, fulfilment=self.fulfilment, limit=free)
+            ]
+            leases += lease_due_notices(work, fulfilment=self.fulfilment, limit=free - len(leases))
         for lease in leases:
             future = self._pool.submit(self._deliver, lease)
             with self._lock:
@@ -355,10 +341,10 @@ class FanOut:
         with self._lock:
             self._in_flight.discard(future)
 
-    def _deliver(self, lease: Lease) -> None:
+    def _deliver(self, lease: Lease | NoticeLease) -> None:
         outcome = self.fulfilment.connector.deliver(lease.delivery, now=self._workplace.clock.now())
         with self._lock:
-            self._outcomes.append(Answer(lease.task_id, lease.attempt, outcome))
+            self._outcomes.append(lease.answered(outcome))
         # Group commit: whoever holds the recorder writes every outcome that has arrived in one
         # transaction, so answers arriving together do not queue one by one for the database's write
         # lock. This delivery ends only once its outcome is recorded: either a recorder took it before
@@ -369,15 +355,20 @@ class FanOut:
             if batch:
                 self._record(batch)
 
-    def _record(self, batch: list[Answer]) -> None:
+    def _record(self, batch: list[Answer | NoticeAnswer]) -> None:
+        tasks = [answer for answer in batch if isinstance(answer, Answer)]
+        notices = [answer for answer in batch if isinstance(answer, NoticeAnswer)]
         try:
             with self._workplace.open() as work:
-                record_outcomes(work, fulfilment=self.fulfilment, outcomes=batch, rng=self._rng)
+                if tasks:
+                    record_outcomes(work, fulfilment=self.fulfilment, outcomes=tasks, rng=self._rng)
+                if notices:
+                    record_notice_outcomes(work, fulfilment=self.fulfilment, outcomes=notices, rng=self._rng)
             return
         except Exception:
             if len(batch) == 1:
-                # The lease runs out and the task is delivered again (same webhook-id): nothing is lost.
-                log.exception("could not record a delivery outcome", extra={"task_id": batch[0].task_id})
+                # The lease runs out and it is delivered again (same webhook-id): nothing is lost.
+                log.exception("could not record a delivery outcome")
                 return
             log.warning(
                 "could not record a batch of delivery outcomes; recording them one by one",

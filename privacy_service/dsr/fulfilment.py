@@ -5,7 +5,7 @@ retention and the systems that take each request), the connector that
 delivers tasks and the bounds of delivery (retries, timeout, concurrency, the
 callback address), the lifetime of an export bundle, how recent a customer's
 login must be to file, the erasure journal and the keyed digests of erased
-subjects, and ``new_tasks``, which wakes this process's worker once a request
+subjects, the notice templates, and ``new_tasks``, which wakes this process's worker once a request
 commits. Every request and worker thread shares it; what changes per unit of
 work (the session, the clock, the keys) is in ``work.Work``.
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 from privacy_service.connectors import Connector
 from privacy_service.core.config import Settings
 from privacy_service.crypto import BlindIndex
+from privacy_service.documents import NoticeTemplates
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies
 
@@ -69,6 +70,7 @@ class Fulfilment:
     recent_login: timedelta
     delivery_concurrency: int
     erasure_journal: Path
+    notices: NoticeTemplates  # what the subject is told, in their language (dsr/notices.py)
     new_tasks: NewTasks = field(default_factory=NewTasks)
 
     @classmethod
@@ -94,6 +96,7 @@ class Fulfilment:
             recent_login=timedelta(minutes=settings.dsr_recent_login_minutes),
             delivery_concurrency=settings.delivery_concurrency,
             erasure_journal=settings.effective_erasure_journal_file,
+            notices=NoticeTemplates(settings.effective_notices_dir),
         )
 
     def callback_url(self, task_id: str) -> str:

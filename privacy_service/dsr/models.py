@@ -33,6 +33,8 @@ class DsrRequest(Base):
         Index("ix_dsr_requests_status_due_at", "status", "due_at"),
         # The queue's order, most urgent first: each page a range of it (dsr.service.list_requests).
         Index("ix_dsr_requests_due_at_id", "due_at", "id"),
+        # Ended requests by when they ended: what the worker purges once kept long enough.
+        Index("ix_dsr_requests_status_completed_at", "status", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
@@ -43,6 +45,9 @@ class DsrRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extended_by: Mapped[str | None] = mapped_column(String(ID))
+    extension_reason: Mapped[bytes | None] = encrypted_column()  # the officer's words, told to the subject
     filed_by_type: Mapped[str] = mapped_column(String(16))  # audit PartyType: user or client
     filed_by_id: Mapped[str] = mapped_column(String(ID))
     # The shop involved: the client that filed, or the one the customer signed in through. It may follow
@@ -87,6 +92,53 @@ class DsrTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[bytes | None] = encrypted_column()  # the system's `data`, encrypted with the subject's key
     retained: Mapped[str | None] = mapped_column(Text)  # JSON list of {category, reason, until}
+
+
+class DsrNotice(Base):
+    """What the subject is told about their request: acknowledged, extended, rejected or completed.
+
+    The message (the subject's address and the text in their language) is
+    rendered when the notice is written, while the subject still exists, and
+    sealed under a data key of its own (``key_owner``): a completion notice
+    outlives an erasure's shredding of the subject's key long enough to be
+    delivered. Once every notice system has it, the message is dropped and its
+    key shredded; the row stays as the record that the subject was told.
+    """
+
+    __tablename__ = "dsr_notices"
+    __table_args__ = (UniqueConstraint("request_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    request_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("dsr_requests.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # dsr.states.NoticeKind
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_owner: Mapped[str | None] = mapped_column(String(64), unique=True)  # None: no system to tell
+    message: Mapped[bytes | None] = encrypted_column()  # NULL once delivered everywhere (or never sealed)
+
+
+class DsrNoticeDelivery(Base):
+    """One notice to one notice system (the shop's mailer): an outbox row like ``DsrTask``, with a lease."""
+
+    __tablename__ = "dsr_notice_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "system"),
+        Index("ix_dsr_notice_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("dsr_notices.id", ondelete="CASCADE"), index=True
+    )
+    system: Mapped[str] = mapped_column(String(SYSTEM_NAME_LENGTH))
+    status: Mapped[str] = mapped_column(String(16))  # dsr.states.NoticeDeliveryStatus
+    webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CallbackReceipt(Base):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
-from privacy_service.dsr.states import RejectionReason, RequestStatus, TaskStatus
+from privacy_service.dsr.states import NoticeKind, RejectionReason, RequestStatus, TaskStatus
 from privacy_service.policy import RequestType, SystemRequestType
 
 SYSTEM_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -52,6 +52,19 @@ class RejectionView(BaseModel):
     at: datetime
 
 
+class ExtensionView(BaseModel):
+    at: datetime
+    reason: str | None = None  # None once the subject's key is gone
+
+
+class NoticeView(BaseModel):
+    """A notice to the subject; ``delivered`` once every notice system (the shop's mailer) has taken it."""
+
+    kind: NoticeKind
+    at: datetime
+    delivered: bool
+
+
 class ExportLink(BaseModel):
     url: str
     expires_at: datetime
@@ -69,6 +82,8 @@ class RequestView(BaseModel):
     overdue: bool
     completed_at: datetime | None = None
     tasks: list[TaskView]
+    notices: list[NoticeView] = Field(default_factory=list)
+    extension: ExtensionView | None = None
     rejection: RejectionView | None = None
     export: ExportLink | None = None
 
@@ -82,6 +97,13 @@ class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: RejectionReason
     detail: str | None = Field(default=None, max_length=2000)
+
+
+class Extension(BaseModel):
+    """An officer's extension of the deadline: the reason is told to the subject."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class SystemRegistration(BaseModel):

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.cursors import Position
+from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
-from privacy_service.dsr.encryption import REJECTION_DETAIL_COLUMN
+from privacy_service.dsr.encryption import EXTENSION_REASON_COLUMN, REJECTION_DETAIL_COLUMN
 from privacy_service.dsr.errors import (
+    ExtensionNotAllowed,
     InvalidTransition,
     RecentLoginRequired,
     RequestAlreadyOpen,
@@ -31,10 +33,27 @@ from privacy_service.dsr.errors import (
 )
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
-from privacy_service.dsr.schemas import ExportLink, RejectionView, RequestView, RetainedItem, TaskView
+from privacy_service.dsr.notices import (
+    NoticeDetails,
+    jurisdiction_named,
+    notice_views,
+    render_notice,
+    retained_facts,
+    write_notice,
+)
+from privacy_service.dsr.schemas import (
+    ExportLink,
+    ExtensionView,
+    NoticeView,
+    RejectionView,
+    RequestView,
+    RetainedItem,
+    TaskView,
+)
 from privacy_service.dsr.states import (
     FINAL_REQUEST_STATUSES,
     REQUEST_TRANSITIONS,
+    NoticeKind,
     RejectionReason,
     RequestStatus,
     TaskStatus,
@@ -46,7 +65,7 @@ from privacy_service.identity.models import UserSession
 from privacy_service.identity.principals import Principal
 from privacy_service.keys.errors import SubjectKeyDestroyed
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.policy import RequestType, SystemRequestType
+from privacy_service.policy import Jurisdiction, RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.work import Work
@@ -117,6 +136,7 @@ def file_request(
     work.session.flush()
     if not needs_approval and names:
         work.after_commit(fulfilment.new_tasks.notify)  # a worker in this process starts at once
+    write_notice(work, fulfilment=fulfilment, request=request, kind=NoticeKind.ACKNOWLEDGED)
     audit.record(
         work,
         actor=requester.party,
@@ -200,7 +220,12 @@ def request_view(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> 
     ).all()
     exports = _live_exports(work, requests=[request])
     return _view(
-        work, fulfilment=fulfilment, request=request, tasks=list(tasks), export_until=exports.get(request.id)
+        work,
+        fulfilment=fulfilment,
+        request=request,
+        tasks=list(tasks),
+        notices=notice_views(work, request_ids=[request.id])[request.id],
+        export_until=exports.get(request.id),
     )
 
 
@@ -234,6 +259,7 @@ def _view(
     fulfilment: Fulfilment,
     request: DsrRequest,
     tasks: list[DsrTask],
+    notices: list[NoticeView],
     export_until: datetime | None,
 ) -> RequestView:
     status = RequestStatus(request.status)
@@ -261,6 +287,8 @@ def _view(
         overdue=status not in FINAL_REQUEST_STATUSES and request.due_at < work.clock.now(),
         completed_at=request.completed_at,
         tasks=[_task_view(task) for task in tasks],
+        notices=notices,
+        extension=_extension_view(work, request=request),
         rejection=rejection,
         export=export,
     )
@@ -286,18 +314,68 @@ def retained_items(task: DsrTask) -> list[dict[str, str | None]]:
 
 
 def _open_rejection_detail(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> str | None:
-    if request.rejection_detail is None:
+    return _opened(work, request=request, column=REJECTION_DETAIL_COLUMN, value=request.rejection_detail)
+
+
+def _extension_view(work: Work, *, request: DsrRequest) -> ExtensionView | None:
+    if not request.extended or request.extended_at is None:
+        return None
+    reason = _opened(work, request=request, column=EXTENSION_REASON_COLUMN, value=request.extension_reason)
+    return ExtensionView(at=request.extended_at, reason=reason)
+
+
+def _opened(work: Work, *, request: DsrRequest, column: str, value: bytes | None) -> str | None:
+    """An officer's words kept on the request, in plaintext; None when absent or the subject was erased."""
+    if value is None:
         return None
     try:
-        return _request_fields(work, fulfilment=fulfilment, subject_id=request.subject_id).open(
-            REJECTION_DETAIL_COLUMN, request.rejection_detail
-        )
+        return _subject_fields(work, request=request).open(column, value)
     except SubjectKeyDestroyed:
         return None
 
 
-def _request_fields(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> SubjectFields:
-    return work.subject_fields(table=DsrRequest.__tablename__, subject_id=subject_id)
+def _subject_fields(work: Work, *, request: DsrRequest) -> SubjectFields:
+    """The request's subject's fields of ``dsr_requests``: what officers write about them is theirs."""
+    return work.subject_fields(table=DsrRequest.__tablename__, subject_id=request.subject_id)
+
+
+@dataclass(frozen=True)
+class ToldNotice:
+    """A notice as the subject reads it again in the privacy center."""
+
+    view: NoticeView
+    subject_line: str
+    text: str
+
+
+def notices_told(
+    work: Work, *, fulfilment: Fulfilment, request: DsrRequest, language: str
+) -> list[ToldNotice]:
+    """What the subject was told about ``request``, written again in ``language`` for them to read.
+
+    The delivered message itself is not kept (it is dropped once the mailer has it); the same facts,
+    read from the request, give the same text. Empty once the subject is gone.
+    """
+    try:
+        profile = vault.read_profile(work, subject_id=request.subject_id)
+    except DomainError:  # erased, or unknown: nobody to read it
+        return []
+    details = NoticeDetails(
+        extension_reason=_opened(
+            work, request=request, column=EXTENSION_REASON_COLUMN, value=request.extension_reason
+        ),
+        rejection_reason=request.rejection_reason,
+        rejection_detail=_open_rejection_detail(work, fulfilment=fulfilment, request=request),
+        export_until=_live_exports(work, requests=[request]).get(request.id),
+        retained=retained_facts(work, request_id=request.id),
+    )
+    told: list[ToldNotice] = []
+    for view in notice_views(work, request_ids=[request.id])[request.id]:
+        rendered = render_notice(
+            fulfilment, request=request, profile=profile, kind=view.kind, details=details, language=language
+        )
+        told.append(ToldNotice(view=view, subject_line=rendered.subject_line, text=rendered.text))
+    return told
 
 
 @dataclass(frozen=True)
@@ -337,12 +415,14 @@ def list_requests(
         ):
             tasks_by_request[task.request_id].append(task)
     exports = _live_exports(work, requests=rows)
+    notices = notice_views(work, request_ids=[row.id for row in rows])
     views = [
         _view(
             work,
             fulfilment=fulfilment,
             request=row,
             tasks=tasks_by_request[row.id],
+            notices=notices[row.id],
             export_until=exports.get(row.id),
         )
         for row in rows
@@ -400,9 +480,9 @@ def reject_request(
     request.decided_by, request.decided_at, request.completed_at = officer.id, now, now
     request.rejection_reason = reason.value
     if detail:
-        request.rejection_detail = _request_fields(
-            work, fulfilment=fulfilment, subject_id=request.subject_id
-        ).encrypt(REJECTION_DETAIL_COLUMN, detail)
+        request.rejection_detail = _subject_fields(work, request=request).encrypt(
+            REJECTION_DETAIL_COLUMN, detail
+        )
     for task in work.session.scalars(select(DsrTask).where(DsrTask.request_id == request.id)):
         task.status = TaskStatus.CANCELLED.value
         task.lease_until = None
@@ -413,5 +493,60 @@ def reject_request(
         target=dsr_party(request.id),
         outcome=Outcome.SUCCESS,
         details={"reason": reason.value},
+    )
+    write_notice(
+        work,
+        fulfilment=fulfilment,
+        request=request,
+        kind=NoticeKind.REJECTED,
+        details=NoticeDetails(rejection_reason=reason.value, rejection_detail=detail or None),
+    )
+    return request
+
+
+def extension_refusal(request: DsrRequest, *, jurisdiction: Jurisdiction, now: datetime) -> str | None:
+    """Why ``request`` cannot be extended now, in words for an officer; None when it can."""
+    if RequestStatus(request.status).is_final:
+        return "The request has ended; there is nothing left to extend."
+    if request.extended:
+        return "The request was extended already; the law allows one extension."
+    if jurisdiction.extension is None:
+        return f"{jurisdiction.name} allows no extension of the deadline."
+    if request.due_at <= now:
+        return "The first period has ended; an extension must be taken within it."
+    return None
+
+
+def extend_request(
+    work: Work, *, fulfilment: Fulfilment, officer: Principal, request_id: str, reason: str
+) -> DsrRequest:
+    """An officer takes the further time the law allows, once, saying why; the subject is told at once.
+
+    Refused (``ExtensionNotAllowed``) where the jurisdiction has no extension, once the first period has
+    ended, when the request was extended already or has ended.
+    """
+    request = _locked_request(session=work.session, request_id=request_id)
+    jurisdiction = jurisdiction_named(fulfilment.policies, request.jurisdiction)
+    now = work.clock.now()
+    refusal = extension_refusal(request, jurisdiction=jurisdiction, now=now)
+    if refusal is not None or jurisdiction.extension is None:
+        raise ExtensionNotAllowed(refusal)
+    request.due_at = jurisdiction.extension.after(request.due_at)
+    request.extended, request.extended_at, request.extended_by = True, now, officer.id
+    request.extension_reason = _subject_fields(work, request=request).encrypt(EXTENSION_REASON_COLUMN, reason)
+    audit.record(
+        work,
+        actor=officer.party,
+        action=Action.DSR_EXTEND,
+        target=dsr_party(request.id),
+        outcome=Outcome.SUCCESS,
+        details={"jurisdiction": jurisdiction.code, "due_at": request.due_at.isoformat()},
+    )
+    write_notice(
+        work,
+        fulfilment=fulfilment,
+        request=request,
+        kind=NoticeKind.EXTENDED,
+        details=NoticeDetails(extension_reason=reason),
     )
     return request

@@ -90,3 +90,20 @@ def final_status(task_statuses: list[TaskStatus]) -> RequestStatus:
     if completed == 0:
         return RequestStatus.FAILED
     return RequestStatus.PARTIALLY_COMPLETED
+
+
+class NoticeKind(StrEnum):
+    """What a notice tells the subject (API.md): every request is acknowledged as soon as it is received."""
+
+    ACKNOWLEDGED = "acknowledged"
+    COMPLETED = "completed"
+    EXTENDED = "extended"
+    REJECTED = "rejected"
+
+
+class NoticeDeliveryStatus(StrEnum):
+    """One notice system's copy of a notice: ``pending`` until it takes it, or it fails for good."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    PENDING = "pending"

@@ -38,13 +38,15 @@ from privacy_service.audit.schemas import EXPORT_MEDIA_TYPES, ExportFormat
 from privacy_service.core.cursors import InvalidCursor, decode_cursor, encode_cursor
 from privacy_service.core.errors import DomainError
 from privacy_service.dsr import service as dsr
+from privacy_service.dsr.errors import ExtensionNotAllowed
+from privacy_service.dsr.notices import jurisdiction_named
 from privacy_service.dsr.states import RejectionReason, RequestStatus
 from privacy_service.identity.scopes import Role
 from privacy_service.policy import RequestType
 from privacy_service.web import sign_in
 from privacy_service.web.routing import page_route
-from privacy_service.web.staff import FormVisitor, PageVisitor, admit_staff, as_officer, as_staff
-from privacy_service.web.visitors import CONSOLE
+from privacy_service.web.staff import FormVisitor, PageVisitor, Refusal, admit_staff, as_officer, as_staff
+from privacy_service.web.visitors import CONSOLE, Visitor
 
 router = APIRouter(prefix=CONSOLE.root, route_class=page_route(CONSOLE), include_in_schema=False)
 
@@ -127,17 +129,26 @@ def _days_left(due_at: datetime, now: datetime) -> int:
 
 @router.get("/requests/{request_id}")
 def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
+    return _request_page(visitor, request_id)
+
+
+def _request_page(visitor: Visitor, request_id: str, *, refusal: Refusal | None = None) -> Response:
     officer = as_officer(visitor)
     with visitor.work() as work:
         found = dsr.visible_request(session=work.session, principal=officer, request_id=request_id)
         view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
         now = work.clock.now()
+        jurisdiction = jurisdiction_named(visitor.fulfilment.policies, found.jurisdiction)
+        extension_refused = dsr.extension_refusal(found, jurisdiction=jurisdiction, now=now)
     return visitor.page(
         "console/request.html",
+        status_code=200 if refusal is None else refusal.status,
         view=view,
         days_left=_days_left(view.due_at, now),
         reasons=[reason.value for reason in RejectionReason],
-        error=None,
+        law=jurisdiction,
+        may_extend=extension_refused is None,
+        refusal=refusal,
     )
 
 
@@ -166,6 +177,29 @@ def reject(
             reason=reason,
             detail=detail.strip() or None,
         )
+    return visitor.redirect(f"/requests/{request_id}")
+
+
+@router.post("/requests/{request_id}/extend")
+def extend(
+    visitor: FormVisitor, request_id: RequestId, reason: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    officer = as_officer(visitor)
+    if not reason.strip():
+        return _request_page(
+            visitor, request_id, refusal=Refusal(code="reason_required", status=422, fields=("reason",))
+        )
+    try:
+        with visitor.work() as work:
+            dsr.extend_request(
+                work,
+                fulfilment=visitor.fulfilment,
+                officer=officer,
+                request_id=request_id,
+                reason=reason.strip(),
+            )
+    except ExtensionNotAllowed as refused:
+        return _request_page(visitor, request_id, refusal=Refusal.of(refused))
     return visitor.redirect(f"/requests/{request_id}")
 
 

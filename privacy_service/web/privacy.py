@@ -150,7 +150,10 @@ def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
     with visitor.work() as work:
         found = _followed_request(work, visitor, request_id)
         view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
-    return visitor.page("privacy/request.html", view=view)
+        told = dsr.notices_told(
+            work, fulfilment=visitor.fulfilment, request=found, language=visitor.language.tag
+        )
+    return visitor.page("privacy/request.html", view=view, told=told)
 
 
 def _followed_request(work: Work, visitor: Visitor, request_id: str) -> DsrRequest:

@@ -139,9 +139,9 @@ def test_an_erasure_that_needs_approval_is_delivered_only_once_an_officer_approv
     receipt = file(api, dsr_shop.headers, type="erasure", subject_id=customer.id)
     assert receipt["status"] == "awaiting_approval"
 
-    assert dsr.deliver() == 0
+    dsr.deliver()  # the acknowledgement goes to the mailer at once; the task waits
     clock.advance(timedelta(days=3))
-    assert dsr.deliver() == 0
+    dsr.deliver()
     assert orders.deliveries == [], "nothing leaves before an officer approves"
     waiting = view(api, receipt["id"], dsr_shop.headers)
     assert waiting["status"] == "awaiting_approval"
@@ -153,13 +153,14 @@ def test_an_erasure_that_needs_approval_is_delivered_only_once_an_officer_approv
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "in_progress"
 
-    assert dsr.deliver() == 1
+    dsr.deliver()
     [delivery] = orders.deliveries
     assert delivery.payload["type"] == "dsr.erasure"
     assert view(api, receipt["id"], headers)["status"] == "completed"
     assert api.login(customer.email, customer.password).status_code == 401
+    # The declared mailer (a closed port) never took the acknowledgement; it gave up after three days.
     assert dsr_events(api, workplace, headers, receipt["id"]) == [
-        "dsr_create", "dsr_approve", "dsr_task_complete", "dsr_complete",
+        "dsr_create", "dsr_notice_fail", "dsr_approve", "dsr_task_complete", "dsr_complete",
     ]  # fmt: skip
 
 
@@ -201,7 +202,7 @@ def test_a_rejected_request_cancels_its_tasks_and_shows_the_officer_why(
     assert seen["rejection"]["detail"] == detail
     assert [task["status"] for task in seen["tasks"]] == ["cancelled"]
     assert seen["completed_at"] is not None
-    assert dsr.deliver() == 0
+    dsr.deliver()
     assert orders.deliveries == []
     assert api.login(customer.email, customer.password).status_code == 200, (
         "a rejected erasure erases nothing"
@@ -567,11 +568,13 @@ def test_an_access_request_whose_subject_was_erased_meanwhile_ends_without_an_ex
     orders.answer_accepted()
     dsr.register(orders)
     access = file(api, dsr_shop.headers, type="access", subject_id=customer.id)
-    assert dsr.deliver() == 1
+    dsr.deliver()
+    assert len(orders.deliveries) == 1
     erasure = file(api, dsr_shop.headers, type="erasure", subject_id=customer.id)
     headers = signed_in(api, officer)
     assert api.http.post(f"/v1/dsr/{erasure['id']}/approve", headers=headers).status_code == 200
-    assert dsr.deliver() == 1  # one at a time: the test's connection takes one unit of work at once
+    dsr.deliver()  # one at a time: the test's connection takes one unit of work at once
+    assert len(orders.deliveries) == 2
     deliveries = {delivery.task_id: delivery for delivery in orders.deliveries}
 
     def callback(request: dict[str, Any], data: dict[str, Any]) -> httpx.Response:

@@ -11,7 +11,7 @@ from privacy_service.audit.models import AuditEvent
 from privacy_service.dsr.models import DsrRequest
 from privacy_service.identity.scopes import Role
 from privacy_service.work import Workplace
-from tests.functional.conftest import Api, Customer, MakeStaff, Staff
+from tests.functional.conftest import CUSTOMER_PASSWORD, Api, Customer, MakeStaff, Staff, unique_email
 from tests.functional.test_audit_api import seal
 from tests.functional.web_support import Browser, hidden_fields, text_of
 from tests.unit.audit.tampering import drop_guards, set_columns
@@ -159,3 +159,51 @@ def test_the_german_console_names_a_request_as_officers_do(
     privacy = Browser(client, headers={"Accept-Language": "de"})
     privacy.sign_in(customer.email, customer.password)
     assert "Anfrage Status" in text_of(privacy.get("/"))
+
+
+def test_an_officer_extends_a_request_from_its_page_and_the_customer_reads_why(
+    client: TestClient, console: Browser, api: Api, officer: Staff, customer: Customer
+) -> None:
+    request_id = file_access(client, customer)
+    console.sign_in_fully(api, officer.email, officer.password, officer.totp)
+    page = f"/requests/{request_id}"
+    before = text_of(console.get(page))
+    assert "Extend the deadline" in before
+    assert "allows one extension of 2 months" in before, "the law's own extension, from the policies"
+
+    blank = console.post(f"{page}/extend", {"reason": "  "}, from_page=page)
+    assert blank.status_code == 422
+    assert "Check these fields: Reason." in text_of(blank)
+    reason = "Your orders are archived off-site; fetching them takes a few weeks."
+    extended = console.post(f"{page}/extend", {"reason": reason}, from_page=page)
+    assert extended.status_code == 303
+    after = text_of(console.get(page))
+    assert reason in after
+    assert "(extended)" in after
+    assert "Extend the deadline" not in after, "one extension only: the form is gone"
+    assert "Deadline extended" in after, "the notice to the person is listed"
+
+    privacy = Browser(client)
+    privacy.sign_in(customer.email, customer.password)
+    shown = text_of(privacy.get(f"/requests/{request_id}"))
+    assert "Why we need more time" in shown
+    assert reason in shown
+    assert "We need more time to answer your privacy request" in shown, "the notice, as it was written"
+    assert "We have received your privacy request" in shown
+
+
+def test_the_console_offers_no_extension_where_the_law_has_none(
+    client: TestClient, console: Browser, api: Api, officer: Staff
+) -> None:
+    email = unique_email()
+    registered = api.register(email=email, country="BR")
+    assert registered.status_code == 201, registered.text
+    request_id = file_access(
+        client, Customer(id=registered.json()["id"], email=email, password=CUSTOMER_PASSWORD)
+    )
+    console.sign_in_fully(api, officer.email, officer.password, officer.totp)
+    page = f"/requests/{request_id}"
+    assert "Extend the deadline" not in text_of(console.get(page))
+    refused = console.post(f"{page}/extend", {"reason": "busy"}, from_page=page)
+    assert refused.status_code == 409
+    assert "The deadline cannot be extended" in text_of(refused)

@@ -20,6 +20,7 @@ from privacy_service.dsr.callbacks import receive_callback
 from privacy_service.dsr.exports import download_export
 from privacy_service.dsr.schemas import (
     CallbackAnswer,
+    Extension,
     Rejection,
     RequestFiling,
     RequestPage,
@@ -110,6 +111,26 @@ def reject(
         request_id=request_id,
         reason=body.reason,
         detail=body.detail,
+    )
+    return service.request_view(work, fulfilment=fulfilment, request=request)
+
+
+@router.post(
+    "/v1/dsr/{request_id}/extend",
+    response_model=RequestView,
+    summary="Take the further time the law allows, once, saying why",
+    description=(
+        "The new `due_at` counts the jurisdiction's extension from the end of the first period; the subject "
+        "is told at once, with the reason (an `extended` notice). 409 `extension_not_allowed` where the "
+        "jurisdiction allows none, once the first period has passed, when already extended, or once the "
+        "request has ended."
+    ),
+)
+def extend(
+    request_id: RequestId, body: Extension, officer: Officer, work: WorkDep, fulfilment: FulfilmentDep
+) -> RequestView:
+    request = service.extend_request(
+        work, fulfilment=fulfilment, officer=officer, request_id=request_id, reason=body.reason
     )
     return service.request_view(work, fulfilment=fulfilment, request=request)
 

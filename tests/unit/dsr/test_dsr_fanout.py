@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from privacy_service.dsr.fanout import retry_delay
+from privacy_service.dsr.outbox import retry_delay
 
 MINIMUM = timedelta(seconds=30)
 MAXIMUM = timedelta(hours=1)

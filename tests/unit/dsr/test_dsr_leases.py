@@ -13,9 +13,10 @@ from privacy_service.audit.actions import SYSTEM
 from privacy_service.connectors import Completed, Failed
 from privacy_service.core.clock import FrozenClock
 from privacy_service.dsr import systems
-from privacy_service.dsr.fanout import Lease, lease_due_tasks, lease_for, record_outcome
+from privacy_service.dsr.fanout import Lease, lease_due_tasks, record_outcome
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrRequest, DsrTask
+from privacy_service.dsr.outbox import lease_for
 from privacy_service.policy import RequestType, SystemRequestType
 from privacy_service.work import Work
 

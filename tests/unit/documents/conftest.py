@@ -1,0 +1,13 @@
+"""The shop's shipped notice templates, loaded (and so checked) once per module."""
+
+from __future__ import annotations
+
+import pytest
+
+from privacy_service.documents.notices import NoticeTemplates
+from tests.unit.documents.samples import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def notices() -> NoticeTemplates:
+    return NoticeTemplates(SHIPPED)
