@@ -26,6 +26,7 @@ from privacy_service.dsr.errors import (
     ExtensionNotAllowed,
     InvalidTransition,
     RecentLoginRequired,
+    RejectionDetailRequired,
     RequestAlreadyOpen,
     RequestNotFound,
     SecondFactorRequired,
@@ -473,7 +474,12 @@ def reject_request(
     reason: RejectionReason,
     detail: str | None,
 ) -> DsrRequest:
-    """An officer refuses a request before any system was asked; its tasks are cancelled."""
+    """An officer refuses a request before any system was asked; its tasks are cancelled.
+
+    The subject is told why, with where they can complain: ``other`` needs the officer's ``detail``.
+    """
+    if reason is RejectionReason.OTHER and not (detail and detail.strip()):
+        raise RejectionDetailRequired()
     request = _locked_request(session=work.session, request_id=request_id)
     move(request, RequestStatus.REJECTED)
     now = work.clock.now()

@@ -176,6 +176,9 @@ def test_a_rejection_without_a_reason_from_the_list_is_refused_and_nothing_is_to
             422,
             "validation_error",
         )
+    for body in ({"reason": "other"}, {"reason": "other", "detail": "  "}):
+        unexplained = api.http.post(f"/v1/dsr/{receipt['id']}/reject", json=body, headers=headers)
+        assert_problem(unexplained, 422, "rejection_detail_required")
     assert view(api, receipt["id"], headers)["status"] != "rejected"
     kinds = [notice["kind"] for notice in view(api, receipt["id"], headers)["notices"]]
     assert kinds == ["acknowledged"]
