@@ -18,7 +18,7 @@ import click
 from privacy_service.cli.bootstrap import EXIT_FAILURE, settings_or_exit
 from privacy_service.core.clock import SystemClock
 from privacy_service.core.config import shipped_policies_dir
-from privacy_service.documents import NoticeTemplates
+from privacy_service.documents import SubjectTexts
 from privacy_service.policy import Policies, PolicyError, RequestType, load_policies
 from privacy_service.policy.loader import JURISDICTIONS_FILE, RETENTION_FILE, SYSTEMS_FILE
 
@@ -43,7 +43,7 @@ def policies() -> None:
 def check(directory: Path | None) -> None:
     """Validate every policy file and notice template; print a summary, or each problem and exit 1."""
     notices_dir = _notices_dir(directory)
-    template_problems = NoticeTemplates.problems_in(notices_dir)
+    template_problems = SubjectTexts.problems_in(notices_dir)
     loaded = _load_or_exit(directory, also=[str(problem) for problem in template_problems])
     source = _shown(loaded.source)
     countries = sum(len(jurisdiction.countries) for jurisdiction in loaded.jurisdictions)
@@ -53,7 +53,7 @@ def check(directory: Path | None) -> None:
     )
     click.echo(f"{source / RETENTION_FILE}: {len(loaded.retention)} retention rules")
     click.echo(f"{source / SYSTEMS_FILE}: {len(loaded.systems)} downstream systems")
-    notices = NoticeTemplates(notices_dir)
+    notices = SubjectTexts(notices_dir)
     click.echo(
         f"{_shown(notices.directory)}: notices in {len(notices.languages)} languages "
         f"({', '.join(notices.languages)})"

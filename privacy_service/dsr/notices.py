@@ -130,7 +130,7 @@ def render_notice(
 ) -> RenderedNotice:
     """The ``kind`` notice of ``request`` in the shop's template best matching ``language``."""
     facts = _facts(fulfilment, request=request, profile=profile, details=details or NoticeDetails())
-    return fulfilment.notices.render(kind.value, language=language, facts=facts)
+    return fulfilment.texts.notice(kind.value, language=language, facts=facts)
 
 
 def _profile(work: Work, *, subject_id: str) -> ProfileFields | None:
