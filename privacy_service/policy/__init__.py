@@ -11,6 +11,7 @@ database, no HTTP, no clock; time and the environment are passed in.
 
 from __future__ import annotations
 
+from privacy_service.policy.article15 import article15_information
 from privacy_service.policy.errors import PolicyError, PolicyProblem
 from privacy_service.policy.explanation import Explanation
 from privacy_service.policy.jurisdictions import Jurisdiction
@@ -43,5 +44,6 @@ __all__ = [
     "SystemSpec",
     "TransferMechanism",
     "TransferStatus",
+    "article15_information",
     "load_policies",
 ]
