@@ -12,6 +12,7 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -152,7 +153,7 @@ def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
         systems=built_systems,
         source=directory,
         processing=information.processing,
-        remedies=information.remedies,
+        remedies=MappingProxyType(information.remedies),
         shop_actions_requiring_approval=approval_required,
         warnings=tuple(warning for file in files for warning in file.warnings),
         unused_remedies=information.unused_remedies,

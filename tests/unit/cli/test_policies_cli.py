@@ -174,3 +174,26 @@ def test_ropa_refuses_an_unknown_format() -> None:
     result = run("ropa", "--format", "pdf", "--dir", str(SHIPPED))
     assert result.exit_code == 2
     assert "--format" in result.output
+
+
+def test_the_record_shows_adequacy_automated_decisions_and_the_shops_own_measures(sample: Path) -> None:
+    processing = PROCESSING.replace("    country: CN\n", "    country: CH\n").replace(
+        "automated_decisions: []\n",
+        "automated_decisions:\n"
+        "  - code: fraud_screening\n"
+        "    logic: A score from the amount and the address.\n"
+        "    significance: An order above the threshold is refused.\n"
+        "    consequences: The order cannot be completed.\n"
+        "security_measures:\n"
+        "  - Only the support team opens customer records.\n",
+    )
+    (sample / "processing.yaml").write_text(processing, encoding="utf-8")
+    result = run("ropa", "--dir", str(sample), environ=ENVIRON)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "- Transfers to third countries: warehouse-cn (CH): adequacy decision: 2000/518/EC" in text
+    assert (
+        "- fraud_screening: A score from the amount and the address. Significance: An order above the "
+        "threshold is refused. Consequences: The order cannot be completed."
+    ) in text
+    assert text.endswith("By the shop:\n\n- Only the support team opens customer records.\n")

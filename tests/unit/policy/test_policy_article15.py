@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from privacy_service.policy import Policies, article15_information, load_policies
-from tests.unit.policy.samples import ENVIRON, REMEDIES, PolicyDir
+from tests.unit.policy.samples import ENVIRON, PROCESSING, REMEDIES, PolicyDir
 
 SHIPPED = Path(__file__).resolve().parents[3] / "policies"
 
@@ -211,3 +211,40 @@ def test_the_sample_policies_give_a_declared_system_its_held_categories(policy_d
         "criteria": "after the order",
         "legal_obligations": [{"keep_for": "1 year", "legal_basis": "everywhere", "countries": []}],
     }
+
+
+def test_without_remedies_for_the_law_or_the_default_the_document_says_none(policy_dir: PolicyDir) -> None:
+    only_eu = REMEDIES[: REMEDIES.index("  us_ca_ccpa:")]
+    policies = load_policies(policy_dir(remedies=only_eu), environ=ENVIRON)
+    assert [warning.message.split(";")[0] for warning in policies.warnings] == [
+        "remedies: jurisdiction us_ca_ccpa has no rights and remedies here",
+        "remedies: jurisdiction us_federal has no rights and remedies here",
+        "remedies: jurisdiction default has no rights and remedies here",
+    ]
+    document = document_for(policies, jurisdiction="default", country="JP", systems={})
+    assert (document["rights"], document["remedies"]) == ([], None)
+
+
+def test_an_automated_decision_is_explained_with_its_logic_and_consequences(policy_dir: PolicyDir) -> None:
+    decision = (
+        "automated_decisions:\n"
+        "  - code: fraud_screening\n"
+        "    logic: A score from the amount and the address.\n"
+        "    significance: An order above the threshold is refused.\n"
+        "    consequences: The order cannot be completed; a person reviews it on request.\n"
+        "    categories: [orders, fraud_checks]\n"
+    )
+    policies = load_policies(
+        policy_dir(processing=PROCESSING.replace("automated_decisions: []\n", decision)), environ=ENVIRON
+    )
+    assert policies.warnings == ()
+    document = document_for(policies, jurisdiction="eu_gdpr", country="DE", systems={})
+    assert document["automated_decisions"] == [
+        {
+            "code": "fraud_screening",
+            "logic": "A score from the amount and the address.",
+            "significance": "An order above the threshold is refused.",
+            "consequences": "The order cannot be completed; a person reviews it on request.",
+            "categories": ["orders", "fraud_checks"],
+        }
+    ]
