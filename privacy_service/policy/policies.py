@@ -7,13 +7,16 @@ CLI agree on deadlines and retention.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from privacy_service.policy.errors import PolicyProblem
 from privacy_service.policy.explanation import Explanation
 from privacy_service.policy.jurisdictions import Jurisdiction, normalise_country
+from privacy_service.policy.processing import ProcessingRecord
+from privacy_service.policy.remedies import Remedies
 from privacy_service.policy.request_types import RequestType, SystemRequestType
 from privacy_service.policy.retention import RetentionRule
 from privacy_service.policy.systems import SystemSpec
@@ -26,8 +29,16 @@ class Policies:
     retention: tuple[RetentionRule, ...]
     systems: tuple[SystemSpec, ...]
     source: Path
+    #: What the shop does with personal data (processing.yaml): the Art. 15 information, the Art. 30 record.
+    processing: ProcessingRecord
+    #: Rights and remedies by jurisdiction code (remedies.yaml, and remedies_optional.yaml where declared).
+    remedies: Mapping[str, Remedies]
     #: Shop actions (``order.amount_change``) an event may record only with an approval (shop_actions.yaml).
     shop_actions_requiring_approval: frozenset[str] = frozenset()
+    #: Gaps the service can run with but the shop should close; ``policies check`` prints them.
+    warnings: tuple[PolicyProblem, ...] = ()
+    #: Codes in remedies_optional.yaml that name no declared jurisdiction, so are not used.
+    unused_remedies: tuple[str, ...] = ()
     _by_country: dict[str, Jurisdiction] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -95,3 +106,14 @@ class Policies:
             retention=tuple(self.retention_for(country=country)),
             received_at=received_at,
         )
+
+    def jurisdiction_coded(self, code: str) -> Jurisdiction | None:
+        """The jurisdiction a request recorded by its code, if the policies still declare it."""
+        return next((item for item in (*self.jurisdictions, self.default) if item.code == code), None)
+
+    def remedies_for(self, jurisdiction: Jurisdiction) -> Remedies | None:
+        """The rights and remedies a subject under ``jurisdiction`` is told: its own, else the default's.
+
+        The loader warns about a jurisdiction without remedies; None only when the default has none either.
+        """
+        return self.remedies.get(jurisdiction.code) or self.remedies.get(self.default.code)

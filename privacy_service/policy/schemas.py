@@ -11,10 +11,21 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from privacy_service.policy.period import Period
+from privacy_service.policy.processing import LegalBasis, RecipientRole
+from privacy_service.policy.remedies import Right
 from privacy_service.policy.request_types import RequestType, SystemRequestType
+from privacy_service.policy.transfers import TransferMechanism
 
 _COUNTRY = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
@@ -152,3 +163,155 @@ ShopActionName = Annotated[str, BeforeValidator(_shop_action)]
 
 class ShopActionsFile(_Strict):
     require_approval: list[ShopActionName] = []
+
+
+# processing.yaml and remedies.yaml: the Art. 15 information and the record of processing (Art. 30).
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def _email(value: object) -> str:
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
+        raise ValueError("must be an email address such as privacy@shop.example")
+    return value.strip()
+
+
+def _country_only(value: str) -> str:
+    if "-" in value:
+        raise ValueError("must be an ISO 3166-1 country code such as DE, not a subdivision")
+    return value
+
+
+def _web_address(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be an absolute https:// or http:// URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an absolute https:// or http:// URL")
+    return value
+
+
+Email = Annotated[str, BeforeValidator(_email)]
+Country = Annotated[str, BeforeValidator(_country), AfterValidator(_country_only)]
+WebAddress = Annotated[str, BeforeValidator(_web_address)]
+LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ContactEntry(_Strict):
+    name: Text | None = None
+    address: Text | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ContactEntry:
+        if self.address is None and self.email is None:
+            raise ValueError("needs an address or an email, or both")
+        return self
+
+
+class ControllerEntry(_Strict):
+    name: Text
+    address: Text
+    email: Email
+    dpo: ContactEntry | None = None
+    eu_representative: ContactEntry | None = None
+
+
+class LegalBasisEntry(_Strict):
+    code: LegalBasis
+    text: LongText
+
+
+class PurposeEntry(_Strict):
+    code: Code
+    description: LongText
+    legal_basis: LegalBasisEntry
+    categories: list[Category] = Field(min_length=1)
+    data_subjects: list[Text] = Field(min_length=1)
+
+
+class CategoryRetentionEntry(_Strict):
+    """A category's own retention: a period, criteria, or both (Art. 15(1)(d): "or the criteria")."""
+
+    period: PeriodText | None = None
+    criteria: LongText | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CategoryRetentionEntry:
+        if self.period is None and self.criteria is None:
+            raise ValueError("needs a period, criteria, or both")
+        return self
+
+
+class CategoryEntry(_Strict):
+    code: Category
+    description: LongText
+    source: Text
+    provided_by_subject: bool
+    retention: CategoryRetentionEntry
+
+
+class RecipientEntry(_Strict):
+    name: Text
+    description: LongText | None = None
+    role: RecipientRole
+    categories: list[Category] = Field(min_length=1)
+    country: CountryCode
+    transfer: list[TransferMechanism] = []
+    purposes: list[Code] = []
+
+
+class AutomatedDecisionEntry(_Strict):
+    code: Code
+    logic: LongText
+    significance: LongText
+    consequences: LongText
+    categories: list[Category] = []
+
+
+class AdequacyEntry(_Strict):
+    country: Country
+    name: Text
+    decision: Text
+    scope: Text | None = None
+
+
+class TransfersEntry(_Strict):
+    eea: list[Country] = Field(min_length=1)
+    adequacy: list[AdequacyEntry] = []
+
+
+class ProcessingFile(_Strict):
+    controller: ControllerEntry
+    purposes: list[PurposeEntry] = Field(min_length=1)
+    categories: list[CategoryEntry] = Field(min_length=1)
+    recipients: list[RecipientEntry]
+    automated_decisions: list[AutomatedDecisionEntry]
+    transfers: TransfersEntry
+    security_measures: list[LongText] = []
+
+
+class RightEntry(_Strict):
+    right: Right
+    name: Text
+    provision: Text
+
+
+class AuthorityEntry(_Strict):
+    name: Text
+    address: Text
+    url: WebAddress
+    role: Text | None = None
+
+
+class RemediesEntry(_Strict):
+    rights: list[RightEntry] = Field(min_length=1)
+    authorities: list[AuthorityEntry] = Field(min_length=1)
+    complaint: LongText
+    courts: LongText
+
+
+class RemediesFile(_Strict):
+    """Rights and remedies keyed by jurisdiction code (the codes of jurisdictions.yaml, and ``default``)."""
+
+    remedies: dict[Code, RemediesEntry]

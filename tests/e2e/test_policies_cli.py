@@ -22,16 +22,18 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_check_accepts_the_shipped_policies(env: dict[str, str]) -> None:
-    result = run_cli("policies", "check", env=env)
+    result = run_cli("policies", "check", "--strict", env=env)
     assert result.returncode == 0, result.stderr
+    assert "policy warning" not in result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 4
     assert lines[0].endswith("countries) and a default")
     assert "jurisdictions.yaml: " in lines[0]
     assert "retention.yaml: " in lines[1]
     assert lines[2].endswith("systems.yaml: 0 downstream systems")
-    assert "notices: notices in " in lines[3]
-    assert "pt-BR" in lines[3]
+    assert "processing.yaml: 6 purposes, " in lines[3]
+    assert "remedies.yaml: rights and remedies for " in lines[4]
+    notices = next(line for line in lines[5:] if "notices: notices and the export's summary in " in line)
+    assert "pt-BR" in notices
 
 
 def test_check_names_file_line_and_problem_of_a_broken_directory(env: dict[str, str], tmp_path: Path) -> None:
@@ -108,6 +110,14 @@ def test_explain_answers_json(env: dict[str, str]) -> None:
     assert before + timedelta(days=27) < due_at < before + timedelta(days=32)
     [invoices] = [rule for rule in document["retention"] if rule["category"] == "invoices"]
     assert "AO §147" in invoices["legal_basis"]
+
+
+def test_ropa_prints_the_record_of_processing_as_csv(env: dict[str, str]) -> None:
+    result = run_cli("policies", "ropa", "--format", "csv", env=env)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.startswith("purpose,description,legal_basis,legal_basis_provision,")
+    assert any(row.startswith("order_fulfilment,") for row in rows)
 
 
 def test_explain_refuses_a_country_that_is_not_a_code(env: dict[str, str]) -> None:

@@ -184,7 +184,7 @@ def test_missing_files_unknown_files_and_an_empty_file_are_reported(policy_dir: 
             "jurisdiction.yml",
             None,
             "unknown policy file; expected jurisdictions.yaml, retention.yaml, systems.yaml, "
-            "shop_actions.yaml",
+            "shop_actions.yaml, processing.yaml, remedies.yaml, remedies_optional.yaml",
         ),
         ("retention.yaml", None, "must be a mapping with the keys retention"),
         ("systems.yaml", None, "file missing"),
