@@ -1,4 +1,4 @@
-"""A year's figures of requests (``GET /v1/dsr/stats``), on requests chosen by hand.
+"""A year's figures of requests (``GET /v1/dsr/stats`` and ``/console/stats``), on requests chosen by hand.
 
 The clock starts on 2 March 2025. Two access requests are received in 2025
 (answered after 4 and 7 days, the second in January 2026); in February 2026
@@ -16,12 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from privacy_service.core.clock import FrozenClock
 from privacy_service.identity.scopes import Role
 from privacy_service.policy import SystemRequestType
 from tests.functional.conftest import Api, Customer, MakeStaff, Shop, Staff, assert_problem, unique_email
 from tests.functional.dsr_support import DsrDriver, file, signed_in
+from tests.functional.web_support import Browser, text_of
 from tests.support.downstream import Answer, FakeDownstream
 
 JURISDICTIONS = ["eu_gdpr", "uk_gdpr", "br_lgpd", "us_ca_ccpa", "default"]
@@ -189,3 +191,68 @@ def test_a_year_that_is_not_one_from_2000_to_9999_is_refused_naming_the_field(
     answer = api.http.get("/v1/dsr/stats", params={"year": year}, headers=signed_in(api, officer))
     problem = assert_problem(answer, 422, "validation_error")
     assert "year" in answer.text, problem
+
+
+# -- the console -----------------------------------------------------------------------------------
+
+
+def test_an_officer_reads_the_figures_in_the_console_and_picks_another_year(
+    client: TestClient, api: Api, filed: Filed, officer: Staff
+) -> None:
+    console = Browser(client, root="/console")
+    console.sign_in_fully(api, officer.email, officer.password, officer.totp)
+    assert 'href="/console/stats"' in console.get("/requests").text  # in the navigation
+
+    page = console.get("/stats")
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert "Requests received in 2026" in shown
+    assert (
+        "Requests All laws EU/EEA — GDPR United Kingdom — UK GDPR Brazil — LGPD California — CCPA/CPRA "
+        "Default (no specific law matched)"
+    ) in shown
+    # The access table: every law's column beside the whole.
+    assert "Received 3 1 1 1 0 0 Completed 1 1 0 0 0 0 Partly completed 1 0 0 1 0 0" in shown
+    assert "Rejected 1 0 1 0 0 0" in shown
+    assert "Median days to answer 2 2 1 3 - -" in shown
+    # The erasure table.
+    assert "Received 2 1 1 0 0 0" in shown
+    assert "Not answered yet 1 1 0 0 0 0 Median days to answer 3 - 3 - - -" in shown
+    assert '<option value="2025">2025</option>' in page.text
+    assert '<option value="2026" selected>2026</option>' in page.text
+
+    earlier = text_of(console.get("/stats?year=2025"))
+    assert "Requests received in 2025" in earlier
+    assert "Received 2 1 1 0 0 0" in earlier
+    assert "Median days to answer 5.5 4 7 - - -" in earlier
+    assert console.get("/stats?year=").status_code == 200  # the form's blank: the current year
+
+
+@pytest.mark.parametrize("year", ["1999", "20266", "next", "²⁰²⁶"])
+def test_the_console_refuses_a_year_it_cannot_read(
+    client: TestClient, api: Api, officer: Staff, year: str
+) -> None:
+    console = Browser(client, root="/console")
+    console.sign_in_fully(api, officer.email, officer.password, officer.totp)
+    assert console.get("/stats", params={"year": year}).status_code == 400
+
+
+def test_the_german_console_shows_the_figures_in_german(
+    client: TestClient, api: Api, filed: Filed, officer: Staff
+) -> None:
+    console = Browser(client, root="/console", headers={"Accept-Language": "de"})
+    console.sign_in_fully(api, officer.email, officer.password, officer.totp)
+    shown = text_of(console.get("/stats?year=2025"))
+    assert "Jahresstatistik" in shown
+    assert "Im Jahr 2025 eingegangene Anträge" in shown
+    assert "Anträge Alle Rechtsordnungen EU/EEA — GDPR" in shown
+    assert "Eingegangen 2 1 1 0 0 0" in shown
+    assert "Median der Tage bis zur Antwort 5,5 4 7 - - -" in shown
+
+
+def test_an_admin_does_not_see_the_figures(client: TestClient, api: Api, make_staff: MakeStaff) -> None:
+    admin = make_staff((Role.ADMIN,))
+    console = Browser(client, root="/console")
+    console.sign_in_fully(api, admin.email, admin.password, admin.totp)
+    assert console.get("/stats").status_code == 403
+    assert 'href="/console/stats"' not in console.get("/").text
