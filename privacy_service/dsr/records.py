@@ -5,8 +5,12 @@ its type, how it was filed, the answer and any reason for refusing it) be kept
 at least 24 months; ``PRIVACY_DSR_RECORD_MONTHS`` may keep it longer, never
 shorter. Months count on the calendar, as deadlines do (``policy.Period``).
 Then the request is deleted with every row that hangs from it by a foreign key
-with ``ON DELETE CASCADE``: its tasks (and the callbacks they took), its export
-and its receipt. A request that has not ended is never purged, however old.
+with ``ON DELETE CASCADE``: its tasks (and the callbacks they took), its
+notices to the subject (and their deliveries), its export and its receipt. A
+notice's message is sealed under a key of its own, shredded once delivered
+(``notices.py``); one still undelivered has its key shredded here first, so
+no readable message outlives its row. A request that has not ended is never
+purged, however old.
 
 What stays: the audit trail's events about the request (append-only, naming it
 by id only), and the erasure record an erasure left (keyed digests only), which
@@ -19,7 +23,7 @@ from sqlalchemy import CursorResult, delete, select
 
 from privacy_service.audit import recorder as audit
 from privacy_service.audit.actions import SYSTEM, Action, Outcome
-from privacy_service.dsr.models import DsrRequest
+from privacy_service.dsr.models import DsrNotice, DsrRequest
 from privacy_service.dsr.states import FINAL_REQUEST_STATUSES
 from privacy_service.policy import Period
 from privacy_service.work import Work
@@ -47,6 +51,14 @@ def purge_ended_requests(work: Work, *, keep: Period, limit: int = PURGE_BATCH) 
     ).all()
     if not due:
         return 0
+    undelivered = work.session.scalars(
+        select(DsrNotice.key_owner).where(
+            DsrNotice.request_id.in_(due), DsrNotice.message.is_not(None), DsrNotice.key_owner.is_not(None)
+        )
+    ).all()
+    for key_owner in undelivered:
+        if key_owner is not None:
+            work.keyring.shred(session=work.session, subject_id=key_owner)
     result = work.session.execute(
         delete(DsrRequest).where(DsrRequest.id.in_(due)),
         execution_options={"synchronize_session": False},

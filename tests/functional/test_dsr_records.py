@@ -8,6 +8,7 @@ center and answered by ``orders``, a real HTTP server on loopback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,16 @@ from privacy_service.core.config import Settings
 from privacy_service.dsr.models import (
     CallbackReceipt,
     DsrExport,
+    DsrNotice,
+    DsrNoticeDelivery,
     DsrRequest,
     DsrTask,
     ErasureRecord,
     RequestReceipt,
 )
+from privacy_service.keys.models import SubjectKey
 from privacy_service.keys.service import Keyring
-from privacy_service.policy import Period
+from privacy_service.policy import Period, SystemRequestType
 from privacy_service.work import Workplace
 from privacy_service.worker import JobFunction, default_jobs
 from tests.conftest import make_settings
@@ -46,6 +50,14 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2023, 1, 10, 9, 0, tzinfo=UTC))
 
 
+@pytest.fixture
+def mailer(dsr: DsrDriver) -> Iterator[FakeDownstream]:
+    """The shop's mailer, which takes the notices to the customer."""
+    with FakeDownstream(name="mailer") as fake:
+        dsr.register(fake, request_types=(SystemRequestType.NOTICE,))
+        yield fake
+
+
 def purge_job(settings: Settings, *, dsr: DsrDriver, keyring: Keyring) -> JobFunction:
     """The worker's job that purges old records, as ``default_jobs`` builds it from ``settings``."""
     jobs = default_jobs(settings=settings, provider=keyring.provider, fanout=dsr.fanout)
@@ -58,13 +70,17 @@ def run(job: JobFunction, workplace: Workplace) -> None:
 
 
 def rows_about(sessions: sessionmaker[Session], request_id: str) -> dict[str, int]:
-    """How many rows of each table belong to the request (its callbacks through its tasks)."""
+    """How many rows of each table belong to the request (callbacks through its tasks, deliveries through
+    its notices)."""
     with sessions() as session:
         tasks = select(DsrTask.id).where(DsrTask.request_id == request_id).scalar_subquery()
+        notices = select(DsrNotice.id).where(DsrNotice.request_id == request_id).scalar_subquery()
         counted = {
             "request": select(DsrRequest).where(DsrRequest.id == request_id),
             "tasks": select(DsrTask).where(DsrTask.request_id == request_id),
             "callbacks": select(CallbackReceipt).where(CallbackReceipt.task_id.in_(tasks)),
+            "notices": select(DsrNotice).where(DsrNotice.request_id == request_id),
+            "notice deliveries": select(DsrNoticeDelivery).where(DsrNoticeDelivery.notice_id.in_(notices)),
             "export": select(DsrExport).where(DsrExport.request_id == request_id),
             "receipt": select(RequestReceipt).where(RequestReceipt.request_id == request_id),
             "erasure record": select(ErasureRecord).where(ErasureRecord.request_id == request_id),
@@ -73,6 +89,14 @@ def rows_about(sessions: sessionmaker[Session], request_id: str) -> dict[str, in
             name: session.scalar(select(func.count()).select_from(query.subquery())) or 0
             for name, query in counted.items()
         }
+
+
+def live_notice_keys(sessions: sessionmaker[Session], request_id: str) -> int:
+    """How many of the request's notices still hold a message under a key not yet shredded."""
+    with sessions() as session:
+        owners = select(DsrNotice.key_owner).where(DsrNotice.request_id == request_id).scalar_subquery()
+        live = select(func.count()).where(SubjectKey.subject_id.in_(owners), SubjectKey.wrapped.is_not(None))
+        return session.scalar(live) or 0
 
 
 def purge_events(api: Api, workplace: Workplace, officer: Staff) -> list[dict[str, Any]]:
@@ -90,6 +114,7 @@ def test_a_request_ended_24_months_and_a_day_ago_is_purged_with_all_that_hangs_f
     api: Api,
     dsr: DsrDriver,
     orders: FakeDownstream,
+    mailer: FakeDownstream,
     dsr_shop: Shop,
     make_customer: MakeCustomer,
     officer: Staff,
@@ -111,17 +136,18 @@ def test_a_request_ended_24_months_and_a_day_ago_is_purged_with_all_that_hangs_f
     erasure = filed.headers["location"].rsplit("/", 1)[1]  # its browser holds a receipt
     access = file(api, dsr_shop.headers, type="access", subject_id=asking.id)["id"]
     dsr.deliver()
-    for delivery in orders.deliveries:  # each system answers later, by a signed callback
+    for delivery in orders.deliveries:  # the system answers later, by a signed callback
         callback = orders.signed_callback(delivery, data={"orders": [1]}, timestamp=clock.now())
         path = callback.url.replace("http://127.0.0.1:8000", "")
         assert api.http.post(path, content=callback.body, headers=callback.headers).status_code == 200
     dsr.close()
     ended = clock.now()
-    old = {"erasure": erasure, "access": access}
-    for request_id in old.values():
+    dsr.deliver()  # the notices that they completed
+    for request_id in (erasure, access):
         assert view(api, request_id, signed_in(api, officer))["status"] == "completed"
     assert rows_about(sessions, erasure) == {
-        "request": 1, "tasks": 1, "callbacks": 1, "export": 0, "receipt": 1, "erasure record": 1,
+        "request": 1, "tasks": 1, "callbacks": 1, "notices": 2, "notice deliveries": 2,
+        "export": 0, "receipt": 1, "erasure record": 1,
     }  # fmt: skip
     assert rows_about(sessions, access)["export"] == 1
 
@@ -130,7 +156,10 @@ def test_a_request_ended_24_months_and_a_day_ago_is_purged_with_all_that_hangs_f
     recent = file(api, dsr_shop.headers, type="access", subject_id=later.id)["id"]
     dsr.deliver()
     kept = rows_about(sessions, recent)
-    assert kept == {"request": 1, "tasks": 1, "callbacks": 0, "export": 1, "receipt": 0, "erasure record": 0}
+    assert kept == {
+        "request": 1, "tasks": 1, "callbacks": 0, "notices": 2, "notice deliveries": 2,
+        "export": 1, "receipt": 0, "erasure record": 0,
+    }  # fmt: skip
 
     job = purge_job(settings, dsr=dsr, keyring=keyring)
     clock.set(TWO_YEARS.after(ended))
@@ -140,7 +169,7 @@ def test_a_request_ended_24_months_and_a_day_ago_is_purged_with_all_that_hangs_f
 
     clock.set(TWO_YEARS.after(ended) + timedelta(days=1))  # the recent one ended 23 months ago
     run(job, workplace)
-    gone = {"request": 0, "tasks": 0, "callbacks": 0, "export": 0, "receipt": 0, "erasure record": 0}
+    gone = dict.fromkeys(kept, 0)
     assert rows_about(sessions, access) == gone
     assert rows_about(sessions, erasure) == {**gone, "erasure record": 1}, (
         "what erases a restored backup stays"
@@ -164,10 +193,11 @@ def test_a_request_ended_24_months_and_a_day_ago_is_purged_with_all_that_hangs_f
     assert len(purge_events(api, workplace, officer)) == 1
 
 
-def test_an_open_request_is_never_purged_however_old(
+def test_an_open_request_is_never_purged_however_old_and_an_undelivered_notice_goes_unreadable(
     api: Api,
     dsr: DsrDriver,
     orders: FakeDownstream,
+    mailer: FakeDownstream,
     dsr_shop: Shop,
     make_customer: MakeCustomer,
     officer: Staff,
@@ -177,7 +207,7 @@ def test_an_open_request_is_never_purged_however_old(
     sessions: sessionmaker[Session],
     clock: FrozenClock,
 ) -> None:
-    dsr.register(orders)  # this test never delivers: the task waits
+    dsr.register(orders)  # this test never delivers: the task and the notices wait
     still_open = file(api, dsr_shop.headers, type="access", subject_id=make_customer().id)["id"]
     refused = file(api, dsr_shop.headers, type="erasure", subject_id=make_customer().id)["id"]
     answer = api.http.post(
@@ -185,10 +215,21 @@ def test_an_open_request_is_never_purged_however_old(
     )
     assert answer.status_code == 200, answer.text
 
+    assert live_notice_keys(sessions, refused) == 2  # acknowledged, rejected: sealed, not yet delivered
+    assert live_notice_keys(sessions, still_open) == 1
+    refused_notices = [notice["kind"] for notice in view(api, refused, signed_in(api, officer))["notices"]]
+
     clock.set(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
     run(purge_job(settings, dsr=dsr, keyring=keyring), workplace)
 
-    assert rows_about(sessions, refused)["request"] == rows_about(sessions, refused)["tasks"] == 0
+    assert sorted(refused_notices) == ["acknowledged", "rejected"]
+    assert rows_about(sessions, refused) == dict.fromkeys(rows_about(sessions, refused), 0)
+    with sessions() as session:
+        shredded = session.scalars(
+            select(SubjectKey.wrapped).where(SubjectKey.subject_id.like("notice:%"))
+        ).all()
+    assert sorted(wrapped is None for wrapped in shredded) == [False, True, True]
+    assert live_notice_keys(sessions, still_open) == 1
     assert rows_about(sessions, still_open)["tasks"] == 1
     seen = view(api, still_open, signed_in(api, officer))
     assert (seen["status"], seen["tasks"][0]["status"]) == ("received", "pending")
@@ -211,7 +252,7 @@ def test_records_are_kept_as_long_as_the_setting_says(
 ) -> None:
     refused = file(api, dsr_shop.headers, type="access", subject_id=customer.id)["id"]
     answer = api.http.post(
-        f"/v1/dsr/{refused}/reject", json={"reason": "other"}, headers=signed_in(api, officer)
+        f"/v1/dsr/{refused}/reject", json={"reason": "excessive"}, headers=signed_in(api, officer)
     )
     assert answer.status_code == 200, answer.text
     clock.set(datetime(2025, 2, 10, 9, 0, tzinfo=UTC))  # 25 months later
