@@ -55,11 +55,17 @@ class Period:
         Time of day and timezone are kept, so a deadline ends at the hour the
         request arrived.
         """
-        month_index = moment.month - 1 + self.months
-        year = moment.year + month_index // 12
-        month = month_index % 12 + 1
-        day = min(moment.day, calendar.monthrange(year, month)[1])
-        return moment.replace(year=year, month=month, day=day) + timedelta(days=self.days)
+        return _months_later(moment, self.months) + timedelta(days=self.days)
+
+    def before(self, moment: datetime) -> datetime:
+        """The moment this period before ``moment``: days back, then months on the calendar (clamped).
+
+        Where clamping leaves no exact inverse (a period of months ending on a
+        month's last day), the answer is the earlier moment: ``after(before(m))``
+        is never later than ``m``, so what must be kept for a period is never
+        let go before the period has run from it.
+        """
+        return _months_later(moment - timedelta(days=self.days), -self.months)
 
     def describe(self) -> str:
         """The period in words: "1 month", "15 days", "10 years", "1 month and 15 days"."""
@@ -71,6 +77,15 @@ class Period:
         if self.days or not parts:
             parts.append(_plural(self.days, "day"))
         return " and ".join(parts)
+
+
+def _months_later(moment: datetime, months: int) -> datetime:
+    """``moment`` moved ``months`` on the calendar (back when negative), the day clamped to the month."""
+    month_index = moment.month - 1 + months
+    year = moment.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
 
 
 def _plural(amount: int, unit: str) -> str:
