@@ -195,3 +195,13 @@ def test_a_missing_directory_is_reported(tmp_path: Path) -> None:
     problem = only(problems_of(tmp_path / "nowhere"))
     assert problem.message == "no such policies directory"
     assert str(problem) == f"{tmp_path / 'nowhere'}: no such policies directory"
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "2026-01-31 10:00:00"])
+def test_a_date_where_a_period_belongs_is_reported_at_its_line_not_a_crash(
+    policy_dir: PolicyDir, value: str
+) -> None:
+    broken = JURISDICTIONS.replace("extension: 45 days", f"extension: {value}")
+    problem = only(problems_of(policy_dir(jurisdictions=broken)))
+    assert (problem.file.name, problem.line) == ("jurisdictions.yaml", 14)
+    assert problem.message.startswith("jurisdictions[1].extension: must be a period such as")
