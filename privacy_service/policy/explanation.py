@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from privacy_service.policy import deadlines
+from privacy_service.policy.holidays import HolidayCalendar
 from privacy_service.policy.jurisdictions import Jurisdiction
 from privacy_service.policy.request_types import RequestType
 from privacy_service.policy.retention import RetentionRule
@@ -24,6 +26,8 @@ class Explanation:
     systems: tuple[str, ...]
     notice_systems: tuple[str, ...]
     retention: tuple[RetentionRule, ...]
+    #: The working calendar of ``country``, used where the law counts working days.
+    holidays: HolidayCalendar
     received_at: datetime | None = None
 
     @property
@@ -31,15 +35,19 @@ class Explanation:
         """When the answer is due if the request was received at ``received_at``."""
         if self.received_at is None:
             return None
-        return self.jurisdiction.deadline.after(self.received_at)
+        return deadlines.due_at(
+            jurisdiction=self.jurisdiction, received_at=self.received_at, calendar=self.holidays
+        )
 
     @property
     def latest_due_at(self) -> datetime | None:
-        """The furthest the deadline can move, if extended once for its whole extension."""
+        """The furthest the deadline can move, if extended once."""
         due_at = self.due_at
-        if due_at is None or self.jurisdiction.extension is None:
+        if due_at is None:
             return None
-        return self.jurisdiction.extension.after(due_at)
+        return deadlines.extended_due_at(
+            jurisdiction=self.jurisdiction, first_due_at=due_at, calendar=self.holidays
+        )
 
     def render(self) -> list[str]:
         """Lines for a terminal; names of systems only, never their secrets."""
