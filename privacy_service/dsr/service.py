@@ -101,7 +101,8 @@ def file_request(
     subject_id = _requested_subject(work, fulfilment=fulfilment, requester=requester, subject_id=subject_id)
     profile = vault.read_profile(work, subject_id=subject_id)
     _refuse_a_second_open_request(session=work.session, subject_id=subject_id, request_type=request_type)
-    jurisdiction = fulfilment.policies.jurisdiction_for(jurisdiction_country(profile))
+    country = jurisdiction_country(profile)
+    jurisdiction = fulfilment.policies.jurisdiction_for(country)
     now = work.clock.now()
     needs_approval = fulfilment.policies.needs_approval(jurisdiction=jurisdiction, request_type=request_type)
     request = DsrRequest(
@@ -111,7 +112,7 @@ def file_request(
         subject_id=subject_id,
         jurisdiction=jurisdiction.code,
         received_at=now,
-        due_at=fulfilment.policies.due_at(received_at=now, jurisdiction=jurisdiction),
+        due_at=fulfilment.policies.due_at(received_at=now, jurisdiction=jurisdiction, country=country),
         extended=False,
         filed_by_type=requester.party.type.value,
         filed_by_id=requester.id,

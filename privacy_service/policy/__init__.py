@@ -1,4 +1,4 @@
-"""Policies as code: jurisdictions and their deadlines, retention rules, downstream systems.
+"""Policies as code: jurisdictions and their deadlines, public holidays, retention rules, downstream systems.
 
 Loads and validates the top-level ``policies/`` directory and answers what the
 law asks of a data subject request: which jurisdiction applies, when the
@@ -12,11 +12,13 @@ database, no HTTP, no clock; time and the environment are passed in.
 from __future__ import annotations
 
 from privacy_service.policy.article15 import article15_information
+from privacy_service.policy.deadlines import ExtensionRefusal
 from privacy_service.policy.errors import PolicyError, PolicyProblem
 from privacy_service.policy.explanation import Explanation
+from privacy_service.policy.holidays import HolidayCalendar
 from privacy_service.policy.jurisdictions import Jurisdiction
 from privacy_service.policy.loader import POLICY_FILES, load_policies
-from privacy_service.policy.period import Period
+from privacy_service.policy.period import Period, TimeLimit, WorkingDays
 from privacy_service.policy.policies import Policies
 from privacy_service.policy.processing import LegalBasis, ProcessingRecord, RecipientRole
 from privacy_service.policy.remedies import Remedies, Right
@@ -28,6 +30,8 @@ from privacy_service.policy.transfers import TransferMechanism, TransferStatus
 __all__ = [
     "POLICY_FILES",
     "Explanation",
+    "ExtensionRefusal",
+    "HolidayCalendar",
     "Jurisdiction",
     "LegalBasis",
     "Period",
@@ -42,8 +46,10 @@ __all__ = [
     "Right",
     "SystemRequestType",
     "SystemSpec",
+    "TimeLimit",
     "TransferMechanism",
     "TransferStatus",
+    "WorkingDays",
     "article15_information",
     "load_policies",
 ]

@@ -11,6 +11,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -18,7 +19,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from privacy_service.policy.errors import PolicyError, PolicyProblem
-from privacy_service.policy.jurisdictions import Jurisdiction
+from privacy_service.policy.holidays import HolidayCalendar, HolidayCalendars
+from privacy_service.policy.jurisdictions import Jurisdiction, normalise_country
 from privacy_service.policy.policies import Policies
 from privacy_service.policy.processing import ProcessingRecord
 from privacy_service.policy.processing_file import (
@@ -32,6 +34,7 @@ from privacy_service.policy.remedies_file import build_optional_remedies, build_
 from privacy_service.policy.retention import RetentionRule
 from privacy_service.policy.schemas import (
     DefaultJurisdictionEntry,
+    HolidaysFile,
     JurisdictionEntry,
     JurisdictionsFile,
     ProcessingFile,
@@ -44,6 +47,7 @@ from privacy_service.policy.systems import SystemSpec
 from privacy_service.policy.yaml_source import Location, YamlSource, YamlSyntaxError
 
 JURISDICTIONS_FILE = "jurisdictions.yaml"
+HOLIDAYS_FILE = "holidays.yaml"
 RETENTION_FILE = "retention.yaml"
 SYSTEMS_FILE = "systems.yaml"
 SHOP_ACTIONS_FILE = "shop_actions.yaml"  # optional: without it no shop action needs an approval
@@ -52,6 +56,7 @@ REMEDIES_FILE = "remedies.yaml"
 OPTIONAL_REMEDIES_FILE = "remedies_optional.yaml"  # optional: used for the jurisdictions that are declared
 POLICY_FILES = (
     JURISDICTIONS_FILE,
+    HOLIDAYS_FILE,
     RETENTION_FILE,
     SYSTEMS_FILE,
     SHOP_ACTIONS_FILE,
@@ -59,6 +64,10 @@ POLICY_FILES = (
     REMEDIES_FILE,
     OPTIONAL_REMEDIES_FILE,
 )
+
+#: Pydantic's last step in the location of a bad mapping key: the key's own line is the one to show.
+_KEY_STEP = "[key]"
+_SATURDAY = 5
 
 # Standard Webhooks: a secret is "whsec_" and base64 of 24 to 64 random bytes.
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
@@ -83,6 +92,7 @@ class _File:
         self.warnings.append(self._located(location, message))
 
     def _located(self, location: Location, message: str) -> PolicyProblem:
+        location = [step for step in location if step != _KEY_STEP]
         line = self.source.line_of(location) if self.source else None
         return PolicyProblem(file=self.path, line=line, message=f"{_dotted(location)}{message}")
 
@@ -102,11 +112,13 @@ def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
         if path.suffix in (".yaml", ".yml") and path.name not in POLICY_FILES
     ]
     jurisdictions_file = _File(directory / JURISDICTIONS_FILE)
+    holidays_file = _File(directory / HOLIDAYS_FILE)
     retention_file = _File(directory / RETENTION_FILE)
     systems_file = _File(directory / SYSTEMS_FILE)
     shop_actions_file = _File(directory / SHOP_ACTIONS_FILE)
 
     jurisdictions = _validated(jurisdictions_file, JurisdictionsFile)
+    holidays = _validated(holidays_file, HolidaysFile)
     retention = _validated(retention_file, RetentionFile)
     systems = _validated(systems_file, SystemsFile)
     shop_actions = (
@@ -116,6 +128,7 @@ def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
     )
     approval_required = _approval_required(shop_actions_file, shop_actions) if shop_actions else None
     built_jurisdictions = _jurisdictions(jurisdictions_file, jurisdictions) if jurisdictions else None
+    built_holidays = _holidays(holidays_file, holidays) if holidays else None
     built_systems = _systems(systems_file, systems, environ) if systems else None
     information = _information(
         directory,
@@ -124,12 +137,20 @@ def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
         systems=(systems_file, systems),
     )
 
-    files = (jurisdictions_file, retention_file, systems_file, shop_actions_file, *information.files)
+    files = (
+        jurisdictions_file,
+        holidays_file,
+        retention_file,
+        systems_file,
+        shop_actions_file,
+        *information.files,
+    )
     for file in files:
         problems.extend(file.problems)
     if (
         problems
         or built_jurisdictions is None
+        or built_holidays is None
         or retention is None
         or built_systems is None
         or approval_required is None
@@ -141,6 +162,7 @@ def load_policies(directory: Path, *, environ: Mapping[str, str]) -> Policies:
     return Policies(
         jurisdictions=listed,
         default=default,
+        holidays=built_holidays,
         retention=tuple(
             RetentionRule(
                 category=rule.category,
@@ -307,10 +329,63 @@ def _jurisdiction(entry: JurisdictionEntry | DefaultJurisdictionEntry) -> Jurisd
         law=entry.law,
         countries=frozenset(entry.countries) if isinstance(entry, JurisdictionEntry) else frozenset(),
         deadline=entry.deadline,
+        deadline_note=entry.deadline_note,
+        roll_to_working_day=entry.roll_to_working_day,
         extension=entry.extension if entry.extension and not entry.extension.is_zero else None,
+        acknowledge_within=entry.acknowledge_within,
         approval=frozenset(entry.approval),
         supervisory_authority=entry.supervisory_authority,
     )
+
+
+def _holidays(file: _File, validated: HolidaysFile) -> HolidayCalendars | None:
+    """Each country's calendar, refusing a country written twice and a worked day that is no weekend day.
+
+    A date written twice under one country is a duplicated YAML key, refused
+    with its line before this point.
+    """
+    for section in ("holidays", "working_weekend_days"):
+        _refuse_a_country_twice(file, section)
+    for country, days in validated.working_weekend_days.items():
+        holidays = validated.holidays.get(country, {})
+        for day in days:
+            where = ("working_weekend_days", country, day.isoformat())
+            if day.weekday() < _SATURDAY:
+                file.report(where, f"{day:%A} is not a weekend day; list only Saturdays and Sundays worked")
+            elif day in holidays:
+                file.report(where, f"is also listed as a holiday: {holidays[day]}")
+    if file.problems:
+        return None
+    countries = sorted({*validated.holidays, *validated.working_weekend_days})
+    return HolidayCalendars(
+        by_country=MappingProxyType(
+            {
+                country: HolidayCalendar(
+                    country=country,
+                    holidays=_frozen(validated.holidays.get(country, {})),
+                    working_weekend_days=_frozen(validated.working_weekend_days.get(country, {})),
+                )
+                for country in countries
+            }
+        )
+    )
+
+
+def _refuse_a_country_twice(file: _File, section: str) -> None:
+    """Refuse "de" after "DE": one country, of whose two lists pydantic would silently keep one."""
+    written = file.source.value.get(section) if file.source and isinstance(file.source.value, dict) else None
+    if not isinstance(written, dict):
+        return
+    seen: dict[str, object] = {}
+    for key in written:
+        code = normalise_country(key) if isinstance(key, str) else key
+        if code in seen:
+            file.report((section, key), f"{code} is already listed as {seen[code]}")
+        seen.setdefault(code, key)
+
+
+def _frozen(days: dict[date, str]) -> MappingProxyType[date, str]:
+    return MappingProxyType(dict(days))
 
 
 def _systems(

@@ -8,6 +8,7 @@ where it can point at the line of the second use.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -17,11 +18,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
     model_validator,
 )
 
-from privacy_service.policy.period import Period
+from privacy_service.policy.period import Period, TimeLimit, parse_time_limit
 from privacy_service.policy.processing import LegalBasis, RecipientRole
 from privacy_service.policy.remedies import Right
 from privacy_service.policy.request_types import RequestType, SystemRequestType
@@ -29,6 +31,7 @@ from privacy_service.policy.transfers import TransferMechanism
 
 _COUNTRY = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # The settings refuse unknown PRIVACY_ variables, so a secret kept under that prefix would stop start-up.
 _SETTINGS_PREFIX = "PRIVACY_"
@@ -40,10 +43,39 @@ def _period(value: object) -> Period:
     return Period.parse(value)
 
 
-def _longer_than_zero(value: Period) -> Period:
+def _time_limit(value: object) -> TimeLimit:
+    if not isinstance(value, str):
+        raise ValueError("must be a period such as '1 month', '45 days' or '15 working days' (a string)")
+    return parse_time_limit(value)
+
+
+def _extension(value: object) -> Period:
+    limit = _time_limit(value)
+    if not isinstance(limit, Period):
+        raise ValueError("must be a period on the calendar, such as '2 months' or '45 days'")
+    return limit
+
+
+def _acknowledgement(value: object) -> TimeLimit:
+    if not isinstance(value, str):
+        raise ValueError("must be a period such as 'at once', '10 business days' or '15 working days'")
+    return parse_time_limit(value, at_once=True)
+
+
+def _longer_than_zero(value: TimeLimit) -> TimeLimit:
     if value.is_zero:
         raise ValueError("must be longer than zero")
     return value
+
+
+def _date(value: object) -> date:
+    # Dates reach here as text (yaml_source reads no timestamps), so 2026-02-30 is refused with its line.
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD, such as 2026-12-25")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a date on the calendar") from None
 
 
 def _country(value: object) -> str:
@@ -61,7 +93,10 @@ def _country(value: object) -> str:
 
 
 PeriodText = Annotated[Period, BeforeValidator(_period)]
-Deadline = Annotated[Period, BeforeValidator(_period), AfterValidator(_longer_than_zero)]
+Deadline = Annotated[TimeLimit, BeforeValidator(_time_limit), AfterValidator(_longer_than_zero)]
+Extension = Annotated[Period, BeforeValidator(_extension)]
+Acknowledgement = Annotated[TimeLimit, BeforeValidator(_acknowledgement)]
+CalendarDate = Annotated[date, BeforeValidator(_date)]
 CountryCode = Annotated[str, BeforeValidator(_country)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
@@ -78,7 +113,10 @@ class JurisdictionEntry(_Strict):
     law: Text
     countries: list[CountryCode] = Field(min_length=1)
     deadline: Deadline
-    extension: PeriodText | None = None
+    deadline_note: Text | None = None
+    roll_to_working_day: StrictBool = False
+    extension: Extension | None = None
+    acknowledge_within: Acknowledgement | None = None
     approval: list[RequestType] = []
     supervisory_authority: Text | None = None
 
@@ -90,7 +128,10 @@ class DefaultJurisdictionEntry(_Strict):
     name: Text
     law: Text
     deadline: Deadline
-    extension: PeriodText | None = None
+    deadline_note: Text | None = None
+    roll_to_working_day: StrictBool = False
+    extension: Extension | None = None
+    acknowledge_within: Acknowledgement | None = None
     approval: list[RequestType] = []
     supervisory_authority: Text | None = None
 
@@ -98,6 +139,16 @@ class DefaultJurisdictionEntry(_Strict):
 class JurisdictionsFile(_Strict):
     jurisdictions: list[JurisdictionEntry]
     default: DefaultJurisdictionEntry
+
+
+HolidayNames = dict[CalendarDate, Text]
+
+
+class HolidaysFile(_Strict):
+    """Public holidays by country, and the weekend days a country declares working days (China)."""
+
+    holidays: dict[CountryCode, HolidayNames]
+    working_weekend_days: dict[CountryCode, HolidayNames] = {}
 
 
 class RetentionEntry(_Strict):

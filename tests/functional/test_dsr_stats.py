@@ -26,7 +26,7 @@ from tests.functional.dsr_support import DsrDriver, file, signed_in
 from tests.functional.web_support import Browser, text_of
 from tests.support.downstream import Answer, FakeDownstream
 
-JURISDICTIONS = ["eu_gdpr", "uk_gdpr", "br_lgpd", "us_ca_ccpa", "default"]
+JURISDICTIONS = ["eu_gdpr", "uk_gdpr", "br_lgpd", "us_ca_ccpa", "cn_pipl", "default"]
 
 
 @pytest.fixture
@@ -150,6 +150,7 @@ def test_the_figures_count_each_type_and_law_by_the_year_received_with_the_media
             },
             "br_lgpd": {"access": figures(1, partially_completed=1, median_days=3.0), "erasure": NONE},
             "us_ca_ccpa": {"access": NONE, "erasure": NONE},
+            "cn_pipl": {"access": NONE, "erasure": NONE},
             "default": {"access": NONE, "erasure": NONE},
         },
     }
@@ -209,22 +210,22 @@ def test_an_officer_reads_the_figures_in_the_console_and_picks_another_year(
     assert "Requests received in 2026" in shown
     assert (
         "Requests All laws EU/EEA — GDPR United Kingdom — UK GDPR Brazil — LGPD California — CCPA/CPRA "
-        "Default (no specific law matched)"
+        "China — PIPL Default (no specific law matched)"
     ) in shown
     # The access table: every law's column beside the whole.
-    assert "Received 3 1 1 1 0 0 Completed 1 1 0 0 0 0 Partly completed 1 0 0 1 0 0" in shown
-    assert "Rejected 1 0 1 0 0 0" in shown
-    assert "Median days to answer 2 2 1 3 - -" in shown
+    assert "Received 3 1 1 1 0 0 0 Completed 1 1 0 0 0 0 0 Partly completed 1 0 0 1 0 0 0" in shown
+    assert "Rejected 1 0 1 0 0 0 0" in shown
+    assert "Median days to answer 2 2 1 3 - - -" in shown
     # The erasure table.
-    assert "Received 2 1 1 0 0 0" in shown
-    assert "Not answered yet 1 1 0 0 0 0 Median days to answer 3 - 3 - - -" in shown
+    assert "Received 2 1 1 0 0 0 0" in shown
+    assert "Not answered yet 1 1 0 0 0 0 0 Median days to answer 3 - 3 - - - -" in shown
     assert '<option value="2025">2025</option>' in page.text
     assert '<option value="2026" selected>2026</option>' in page.text
 
     earlier = text_of(console.get("/stats?year=2025"))
     assert "Requests received in 2025" in earlier
-    assert "Received 2 1 1 0 0 0" in earlier
-    assert "Median days to answer 5.5 4 7 - - -" in earlier
+    assert "Received 2 1 1 0 0 0 0" in earlier
+    assert "Median days to answer 5.5 4 7 - - - -" in earlier
     assert console.get("/stats?year=").status_code == 200  # the form's blank: the current year
 
 

@@ -11,7 +11,15 @@ from click.testing import CliRunner, Result
 
 from privacy_service.cli import cli
 from privacy_service.policy.ropa import CSV_COLUMNS
-from tests.unit.policy.samples import ENVIRON, JURISDICTIONS, PROCESSING, REMEDIES, RETENTION, SYSTEMS
+from tests.unit.policy.samples import (
+    ENVIRON,
+    HOLIDAYS,
+    JURISDICTIONS,
+    PROCESSING,
+    REMEDIES,
+    RETENTION,
+    SYSTEMS,
+)
 
 SHIPPED = Path(__file__).resolve().parents[3] / "policies"
 
@@ -27,6 +35,7 @@ def sample(tmp_path: Path) -> Path:
     directory.mkdir()
     texts = {
         "jurisdictions": JURISDICTIONS,
+        "holidays": HOLIDAYS,
         "retention": RETENTION,
         "systems": SYSTEMS,
         "processing": PROCESSING.replace("    transfer: [sccs, pipl_standard_contract]\n", ""),

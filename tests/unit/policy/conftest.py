@@ -6,18 +6,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.policy.samples import JURISDICTIONS, PROCESSING, REMEDIES, RETENTION, SYSTEMS, PolicyDir
+from tests.unit.policy.samples import (
+    HOLIDAYS,
+    JURISDICTIONS,
+    PROCESSING,
+    REMEDIES,
+    RETENTION,
+    SYSTEMS,
+    PolicyDir,
+)
 
 
 @pytest.fixture
 def policy_dir(tmp_path: Path) -> PolicyDir:
-    """Write the five files, replacing any given by keyword (jurisdictions=, processing=, remedies=, ...)."""
+    """Write the six files, replacing any given by keyword (jurisdictions=, holidays=, processing=, ...)."""
 
     def write(**files: str) -> Path:
         directory = tmp_path / "policies"
         directory.mkdir(exist_ok=True)
         texts = {
             "jurisdictions": JURISDICTIONS,
+            "holidays": HOLIDAYS,
             "retention": RETENTION,
             "systems": SYSTEMS,
             "processing": PROCESSING,

@@ -35,6 +35,18 @@ default:
   deadline: 30 days
 """
 
+HOLIDAYS = """\
+holidays:
+  DE:
+    2026-04-03: Good Friday
+    2026-04-06: Easter Monday
+  CN:
+    2026-10-01: National Day
+working_weekend_days:
+  CN:
+    2026-10-10: worked for the National Day holiday
+"""
+
 RETENTION = """\
 retention:
   - category: invoices
