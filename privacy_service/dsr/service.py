@@ -66,7 +66,7 @@ from privacy_service.identity.models import UserSession
 from privacy_service.identity.principals import Principal
 from privacy_service.keys.errors import SubjectKeyDestroyed
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.policy import Jurisdiction, RequestType, SystemRequestType
+from privacy_service.policy import Policies, RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.work import Work
@@ -511,17 +511,17 @@ def reject_request(
     return request
 
 
-def extension_refusal(request: DsrRequest, *, jurisdiction: Jurisdiction, now: datetime) -> str | None:
-    """Why ``request`` cannot be extended now, in words for an officer; None when it can."""
+def extension_refusal(request: DsrRequest, *, policies: Policies, now: datetime) -> str | None:
+    """Why ``request`` cannot be extended now, in a sentence for an officer; None when it can."""
     if RequestStatus(request.status).is_final:
         return "The request has ended; there is nothing left to extend."
-    if request.extended:
-        return "The request was extended already; the law allows one extension."
-    if jurisdiction.extension is None:
-        return f"{jurisdiction.name} allows no extension of the deadline."
-    if request.due_at <= now:
-        return "The first period has ended; an extension must be taken within it."
-    return None
+    refusal = policies.extension_refusal(
+        first_due_at=request.due_at,
+        jurisdiction=jurisdiction_named(policies, request.jurisdiction),
+        extended=request.extended,
+        now=now,
+    )
+    return None if refusal is None else f"{refusal.detail[0].upper()}{refusal.detail[1:]}."
 
 
 def extend_request(
@@ -534,11 +534,15 @@ def extend_request(
     """
     request = _locked_request(session=work.session, request_id=request_id)
     jurisdiction = jurisdiction_named(fulfilment.policies, request.jurisdiction)
-    now = work.clock.now()
-    refusal = extension_refusal(request, jurisdiction=jurisdiction, now=now)
-    if refusal is not None or jurisdiction.extension is None:
+    refusal = extension_refusal(request, policies=fulfilment.policies, now=work.clock.now())
+    country = jurisdiction_country(vault.read_profile(work, subject_id=request.subject_id))
+    extended_due_at = fulfilment.policies.extended_due_at(
+        first_due_at=request.due_at, jurisdiction=jurisdiction, country=country
+    )
+    if refusal is not None or extended_due_at is None:
         raise ExtensionNotAllowed(refusal)
-    request.due_at = jurisdiction.extension.after(request.due_at)
+    now = work.clock.now()
+    request.due_at = extended_due_at
     request.extended, request.extended_at, request.extended_by = True, now, officer.id
     request.extension_reason = _subject_fields(work, request=request).encrypt(EXTENSION_REASON_COLUMN, reason)
     audit.record(

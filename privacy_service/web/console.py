@@ -142,7 +142,7 @@ def _request_page(
         view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
         now = work.clock.now()
         jurisdiction = jurisdiction_named(visitor.fulfilment.policies, found.jurisdiction)
-        extension_refused = dsr.extension_refusal(found, jurisdiction=jurisdiction, now=now)
+        extension_refused = dsr.extension_refusal(found, policies=visitor.fulfilment.policies, now=now)
     return visitor.page(
         "console/request.html",
         status_code=200 if refusal is None else refusal.status,
