@@ -23,6 +23,7 @@ from privacy_service.core.config import shipped_policies_dir
 from privacy_service.documents import SubjectTexts
 from privacy_service.policy import Policies, PolicyError, PolicyProblem, RequestType, load_policies
 from privacy_service.policy.loader import (
+    HOLIDAYS_FILE,
     JURISDICTIONS_FILE,
     OPTIONAL_REMEDIES_FILE,
     PROCESSING_FILE,
@@ -64,6 +65,10 @@ def check(strict: bool, directory: Path | None) -> None:
     )
     click.echo(f"{source / RETENTION_FILE}: {len(loaded.retention)} retention rules")
     click.echo(f"{source / SYSTEMS_FILE}: {len(loaded.systems)} downstream systems")
+    calendars = loaded.holidays.by_country
+    years = sorted({year for calendar in calendars.values() for year in calendar.years})
+    span = f", {years[0]}-{years[-1]}" if years else ""
+    click.echo(f"{source / HOLIDAYS_FILE}: public holidays of {len(calendars)} countries{span}")
     _summarise_processing(loaded, source)
     texts = SubjectTexts(notices_dir)
     click.echo(

@@ -30,8 +30,9 @@ def test_check_accepts_the_shipped_policies(env: dict[str, str]) -> None:
     assert "jurisdictions.yaml: " in lines[0]
     assert "retention.yaml: " in lines[1]
     assert lines[2].endswith("systems.yaml: 0 downstream systems")
-    assert "processing.yaml: 6 purposes, " in lines[3]
-    assert "remedies.yaml: rights and remedies for " in lines[4]
+    assert "holidays.yaml: public holidays of " in lines[3]
+    assert "processing.yaml: 6 purposes, " in lines[4]
+    assert "remedies.yaml: rights and remedies for " in lines[5]
     notices = next(line for line in lines[5:] if "notices: notices and the export's summary in " in line)
     assert "pt-BR" in notices
 
