@@ -30,8 +30,10 @@ from privacy_service.dsr.jobs import (
     deliver_tasks_job,
     journal_erasures_job,
     purge_exports_job,
+    purge_records_job,
 )
 from privacy_service.identity import browser_sessions, revocation, throttle
+from privacy_service.policy import Period
 from privacy_service.work import Work, Workplace
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,11 @@ def default_jobs(*, settings: Settings, provider: KeyProvider, fanout: FanOut | 
             ),
             Job(name="purge_exports", run=purge_exports_job(), every_seconds=300),
             Job(name="purge_receipts", run=_purge_receipts, every_seconds=300),
+            Job(
+                name="purge_dsr_records",
+                run=purge_records_job(keep=Period(months=settings.dsr_record_months)),
+                every_seconds=300,
+            ),
         ]
     return jobs
 

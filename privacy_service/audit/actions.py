@@ -47,6 +47,7 @@ class Action(StrEnum):
     DSR_EXTEND = "dsr_extend"
     DSR_NOTICE_DELIVER = "dsr_notice_deliver"
     DSR_NOTICE_FAIL = "dsr_notice_fail"
+    DSR_RECORDS_PURGE = "dsr_records_purge"
     DSR_REJECT = "dsr_reject"
     DSR_TASK_COMPLETE = "dsr_task_complete"
     DSR_TASK_FAIL = "dsr_task_fail"

@@ -7,7 +7,7 @@ clients create|list|disable|rotate-secret
                                      shop backends             (cli/clients.py)
 users import                         customer accounts         (cli/accounts.py)
 audit verify                         the audit trail           (cli/audit.py)
-policies check|explain               policies as code          (cli/policies.py)
+policies check|explain|ropa          policies as code          (cli/policies.py)
 erasures replay                      erasure after a restore   (cli/erasures.py)
 """
 

@@ -25,7 +25,7 @@ from privacy_service.core.config import Settings, SettingsError, load_settings
 from privacy_service.core.db import create_engine_for, create_session_factory, sqlite_file
 from privacy_service.core.logging import configure_logging
 from privacy_service.crypto import CryptoError
-from privacy_service.documents import NoticeTemplates
+from privacy_service.documents import SubjectTexts
 from privacy_service.identity.credentials import Credentials
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies, PolicyError, load_policies
@@ -121,7 +121,7 @@ def policies_or_exit(settings: Settings) -> Policies:
         policies = load_policies(settings.effective_policies_dir, environ=os.environ)
     except PolicyError as error:
         problems.extend(str(problem) for problem in error.problems)
-    problems.extend(str(problem) for problem in NoticeTemplates.problems_in(settings.effective_notices_dir))
+    problems.extend(str(problem) for problem in SubjectTexts.problems_in(settings.effective_notices_dir))
     if problems:
         for problem in problems:
             click.echo(f"privacy-service: policy error: {problem}", err=True)

@@ -31,6 +31,9 @@ METRICS_TOKEN_MIN_LENGTH = 16
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
+#: CCPA regulations §7101(a): the records of consumers' requests are kept at least 24 months.
+DSR_RECORD_MONTHS_MINIMUM = 24
+
 #: WCAG 2.1 AA (1.4.3): the least contrast of normal text with its background.
 WCAG_AA_CONTRAST = 4.5
 
@@ -110,6 +113,12 @@ class Settings(BaseSettings):
         gt=0,
         le=90,
         description="How long the export bundle of an access request can be downloaded before it is purged.",
+    )
+    dsr_record_months: int = Field(
+        default=DSR_RECORD_MONTHS_MINIMUM,
+        le=1200,
+        description="How long the record of a data subject request is kept after it ended, in calendar "
+        f"months (at least {DSR_RECORD_MONTHS_MINIMUM}); then the worker deletes it with its tasks.",
     )
     dsr_recent_login_minutes: float = Field(
         default=15.0,
@@ -295,6 +304,16 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("redis://", "rediss://")):
             raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("dsr_record_months")
+    @classmethod
+    def _records_kept_as_the_law_asks(cls, value: int) -> int:
+        if value < DSR_RECORD_MONTHS_MINIMUM:
+            raise ValueError(
+                f"must be at least {DSR_RECORD_MONTHS_MINIMUM}: the CCPA regulations (§7101) ask that the "
+                f"record of every request be kept {DSR_RECORD_MONTHS_MINIMUM} months"
+            )
         return value
 
     @field_validator("shop_accent_color")

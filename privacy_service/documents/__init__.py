@@ -1,33 +1,35 @@
-"""What the service writes to a data subject, in their language: the notices about their requests.
+"""What the service writes to a data subject, in their language: notices about their requests, and the
+summary page of an export.
 
 Templates are the shop's, in ``policies/notices/<language>/`` (BCP 47 tags:
-``en``, ``de``, ``pt-BR``...), one file per notice kind. They are rendered with
-Jinja2 in a sandbox, twice: autoescaped for the HTML a mailer may send, and as
-plain text. Dates are written with Babel in the notice's language. Plain data
-in, text out: no database, no clock, no HTTP.
+``en``, ``de``, ``pt-BR``...), and are rendered with Jinja2 in a sandbox
+(``texts.SubjectTexts``). Dates are written with Babel in the text's language.
+Plain data in, text out: no database, no clock, no HTTP.
 """
 
 from privacy_service.documents.languages import DEFAULT_LANGUAGE, choose_language
 from privacy_service.documents.notices import (
     NOTICE_KINDS,
     NoticeFacts,
-    NoticeTemplates,
-    NoticeTemplatesInvalid,
     Remedies,
     RenderedNotice,
     RetainedFact,
-    TemplateProblem,
 )
+from privacy_service.documents.summary import RenderedSummary, SummaryFacts, SystemAnswer
+from privacy_service.documents.texts import SubjectTexts, SubjectTextsInvalid, TemplateProblem
 
 __all__ = [
     "DEFAULT_LANGUAGE",
     "NOTICE_KINDS",
     "NoticeFacts",
-    "NoticeTemplates",
-    "NoticeTemplatesInvalid",
     "Remedies",
     "RenderedNotice",
+    "RenderedSummary",
     "RetainedFact",
+    "SubjectTexts",
+    "SubjectTextsInvalid",
+    "SummaryFacts",
+    "SystemAnswer",
     "TemplateProblem",
     "choose_language",
 ]

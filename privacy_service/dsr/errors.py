@@ -62,6 +62,14 @@ class InvalidTransition(Conflict):
     title = "The request is not in a state that allows this"
 
 
+class RejectionDetailRequired(DsrError):
+    """GDPR Art. 12(4): the subject is told why; "other" says nothing until the officer writes it."""
+
+    code = "rejection_detail_required"
+    status = 422
+    title = "A rejection for another reason must say what it is in detail"
+
+
 class ExtensionNotAllowed(Conflict):
     """The law allows no extension here, the first period is over, or the request was extended already."""
 

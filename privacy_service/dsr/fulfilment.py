@@ -21,7 +21,7 @@ from pathlib import Path
 from privacy_service.connectors import Connector
 from privacy_service.core.config import Settings
 from privacy_service.crypto import BlindIndex
-from privacy_service.documents import NoticeTemplates
+from privacy_service.documents import SubjectTexts
 from privacy_service.keys.service import Keyring
 from privacy_service.policy import Policies
 
@@ -70,7 +70,7 @@ class Fulfilment:
     recent_login: timedelta
     delivery_concurrency: int
     erasure_journal: Path
-    notices: NoticeTemplates  # what the subject is told, in their language (dsr/notices.py)
+    texts: SubjectTexts  # what the subject is told, in their language (notices, the export's summary)
     new_tasks: NewTasks = field(default_factory=NewTasks)
 
     @classmethod
@@ -96,7 +96,7 @@ class Fulfilment:
             recent_login=timedelta(minutes=settings.dsr_recent_login_minutes),
             delivery_concurrency=settings.delivery_concurrency,
             erasure_journal=settings.effective_erasure_journal_file,
-            notices=NoticeTemplates(settings.effective_notices_dir),
+            texts=SubjectTexts(settings.effective_notices_dir),
         )
 
     def callback_url(self, task_id: str) -> str:

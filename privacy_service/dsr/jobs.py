@@ -3,7 +3,8 @@
 Deliveries manage their own units of work (``FanOut``); the others run in the
 unit of work the worker hands each run, like every job: fail tasks whose
 deadline passed, end requests none of whose tasks is open, journal erasures
-outside the database, and purge expired export bundles.
+outside the database, purge expired export bundles, and purge the records of
+requests that ended longer ago than they are kept.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from privacy_service.dsr.erasure import journal_pending_erasures
 from privacy_service.dsr.exports import purge_expired_exports
 from privacy_service.dsr.fanout import FanOut
 from privacy_service.dsr.fulfilment import Fulfilment
+from privacy_service.dsr.records import purge_ended_requests
+from privacy_service.policy import Period
 from privacy_service.work import Work
 
 
@@ -44,5 +47,12 @@ def journal_erasures_job(path: Path) -> Callable[[Work], None]:
 def purge_exports_job() -> Callable[[Work], None]:
     def run(work: Work) -> None:
         purge_expired_exports(work)
+
+    return run
+
+
+def purge_records_job(*, keep: Period) -> Callable[[Work], None]:
+    def run(work: Work) -> None:
+        purge_ended_requests(work, keep=keep)
 
     return run

@@ -130,7 +130,7 @@ def render_notice(
 ) -> RenderedNotice:
     """The ``kind`` notice of ``request`` in the shop's template best matching ``language``."""
     facts = _facts(fulfilment, request=request, profile=profile, details=details or NoticeDetails())
-    return fulfilment.notices.render(kind.value, language=language, facts=facts)
+    return fulfilment.texts.notice(kind.value, language=language, facts=facts)
 
 
 def _profile(work: Work, *, subject_id: str) -> ProfileFields | None:
@@ -142,18 +142,19 @@ def _profile(work: Work, *, subject_id: str) -> ProfileFields | None:
 
 def jurisdiction_named(policies: Policies, code: str) -> Jurisdiction:
     """The jurisdiction a request was filed under; the default when the policies no longer list it."""
-    for jurisdiction in policies.jurisdictions:
-        if jurisdiction.code == code:
-            return jurisdiction
-    return policies.default
+    return policies.jurisdiction_coded(code) or policies.default
 
 
-def remedies_of(jurisdiction: Jurisdiction) -> Remedies:
-    """Where a refused subject can turn under ``jurisdiction``: its supervisory authority and the courts."""
-    authority = (
-        jurisdiction.supervisory_authority or "the supervisory authority competent for data protection"
-    )
-    return Remedies(authority=authority)
+def remedies_of(policies: Policies, jurisdiction: Jurisdiction) -> Remedies:
+    """Where a refused subject can turn under ``jurisdiction`` (``policies/remedies.yaml``): its first
+    supervisory authority (the lead one, where the shop names it) and the courts."""
+    remedies = policies.remedies_for(jurisdiction)
+    if remedies is None or not remedies.authorities:
+        return Remedies(
+            authority=jurisdiction.supervisory_authority or "the data protection supervisory authority"
+        )
+    first = remedies.authorities[0]
+    return Remedies(authority=first.name, address=first.address, url=first.url, courts=remedies.courts)
 
 
 def _facts(
@@ -172,7 +173,7 @@ def _facts(
         extension_reason=details.extension_reason,
         rejection_reason=details.rejection_reason,
         rejection_detail=details.rejection_detail,
-        remedies=remedies_of(jurisdiction),
+        remedies=remedies_of(fulfilment.policies, jurisdiction),
         outcome=request.status,
         export_until=details.export_until,
         retained=details.retained,

@@ -93,6 +93,43 @@ class RequestPage(BaseModel):
     next_cursor: str | None = None
 
 
+#: The years ``GET /v1/dsr/stats`` answers for: none before the service, none past what dates can hold.
+FIRST_STATS_YEAR = 2000
+LAST_STATS_YEAR = 9999
+
+
+class RequestFigures(BaseModel):
+    """Requests of one type received in a year, by how each stands now (CCPA regulations §7102(a)).
+
+    ``received`` is the sum of the others; ``open`` counts those not ended yet.
+    ``median_days``: from receipt to the answer of those that ended, null when none has.
+    """
+
+    received: int
+    completed: int
+    partially_completed: int
+    rejected: int
+    failed: int
+    open: int
+    median_days: float | None = Field(description="days, one decimal")
+
+
+class JurisdictionFigures(BaseModel):
+    access: RequestFigures
+    erasure: RequestFigures
+
+
+class YearFigures(BaseModel):
+    """A calendar year's requests (by ``received_at``, UTC): per type, and per type in each jurisdiction."""
+
+    year: int
+    access: RequestFigures
+    erasure: RequestFigures
+    by_jurisdiction: dict[str, JurisdictionFigures] = Field(
+        description="every jurisdiction of the policies, and any other a request of the year was filed under"
+    )
+
+
 class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: RejectionReason

@@ -26,6 +26,7 @@ from privacy_service.dsr.errors import (
     ExtensionNotAllowed,
     InvalidTransition,
     RecentLoginRequired,
+    RejectionDetailRequired,
     RequestAlreadyOpen,
     RequestNotFound,
     SecondFactorRequired,
@@ -65,7 +66,7 @@ from privacy_service.identity.models import UserSession
 from privacy_service.identity.principals import Principal
 from privacy_service.keys.errors import SubjectKeyDestroyed
 from privacy_service.keys.fields import SubjectFields
-from privacy_service.policy import Jurisdiction, RequestType, SystemRequestType
+from privacy_service.policy import Policies, RequestType, SystemRequestType
 from privacy_service.vault import service as vault
 from privacy_service.vault.schemas import ProfileFields
 from privacy_service.work import Work
@@ -100,7 +101,8 @@ def file_request(
     subject_id = _requested_subject(work, fulfilment=fulfilment, requester=requester, subject_id=subject_id)
     profile = vault.read_profile(work, subject_id=subject_id)
     _refuse_a_second_open_request(session=work.session, subject_id=subject_id, request_type=request_type)
-    jurisdiction = fulfilment.policies.jurisdiction_for(jurisdiction_country(profile))
+    country = jurisdiction_country(profile)
+    jurisdiction = fulfilment.policies.jurisdiction_for(country)
     now = work.clock.now()
     needs_approval = fulfilment.policies.needs_approval(jurisdiction=jurisdiction, request_type=request_type)
     request = DsrRequest(
@@ -110,7 +112,7 @@ def file_request(
         subject_id=subject_id,
         jurisdiction=jurisdiction.code,
         received_at=now,
-        due_at=fulfilment.policies.due_at(received_at=now, jurisdiction=jurisdiction),
+        due_at=fulfilment.policies.due_at(received_at=now, jurisdiction=jurisdiction, country=country),
         extended=False,
         filed_by_type=requester.party.type.value,
         filed_by_id=requester.id,
@@ -473,7 +475,12 @@ def reject_request(
     reason: RejectionReason,
     detail: str | None,
 ) -> DsrRequest:
-    """An officer refuses a request before any system was asked; its tasks are cancelled."""
+    """An officer refuses a request before any system was asked; its tasks are cancelled.
+
+    The subject is told why, with where they can complain: ``other`` needs the officer's ``detail``.
+    """
+    if reason is RejectionReason.OTHER and not (detail and detail.strip()):
+        raise RejectionDetailRequired()
     request = _locked_request(session=work.session, request_id=request_id)
     move(request, RequestStatus.REJECTED)
     now = work.clock.now()
@@ -504,17 +511,17 @@ def reject_request(
     return request
 
 
-def extension_refusal(request: DsrRequest, *, jurisdiction: Jurisdiction, now: datetime) -> str | None:
-    """Why ``request`` cannot be extended now, in words for an officer; None when it can."""
+def extension_refusal(request: DsrRequest, *, policies: Policies, now: datetime) -> str | None:
+    """Why ``request`` cannot be extended now, in a sentence for an officer; None when it can."""
     if RequestStatus(request.status).is_final:
         return "The request has ended; there is nothing left to extend."
-    if request.extended:
-        return "The request was extended already; the law allows one extension."
-    if jurisdiction.extension is None:
-        return f"{jurisdiction.name} allows no extension of the deadline."
-    if request.due_at <= now:
-        return "The first period has ended; an extension must be taken within it."
-    return None
+    refusal = policies.extension_refusal(
+        first_due_at=request.due_at,
+        jurisdiction=jurisdiction_named(policies, request.jurisdiction),
+        extended=request.extended,
+        now=now,
+    )
+    return None if refusal is None else f"{refusal.detail[0].upper()}{refusal.detail[1:]}."
 
 
 def extend_request(
@@ -527,11 +534,15 @@ def extend_request(
     """
     request = _locked_request(session=work.session, request_id=request_id)
     jurisdiction = jurisdiction_named(fulfilment.policies, request.jurisdiction)
-    now = work.clock.now()
-    refusal = extension_refusal(request, jurisdiction=jurisdiction, now=now)
-    if refusal is not None or jurisdiction.extension is None:
+    refusal = extension_refusal(request, policies=fulfilment.policies, now=work.clock.now())
+    country = jurisdiction_country(vault.read_profile(work, subject_id=request.subject_id))
+    extended_due_at = fulfilment.policies.extended_due_at(
+        first_due_at=request.due_at, jurisdiction=jurisdiction, country=country
+    )
+    if refusal is not None or extended_due_at is None:
         raise ExtensionNotAllowed(refusal)
-    request.due_at = jurisdiction.extension.after(request.due_at)
+    now = work.clock.now()
+    request.due_at = extended_due_at
     request.extended, request.extended_at, request.extended_by = True, now, officer.id
     request.extension_reason = _subject_fields(work, request=request).encrypt(EXTENSION_REASON_COLUMN, reason)
     audit.record(

@@ -7,13 +7,19 @@ CLI agree on deadlines and retention.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from privacy_service.policy import deadlines
+from privacy_service.policy.deadlines import ExtensionRefusal
+from privacy_service.policy.errors import PolicyProblem
 from privacy_service.policy.explanation import Explanation
+from privacy_service.policy.holidays import HolidayCalendar, HolidayCalendars
 from privacy_service.policy.jurisdictions import Jurisdiction, normalise_country
+from privacy_service.policy.processing import ProcessingRecord
+from privacy_service.policy.remedies import Remedies
 from privacy_service.policy.request_types import RequestType, SystemRequestType
 from privacy_service.policy.retention import RetentionRule
 from privacy_service.policy.systems import SystemSpec
@@ -26,8 +32,18 @@ class Policies:
     retention: tuple[RetentionRule, ...]
     systems: tuple[SystemSpec, ...]
     source: Path
+    #: What the shop does with personal data (processing.yaml): the Art. 15 information, the Art. 30 record.
+    processing: ProcessingRecord
+    #: Rights and remedies by jurisdiction code (remedies.yaml, and remedies_optional.yaml where declared).
+    remedies: Mapping[str, Remedies]
+    #: Public holidays by country (holidays.yaml): which days are working days where a law counts them.
+    holidays: HolidayCalendars = field(default_factory=HolidayCalendars)
     #: Shop actions (``order.amount_change``) an event may record only with an approval (shop_actions.yaml).
     shop_actions_requiring_approval: frozenset[str] = frozenset()
+    #: Gaps the service can run with but the shop should close; ``policies check`` prints them.
+    warnings: tuple[PolicyProblem, ...] = ()
+    #: Codes in remedies_optional.yaml that name no declared jurisdiction, so are not used.
+    unused_remedies: tuple[str, ...] = ()
     _by_country: dict[str, Jurisdiction] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -48,9 +64,51 @@ class Policies:
         found = self._by_country.get(code) or self._by_country.get(code.partition("-")[0])
         return found or self.default
 
-    def due_at(self, *, received_at: datetime, jurisdiction: Jurisdiction) -> datetime:
-        """When the answer to a request received at ``received_at`` is due, before any extension."""
-        return jurisdiction.deadline.after(received_at)
+    def holidays_for(self, country: str | None) -> HolidayCalendar:
+        """The working calendar of a subject in ``country``: its own list, its country's, or weekends only."""
+        return self.holidays.for_country(country)
+
+    def due_at(self, *, received_at: datetime, jurisdiction: Jurisdiction, country: str | None) -> datetime:
+        """When the answer to a request received at ``received_at`` is due, before any extension.
+
+        ``country`` is the subject's (ISO 3166, "DE" or "US-CA"): its public
+        holidays decide the working days, where the law counts them.
+        """
+        return deadlines.due_at(
+            jurisdiction=jurisdiction, received_at=received_at, calendar=self.holidays_for(country)
+        )
+
+    def extended_due_at(
+        self, *, first_due_at: datetime, jurisdiction: Jurisdiction, country: str | None
+    ) -> datetime | None:
+        """When the answer is due once extended, counted from ``first_due_at`` (the request's ``due_at``).
+
+        None where the law has no extension. Ask ``extension_refusal`` first:
+        this answers the date, not whether the extension may be taken now.
+        """
+        return deadlines.extended_due_at(
+            jurisdiction=jurisdiction, first_due_at=first_due_at, calendar=self.holidays_for(country)
+        )
+
+    def extension_refusal(
+        self, *, first_due_at: datetime, jurisdiction: Jurisdiction, extended: bool, now: datetime
+    ) -> ExtensionRefusal | None:
+        """Why a request first due at ``first_due_at`` cannot be extended at ``now``; None when it can.
+
+        Once only, before the first period has ended, and only where the law has
+        an extension; ``ExtensionRefusal.detail`` says why in a sentence.
+        """
+        return deadlines.extension_refusal(
+            jurisdiction=jurisdiction, first_due_at=first_due_at, extended=extended, now=now
+        )
+
+    def acknowledge_by(
+        self, *, received_at: datetime, jurisdiction: Jurisdiction, country: str | None
+    ) -> datetime | None:
+        """When the request must have been acknowledged; None where the law sets no time for it."""
+        return deadlines.acknowledge_by(
+            jurisdiction=jurisdiction, received_at=received_at, calendar=self.holidays_for(country)
+        )
 
     def needs_approval(self, *, jurisdiction: Jurisdiction, request_type: RequestType) -> bool:
         """Whether a compliance officer must approve this kind of request before it is carried out."""
@@ -93,5 +151,17 @@ class Policies:
             systems=tuple(system.name for system in self.systems_for(SystemRequestType(request_type))),
             notice_systems=tuple(system.name for system in self.systems_for(SystemRequestType.NOTICE)),
             retention=tuple(self.retention_for(country=country)),
+            holidays=self.holidays_for(country),
             received_at=received_at,
         )
+
+    def jurisdiction_coded(self, code: str) -> Jurisdiction | None:
+        """The jurisdiction a request recorded by its code, if the policies still declare it."""
+        return next((item for item in (*self.jurisdictions, self.default) if item.code == code), None)
+
+    def remedies_for(self, jurisdiction: Jurisdiction) -> Remedies | None:
+        """The rights and remedies a subject under ``jurisdiction`` is told: its own, else the default's.
+
+        The loader warns about a jurisdiction without remedies; None only when the default has none either.
+        """
+        return self.remedies.get(jurisdiction.code) or self.remedies.get(self.default.code)

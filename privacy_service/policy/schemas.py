@@ -8,16 +8,30 @@ where it can point at the line of the second use.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
-from privacy_service.policy.period import Period
+from privacy_service.policy.period import Period, TimeLimit, parse_time_limit
+from privacy_service.policy.processing import LegalBasis, RecipientRole
+from privacy_service.policy.remedies import Right
 from privacy_service.policy.request_types import RequestType, SystemRequestType
+from privacy_service.policy.transfers import TransferMechanism
 
 _COUNTRY = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # The settings refuse unknown PRIVACY_ variables, so a secret kept under that prefix would stop start-up.
 _SETTINGS_PREFIX = "PRIVACY_"
@@ -29,10 +43,39 @@ def _period(value: object) -> Period:
     return Period.parse(value)
 
 
-def _longer_than_zero(value: Period) -> Period:
+def _time_limit(value: object) -> TimeLimit:
+    if not isinstance(value, str):
+        raise ValueError("must be a period such as '1 month', '45 days' or '15 working days' (a string)")
+    return parse_time_limit(value)
+
+
+def _extension(value: object) -> Period:
+    limit = _time_limit(value)
+    if not isinstance(limit, Period):
+        raise ValueError("must be a period on the calendar, such as '2 months' or '45 days'")
+    return limit
+
+
+def _acknowledgement(value: object) -> TimeLimit:
+    if not isinstance(value, str):
+        raise ValueError("must be a period such as 'at once', '10 business days' or '15 working days'")
+    return parse_time_limit(value, at_once=True)
+
+
+def _longer_than_zero(value: TimeLimit) -> TimeLimit:
     if value.is_zero:
         raise ValueError("must be longer than zero")
     return value
+
+
+def _date(value: object) -> date:
+    # Dates reach here as text (yaml_source reads no timestamps), so 2026-02-30 is refused with its line.
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD, such as 2026-12-25")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a date on the calendar") from None
 
 
 def _country(value: object) -> str:
@@ -50,7 +93,10 @@ def _country(value: object) -> str:
 
 
 PeriodText = Annotated[Period, BeforeValidator(_period)]
-Deadline = Annotated[Period, BeforeValidator(_period), AfterValidator(_longer_than_zero)]
+Deadline = Annotated[TimeLimit, BeforeValidator(_time_limit), AfterValidator(_longer_than_zero)]
+Extension = Annotated[Period, BeforeValidator(_extension)]
+Acknowledgement = Annotated[TimeLimit, BeforeValidator(_acknowledgement)]
+CalendarDate = Annotated[date, BeforeValidator(_date)]
 CountryCode = Annotated[str, BeforeValidator(_country)]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
@@ -67,7 +113,10 @@ class JurisdictionEntry(_Strict):
     law: Text
     countries: list[CountryCode] = Field(min_length=1)
     deadline: Deadline
-    extension: PeriodText | None = None
+    deadline_note: Text | None = None
+    roll_to_working_day: StrictBool = False
+    extension: Extension | None = None
+    acknowledge_within: Acknowledgement | None = None
     approval: list[RequestType] = []
     supervisory_authority: Text | None = None
 
@@ -79,7 +128,10 @@ class DefaultJurisdictionEntry(_Strict):
     name: Text
     law: Text
     deadline: Deadline
-    extension: PeriodText | None = None
+    deadline_note: Text | None = None
+    roll_to_working_day: StrictBool = False
+    extension: Extension | None = None
+    acknowledge_within: Acknowledgement | None = None
     approval: list[RequestType] = []
     supervisory_authority: Text | None = None
 
@@ -87,6 +139,16 @@ class DefaultJurisdictionEntry(_Strict):
 class JurisdictionsFile(_Strict):
     jurisdictions: list[JurisdictionEntry]
     default: DefaultJurisdictionEntry
+
+
+HolidayNames = dict[CalendarDate, Text]
+
+
+class HolidaysFile(_Strict):
+    """Public holidays by country, and the weekend days a country declares working days (China)."""
+
+    holidays: dict[CountryCode, HolidayNames]
+    working_weekend_days: dict[CountryCode, HolidayNames] = {}
 
 
 class RetentionEntry(_Strict):
@@ -152,3 +214,155 @@ ShopActionName = Annotated[str, BeforeValidator(_shop_action)]
 
 class ShopActionsFile(_Strict):
     require_approval: list[ShopActionName] = []
+
+
+# processing.yaml and remedies.yaml: the Art. 15 information and the record of processing (Art. 30).
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def _email(value: object) -> str:
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
+        raise ValueError("must be an email address such as privacy@shop.example")
+    return value.strip()
+
+
+def _country_only(value: str) -> str:
+    if "-" in value:
+        raise ValueError("must be an ISO 3166-1 country code such as DE, not a subdivision")
+    return value
+
+
+def _web_address(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be an absolute https:// or http:// URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an absolute https:// or http:// URL")
+    return value
+
+
+Email = Annotated[str, BeforeValidator(_email)]
+Country = Annotated[str, BeforeValidator(_country), AfterValidator(_country_only)]
+WebAddress = Annotated[str, BeforeValidator(_web_address)]
+LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ContactEntry(_Strict):
+    name: Text | None = None
+    address: Text | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ContactEntry:
+        if self.address is None and self.email is None:
+            raise ValueError("needs an address or an email, or both")
+        return self
+
+
+class ControllerEntry(_Strict):
+    name: Text
+    address: Text
+    email: Email
+    dpo: ContactEntry | None = None
+    eu_representative: ContactEntry | None = None
+
+
+class LegalBasisEntry(_Strict):
+    code: LegalBasis
+    text: LongText
+
+
+class PurposeEntry(_Strict):
+    code: Code
+    description: LongText
+    legal_basis: LegalBasisEntry
+    categories: list[Category] = Field(min_length=1)
+    data_subjects: list[Text] = Field(min_length=1)
+
+
+class CategoryRetentionEntry(_Strict):
+    """A category's own retention: a period, criteria, or both (Art. 15(1)(d): "or the criteria")."""
+
+    period: PeriodText | None = None
+    criteria: LongText | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CategoryRetentionEntry:
+        if self.period is None and self.criteria is None:
+            raise ValueError("needs a period, criteria, or both")
+        return self
+
+
+class CategoryEntry(_Strict):
+    code: Category
+    description: LongText
+    source: Text
+    provided_by_subject: bool
+    retention: CategoryRetentionEntry
+
+
+class RecipientEntry(_Strict):
+    name: Text
+    description: LongText | None = None
+    role: RecipientRole
+    categories: list[Category] = Field(min_length=1)
+    country: CountryCode
+    transfer: list[TransferMechanism] = []
+    purposes: list[Code] = []
+
+
+class AutomatedDecisionEntry(_Strict):
+    code: Code
+    logic: LongText
+    significance: LongText
+    consequences: LongText
+    categories: list[Category] = []
+
+
+class AdequacyEntry(_Strict):
+    country: Country
+    name: Text
+    decision: Text
+    scope: Text | None = None
+
+
+class TransfersEntry(_Strict):
+    eea: list[Country] = Field(min_length=1)
+    adequacy: list[AdequacyEntry] = []
+
+
+class ProcessingFile(_Strict):
+    controller: ControllerEntry
+    purposes: list[PurposeEntry] = Field(min_length=1)
+    categories: list[CategoryEntry] = Field(min_length=1)
+    recipients: list[RecipientEntry]
+    automated_decisions: list[AutomatedDecisionEntry]
+    transfers: TransfersEntry
+    security_measures: list[LongText] = []
+
+
+class RightEntry(_Strict):
+    right: Right
+    name: Text
+    provision: Text
+
+
+class AuthorityEntry(_Strict):
+    name: Text
+    address: Text
+    url: WebAddress
+    role: Text | None = None
+
+
+class RemediesEntry(_Strict):
+    rights: list[RightEntry] = Field(min_length=1)
+    authorities: list[AuthorityEntry] = Field(min_length=1)
+    complaint: LongText
+    courts: LongText
+
+
+class RemediesFile(_Strict):
+    """Rights and remedies keyed by jurisdiction code (the codes of jurisdictions.yaml, and ``default``)."""
+
+    remedies: dict[Code, RemediesEntry]

@@ -2,7 +2,9 @@
 
 PyYAML's plain ``safe_load`` forgets where values came from and silently keeps
 the last of two equal keys; composing the nodes first keeps both the line
-numbers for error messages and the means to refuse a duplicated key.
+numbers for error messages and the means to refuse a duplicated key. Dates
+stay text (``2026-02-30`` would otherwise fail inside the parser, without a
+line), so the schema checks them where it can say which line is wrong.
 """
 
 from __future__ import annotations
@@ -13,6 +15,18 @@ from dataclasses import dataclass
 import yaml
 
 Location = Sequence[int | str]
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """The safe loader, except that an unquoted date or timestamp is read as a string."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class YamlSyntaxError(Exception):
@@ -39,8 +53,8 @@ class YamlSource:
 
     @classmethod
     def parse(cls, text: str) -> YamlSource:
-        """Parse one YAML document with the safe loader; raise YamlSyntaxError with its line."""
-        loader = yaml.SafeLoader(text)
+        """Parse one YAML document (safe loader, dates as text); raise YamlSyntaxError with its line."""
+        loader = _TextDatesLoader(text)
         try:
             root = loader.get_single_node()
             value = loader.construct_document(root) if root is not None else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from privacy_service.web import admin, branding, console, privacy, systems
+from privacy_service.web import admin, branding, console, privacy, reports, systems
 from privacy_service.web.assets import ASSETS_ROOT, StaticAssets
 
 
@@ -21,6 +21,7 @@ def install_web(app: FastAPI) -> None:
     of it is in the OpenAPI document."""
     app.include_router(privacy.router)
     app.include_router(console.router)
+    app.include_router(reports.router)
     app.include_router(systems.router)
     app.include_router(admin.router)
     app.include_router(branding.router)

@@ -38,7 +38,7 @@ from privacy_service.audit.schemas import EXPORT_MEDIA_TYPES, ExportFormat
 from privacy_service.core.cursors import InvalidCursor, decode_cursor, encode_cursor
 from privacy_service.core.errors import DomainError
 from privacy_service.dsr import service as dsr
-from privacy_service.dsr.errors import ExtensionNotAllowed
+from privacy_service.dsr.errors import ExtensionNotAllowed, RejectionDetailRequired
 from privacy_service.dsr.notices import jurisdiction_named
 from privacy_service.dsr.states import RejectionReason, RequestStatus
 from privacy_service.identity.scopes import Role
@@ -132,14 +132,17 @@ def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
     return _request_page(visitor, request_id)
 
 
-def _request_page(visitor: Visitor, request_id: str, *, refusal: Refusal | None = None) -> Response:
+def _request_page(
+    visitor: Visitor, request_id: str, *, refusal: Refusal | None = None, form: str | None = None
+) -> Response:
+    """A request's page; ``refusal`` shown beside the ``form`` ("extend" or "reject") it refused."""
     officer = as_officer(visitor)
     with visitor.work() as work:
         found = dsr.visible_request(session=work.session, principal=officer, request_id=request_id)
         view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
         now = work.clock.now()
         jurisdiction = jurisdiction_named(visitor.fulfilment.policies, found.jurisdiction)
-        extension_refused = dsr.extension_refusal(found, jurisdiction=jurisdiction, now=now)
+        extension_refused = dsr.extension_refusal(found, policies=visitor.fulfilment.policies, now=now)
     return visitor.page(
         "console/request.html",
         status_code=200 if refusal is None else refusal.status,
@@ -149,6 +152,7 @@ def _request_page(visitor: Visitor, request_id: str, *, refusal: Refusal | None 
         law=jurisdiction,
         may_extend=extension_refused is None,
         refusal=refusal,
+        refused_form=form,
     )
 
 
@@ -168,15 +172,18 @@ def reject(
     detail: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     officer = as_officer(visitor)
-    with visitor.work() as work:
-        dsr.reject_request(
-            work,
-            fulfilment=visitor.fulfilment,
-            officer=officer,
-            request_id=request_id,
-            reason=reason,
-            detail=detail.strip() or None,
-        )
+    try:
+        with visitor.work() as work:
+            dsr.reject_request(
+                work,
+                fulfilment=visitor.fulfilment,
+                officer=officer,
+                request_id=request_id,
+                reason=reason,
+                detail=detail.strip() or None,
+            )
+    except RejectionDetailRequired as refused:
+        return _request_page(visitor, request_id, refusal=Refusal.of(refused), form="reject")
     return visitor.redirect(f"/requests/{request_id}")
 
 
@@ -187,7 +194,10 @@ def extend(
     officer = as_officer(visitor)
     if not reason.strip():
         return _request_page(
-            visitor, request_id, refusal=Refusal(code="reason_required", status=422, fields=("reason",))
+            visitor,
+            request_id,
+            refusal=Refusal(code="reason_required", status=422, fields=("reason",)),
+            form="extend",
         )
     try:
         with visitor.work() as work:
@@ -199,7 +209,7 @@ def extend(
                 reason=reason.strip(),
             )
     except ExtensionNotAllowed as refused:
-        return _request_page(visitor, request_id, refusal=Refusal.of(refused))
+        return _request_page(visitor, request_id, refusal=Refusal.of(refused), form="extend")
     return visitor.redirect(f"/requests/{request_id}")
 
 

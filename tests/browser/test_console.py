@@ -4,6 +4,7 @@ without its CSRF token, and a session kept after signing out."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -106,7 +107,7 @@ def test_an_officer_rejects_verifies_and_finds_the_altered_event(
 
     page.get_by_role("link", name=request_id).click()
     assert "Awaiting review" in page.inner_text("main")
-    page.get_by_label("Reason").select_option("manifestly_unfounded")
+    page.get_by_label("Reason", exact=True).select_option("manifestly_unfounded")
     page.get_by_label("Explanation for the person").fill("The same request was answered last week.")
     look(page, screenshots, "console-request")
     page.get_by_role("button", name="Reject the request").click()
@@ -151,3 +152,66 @@ def test_an_officer_rejects_verifies_and_finds_the_altered_event(
     page.goto("/console/requests")
     assert page.url.endswith("/console/sign-in")
     context.close()
+
+
+def test_an_officer_extends_a_request_the_customer_reads_why_and_the_year_is_counted(
+    chromium: Any, operator: dict[str, str], server: LiveServer, screenshots: Path
+) -> None:
+    officer = cli_json(operator, "admin", "create", "--email", OFFICER_EMAIL, "--role", "compliance_officer",
+                       "--password-stdin", stdin=OFFICER_PASSWORD + "\n")  # fmt: skip
+    totp = pyotp.TOTP(parse_qs(urlparse(officer["otpauth_uri"]).query)["secret"][0])
+    shop = client_headers(server, cli_json(operator, "clients", "create", "--name", "shop", "--scopes",
+                                           "auth:login users:write dsr:write"))  # fmt: skip
+    created = httpx.post(
+        server.url + "/v1/users",
+        json={"email": "ines@example.com", "password": CUSTOMER_PASSWORD, "country": "DE",
+              "profile": {"given_name": "Inès", "locale": "de-DE"}},
+        headers=shop,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    filed = httpx.post(
+        server.url + "/v1/dsr", json={"type": "access", "subject_id": created.json()["id"]}, headers=shop
+    )
+    assert filed.status_code == 202, filed.text
+    request_id = filed.json()["id"]
+    reason = "Your orders are archived off-site; gathering them takes a few weeks."
+
+    context = chromium.new_context(base_url=server.url, locale="en-GB")
+    page = context.new_page()
+    sign_in(page, totp)
+    page.get_by_role("link", name=request_id).click()
+    page.get_by_label("Reason, told to the person").fill(reason)
+    look(page, screenshots, "console-request-extend")
+    page.get_by_role("button", name="Extend the deadline").click()
+    main = page.inner_text("main")
+    assert reason in main
+    assert "Deadline extended" in main, "the notice to the person is listed"
+    assert page.get_by_role("button", name="Extend the deadline").count() == 0, "once only"
+
+    page.get_by_role("link", name="Yearly figures").click()
+    page.get_by_role("heading", name=re.compile("Requests received in")).wait_for()
+    assert "EU/EEA" in page.inner_text("main")
+    look(page, screenshots, "console-stats")
+    page.goto("/console/stats?lang=de")
+    look(page, screenshots, "console-stats-de")
+    context.close()
+
+    customer = chromium.new_context(base_url=server.url, locale="de-DE")
+    page = customer.new_page()
+    page.goto("/privacy/sign-in?lang=en")
+    page.get_by_label("Email").fill("ines@example.com")
+    page.get_by_label("Password").fill(CUSTOMER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="My data and requests").wait_for()
+    page.goto(f"/privacy/requests/{request_id}")
+    main = page.inner_text("main")
+    assert "Why we need more time" in main
+    assert reason in main
+    page.get_by_text("We need more time to answer your privacy request").click()  # opens the notice
+    assert page.get_by_text("we are extending the deadline to").is_visible()
+    look(page, screenshots, "privacy-request-notices")
+    page.goto(f"/privacy/requests/{request_id}?lang=de")
+    page.get_by_text("Wir benötigen mehr Zeit").first.click()
+    assert "Warum wir mehr Zeit brauchen" in page.inner_text("main")
+    look(page, screenshots, "privacy-request-notices-de")
+    customer.close()

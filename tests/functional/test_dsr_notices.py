@@ -111,7 +111,8 @@ def test_an_erasure_is_acknowledged_and_completed_in_german_signed_and_listed_on
     assert acknowledged["type"] == "dsr.notice"
     assert acknowledged["subject"] == {"id": customer.id, "email": customer.email, "locale": "de-DE"}
     assert acknowledged["language"] == "de"
-    assert "15. Februar 2026" in acknowledged["text"], "the GDPR's month from 15 January, as German writes it"
+    # The GDPR's month from 15 January ends on Sunday 15 February, so on Monday 16 February, in German.
+    assert "16. Februar 2026" in acknowledged["text"]
     assert "Ana" in acknowledged["text"]
     # Written before the erasure shredded the subject's key, delivered after it.
     assert completed["subject"]["email"] == customer.email
@@ -176,6 +177,9 @@ def test_a_rejection_without_a_reason_from_the_list_is_refused_and_nothing_is_to
             422,
             "validation_error",
         )
+    for body in ({"reason": "other"}, {"reason": "other", "detail": "  "}):
+        unexplained = api.http.post(f"/v1/dsr/{receipt['id']}/reject", json=body, headers=headers)
+        assert_problem(unexplained, 422, "rejection_detail_required")
     assert view(api, receipt["id"], headers)["status"] != "rejected"
     kinds = [notice["kind"] for notice in view(api, receipt["id"], headers)["notices"]]
     assert kinds == ["acknowledged"]
@@ -190,7 +194,7 @@ def test_a_language_without_templates_gets_english(
     acknowledged = notices_of(mailing, receipt["id"])["acknowledged"]
     assert acknowledged["language"] == "en"
     assert acknowledged["subject"]["locale"] == "ja-JP"
-    assert "February 15, 2026" in acknowledged["text"]
+    assert "February 16, 2026" in acknowledged["text"]
 
 
 def test_a_mailer_that_is_down_is_retried_then_the_notice_fails_undelivered(
@@ -245,7 +249,7 @@ def test_an_officer_extends_a_gdpr_request_once_and_the_subject_is_told_why(
     dsr.register(orders)
     customer = customer_speaking(api, country="DE", locale="en")
     receipt = file(api, dsr_shop.headers, type="access", subject_id=customer.id)
-    assert receipt["due_at"] == "2026-02-15T12:00:00Z"
+    assert receipt["due_at"] == "2026-02-16T12:00:00Z"  # Sunday 15 February moves to the Monday
     headers = signed_in(api, officer)
     reason = "Your orders span three systems and twelve years; gathering them needs more time."
 
@@ -254,15 +258,15 @@ def test_an_officer_extends_a_gdpr_request_once_and_the_subject_is_told_why(
     assert extended.status_code == 200, extended.text
     body = extended.json()
     assert body["extended"] is True
-    assert body["due_at"] == "2026-04-15T12:00:00Z", "two further months after the first"
+    assert body["due_at"] == "2026-04-16T12:00:00Z", "two further months after the first"
     assert body["extension"]["reason"] == reason
     dsr.deliver()
     told = notices_of(mailing, receipt["id"])["extended"]
     assert reason in told["text"]
-    assert "April 15, 2026" in told["text"]
+    assert "April 16, 2026" in told["text"]
     again = api.http.post(f"/v1/dsr/{receipt['id']}/extend", json={"reason": "more"}, headers=headers)
     assert_problem(again, 409, "extension_not_allowed")
-    assert view(api, receipt["id"], headers)["due_at"] == "2026-04-15T12:00:00Z"
+    assert view(api, receipt["id"], headers)["due_at"] == "2026-04-16T12:00:00Z"
     # The subject sees the extension and its reason on their request.
     mine = view(api, receipt["id"], api.tokens(customer.email, customer.password).headers)
     assert mine["extension"]["reason"] == reason
@@ -288,7 +292,7 @@ def test_an_extension_after_the_first_period_or_where_the_law_has_none_is_refuse
     assert_problem(refused, 409, "extension_not_allowed")
     assert "allows no extension" in refused.json()["detail"]
 
-    clock.advance(timedelta(days=32))
+    clock.advance(timedelta(days=33))  # past the first period, which ends on Monday 16 February
     late = api.http.post(
         f"/v1/dsr/{gdpr['id']}/extend", json={"reason": "busy"}, headers=signed_in(api, officer)
     )

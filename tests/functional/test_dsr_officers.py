@@ -307,7 +307,7 @@ def test_the_queue_filters_by_status_type_and_overdue(
     old_access, old_erasure = filed("access"), filed("erasure")
     clock.advance(timedelta(days=20))
     new_access, new_erasure = filed("access"), filed("erasure")
-    clock.advance(timedelta(days=12))  # the first requests are past their month; the later ones are not
+    clock.advance(timedelta(days=13))  # the first are past their month (a Sunday, so Monday); the later not
 
     headers = signed_in(api, officer)
     everything = queue(api, headers)

@@ -31,7 +31,8 @@ def test_an_access_request_is_answered_by_every_system_and_exported_to_the_subje
 
     receipt = file(api, me.headers, type="access")
     assert receipt["status"] == "received"
-    assert receipt["due_at"] == "2026-02-15T12:00:00Z"  # GDPR, one month after 2026-01-15 12:00 (DE)
+    # GDPR: one month after 2026-01-15 12:00 is Sunday 15 February, so Monday 16 February (DE).
+    assert receipt["due_at"] == "2026-02-16T12:00:00Z"
 
     assert dsr.deliver() == 1
     [delivery] = orders.deliveries
@@ -313,7 +314,7 @@ def test_a_system_that_never_answers_fails_at_the_deadline_and_the_officer_sees_
         assert pending["status"] == "pending"
         assert "timed out" in pending["last_error"]
 
-        clock.advance(timedelta(days=32))  # past the one-month deadline, without sleeping
+        clock.advance(timedelta(days=33))  # past the deadline (Monday 16 February), without sleeping
         overdue = api.http.get("/v1/dsr", params={"overdue": "true"}, headers=signed_in(api, officer))
         assert receipt["id"] in [item["id"] for item in overdue.json()["items"]]
         dsr.close()

@@ -207,3 +207,6 @@ def test_the_console_offers_no_extension_where_the_law_has_none(
     refused = console.post(f"{page}/extend", {"reason": "busy"}, from_page=page)
     assert refused.status_code == 409
     assert "The deadline cannot be extended" in text_of(refused)
+    unexplained = console.post(f"{page}/reject", {"reason": "other", "detail": " "}, from_page=page)
+    assert unexplained.status_code == 422
+    assert "Say in the explanation what the other reason is" in text_of(unexplained)

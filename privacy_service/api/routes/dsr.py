@@ -19,6 +19,8 @@ from privacy_service.dsr import service
 from privacy_service.dsr.callbacks import receive_callback
 from privacy_service.dsr.exports import MEDIA_TYPE, bundle_content, download_export
 from privacy_service.dsr.schemas import (
+    FIRST_STATS_YEAR,
+    LAST_STATS_YEAR,
     CallbackAnswer,
     Extension,
     Rejection,
@@ -26,8 +28,10 @@ from privacy_service.dsr.schemas import (
     RequestPage,
     RequestReceipt,
     RequestView,
+    YearFigures,
 )
 from privacy_service.dsr.states import RequestStatus, TaskStatus
+from privacy_service.dsr.stats import year_figures
 from privacy_service.identity.errors import Forbidden
 from privacy_service.identity.principals import Principal
 from privacy_service.identity.scopes import Role, Scope
@@ -82,6 +86,31 @@ def list_requests(
         after=page_position(cursor) if cursor else None,
     )
     return RequestPage(items=views, next_cursor=encode_cursor(next_position) if next_position else None)
+
+
+# Declared before ``/v1/dsr/{request_id}``, which would otherwise take "stats" for a request's id.
+@router.get(
+    "/v1/dsr/stats",
+    response_model=YearFigures,
+    summary="A year's figures per request type and jurisdiction (CCPA regulations §7102)",
+)
+def stats(
+    _officer: Officer,
+    work: WorkDep,
+    fulfilment: FulfilmentDep,
+    year: Annotated[
+        int | None,
+        Query(
+            ge=FIRST_STATS_YEAR,
+            le=LAST_STATS_YEAR,
+            description="the calendar year the requests were received in (UTC); default: the current one",
+        ),
+    ] = None,
+) -> YearFigures:
+    """Read as the queue is: by officers, and not recorded in the trail (the figures name no one)."""
+    return year_figures(
+        session=work.session, policies=fulfilment.policies, year=year or work.clock.now().year
+    )
 
 
 @router.get("/v1/dsr/{request_id}", response_model=RequestView, summary="A request and its tasks")

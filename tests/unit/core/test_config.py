@@ -154,3 +154,22 @@ def test_a_dark_enough_accent_and_an_image_logo_are_accepted(monkeypatch: pytest
     monkeypatch.setenv("PRIVACY_SHOP_LOGO_FILE", "policies/logo.gif")
     with pytest.raises(SettingsError):
         load_settings()
+
+
+def test_records_of_requests_are_kept_24_months_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().dsr_record_months == 24
+    monkeypatch.setenv("PRIVACY_DSR_RECORD_MONTHS", "36")
+    assert load_settings().dsr_record_months == 36
+
+
+@pytest.mark.parametrize("months", ["23", "0", "-24"])
+def test_keeping_records_of_requests_under_24_months_stops_start_up_saying_why(
+    monkeypatch: pytest.MonkeyPatch, months: str
+) -> None:
+    monkeypatch.setenv("PRIVACY_DSR_RECORD_MONTHS", months)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    [problem] = refused.value.problems
+    assert problem.startswith("PRIVACY_DSR_RECORD_MONTHS: ")
+    assert "must be at least 24" in problem
+    assert "§7101" in problem

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_service.documents.notices import NoticeTemplates
+from privacy_service.documents.texts import SubjectTexts
 from tests.unit.documents.samples import SHIPPED
 
 
 @pytest.fixture(scope="module")
-def notices() -> NoticeTemplates:
-    return NoticeTemplates(SHIPPED)
+def notices() -> SubjectTexts:
+    return SubjectTexts(SHIPPED)

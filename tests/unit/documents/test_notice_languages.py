@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from privacy_service.documents.languages import choose_language
-from privacy_service.documents.notices import NoticeTemplates
+from privacy_service.documents.texts import SubjectTexts
 from tests.unit.documents.samples import FACTS, TRANSLATIONS, copy_of_english
 
 SHIPPED_LANGUAGES = ("en", *TRANSLATIONS)
@@ -35,10 +35,10 @@ SHIPPED_LANGUAGES = ("en", *TRANSLATIONS)
     ],
 )
 def test_a_profile_locale_gets_the_best_shipped_notice(
-    notices: NoticeTemplates, locale: str | None, expected: str
+    notices: SubjectTexts, locale: str | None, expected: str
 ) -> None:
     for kind in ("acknowledged", "completed"):
-        assert notices.render(kind, language=locale, facts=FACTS).language == expected
+        assert notices.notice(kind, language=locale, facts=FACTS).language == expected
 
 
 def test_an_exact_tag_wins_regardless_of_case() -> None:
@@ -71,6 +71,6 @@ def test_a_language_without_a_kind_falls_back_to_english_for_that_kind(tmp_path:
         "{% block text %}Guten Tag, {{ request_id }}{% endblock %}\n",
         encoding="utf-8",
     )
-    templates = NoticeTemplates(notices)
-    assert templates.render("acknowledged", language="de-AT", facts=FACTS).language == "de"
-    assert templates.render("extended", language="de-AT", facts=FACTS).language == "en"
+    templates = SubjectTexts(notices)
+    assert templates.notice("acknowledged", language="de-AT", facts=FACTS).language == "de"
+    assert templates.notice("extended", language="de-AT", facts=FACTS).language == "en"

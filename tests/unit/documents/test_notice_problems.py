@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from privacy_service.documents.notices import NoticeTemplates, NoticeTemplatesInvalid, TemplateProblem
+from privacy_service.documents.texts import SubjectTexts, SubjectTextsInvalid, TemplateProblem
 from tests.unit.documents.samples import SHIPPED, copy_of_english
 
 _VALID_GERMAN = """\
@@ -21,11 +21,11 @@ wir haben Ihre Anfrage {{ request_id }} erhalten.
 
 
 def only_problem(directory: Path) -> TemplateProblem:
-    with pytest.raises(NoticeTemplatesInvalid) as raised:
-        NoticeTemplates(directory)
+    with pytest.raises(SubjectTextsInvalid) as raised:
+        SubjectTexts(directory)
     problems = raised.value.problems
     assert len(problems) == 1, [str(problem) for problem in problems]
-    assert NoticeTemplates.problems_in(directory) == problems
+    assert SubjectTexts.problems_in(directory) == problems
     assert str(problems[0]) in str(raised.value)
     return problems[0]
 
@@ -39,12 +39,12 @@ def with_german(tmp_path: Path, text: str, kind: str = "acknowledged") -> tuple[
 
 
 def test_the_shipped_templates_have_no_problem() -> None:
-    assert NoticeTemplates.problems_in(SHIPPED) == []
+    assert SubjectTexts.problems_in(SHIPPED) == []
 
 
 def test_a_valid_extra_language_loads(tmp_path: Path) -> None:
     notices, _ = with_german(tmp_path, _VALID_GERMAN)
-    assert NoticeTemplates(notices).languages == ("de", "en")
+    assert SubjectTexts(notices).languages == ("de", "en")
 
 
 def test_a_syntax_error_is_reported_with_its_file_and_line(tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_every_broken_template_is_reported_at_once(tmp_path: Path) -> None:
     notices, _ = with_german(tmp_path, "{% block subject %}x{% endblock %}\n")
     (notices / "de" / "extended.txt").write_text("{{ oops }", encoding="utf-8")
     (notices / "en" / "rejected.txt").unlink()
-    problems = NoticeTemplates.problems_in(notices)
+    problems = SubjectTexts.problems_in(notices)
     assert sorted(problem.file.name for problem in problems) == [
         "acknowledged.txt",
         "extended.txt",

@@ -9,13 +9,8 @@ from dataclasses import replace
 import pytest
 
 from privacy_service.documents.languages import long_date
-from privacy_service.documents.notices import (
-    NOTICE_KINDS,
-    NoticeFacts,
-    NoticeTemplates,
-    Remedies,
-    RenderedNotice,
-)
+from privacy_service.documents.notices import NOTICE_KINDS, NoticeFacts, Remedies, RenderedNotice
+from privacy_service.documents.texts import SubjectTexts
 from privacy_service.dsr.states import RejectionReason
 from tests.unit.documents.samples import FACTS, MARKUP, TRANSLATIONS, facts
 
@@ -23,8 +18,8 @@ LANGUAGES = ("en", *TRANSLATIONS)
 _LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
-def render(notices: NoticeTemplates, kind: str, language: str, given: NoticeFacts = FACTS) -> RenderedNotice:
-    notice = notices.render(kind, language=language, facts=given)
+def render(notices: SubjectTexts, kind: str, language: str, given: NoticeFacts = FACTS) -> RenderedNotice:
+    notice = notices.notice(kind, language=language, facts=given)
     assert notice.language == language
     for part in (notice.subject_line, notice.text, notice.html):
         assert part.strip()
@@ -32,7 +27,7 @@ def render(notices: NoticeTemplates, kind: str, language: str, given: NoticeFact
     return notice
 
 
-def test_every_shipped_language_has_every_kind(notices: NoticeTemplates) -> None:
+def test_every_shipped_language_has_every_kind(notices: SubjectTexts) -> None:
     assert set(notices.languages) == set(LANGUAGES)
     for language in LANGUAGES:
         for kind in NOTICE_KINDS:
@@ -43,7 +38,7 @@ def test_every_shipped_language_has_every_kind(notices: NoticeTemplates) -> None
 @pytest.mark.parametrize("kind", NOTICE_KINDS)
 @pytest.mark.parametrize("request_type", ["access", "erasure"])
 def test_a_notice_is_written_in_its_language_with_the_request_reference(
-    notices: NoticeTemplates, language: str, kind: str, request_type: str
+    notices: SubjectTexts, language: str, kind: str, request_type: str
 ) -> None:
     notice = render(notices, kind, language, facts(request_type=request_type))
     assert FACTS.request_id in notice.text
@@ -59,7 +54,7 @@ def test_a_notice_is_written_in_its_language_with_the_request_reference(
 @pytest.mark.parametrize("language", TRANSLATIONS)
 @pytest.mark.parametrize("kind", NOTICE_KINDS)
 def test_a_translation_greets_by_given_name_and_neutrally_without_one(
-    notices: NoticeTemplates, language: str, kind: str
+    notices: SubjectTexts, language: str, kind: str
 ) -> None:
     named = render(notices, kind, language).text.splitlines()[0]
     anonymous = render(notices, kind, language, facts(given_name=None)).text.splitlines()[0]
@@ -71,7 +66,7 @@ def test_a_translation_greets_by_given_name_and_neutrally_without_one(
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("kind", ["acknowledged", "extended"])
 def test_the_acknowledgement_and_the_extension_give_the_due_date_and_the_law(
-    notices: NoticeTemplates, language: str, kind: str
+    notices: SubjectTexts, language: str, kind: str
 ) -> None:
     notice = render(notices, kind, language)
     assert long_date(FACTS.due_at, language) in notice.text
@@ -80,14 +75,14 @@ def test_the_acknowledgement_and_the_extension_give_the_due_date_and_the_law(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_acknowledgement_names_what_was_asked_for(notices: NoticeTemplates, language: str) -> None:
+def test_the_acknowledgement_names_what_was_asked_for(notices: SubjectTexts, language: str) -> None:
     access = render(notices, "acknowledged", language, facts(request_type="access")).text
     erasure = render(notices, "acknowledged", language, facts(request_type="erasure")).text
     assert access != erasure
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_extension_gives_the_officers_reason(notices: NoticeTemplates, language: str) -> None:
+def test_the_extension_gives_the_officers_reason(notices: SubjectTexts, language: str) -> None:
     notice = render(notices, "extended", language)
     assert FACTS.extension_reason is not None
     assert FACTS.extension_reason in notice.text
@@ -95,7 +90,7 @@ def test_the_extension_gives_the_officers_reason(notices: NoticeTemplates, langu
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_rejection_gives_the_detail_and_the_remedies(notices: NoticeTemplates, language: str) -> None:
+def test_the_rejection_gives_the_detail_and_the_remedies(notices: SubjectTexts, language: str) -> None:
     notice = render(notices, "rejected", language)
     assert MARKUP in notice.text
     assert FACTS.remedies is not None
@@ -110,7 +105,7 @@ def test_the_rejection_gives_the_detail_and_the_remedies(notices: NoticeTemplate
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_html_escapes_what_an_officer_typed(notices: NoticeTemplates, language: str) -> None:
+def test_the_html_escapes_what_an_officer_typed(notices: SubjectTexts, language: str) -> None:
     rejected = render(notices, "rejected", language)
     assert html.escape(MARKUP, quote=False) in rejected.html
     assert "<b>" not in rejected.html
@@ -121,7 +116,7 @@ def test_the_html_escapes_what_an_officer_typed(notices: NoticeTemplates, langua
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_each_rejection_reason_is_said_in_words_of_its_own(notices: NoticeTemplates, language: str) -> None:
+def test_each_rejection_reason_is_said_in_words_of_its_own(notices: SubjectTexts, language: str) -> None:
     texts = {
         reason: render(
             notices, "rejected", language, facts(rejection_reason=reason.value, rejection_detail=None)
@@ -135,7 +130,7 @@ def test_each_rejection_reason_is_said_in_words_of_its_own(notices: NoticeTempla
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("left_out", ["address", "url", "courts"])
 def test_a_remedy_the_jurisdiction_does_not_give_is_left_out_alone(
-    notices: NoticeTemplates, language: str, left_out: str
+    notices: SubjectTexts, language: str, left_out: str
 ) -> None:
     assert FACTS.remedies is not None
     notice = render(
@@ -151,7 +146,7 @@ def test_a_remedy_the_jurisdiction_does_not_give_is_left_out_alone(
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_rejection_with_the_authority_alone_still_points_to_the_courts(
-    notices: NoticeTemplates, language: str
+    notices: SubjectTexts, language: str
 ) -> None:
     notice = render(notices, "rejected", language, facts(remedies=Remedies(authority="Authority-Name")))
     assert "Authority-Name" in notice.text
@@ -159,9 +154,7 @@ def test_a_rejection_with_the_authority_alone_still_points_to_the_courts(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_completed_access_offers_the_download_until_its_date(
-    notices: NoticeTemplates, language: str
-) -> None:
+def test_a_completed_access_offers_the_download_until_its_date(notices: SubjectTexts, language: str) -> None:
     notice = render(notices, "completed", language, facts(request_type="access", retained=()))
     assert FACTS.export_until is not None
     assert long_date(FACTS.export_until, language) in notice.text
@@ -175,7 +168,7 @@ def test_a_completed_access_offers_the_download_until_its_date(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_completed_erasure_lists_what_the_law_keeps(notices: NoticeTemplates, language: str) -> None:
+def test_a_completed_erasure_lists_what_the_law_keeps(notices: SubjectTexts, language: str) -> None:
     notice = render(notices, "completed", language)
     for item in FACTS.retained:
         line = next(line for line in notice.text.splitlines() if item.category in line)
@@ -188,7 +181,7 @@ def test_a_completed_erasure_lists_what_the_law_keeps(notices: NoticeTemplates, 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_partial_or_failed_outcome_is_said_and_differs_from_success(
-    notices: NoticeTemplates, language: str
+    notices: SubjectTexts, language: str
 ) -> None:
     texts = {
         outcome: render(notices, "completed", language, facts(outcome=outcome, retained=())).text

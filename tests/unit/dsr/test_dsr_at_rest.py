@@ -2,13 +2,14 @@
 
 One scenario writes everything DSR stores about a person: a registered system
 with its Standard Webhooks secret, an access request answered with personal
-data (the system's answer and the export bundle, sealed in segments), and an
-erasure request an officer rejected with a free-text reason. On SQLite the
-database files are scanned byte for byte (the main file and the write-ahead
-log, before and after a checkpoint); on any backend (PostgreSQL in CI) every raw column of every
-table is read with SQL, bypassing the ORM. The system's name and the rejection
-reason, plaintext by design, are the positive controls proving each scan
-would have found a value had one been there.
+data (the system's answer and the export bundle, sealed in segments), an
+erasure request an officer rejected with a free-text reason, and the notices to
+the subject waiting for the mailer (their address, and the officer's words).
+On SQLite the database files are scanned byte for byte (the main file and the
+write-ahead log, before and after a checkpoint); on any backend (PostgreSQL in
+CI) every raw column of every table is read with SQL, bypassing the ORM. The
+system's name and the rejection reason, plaintext by design, are the positive
+controls proving each scan would have found a value had one been there.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from privacy_service.core.db import Base, create_session_factory
 from privacy_service.dsr import service, systems
 from privacy_service.dsr.fanout import lease_due_tasks, record_outcome
 from privacy_service.dsr.fulfilment import Fulfilment
-from privacy_service.dsr.models import DsrExport, DsrExportSegment, DsrRequest, DsrTask
+from privacy_service.dsr.models import DsrExport, DsrExportSegment, DsrNotice, DsrRequest, DsrTask
 from privacy_service.dsr.states import RejectionReason
 from privacy_service.identity.accounts import register_user
 from privacy_service.identity.credentials import Credentials
@@ -83,6 +84,11 @@ def write_everything(workplace: Workplace, *, fulfilment: Fulfilment, credential
             request_types=(SystemRequestType.ACCESS, SystemRequestType.ERASURE), categories=("invoices",),
             timeout_seconds=5,
         )  # fmt: skip
+        systems.register_system(
+            work, policies=fulfilment.policies, actor=SYSTEM,
+            name="mailer", url="http://mail.shop.internal/notices", secret=WEBHOOK_SECRET,
+            request_types=(SystemRequestType.NOTICE,), categories=(), timeout_seconds=5,
+        )  # fmt: skip
         subject_id = register_user(
             work, emails=credentials.emails, passwords=credentials.passwords,
             email=EMAIL, password=PASSWORD, profile={"given_name": GIVEN_NAME, "country": "DE"},
@@ -122,6 +128,10 @@ def write_everything(workplace: Workplace, *, fulfilment: Fulfilment, credential
             select(DsrExportSegment.ciphertext).where(DsrExportSegment.request_id == access.id)
         ).all()
         assert session.get(DsrRequest, erasure.id).rejection_detail  # type: ignore[union-attr]
+        # The notices (sealed under keys of their own, with the address and the officer's words) wait.
+        assert (
+            len(session.scalars(select(DsrNotice.message).where(DsrNotice.message.is_not(None))).all()) >= 3
+        )
         view = service.request_view(work, fulfilment=fulfilment,
                                     request=session.get(DsrRequest, erasure.id))  # type: ignore[arg-type]  # fmt: skip
         assert view.rejection is not None

@@ -35,6 +35,18 @@ default:
   deadline: 30 days
 """
 
+HOLIDAYS = """\
+holidays:
+  DE:
+    2026-04-03: Good Friday
+    2026-04-06: Easter Monday
+  CN:
+    2026-10-01: National Day
+working_weekend_days:
+  CN:
+    2026-10-10: worked for the National Day holiday
+"""
+
 RETENTION = """\
 retention:
   - category: invoices
@@ -62,6 +74,96 @@ systems:
     secret_env: MAILER_WEBHOOK_SECRET
     request_types: [notice]
     timeout_seconds: 3
+"""
+
+PROCESSING = """\
+controller:
+  name: Sample Shop
+  address: 1 Sample Street, Berlin
+  email: privacy@sample.example
+purposes:
+  - code: selling
+    description: Selling goods.
+    legal_basis: {code: contract, text: the contract of sale}
+    categories: [orders, invoices]
+    data_subjects: [customers]
+  - code: compliance
+    description: Books and fraud checks.
+    legal_basis: {code: legal_obligation, text: tax law}
+    categories: [invoices, fraud_checks, tax_records]
+    data_subjects: [customers]
+categories:
+  - code: orders
+    description: What was ordered.
+    source: subject
+    provided_by_subject: true
+    retention: {period: 3 years}
+  - code: invoices
+    description: Invoices issued.
+    source: the shop
+    provided_by_subject: false
+    retention: {criteria: as tax law requires}
+  - code: fraud_checks
+    description: Results of fraud checks.
+    source: the payment provider
+    provided_by_subject: false
+    retention: {period: 1 year, criteria: after the order}
+  - code: tax_records
+    description: Tax records.
+    source: the shop
+    provided_by_subject: false
+    retention: {criteria: as tax law requires}
+recipients:
+  - name: orders
+    role: processor
+    categories: [orders, invoices]
+    country: DE
+  - name: warehouse-cn
+    description: A fulfilment partner in China.
+    role: processor
+    categories: [orders]
+    country: CN
+    transfer: [sccs, pipl_standard_contract]
+automated_decisions: []
+transfers:
+  eea: [DE, FR, "NO"]
+  adequacy:
+    - {country: CH, name: Switzerland, decision: 2000/518/EC}
+    - {country: US, name: United States, decision: (EU) 2023/1795, scope: DPF-certified organisations}
+"""
+
+REMEDIES = """\
+remedies:
+  eu_gdpr:
+    rights:
+      - {right: access, name: Right of access, provision: GDPR Art. 15}
+      - {right: erasure, name: Right to erasure, provision: GDPR Art. 17}
+    authorities:
+      - {name: Lead Authority, address: 1 Authority Street, url: "https://dpa.example"}
+    complaint: GDPR Art. 77
+    courts: GDPR Art. 79
+  us_ca_ccpa:
+    rights:
+      - {right: access, name: Right to know, provision: "§1798.110"}
+    authorities:
+      - {name: CPPA, address: Sacramento, url: "https://cppa.example"}
+      - {name: Attorney General, address: Sacramento, url: "https://oag.example"}
+    complaint: to the agency
+    courts: breaches only
+  us_federal:
+    rights:
+      - {right: access, name: Access, provision: none}
+    authorities:
+      - {name: FTC, address: Washington, url: "https://ftc.example"}
+    complaint: to the FTC
+    courts: none
+  default:
+    rights:
+      - {right: access, name: Right of access, provision: the shop's standard}
+    authorities:
+      - {name: Lead Authority, address: 1 Authority Street, url: "https://dpa.example"}
+    complaint: where you live
+    courts: where you live
 """
 
 ENVIRON = {"ORDERS_WEBHOOK_SECRET": WEBHOOK_SECRET, "MAILER_WEBHOOK_SECRET": WEBHOOK_SECRET}

@@ -25,7 +25,13 @@ def policies(policy_dir: PolicyDir) -> Policies:
 
 
 def test_the_shipped_policies_load_without_any_environment(shipped: Policies) -> None:
-    assert {item.code for item in shipped.jurisdictions} >= {"eu_gdpr", "uk_gdpr", "br_lgpd", "us_ca_ccpa"}
+    assert {item.code for item in shipped.jurisdictions} >= {
+        "eu_gdpr",
+        "uk_gdpr",
+        "br_lgpd",
+        "us_ca_ccpa",
+        "cn_pipl",
+    }
     assert shipped.default.code == "default"
     assert shipped.systems == ()
     assert shipped.source == SHIPPED
@@ -53,6 +59,7 @@ def test_the_shipped_policies_ask_no_approval_anywhere(shipped: Policies) -> Non
         ("BR", "br_lgpd"),
         ("US-CA", "us_ca_ccpa"),
         ("us-ca", "us_ca_ccpa"),
+        ("CN", "cn_pipl"),
         (" US-CA ", "us_ca_ccpa"),
         ("US", "default"),
         ("US-NY", "default"),
@@ -70,16 +77,17 @@ def test_the_shipped_jurisdiction_follows_the_country(
 @pytest.mark.parametrize(
     ("country", "due"),
     [
-        ("DE", datetime(2026, 2, 28, 10, 0, tzinfo=UTC)),
-        ("GB", datetime(2026, 2, 28, 10, 0, tzinfo=UTC)),
-        ("BR", datetime(2026, 2, 15, 10, 0, tzinfo=UTC)),
+        ("DE", datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),  # 28 February is a Saturday: the Monday after
+        ("GB", datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),
+        ("BR", datetime(2026, 2, 15, 10, 0, tzinfo=UTC)),  # a Sunday, but the LGPD counts calendar days
         ("US-CA", datetime(2026, 3, 17, 10, 0, tzinfo=UTC)),
         ("JP", datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),
+        ("CN", datetime(2026, 2, 27, 10, 0, tzinfo=UTC)),  # working days: Sat 14 Feb in, 15-23 Feb out
     ],
 )
 def test_the_shipped_due_date_follows_the_law(shipped: Policies, country: str, due: datetime) -> None:
     jurisdiction = shipped.jurisdiction_for(country)
-    assert shipped.due_at(received_at=RECEIVED, jurisdiction=jurisdiction) == due
+    assert shipped.due_at(received_at=RECEIVED, jurisdiction=jurisdiction, country=country) == due
 
 
 def test_the_shipped_extensions_follow_the_law(shipped: Policies) -> None:

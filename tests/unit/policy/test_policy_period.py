@@ -94,3 +94,28 @@ def test_a_negative_period_cannot_be_built() -> None:
 )
 def test_a_period_describes_itself_in_words(period: Period, words: str) -> None:
     assert period.describe() == words
+
+
+def test_a_period_before_counts_months_back_on_the_calendar() -> None:
+    assert Period(months=24).before(datetime(2026, 3, 15, 12, tzinfo=UTC)) == datetime(
+        2024, 3, 15, 12, tzinfo=UTC
+    )
+    assert Period(months=1).before(datetime(2026, 3, 31, 8, tzinfo=UTC)) == datetime(
+        2026, 2, 28, 8, tzinfo=UTC
+    )
+    assert Period(months=2).before(datetime(2026, 1, 10, tzinfo=UTC)) == datetime(2025, 11, 10, tzinfo=UTC)
+    assert Period(months=1, days=1).before(datetime(2026, 3, 1, tzinfo=UTC)) == datetime(
+        2026, 1, 28, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("period", [Period(months=1), Period(months=24), Period(months=1, days=15)])
+def test_a_period_after_the_moment_a_period_before_never_ends_later(period: Period) -> None:
+    """The records kept for a period are never let go early: ``after(before(m)) <= m`` on every day of
+    a leap year and its neighbours, month ends and hours that clamping moves included."""
+    moment = datetime(2027, 12, 1, 23, 30, tzinfo=UTC)
+    while moment < datetime(2029, 3, 31, tzinfo=UTC):
+        earlier = period.before(moment)
+        assert earlier < moment
+        assert period.after(earlier) <= moment, (period, moment)
+        moment += timedelta(hours=13)

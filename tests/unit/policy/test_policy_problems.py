@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from privacy_service.policy import PolicyError, PolicyProblem, load_policies
+from privacy_service.policy import Period, PolicyError, PolicyProblem, WorkingDays, load_policies
 from tests.unit.policy.samples import ENVIRON, JURISDICTIONS, RETENTION, SYSTEMS, WEBHOOK_SECRET, PolicyDir
 
 
@@ -183,8 +183,8 @@ def test_missing_files_unknown_files_and_an_empty_file_are_reported(policy_dir: 
         (
             "jurisdiction.yml",
             None,
-            "unknown policy file; expected jurisdictions.yaml, retention.yaml, systems.yaml, "
-            "shop_actions.yaml",
+            "unknown policy file; expected jurisdictions.yaml, holidays.yaml, retention.yaml, "
+            "systems.yaml, shop_actions.yaml, processing.yaml, remedies.yaml, remedies_optional.yaml",
         ),
         ("retention.yaml", None, "must be a mapping with the keys retention"),
         ("systems.yaml", None, "file missing"),
@@ -195,3 +195,87 @@ def test_a_missing_directory_is_reported(tmp_path: Path) -> None:
     problem = only(problems_of(tmp_path / "nowhere"))
     assert problem.message == "no such policies directory"
     assert str(problem) == f"{tmp_path / 'nowhere'}: no such policies directory"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "    roll_to_working_day: yes please\n",
+            "jurisdictions[1].roll_to_working_day: Input should be a valid",
+        ),
+        (
+            '    roll_to_working_day: "true"\n',
+            "jurisdictions[1].roll_to_working_day: Input should be a valid",
+        ),
+        ("    roll_to_working_days: true\n", "jurisdictions[1].roll_to_working_days: unknown key"),
+        ("    acknowledge_within: soon\n", "jurisdictions[1].acknowledge_within: must be a period such as"),
+        ("    acknowledge_within: 10\n", "jurisdictions[1].acknowledge_within: must be a period such as"),
+        (
+            "    deadline_note: ''\n",
+            "jurisdictions[1].deadline_note: String should have at least 1 character",
+        ),
+    ],
+)
+def test_a_bad_working_day_or_acknowledgement_rule_is_reported_at_its_line(
+    policy_dir: PolicyDir, line: str, message: str
+) -> None:
+    broken = JURISDICTIONS.replace("    deadline: 45 days\n", "    deadline: 45 days\n" + line)
+    problem = only(problems_of(policy_dir(jurisdictions=broken)))
+    assert (problem.file.name, problem.line) == ("jurisdictions.yaml", 14)
+    assert problem.message.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("deadline", "message"),
+    [
+        ("15 workdays", "must be a period such as '1 month', '45 days' or '15 working days'"),
+        ("0 working days", "must be longer than zero"),
+        ("at once", "must be a period such as"),
+        ("1 month 15 working days", "must be a period such as"),
+    ],
+)
+def test_a_deadline_in_working_days_is_checked_like_any_other(
+    policy_dir: PolicyDir, deadline: str, message: str
+) -> None:
+    broken = JURISDICTIONS.replace("deadline: 45 days", f"deadline: {deadline}")
+    problem = only(problems_of(policy_dir(jurisdictions=broken)))
+    assert (problem.file.name, problem.line) == ("jurisdictions.yaml", 13)
+    assert problem.message.startswith(f"jurisdictions[1].deadline: {message}")
+
+
+def test_a_rule_in_words_is_read_into_its_parts(policy_dir: PolicyDir) -> None:
+    rules = JURISDICTIONS.replace(
+        "    deadline: 45 days\n    extension: 45 days\n",
+        "    deadline: 15 business days\n"
+        "    deadline_note: our own promise\n"
+        "    roll_to_working_day: true\n"
+        "    extension: 45 calendar days\n"
+        "    acknowledge_within: immediately\n",
+    )
+    ccpa = load_policies(policy_dir(jurisdictions=rules), environ=ENVIRON).jurisdiction_for("US-CA")
+    assert ccpa.deadline == WorkingDays(15)
+    assert ccpa.deadline.describe() == "15 business days"
+    assert ccpa.deadline_note == "our own promise"
+    assert ccpa.roll_to_working_day
+    assert ccpa.extension == Period(days=45)
+    assert ccpa.acknowledge_within == Period()
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "2026-01-31 10:00:00"])
+def test_a_date_where_a_period_belongs_is_reported_at_its_line_not_a_crash(
+    policy_dir: PolicyDir, value: str
+) -> None:
+    broken = JURISDICTIONS.replace("extension: 45 days", f"extension: {value}")
+    problem = only(problems_of(policy_dir(jurisdictions=broken)))
+    assert (problem.file.name, problem.line) == ("jurisdictions.yaml", 14)
+    assert problem.message.startswith("jurisdictions[1].extension: must be a period such as")
+
+
+def test_an_extension_is_counted_on_the_calendar(policy_dir: PolicyDir) -> None:
+    broken = JURISDICTIONS.replace("extension: 45 days", "extension: 10 working days")
+    problem = only(problems_of(policy_dir(jurisdictions=broken)))
+    assert (problem.file.name, problem.line) == ("jurisdictions.yaml", 14)
+    assert problem.message == (
+        "jurisdictions[1].extension: must be a period on the calendar, such as '2 months' or '45 days'"
+    )
