@@ -190,6 +190,7 @@ def _stored_segments(workplace: Workplace, *, request_id: str, count: int, batch
                 .order_by(DsrExportSegment.seq)
             ).all()
         yield from sealed
+        del sealed  # this batch goes before the next one is read
 
 
 def purge_expired_exports(work: Work) -> int:
