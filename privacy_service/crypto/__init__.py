@@ -5,11 +5,13 @@ data keys; the field cipher encrypts personal-data values under those data keys,
 bound to their table, column and subject; the blind index allows exact-match
 lookups without plaintext. Passwords are hashed with argon2id and peppered
 (encrypted under the pepper; imported legacy hashes too); TOTP and recovery
-codes are the second factors. Keyed digests and constant-time comparison serve the layers
-above (``digests``); JSON Web Signatures with Ed25519 keys sign and check
-access tokens (``jws``), and Ed25519 over bytes signs audit checkpoints
-(``signing``). This is the lowest layer: it imports nothing else from the
-project and receives plain values (bytes, ints, paths, times).
+codes are the second factors. Values too long to hold whole (export bundles)
+are sealed and opened segment by segment (``stream``). Keyed digests and
+constant-time comparison serve the layers above (``digests``); JSON Web
+Signatures with Ed25519 keys sign and check access tokens (``jws``), and
+Ed25519 over bytes signs audit checkpoints (``signing``). This is the lowest
+layer: it imports nothing else from the project and receives plain values
+(bytes, ints, paths, times).
 """
 
 from privacy_service.crypto.blind_index import BlindIndex
@@ -67,10 +69,12 @@ from privacy_service.crypto.pepper import PepperPurpose, pepper_subkey
 from privacy_service.crypto.providers import EnvironmentKeys, KeyProvider, LocalKeyFile, WrappedKey
 from privacy_service.crypto.recovery_codes import IssuedRecoveryCodes, RecoveryCodes, normalise_code
 from privacy_service.crypto.signing import BadSignature
+from privacy_service.crypto.stream import SEGMENT_SIZE, SegmentSink, StreamContext, StreamOpener, StreamSealer
 from privacy_service.crypto.totp import TotpAlgorithm, TotpProfile
 
 __all__ = [
     "JWS_ALGORITHM",
+    "SEGMENT_SIZE",
     "Argon2Parameters",
     "BadSignature",
     "BlindIndex",
@@ -102,6 +106,10 @@ __all__ = [
     "PepperPurpose",
     "RecoveryCodes",
     "ReplayedCode",
+    "SegmentSink",
+    "StreamContext",
+    "StreamOpener",
+    "StreamSealer",
     "TextColumns",
     "TotpAlgorithm",
     "TotpProfile",

@@ -1,28 +1,34 @@
 """The export bundle that answers an access request (GDPR Art. 15, and Art. 20 in a machine-readable form).
 
-A ZIP holding ``manifest.json`` (every other file with its size and SHA-256,
-and how each system answered), one ``data/<system>.json`` per system that
-answered, ``data/privacy-service.json`` (what this service holds: profile,
-records by category, including consents a shop recorded as such, login
-history, and the subject's requests), and a short human-readable
-``summary.html``. It is stored encrypted under the subject's data key until it
-expires, so erasing the subject also makes any copy of it unreadable.
+A ZIP holding one ``data/<system>.json`` per system that answered,
+``data/privacy-service.json`` (what this service holds: profile, records by
+category, including consents a shop recorded as such, login history, and the
+subject's requests), a short human-readable ``summary.html``, and
+``manifest.json`` (every other file with its size and SHA-256, and how each
+system answered), written last. It is written as a stream (``BundleWriter``):
+one file at a time, each JSON file encoded as it is compressed, so no more
+than one system's answer is in memory, into an ``exports.ExportFile`` that
+seals it under the subject's data key a segment at a time. Erasing the
+subject makes every copy of it unreadable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
-import io
 import json
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
-from privacy_service.dsr.encryption import BUNDLE_COLUMN, RESULT_COLUMN
+from privacy_service.crypto import SEGMENT_SIZE
+from privacy_service.dsr.encryption import RESULT_COLUMN
+from privacy_service.dsr.exports import ExportFile
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
 from privacy_service.dsr.states import TaskStatus
@@ -32,12 +38,11 @@ from privacy_service.vault import service as vault
 from privacy_service.work import Work
 
 OWN_SYSTEM = "privacy-service"
+MANIFEST = "manifest.json"
 # A fixed time for every entry, so the same content gives the same bytes (and the same digest).
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=_instant).encode()
+# Encoded text is handed to the compressor in pieces of about this many characters.
+_JSON_PIECE = 64 * 1024
 
 
 def _instant(value: object) -> str:
@@ -46,8 +51,20 @@ def _instant(value: object) -> str:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
-def _fields(work: Work, *, fulfilment: Fulfilment, table: str, subject_id: str) -> SubjectFields:
-    return work.subject_fields(table=table, subject_id=subject_id)
+_ENCODER = json.JSONEncoder(indent=2, ensure_ascii=False, sort_keys=True, default=_instant)
+
+
+def _json_pieces(value: Any) -> Iterator[bytes]:
+    """``value`` as indented JSON in UTF-8, encoded as it goes, in pieces of about ``_JSON_PIECE``."""
+    pending: list[str] = []
+    length = 0
+    for text in _ENCODER.iterencode(value):
+        pending.append(text)
+        length += len(text)
+        if length >= _JSON_PIECE:
+            yield "".join(pending).encode()
+            pending, length = [], 0
+    yield "".join(pending).encode()
 
 
 def own_data(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> dict[str, Any]:
@@ -100,35 +117,136 @@ class SystemPart:
     error: str | None
 
 
+class BundleSink(Protocol):
+    """Where the ZIP goes: an ``exports.ExportFile``, or a ``BytesIO`` in tests; only written to, in order."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    path: str
+    size: int
+    sha256: str
+
+
+class _Unseekable:
+    """``sink`` with nothing but ``write``: zipfile then never seeks back, whatever the sink could do, and
+    streams each entry with its sizes after the data (a data descriptor), so any sink gets the same bytes.
+
+    Once detached, it passes nothing on: a ``ZipFile`` left behind by a failed
+    build closes itself when it is collected, and what it writes then must not
+    reach the sink (sealed into segments, inserted into some later transaction).
+    """
+
+    def __init__(self, sink: BundleSink) -> None:
+        self._sink: BundleSink | None = sink
+
+    def write(self, data: bytes, /) -> int:
+        if self._sink is not None:
+            self._sink.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        if self._sink is not None:
+            self._sink.flush()
+
+    def close(self) -> None:
+        """zipfile never closes a file it was given; the sink's owner does."""
+
+    def detach(self) -> None:
+        self._sink = None
+
+
+class BundleWriter:
+    """Writes the bundle's ZIP into ``sink`` a file at a time, each streamed through; the manifest last.
+
+    No file is held whole: each is compressed as it is written, and its size
+    and SHA-256 are counted on the way for ``manifest.json``, which ``finish``
+    writes once every other file is in. The same calls with the same values
+    write the same bytes. Use it as a context manager: leaving the block
+    detaches the sink, so a build that fails half way writes nothing more.
+    """
+
+    def __init__(self, sink: BundleSink) -> None:
+        self._out = _Unseekable(sink)
+        self._archive = zipfile.ZipFile(self._out, "w", compression=zipfile.ZIP_DEFLATED)
+        self._files: list[BundleFile] = []
+
+    def __enter__(self) -> BundleWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._out.detach()
+
+    def add_json(self, path: str, value: Any) -> None:
+        """``value`` as indented JSON (instants as RFC 3339), encoded as it is written."""
+        self._add(path, _json_pieces(value))
+
+    def add_bytes(self, path: str, content: bytes) -> None:
+        self._add(path, [content])
+
+    def finish(self, *, manifest: dict[str, Any]) -> None:
+        """Write ``manifest.json``: ``manifest`` with every file written so far, then the ZIP's directory."""
+        files = [
+            {"path": file.path, "size": file.size, "sha256": file.sha256}
+            for file in sorted(self._files, key=lambda file: file.path)
+        ]
+        self._add(MANIFEST, _json_pieces({**manifest, "files": files}), listed=False)
+        self._archive.close()
+
+    def _add(self, path: str, pieces: Iterable[bytes], *, listed: bool = True) -> None:
+        entry = zipfile.ZipInfo(path, date_time=_ZIP_TIME)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        digest, size = hashlib.sha256(), 0
+        # force_zip64=False: one file over 2 GiB is refused when it closes, never written wrong.
+        with self._archive.open(entry, "w", force_zip64=False) as member:
+            for piece in pieces:
+                member.write(piece)
+                digest.update(piece)
+                size += len(piece)
+        if listed:
+            self._files.append(BundleFile(path=path, size=size, sha256=digest.hexdigest()))
+
+
 def build_bundle(
-    *, request: DsrRequest, generated_at: datetime, own: dict[str, Any], systems: list[SystemPart]
-) -> bytes:
-    """The ZIP bytes; deterministic for the same inputs."""
-    files: dict[str, bytes] = {f"data/{OWN_SYSTEM}.json": _json_bytes(own)}
-    for part in systems:
-        if part.data is not None:
-            files[f"data/{part.system}.json"] = _json_bytes({"data": part.data, "retained": part.retained})
-    files["summary.html"] = _summary(request=request, generated_at=generated_at, systems=systems).encode()
-    manifest = {
-        "request_id": request.id,
-        "subject_id": request.subject_id,
-        "jurisdiction": request.jurisdiction,
-        "received_at": request.received_at,
-        "generated_at": generated_at,
-        "files": [
-            {"path": path, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
-            for path, content in sorted(files.items())
-        ],
-        "systems": [
-            {"system": part.system, "status": part.status, "retained": part.retained, "error": part.error}
-            for part in systems
-        ],
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path, content in [("manifest.json", _json_bytes(manifest)), *sorted(files.items())]:
-            archive.writestr(zipfile.ZipInfo(path, date_time=_ZIP_TIME), content, zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
+    sink: BundleSink,
+    *,
+    request: DsrRequest,
+    generated_at: datetime,
+    own: dict[str, Any],
+    systems: Iterable[SystemPart],
+) -> None:
+    """Write the bundle into ``sink``, taking ``systems`` one at a time; same inputs, same bytes."""
+    with BundleWriter(sink) as writer:
+        writer.add_json(f"data/{OWN_SYSTEM}.json", own)
+        answers: list[SystemPart] = []
+        for part in systems:
+            if part.data is not None:
+                writer.add_json(f"data/{part.system}.json", {"data": part.data, "retained": part.retained})
+            answers.append(replace(part, data=None))  # what it said is written; how it answered is kept
+            del part  # let this answer go before the next one is read
+        summary = _summary(request=request, generated_at=generated_at, systems=answers)
+        writer.add_bytes("summary.html", summary.encode())
+        writer.finish(
+            manifest={
+                "request_id": request.id,
+                "subject_id": request.subject_id,
+                "jurisdiction": request.jurisdiction,
+                "received_at": request.received_at,
+                "generated_at": generated_at,
+                "systems": [
+                    {
+                        "system": part.system,
+                        "status": part.status,
+                        "retained": part.retained,
+                        "error": part.error,
+                    }
+                    for part in answers
+                ],
+            }
+        )
 
 
 def _summary(*, request: DsrRequest, generated_at: datetime, systems: list[SystemPart]) -> str:
@@ -164,42 +282,59 @@ def _retained_text(retained: list[dict[str, Any]]) -> str:
     )
 
 
-def store_export(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> DsrExport:
-    """Build the bundle of a finished access request and store it encrypted, downloadable until it expires."""
-    fields = _fields(work, fulfilment=fulfilment, table=DsrTask.__tablename__, subject_id=request.subject_id)
-    parts: list[SystemPart] = []
-    for task in work.session.scalars(
-        select(DsrTask).where(DsrTask.request_id == request.id).order_by(DsrTask.system)
-    ):
-        data = fields.open_json(RESULT_COLUMN, task.result) if task.result is not None else None
-        if data is None and task.status == TaskStatus.COMPLETED.value:
-            data = {}
-        parts.append(
-            SystemPart(
-                system=task.system,
-                status=task.status,
-                data=data,
-                retained=json.loads(task.retained) if task.retained else [],
-                error=task.last_error,
-            )
-        )
+def store_export(
+    work: Work, *, fulfilment: Fulfilment, request: DsrRequest, segment_size: int = SEGMENT_SIZE
+) -> DsrExport:
+    """Build the bundle of a finished access request and store it sealed, downloadable until it expires.
+
+    What may refuse (the subject's key, their profile: erased meanwhile) is
+    read before the first byte is written, and the bundle is written in a
+    savepoint: it is stored whole or not at all.
+    """
+    results = work.subject_fields(table=DsrTask.__tablename__, subject_id=request.subject_id)
+    own = own_data(work, fulfilment=fulfilment, subject_id=request.subject_id)
     now = work.clock.now()
-    content = build_bundle(
-        request=request,
-        generated_at=now,
-        own=own_data(work, fulfilment=fulfilment, subject_id=request.subject_id),
-        systems=parts,
+    with work.savepoint():
+        file = ExportFile(
+            work,
+            request=request,
+            created_at=now,
+            expires_at=now + fulfilment.export_lifetime,
+            segment_size=segment_size,
+        )
+        build_bundle(
+            file,
+            request=request,
+            generated_at=now,
+            own=own,
+            systems=_system_parts(work, results=results, request_id=request.id),
+        )
+        file.close()
+    return file.export
+
+
+def _system_parts(work: Work, *, results: SubjectFields, request_id: str) -> Iterator[SystemPart]:
+    """Each task's part in system order, its answer read and opened only when its turn comes."""
+    tasks = work.session.scalars(
+        select(DsrTask)
+        .options(defer(DsrTask.result))  # read one at a time, below
+        .where(DsrTask.request_id == request_id)
+        .order_by(DsrTask.system)
+    ).all()
+    for task in tasks:
+        # Built in a function of its own: nothing here still holds one answer while the next is read.
+        yield _system_part(work, results=results, task=task)
+
+
+def _system_part(work: Work, *, results: SubjectFields, task: DsrTask) -> SystemPart:
+    sealed = work.session.scalar(select(DsrTask.result).where(DsrTask.id == task.id))
+    data = results.open_json(RESULT_COLUMN, sealed) if sealed is not None else None
+    if data is None and task.status == TaskStatus.COMPLETED.value:
+        data = {}
+    return SystemPart(
+        system=task.system,
+        status=task.status,
+        data=data,
+        retained=json.loads(task.retained) if task.retained else [],
+        error=task.last_error,
     )
-    export = DsrExport(
-        request_id=request.id,
-        subject_id=request.subject_id,
-        bundle=_fields(
-            work, fulfilment=fulfilment, table=DsrExport.__tablename__, subject_id=request.subject_id
-        ).encrypt_bytes(BUNDLE_COLUMN, content),
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        created_at=now,
-        expires_at=now + fulfilment.export_lifetime,
-    )
-    work.session.merge(export)
-    return export

@@ -3,9 +3,9 @@
 What stays in plaintext is structure: ids, types, states, dates, system
 names, error messages (written without personal data), and what systems keep
 under a legal hold (categories, reasons, dates). Everything a system returns
-about the person, the export bundle and an officer's free-text reasoning are
-encrypted under the subject's data key, so erasing the subject makes them
-unreadable too. A request keeps its subject's id after erasure, so the
+about the person, the export bundle (sealed segment by segment) and an
+officer's free-text reasoning are encrypted under the subject's data key, so
+erasing the subject makes them unreadable too. A request keeps its subject's id after erasure, so the
 request and its audit events stay traceable without naming anyone.
 """
 
@@ -179,7 +179,15 @@ class DownstreamSystem(Base):
 
 
 class DsrExport(Base):
-    """The ZIP bundle answering an access request, encrypted under the subject's key until it expires."""
+    """The ZIP bundle answering an access request, sealed under the subject's key until it expires.
+
+    The bundle is a stream (``crypto/stream.py``), so it is never held whole:
+    ``bundle`` holds the stream's header (the data key it names, the salt of
+    the stream key, the nonce prefix) and ``dsr_export_segments`` its sealed
+    segments. ``size`` and ``sha256`` are the ZIP's own, for the download's
+    ``Content-Length`` and ``Digest``. Once purged, ``bundle`` is NULL and the
+    segments are gone; the row stays, so a late download says it expired.
+    """
 
     __tablename__ = "dsr_exports"
 
@@ -187,11 +195,24 @@ class DsrExport(Base):
         String(ID), ForeignKey("dsr_requests.id", ondelete="CASCADE"), primary_key=True
     )
     subject_id: Mapped[str] = mapped_column(String(ID))
-    bundle: Mapped[bytes | None] = encrypted_column()  # NULL once purged
+    bundle: Mapped[bytes | None] = mapped_column(LargeBinary)  # the stream header; NULL once purged
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    segments: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DsrExportSegment(Base):
+    """One sealed segment of an export bundle: AES-256-GCM under its stream's key, in its place ``seq``."""
+
+    __tablename__ = "dsr_export_segments"
+
+    request_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("dsr_exports.request_id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ErasureRecord(Base):

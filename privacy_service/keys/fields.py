@@ -17,7 +17,17 @@ from typing import Any
 from sqlalchemy import LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
-from privacy_service.crypto import DataKey, FieldContext, decrypt_field, encrypt_field
+from privacy_service.crypto import (
+    SEGMENT_SIZE,
+    DataKey,
+    FieldContext,
+    SegmentSink,
+    StreamContext,
+    StreamOpener,
+    StreamSealer,
+    decrypt_field,
+    encrypt_field,
+)
 
 ENCRYPTED = "encrypted"
 
@@ -64,3 +74,19 @@ class SubjectFields:
         plaintext = decrypt_field(key=self._key, ciphertext=ciphertext, context=self._context(column))
         value: dict[str, Any] = json.loads(plaintext)
         return value
+
+    def encrypt_stream(
+        self, column: str, *, row_id: str, sink: SegmentSink, segment_size: int = SEGMENT_SIZE
+    ) -> StreamSealer:
+        """A sealer for one long value of ``column`` in the row ``row_id``: write it, then close it.
+
+        Each segment goes to ``sink`` as it fills; store them with the sealer's
+        ``header``, which ``open_stream`` needs.
+        """
+        context = StreamContext(table=self.table, column=column, subject_id=self.subject_id, row_id=row_id)
+        return StreamSealer(key=self._key, context=context, sink=sink, segment_size=segment_size)
+
+    def open_stream(self, column: str, *, row_id: str, header: bytes) -> StreamOpener:
+        """The opener of a value ``encrypt_stream`` sealed for this column and row; checks ``header`` now."""
+        context = StreamContext(table=self.table, column=column, subject_id=self.subject_id, row_id=row_id)
+        return StreamOpener(key=self._key, context=context, header=header)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from privacy_service.approvals import service as approvals
 from privacy_service.dsr import exports, receipts
@@ -171,16 +171,17 @@ def _followed_request(work: Work, visitor: Visitor, request_id: str) -> DsrReque
 
 
 @router.get("/requests/{request_id}/export")
-def download(visitor: PageVisitor, request_id: RequestId) -> Response:
+def download(visitor: PageVisitor, request_id: RequestId) -> StreamingResponse:
+    """The bundle, streamed; the download is recorded before the first byte."""
     me = visitor.signed_in
     with visitor.work() as work:
-        content, _bundle = exports.download_export(
+        bundle = exports.download_export(
             work, fulfilment=visitor.fulfilment, principal=me, request_id=request_id
         )
-    return Response(
-        content=content,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="dsr-{request_id}.zip"'},
+    return StreamingResponse(
+        exports.bundle_content(visitor.workplace, bundle),
+        media_type=exports.MEDIA_TYPE,
+        headers=bundle.headers(),
     )
 
 

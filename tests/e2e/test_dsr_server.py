@@ -9,8 +9,10 @@ callback to the URL it was given.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pyotp
 import pytest
+from sqlalchemy import Engine, text
 
 from tests.e2e.conftest import LiveServer, run_cli, service_environment, start_server
 from tests.support.downstream import FakeDownstream
@@ -197,3 +200,77 @@ def test_a_broken_policy_file_stops_start_up_naming_its_file_and_line(tmp_path: 
         assert result.returncode == 2, result.stderr
         assert f"jurisdictions.yaml:{line}:" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def download(url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes, Exception | None]:
+    """The answer, the bytes that arrived, and how the connection broke if it did."""
+    received = bytearray()
+    with httpx.stream("GET", url, headers=headers, timeout=30) as answer:
+        try:
+            for chunk in answer.iter_raw():
+                received += chunk
+        except httpx.TransportError as broken:
+            return answer, bytes(received), broken
+    return answer, bytes(received), None
+
+
+def test_a_client_downloading_a_bundle_with_an_altered_segment_sees_the_connection_break_short(
+    operator: dict[str, str], server: LiveServer, service_engine: Engine
+) -> None:
+    shop = client_headers(server, cli_json(operator, "clients", "create", "--name", "shop", "--scopes",
+                                           "auth:login users:write dsr:write"))  # fmt: skip
+    admin = admin_headers(server, operator, shop)
+    with FakeDownstream(name="orders", check_timestamp=True) as orders:
+        orders.answer_completed(
+            {"orders": [{"id": f"o-{n}", "note": secrets.token_hex(120)} for n in range(10_000)]}
+        )
+        registered = httpx.post(
+            server.url + "/v1/systems",
+            json={"name": "orders", "url": orders.url, "secret": orders.secret,
+                  "request_types": ["access"], "categories": ["orders"]},
+            headers=admin,
+        )  # fmt: skip
+        assert registered.status_code == 201, registered.text
+        httpx.post(
+            server.url + "/v1/users",
+            json={"email": "ada@example.com", "password": CUSTOMER_PASSWORD, "country": "DE"},
+            headers=shop,
+        )
+        customer = bearer(
+            httpx.post(
+                server.url + "/v1/auth/login",
+                json={"email": "ada@example.com", "password": CUSTOMER_PASSWORD},
+                headers=shop,
+            ).json()["access_token"]
+        )
+        request_id = httpx.post(server.url + "/v1/dsr", json={"type": "access"}, headers=customer).json()[
+            "id"
+        ]
+        assert wait_for_end(server, request_id, customer)["status"] == "completed"
+
+    url = f"{server.url}/v1/dsr/{request_id}/export"
+    answer, whole, broken = download(url, customer)
+    assert broken is None
+    assert answer.status_code == 200
+    assert int(answer.headers["content-length"]) == len(whole)
+    assert answer.headers["digest"] == f"sha-256={hashlib.sha256(whole).hexdigest()}"
+
+    with service_engine.begin() as connection:  # an attacker with the database flips one bit of segment 2
+        sealed = connection.execute(
+            text("SELECT ciphertext FROM dsr_export_segments WHERE request_id = :id AND seq = 2"),
+            {"id": request_id},
+        ).scalar_one()
+        connection.execute(
+            text("UPDATE dsr_export_segments SET ciphertext = :sealed WHERE request_id = :id AND seq = 2"),
+            {"id": request_id, "sealed": bytes(sealed[:-1]) + bytes([sealed[-1] ^ 1])},
+        )
+
+    answer, cut, broken = download(url, customer)
+    assert answer.status_code == 200, "the headers went out before segment 2 was reached"
+    assert isinstance(broken, httpx.RemoteProtocolError), "the server broke the connection"
+    assert len(cut) < int(answer.headers["content-length"])
+    assert whole.startswith(cut), "nothing but verified bytes, as sealed"
+    assert len(cut) <= 2 * 256 * 1024
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(cut))
+    assert "a segment of an export bundle did not verify" in server.log()

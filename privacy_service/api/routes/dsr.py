@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 
-from privacy_service.api.deps import FulfilmentDep, PrincipalDep, WorkDep, staff_with
+from privacy_service.api.deps import FulfilmentDep, PrincipalDep, WorkDep, WorkplaceDep, staff_with
 from privacy_service.api.paging import DEFAULT_PAGE_SIZE, Cursor, Limit, page_position
 from privacy_service.core.cursors import encode_cursor
 from privacy_service.dsr import service
 from privacy_service.dsr.callbacks import receive_callback
-from privacy_service.dsr.exports import download_export
+from privacy_service.dsr.exports import MEDIA_TYPE, bundle_content, download_export
 from privacy_service.dsr.schemas import (
     FIRST_STATS_YEAR,
     LAST_STATS_YEAR,
@@ -167,18 +167,26 @@ def extend(
 @router.get(
     "/v1/dsr/{request_id}/export",
     summary="The export bundle of a completed access request (a ZIP)",
-    response_class=Response,
-    responses={200: {"content": {"application/zip": {}}, "description": "The bundle"}},
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {MEDIA_TYPE: {}},
+            "description": "The bundle, streamed as its sealed segments are opened; `Digest` is its SHA-256 "
+            "and `Content-Length` its size, so a client can tell a download cut short.",
+        }
+    },
 )
-def export(request_id: RequestId, caller: PrincipalDep, work: WorkDep, fulfilment: FulfilmentDep) -> Response:
-    content, bundle = download_export(work, fulfilment=fulfilment, principal=caller, request_id=request_id)
-    return Response(
-        content=content,
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="dsr-{request_id}.zip"',
-            "Digest": f"sha-256={bundle.sha256}",
-        },
+def export(
+    request_id: RequestId,
+    caller: PrincipalDep,
+    work: WorkDep,
+    workplace: WorkplaceDep,
+    fulfilment: FulfilmentDep,
+) -> StreamingResponse:
+    # Recorded in the request's transaction, which commits before the first byte is streamed.
+    download = download_export(work, fulfilment=fulfilment, principal=caller, request_id=request_id)
+    return StreamingResponse(
+        bundle_content(workplace, download), media_type=MEDIA_TYPE, headers=download.headers()
     )
 
 

@@ -113,6 +113,47 @@ def test_0009_keys_callback_receipts_by_system_keeping_the_earliest_of_a_webhook
             engine.dispose()
 
 
+def test_0017_drops_the_bundles_of_live_exports_keeping_their_rows_so_a_download_says_expired(
+    tmp_path: Path,
+) -> None:
+    with scratch_database(tmp_path) as url:
+        engine = create_engine_for(make_settings(tmp_path), database_url=url)
+        try:
+            migrations.upgrade(engine, "0016")
+            at = "2026-12-01 10:00:00+00:00"
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO dsr_requests (id, type, status, subject_id, jurisdiction, received_at, "
+                        "due_at, extended, filed_by_type, filed_by_id, client_id) VALUES ('r1', 'access', "
+                        "'completed', 's1', 'DE', :at, :at, false, 'user', 's1', 'c1')"
+                    ),
+                    {"at": at},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO dsr_exports (request_id, subject_id, bundle, size, sha256, created_at, "
+                        "expires_at) VALUES ('r1', 's1', :bundle, 4, :digest, :at, :until)"
+                    ),
+                    {
+                        "bundle": b"\x01 a whole ZIP sealed as one field",
+                        "digest": "0" * 64,
+                        "at": at,
+                        "until": "2026-12-08 10:00:00+00:00",
+                    },
+                )
+            migrations.upgrade(engine)
+            with engine.connect() as connection:
+                row = connection.execute(text("SELECT bundle, segments, size FROM dsr_exports")).one()
+                assert tuple(row) == (None, 0, 4)
+                assert connection.execute(text("SELECT count(*) FROM dsr_export_segments")).scalar_one() == 0
+            migrations.downgrade(engine, "0016")
+            assert "dsr_export_segments" not in inspect(engine).get_table_names()
+            assert "segments" not in {column["name"] for column in inspect(engine).get_columns("dsr_exports")}
+        finally:
+            engine.dispose()
+
+
 #: What a migration may import. ``privacy_service.core.types`` is the one piece of the application
 #: allowed: autogenerate writes its column types (``UTCDateTime``) by their import path, and it
 #: imports nothing but SQLAlchemy, so what a migration does cannot change with the application.

@@ -2,14 +2,14 @@
 
 One scenario writes everything DSR stores about a person: a registered system
 with its Standard Webhooks secret, an access request answered with personal
-data (the system's answer and the export bundle), an erasure request an
-officer rejected with a free-text reason, and the notices to the subject
-waiting for the mailer (their address, and the officer's words). On SQLite the database files are
-scanned byte for byte (the main file and the write-ahead log, before and after
-a checkpoint); on any backend (PostgreSQL in CI) every raw column of every
-table is read with SQL, bypassing the ORM. The system's name and the rejection
-reason, plaintext by design, are the positive controls proving each scan
-would have found a value had one been there.
+data (the system's answer and the export bundle, sealed in segments), an
+erasure request an officer rejected with a free-text reason, and the notices to
+the subject waiting for the mailer (their address, and the officer's words).
+On SQLite the database files are scanned byte for byte (the main file and the
+write-ahead log, before and after a checkpoint); on any backend (PostgreSQL in
+CI) every raw column of every table is read with SQL, bypassing the ORM. The
+system's name and the rejection reason, plaintext by design, are the positive
+controls proving each scan would have found a value had one been there.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from privacy_service.core.db import Base, create_session_factory
 from privacy_service.dsr import service, systems
 from privacy_service.dsr.fanout import lease_due_tasks, record_outcome
 from privacy_service.dsr.fulfilment import Fulfilment
-from privacy_service.dsr.models import DsrExport, DsrNotice, DsrRequest, DsrTask
+from privacy_service.dsr.models import DsrExport, DsrExportSegment, DsrNotice, DsrRequest, DsrTask
 from privacy_service.dsr.states import RejectionReason
 from privacy_service.identity.accounts import register_user
 from privacy_service.identity.credentials import Credentials
@@ -124,6 +124,9 @@ def write_everything(workplace: Workplace, *, fulfilment: Fulfilment, credential
         assert session.get(DsrRequest, access.id).status == "completed"  # type: ignore[union-attr]
         assert session.scalars(select(DsrTask.result).where(DsrTask.request_id == access.id)).one()
         assert session.get(DsrExport, access.id).bundle  # type: ignore[union-attr]
+        assert session.scalars(
+            select(DsrExportSegment.ciphertext).where(DsrExportSegment.request_id == access.id)
+        ).all()
         assert session.get(DsrRequest, erasure.id).rejection_detail  # type: ignore[union-attr]
         # The notices (sealed under keys of their own, with the address and the officer's words) wait.
         assert (
@@ -180,3 +183,6 @@ def test_no_raw_column_of_any_table_holds_a_personal_value_or_webhook_secret(
         seen[table.name] = SYSTEM_NAME.encode() in raw
     assert seen["downstream_systems"]
     assert seen["dsr_tasks"]
+    # The bundle's ZIP names the system in clear (data/invoicing-ledger.json, in an entry's header, never
+    # compressed): its sealed segments must not.
+    assert not seen["dsr_export_segments"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -79,3 +81,60 @@ def test_tampered_and_truncated_values_are_refused(alice: SubjectFields) -> None
         alice.open("email", flipped)
     with pytest.raises((MalformedCiphertext, DecryptionFailed)):
         alice.open("email", ciphertext[:20])
+
+
+# -- streams: a long value sealed segment by segment, bound to its row ---------------------------------
+
+LONG_VALUE = bytes(range(256)) * 40  # 10 KiB: 10 segments of 1 KiB
+
+
+@dataclass(frozen=True)
+class Stream:
+    header: bytes
+    segments: list[bytes]
+
+
+def sealed_stream(fields: SubjectFields, *, column: str = "bundle", row_id: str = "request-1") -> Stream:
+    segments: list[bytes] = []
+    sealer = fields.encrypt_stream(
+        column, row_id=row_id, sink=lambda _, sealed: segments.append(sealed), segment_size=1024
+    )
+    for start in range(0, len(LONG_VALUE), 700):
+        sealer.write(LONG_VALUE[start : start + 700])
+    sealer.close()
+    return Stream(header=sealer.header, segments=segments)
+
+
+def test_a_stream_round_trips_segment_by_segment(alice: SubjectFields) -> None:
+    stream = sealed_stream(alice)
+    assert len(stream.segments) == 10
+    opener = alice.open_stream("bundle", row_id="request-1", header=stream.header)
+    assert [len(piece) for piece in opener.open(stream.segments)] == [1024] * 10
+    assert b"".join(opener.open(stream.segments)) == LONG_VALUE
+
+
+def test_a_stream_moved_to_another_row_column_table_or_subject_does_not_open(
+    alice: SubjectFields, session: Session, keyring: Keyring
+) -> None:
+    stream = sealed_stream(alice)
+    elsewhere = SubjectFields(key=alice._key, table="dsr_tasks", subject_id="alice")
+    bob = SubjectFields(
+        key=keyring.create(session=session, subject_id="bob"), table="profiles", subject_id="bob"
+    )
+    for fields, column, row_id in [
+        (alice, "bundle", "request-2"),
+        (alice, "result", "request-1"),
+        (elsewhere, "bundle", "request-1"),
+    ]:
+        opener = fields.open_stream(column, row_id=row_id, header=stream.header)
+        with pytest.raises(DecryptionFailed):
+            b"".join(opener.open(stream.segments))
+    with pytest.raises(DecryptionFailed, match="another data key"):
+        bob.open_stream("bundle", row_id="request-1", header=stream.header)
+
+
+def test_segments_swapped_between_two_streams_of_one_row_do_not_open(alice: SubjectFields) -> None:
+    first, second = sealed_stream(alice), sealed_stream(alice)
+    opener = alice.open_stream("bundle", row_id="request-1", header=first.header)
+    with pytest.raises(DecryptionFailed):
+        b"".join(opener.open([*first.segments[:4], second.segments[4], *first.segments[5:]]))
