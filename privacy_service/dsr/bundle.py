@@ -3,7 +3,11 @@
 A ZIP holding one ``data/<system>.json`` per system that answered,
 ``data/privacy-service.json`` (what this service holds: profile, records by
 category, including consents a shop recorded as such, login history, and the
-subject's requests), a short human-readable ``summary.html``, and
+subject's requests), ``article15.json`` (what GDPR Art. 15(1)-(2) asks the
+answer to say besides the data, drawn from ``policies/``: purposes, categories,
+recipients with their country and transfer safeguard, retention, source,
+automated decisions, rights and remedies), ``summary.html`` (the same, read
+out in the subject's language from the shop's template), and
 ``manifest.json`` (every other file with its size and SHA-256, and how each
 system answered), written last. It is written as a stream (``BundleWriter``):
 one file at a time, each JSON file encoded as it is compressed, so no more
@@ -15,10 +19,9 @@ subject makes every copy of it unreadable.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -27,13 +30,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from privacy_service.crypto import SEGMENT_SIZE
+from privacy_service.documents import RetainedFact, SummaryFacts, SystemAnswer
 from privacy_service.dsr.encryption import RESULT_COLUMN
 from privacy_service.dsr.exports import ExportFile
 from privacy_service.dsr.fulfilment import Fulfilment
 from privacy_service.dsr.models import DsrExport, DsrRequest, DsrTask
+from privacy_service.dsr.service import jurisdiction_country
 from privacy_service.dsr.states import TaskStatus
+from privacy_service.dsr.systems import describe_systems
 from privacy_service.identity.sessions import list_sessions
 from privacy_service.keys.fields import SubjectFields
+from privacy_service.policy.article15 import article15_information
 from privacy_service.vault import service as vault
 from privacy_service.work import Work
 
@@ -210,6 +217,12 @@ class BundleWriter:
             self._files.append(BundleFile(path=path, size=size, sha256=digest.hexdigest()))
 
 
+#: The Art. 15 document of a subject, given the systems that returned data about them (policy.article15).
+Article15 = Callable[[Sequence[str]], dict[str, Any]]
+#: The summary page, given how each system answered and the Art. 15 document (documents.SubjectTexts).
+Summary = Callable[[Sequence[SystemPart], dict[str, Any]], str]
+
+
 def build_bundle(
     sink: BundleSink,
     *,
@@ -217,18 +230,28 @@ def build_bundle(
     generated_at: datetime,
     own: dict[str, Any],
     systems: Iterable[SystemPart],
+    article15: Article15,
+    summary: Summary,
 ) -> None:
-    """Write the bundle into ``sink``, taking ``systems`` one at a time; same inputs, same bytes."""
+    """Write the bundle into ``sink``, taking ``systems`` one at a time; same inputs, same bytes.
+
+    ``article15.json`` and ``summary.html`` are written once every system's
+    answer is in, so they name the systems that did return data.
+    """
     with BundleWriter(sink) as writer:
         writer.add_json(f"data/{OWN_SYSTEM}.json", own)
         answers: list[SystemPart] = []
+        holders: list[str] = []
         for part in systems:
             if part.data is not None:
                 writer.add_json(f"data/{part.system}.json", {"data": part.data, "retained": part.retained})
+            if part.data:
+                holders.append(part.system)
             answers.append(replace(part, data=None))  # what it said is written; how it answered is kept
             del part  # let this answer go before the next one is read
-        summary = _summary(request=request, generated_at=generated_at, systems=answers)
-        writer.add_bytes("summary.html", summary.encode())
+        information = article15(holders)
+        writer.add_json("article15.json", information)
+        writer.add_bytes("summary.html", summary(answers, information).encode())
         writer.finish(
             manifest={
                 "request_id": request.id,
@@ -249,39 +272,6 @@ def build_bundle(
         )
 
 
-def _summary(*, request: DsrRequest, generated_at: datetime, systems: list[SystemPart]) -> str:
-    rows = "\n".join(
-        f"<tr><td>{html.escape(part.system)}</td><td>{html.escape(part.status)}</td>"
-        f"<td>{html.escape(_retained_text(part.retained))}</td></tr>"
-        for part in systems
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Your personal data</title></head>
-<body>
-<h1>Your personal data</h1>
-<p>This archive answers your request {html.escape(request.id)} of {_instant(request.received_at)}
-for a copy of your personal data (GDPR Art. 15 and 20). It was prepared on {_instant(generated_at)}.</p>
-<p><code>data/{OWN_SYSTEM}.json</code> holds your account, profile and the records kept about you,
-with your sign-in history; each other file in <code>data/</code> holds what one of the shop's systems
-returned. <code>manifest.json</code> lists every file with its SHA-256 digest.</p>
-<table><thead><tr><th>System</th><th>Answer</th><th>Kept under a legal obligation</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table>
-</body></html>
-"""
-
-
-def _retained_text(retained: list[dict[str, Any]]) -> str:
-    if not retained:
-        return "nothing"
-    return "; ".join(
-        f"{item.get('category')}: {item.get('reason')}"
-        + (f" (until {item['until']})" if item.get("until") else "")
-        for item in retained
-    )
-
-
 def store_export(
     work: Work, *, fulfilment: Fulfilment, request: DsrRequest, segment_size: int = SEGMENT_SIZE
 ) -> DsrExport:
@@ -293,7 +283,25 @@ def store_export(
     """
     results = work.subject_fields(table=DsrTask.__tablename__, subject_id=request.subject_id)
     own = own_data(work, fulfilment=fulfilment, subject_id=request.subject_id)
+    profile = vault.read_profile(work, subject_id=request.subject_id)
     now = work.clock.now()
+    categories = {
+        system.name: system.categories
+        for system in describe_systems(session=work.session, policies=fulfilment.policies)
+    }
+
+    def article15(holders: Sequence[str]) -> dict[str, Any]:
+        return article15_information(
+            fulfilment.policies,
+            jurisdiction=request.jurisdiction,
+            country=jurisdiction_country(profile),
+            systems={name: categories.get(name, ()) for name in holders},
+        )
+
+    def summary(answers: Sequence[SystemPart], information: dict[str, Any]) -> str:
+        facts = summary_facts(request=request, generated_at=now, answers=answers, article15=information)
+        return fulfilment.texts.summary(language=profile.locale, facts=facts).html
+
     with work.savepoint():
         file = ExportFile(
             work,
@@ -308,9 +316,35 @@ def store_export(
             generated_at=now,
             own=own,
             systems=_system_parts(work, results=results, request_id=request.id),
+            article15=article15,
+            summary=summary,
         )
         file.close()
     return file.export
+
+
+def summary_facts(
+    *, request: DsrRequest, generated_at: datetime, answers: Sequence[SystemPart], article15: dict[str, Any]
+) -> SummaryFacts:
+    """What the summary page of this bundle may say."""
+    return SummaryFacts(
+        request_id=request.id,
+        received_at=request.received_at,
+        generated_at=generated_at,
+        own_system=OWN_SYSTEM,
+        systems=tuple(_answered(part) for part in answers),
+        article15=article15,
+    )
+
+
+def _answered(part: SystemPart) -> SystemAnswer:
+    retained = tuple(
+        RetainedFact(
+            system=part.system, category=item["category"], reason=item["reason"], until=item.get("until")
+        )
+        for item in part.retained
+    )
+    return SystemAnswer(system=part.system, status=part.status, retained=retained)
 
 
 def _system_parts(work: Work, *, results: SubjectFields, request_id: str) -> Iterator[SystemPart]:

@@ -7,6 +7,9 @@ are read as a mailer would, in the subject's language.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -318,3 +321,37 @@ def test_only_an_officer_extends_and_only_with_a_reason(
         ).status_code
         == 404
     )
+
+
+# -- the access bundle's Art. 15 information ---------------------------------------------------------
+
+
+def test_the_bundle_tells_where_the_data_goes_with_each_safeguard_in_the_subjects_language(
+    api: Api, dsr: DsrDriver, orders: FakeDownstream
+) -> None:
+    orders.answer_completed({"orders": [{"id": "o-1"}]})
+    dsr.register(orders)
+    customer = customer_speaking(api, country="DE", locale="de")
+    me = api.tokens(customer.email, customer.password).headers
+    receipt = file(api, me, type="access")
+    dsr.deliver()
+    export = api.http.get(f"/v1/dsr/{receipt['id']}/export", headers=me)
+    assert export.status_code == 200, export.text
+    with zipfile.ZipFile(io.BytesIO(export.content)) as bundle:
+        information = json.loads(bundle.read("article15.json"))
+        page = bundle.read("summary.html").decode()
+        manifest = json.loads(bundle.read("manifest.json"))
+
+    recipients = {recipient["name"]: recipient for recipient in information["recipients"]}
+    china = recipients["fulfilment-cn"]
+    assert china["country"] == "CN"
+    assert china["transfer"]["third_country"] is True
+    assert set(china["transfer"]["mechanisms"]) == {"sccs", "pipl_standard_contract"}
+    assert recipients["orders"]["holds_data"] is True, "the system that answered is named"
+    assert information["jurisdiction"]["code"] == "eu_gdpr"
+    assert information["remedies"]["authorities"], "where to complain"
+    assert {"access", "erasure", "portability"} <= {right["right"] for right in information["rights"]}
+    assert '<html lang="de">' in page
+    assert "Standardvertragsklauseln" in page
+    listed = {item["path"] for item in manifest["files"]}
+    assert {"article15.json", "summary.html", "data/orders.json", "data/privacy-service.json"} <= listed

@@ -3,19 +3,23 @@ summary, and one system's answer at a time."""
 
 from __future__ import annotations
 
+import copy
 import gc
 import hashlib
 import io
 import json
 import weakref
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from privacy_service.dsr.bundle import BundleWriter, SystemPart, build_bundle
+from privacy_service.documents import SubjectTexts
+from privacy_service.documents.summary import SAMPLE_SUMMARY
+from privacy_service.dsr.bundle import BundleWriter, SystemPart, build_bundle, summary_facts
 from privacy_service.dsr.models import DsrRequest
 
 RECEIVED_AT = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -42,10 +46,28 @@ def parts() -> list[SystemPart]:
     ]  # fmt: skip
 
 
+TEXTS = SubjectTexts(Path(__file__).resolve().parents[3] / "policies" / "notices")
+
+
+def article15(holders: Sequence[str]) -> dict[str, Any]:
+    """The sample Art. 15 document, naming the systems that returned data as its recipients."""
+    document = copy.deepcopy(SAMPLE_SUMMARY.article15)
+    document["recipients"] = [{**document["recipients"][1], "name": name} for name in holders]
+    return document
+
+
+def summary(answers: Sequence[SystemPart], information: dict[str, Any]) -> str:
+    facts = summary_facts(
+        request=request(), generated_at=GENERATED_AT, answers=answers, article15=information
+    )
+    return TEXTS.summary(language="en", facts=facts).html
+
+
 def bundle(*, own: dict[str, Any] = OWN, systems: Iterable[SystemPart] | None = None) -> bytes:
     sink = io.BytesIO()
     build_bundle(sink, request=request(), generated_at=GENERATED_AT, own=own,
-                 systems=parts() if systems is None else systems)  # fmt: skip
+                 systems=parts() if systems is None else systems,
+                 article15=article15, summary=summary)  # fmt: skip
     return sink.getvalue()
 
 
@@ -66,6 +88,7 @@ def test_the_manifest_lists_every_other_file_with_its_true_size_and_sha256() -> 
     listed = {item["path"]: item for item in manifest["files"]}
     assert set(listed) == set(content)
     assert set(content) == {
+        "article15.json",
         "summary.html",
         "data/privacy-service.json",
         "data/orders.json",
@@ -101,8 +124,18 @@ def test_the_summary_escapes_html_in_system_names_and_in_what_they_said() -> Non
     assert "<img" not in summary
     assert "<b>invoices" not in summary
     assert "<i>2036" not in summary
-    assert "&lt;script&gt;alert(&#x27;system&#x27;)&lt;/script&gt;" in summary
+    assert "&lt;script&gt;alert(&#39;system&#39;)&lt;/script&gt;" in summary
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; HGB §257" in summary
+
+
+def test_article15_names_the_systems_that_returned_data_and_the_summary_reads_it_out() -> None:
+    content = files(bundle())
+    information = json.loads(content["article15.json"])
+    assert [recipient["name"] for recipient in information["recipients"]] == ["orders", "invoices"]
+    page = content["summary.html"].decode()
+    assert "Who receives it" in page
+    assert "<td>orders</td><td>answered</td>" in page
+    assert "<td>mailing</td><td>could not answer</td>" in page
 
 
 def test_the_manifest_is_written_last_and_every_file_streams_with_a_data_descriptor() -> None:
@@ -112,6 +145,7 @@ def test_the_manifest_is_written_last_and_every_file_streams_with_a_data_descrip
         "data/privacy-service.json",
         "data/orders.json",
         "data/invoices.json",
+        "article15.json",
         "summary.html",
         "manifest.json",
     ]
@@ -187,7 +221,8 @@ def test_a_build_that_fails_half_way_writes_nothing_more_even_when_its_zip_is_co
         raise RuntimeError("the next answer could not be read")
 
     with pytest.raises(RuntimeError, match="could not be read"):
-        build_bundle(sink, request=request(), generated_at=GENERATED_AT, own=OWN, systems=failing())
+        build_bundle(sink, request=request(), generated_at=GENERATED_AT, own=OWN, systems=failing(),
+                     article15=article15, summary=summary)  # fmt: skip
     writes = sink.writes
     gc.collect()  # a ZipFile closes itself when collected, writing its directory
     assert sink.writes == writes
