@@ -3,7 +3,9 @@
 ``policies/notices/<language>/`` holds, per language (a BCP 47 tag), one
 template per notice kind, ``<kind>.txt``, with two blocks: ``subject`` (the
 subject line) and ``text`` (the body, paragraphs separated by a blank line);
-and ``summary.html``, the page an export bundle opens with. Every template is
+and ``summary.html``, the page an export bundle opens with, which extends the
+layout every language shares (``notices/summary-layout.html``: the document's
+head and style). Every template is
 compiled and rendered with sample facts when the templates are loaded, so a
 mistake stops start-up (and ``policies check``) naming the file and line,
 never a request later. English must be complete; another language may leave a

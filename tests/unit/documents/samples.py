@@ -51,7 +51,8 @@ def facts(**changes: Any) -> NoticeFacts:
 
 
 def copy_of_english(directory: Path) -> Path:
-    """A notices directory holding only the shipped English templates, for a test to break."""
+    """A notices directory holding only the shipped English templates (and the summary's layout), to break."""
     notices = directory / "notices"
     shutil.copytree(SHIPPED / "en", notices / "en")
+    shutil.copy(SHIPPED / "summary-layout.html", notices / "summary-layout.html")
     return notices
