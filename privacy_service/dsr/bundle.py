@@ -41,10 +41,10 @@ from privacy_service.dsr.systems import describe_systems
 from privacy_service.identity.sessions import list_sessions
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.policy.article15 import article15_information
+from privacy_service.policy.systems import OWN_SYSTEM
 from privacy_service.vault import service as vault
 from privacy_service.work import Work
 
-OWN_SYSTEM = "privacy-service"
 MANIFEST = "manifest.json"
 # A fixed time for every entry, so the same content gives the same bytes (and the same digest).
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)

@@ -25,6 +25,7 @@ from privacy_service.dsr.errors import InvalidSystem, SystemDeclaredInPolicies, 
 from privacy_service.dsr.models import DownstreamSystem
 from privacy_service.keys.fields import SubjectFields
 from privacy_service.policy import Policies, SystemRequestType, SystemSpec
+from privacy_service.policy.systems import OWN_SYSTEM
 from privacy_service.work import Work
 
 SECRET_COLUMN = "secret"  # noqa: S105 - a column name, not a secret
@@ -132,6 +133,8 @@ def register_system(
         raise InvalidSystem(
             "secret must be a Standard Webhooks secret: whsec_ and base64 of 24 bytes or more."
         )
+    if name == OWN_SYSTEM:
+        raise InvalidSystem(f"{OWN_SYSTEM} is the service's own name; choose another.")
     if any(spec.name == name for spec in policies.systems):
         raise SystemDeclaredInPolicies()
     if work.session.get(DownstreamSystem, name) is not None:

@@ -27,6 +27,7 @@ from privacy_service.policy.period import Period, TimeLimit, parse_time_limit
 from privacy_service.policy.processing import LegalBasis, RecipientRole
 from privacy_service.policy.remedies import Right
 from privacy_service.policy.request_types import RequestType, SystemRequestType
+from privacy_service.policy.systems import OWN_SYSTEM
 from privacy_service.policy.transfers import TransferMechanism
 
 _COUNTRY = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
@@ -169,6 +170,13 @@ class SystemEntry(_Strict):
     request_types: list[SystemRequestType] = Field(min_length=1)
     categories: list[Category] = []
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("name")
+    @classmethod
+    def _not_the_service(cls, value: str) -> str:
+        if value == OWN_SYSTEM:
+            raise ValueError(f"{OWN_SYSTEM} is the service's own name (its data in exports); choose another")
+        return value
 
     @field_validator("url")
     @classmethod

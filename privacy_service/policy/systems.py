@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 
 from privacy_service.policy.request_types import SystemRequestType
 
+#: The service's own name among the systems: its data is ``data/privacy-service.json`` in an export, so no
+#: downstream system may take it (declared in the policies or registered through the API).
+OWN_SYSTEM = "privacy-service"
+
 
 @dataclass(frozen=True)
 class SystemSpec:

@@ -593,3 +593,14 @@ def test_an_access_request_whose_subject_was_erased_meanwhile_ends_without_an_ex
     assert ended["status"] == "completed"
     assert ended["export"] is None
     assert_problem(api.http.get(f"/v1/dsr/{access['id']}/export", headers=headers), 409, "export_not_ready")
+
+
+def test_no_system_may_be_registered_under_the_services_own_name(api: Api, admin: Staff) -> None:
+    """An export names the service's own data data/privacy-service.json; a system of that name would
+    collide with it."""
+    headers = signed_in(api, admin)
+    refused = api.http.post("/v1/systems", json=registration("privacy-service"), headers=headers)
+    assert_problem(refused, 422, "validation_error")
+    assert "privacy-service" not in [
+        item["name"] for item in api.http.get("/v1/systems", headers=headers).json()["items"]
+    ]

@@ -279,3 +279,10 @@ def test_an_extension_is_counted_on_the_calendar(policy_dir: PolicyDir) -> None:
     assert problem.message == (
         "jurisdictions[1].extension: must be a period on the calendar, such as '2 months' or '45 days'"
     )
+
+
+def test_no_system_may_take_the_services_own_name(policy_dir: PolicyDir) -> None:
+    broken = SYSTEMS.replace("name: mailer", "name: privacy-service")
+    problem = only(problems_of(policy_dir(systems=broken)))
+    assert (problem.file.name, problem.line) == ("systems.yaml", 7)
+    assert problem.message.startswith("systems[1].name: privacy-service is the service's own name")
