@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import io
 import json
 import multiprocessing
@@ -279,9 +280,7 @@ def whole_zip_bundle(*, request: DsrRequest, generated_at: datetime, own: dict[s
     for part in systems:
         if part.data is not None:
             files[f"data/{part.system}.json"] = _json_bytes({"data": part.data, "retained": part.retained})
-    files["summary.html"] = bundles._summary(
-        request=request, generated_at=generated_at, systems=systems
-    ).encode()
+    files["summary.html"] = _summary(request=request, generated_at=generated_at, systems=systems).encode()
     manifest = {
         "request_id": request.id, "subject_id": request.subject_id, "jurisdiction": request.jurisdiction,
         "received_at": request.received_at, "generated_at": generated_at,
@@ -299,6 +298,40 @@ def whole_zip_bundle(*, request: DsrRequest, generated_at: datetime, own: dict[s
         for path, content in [("manifest.json", _json_bytes(manifest)), *sorted(files.items())]:
             archive.writestr(zipfile.ZipInfo(path, date_time=_ZIP_TIME), content, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
+
+
+def _summary(*, request: DsrRequest, generated_at: datetime, systems: list[bundles.SystemPart]) -> str:
+    rows = "\n".join(
+        f"<tr><td>{html.escape(part.system)}</td><td>{html.escape(part.status)}</td>"
+        f"<td>{html.escape(_retained_text(part.retained))}</td></tr>"
+        for part in systems
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Your personal data</title></head>
+<body>
+<h1>Your personal data</h1>
+<p>This archive answers your request {html.escape(request.id)} of {bundles._instant(request.received_at)}
+for a copy of your personal data (GDPR Art. 15 and 20).
+It was prepared on {bundles._instant(generated_at)}.</p>
+<p><code>data/{bundles.OWN_SYSTEM}.json</code> holds your account, profile and the records kept about you,
+with your sign-in history; each other file in <code>data/</code> holds what one of the shop's systems
+returned. <code>manifest.json</code> lists every file with its SHA-256 digest.</p>
+<table><thead><tr><th>System</th><th>Answer</th><th>Kept under a legal obligation</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""
+
+
+def _retained_text(retained: list[dict[str, Any]]) -> str:
+    if not retained:
+        return "nothing"
+    return "; ".join(
+        f"{item.get('category')}: {item.get('reason')}"
+        + (f" (until {item['until']})" if item.get("until") else "")
+        for item in retained
+    )
 
 
 def whole_zip_store(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> bytes:
