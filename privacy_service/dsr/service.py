@@ -21,6 +21,7 @@ from privacy_service.audit.actions import Action, Outcome, Party, PartyType
 from privacy_service.core.cursors import Position
 from privacy_service.core.errors import DomainError
 from privacy_service.core.ids import new_id
+from privacy_service.documents import RetainedFact
 from privacy_service.dsr.encryption import EXTENSION_REASON_COLUMN, REJECTION_DETAIL_COLUMN
 from privacy_service.dsr.errors import (
     ExtensionNotAllowed,
@@ -39,7 +40,6 @@ from privacy_service.dsr.notices import (
     jurisdiction_named,
     notice_views,
     render_notice,
-    retained_facts,
     write_notice,
 )
 from privacy_service.dsr.schemas import (
@@ -269,7 +269,9 @@ def _view(
     if request.rejection_reason is not None and request.decided_at is not None:
         rejection = RejectionView(
             reason=RejectionReason(request.rejection_reason),
-            detail=_open_rejection_detail(work, fulfilment=fulfilment, request=request),
+            detail=_opened(
+                work, request=request, column=REJECTION_DETAIL_COLUMN, value=request.rejection_detail
+            ),
             at=request.decided_at,
         )
     export = None
@@ -315,10 +317,6 @@ def retained_items(task: DsrTask) -> list[dict[str, str | None]]:
     return items
 
 
-def _open_rejection_detail(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) -> str | None:
-    return _opened(work, request=request, column=REJECTION_DETAIL_COLUMN, value=request.rejection_detail)
-
-
 def _extension_view(work: Work, *, request: DsrRequest) -> ExtensionView | None:
     if not request.extended or request.extended_at is None:
         return None
@@ -351,32 +349,34 @@ class ToldNotice:
 
 
 def notices_told(
-    work: Work, *, fulfilment: Fulfilment, request: DsrRequest, language: str
+    work: Work, *, fulfilment: Fulfilment, request: DsrRequest, view: RequestView, language: str
 ) -> list[ToldNotice]:
     """What the subject was told about ``request``, written again in ``language`` for them to read.
 
     The delivered message itself is not kept (it is dropped once the mailer has it); the same facts,
-    read from the request, give the same text. Empty once the subject is gone.
+    read from the request's ``view``, give the same text. Empty once the subject is gone.
     """
     try:
         profile = vault.read_profile(work, subject_id=request.subject_id)
     except DomainError:  # erased, or unknown: nobody to read it
         return []
     details = NoticeDetails(
-        extension_reason=_opened(
-            work, request=request, column=EXTENSION_REASON_COLUMN, value=request.extension_reason
-        ),
+        extension_reason=view.extension.reason if view.extension else None,
         rejection_reason=request.rejection_reason,
-        rejection_detail=_open_rejection_detail(work, fulfilment=fulfilment, request=request),
-        export_until=_live_exports(work, requests=[request]).get(request.id),
-        retained=retained_facts(work, request_id=request.id),
+        rejection_detail=view.rejection.detail if view.rejection else None,
+        export_until=view.export.expires_at if view.export else None,
+        retained=tuple(
+            RetainedFact(system=task.system, category=item.category, reason=item.reason, until=item.until)
+            for task in view.tasks
+            for item in task.retained
+        ),
     )
     told: list[ToldNotice] = []
-    for view in notice_views(work, request_ids=[request.id])[request.id]:
+    for notice in view.notices:
         rendered = render_notice(
-            fulfilment, request=request, profile=profile, kind=view.kind, details=details, language=language
+            fulfilment, request=request, profile=profile, kind=notice.kind, details=details, language=language
         )
-        told.append(ToldNotice(view=view, subject_line=rendered.subject_line, text=rendered.text))
+        told.append(ToldNotice(view=notice, subject_line=rendered.subject_line, text=rendered.text))
     return told
 
 
@@ -533,15 +533,17 @@ def extend_request(
     ended, when the request was extended already or has ended.
     """
     request = _locked_request(session=work.session, request_id=request_id)
+    now = work.clock.now()
+    refusal = extension_refusal(request, policies=fulfilment.policies, now=now)
+    if refusal is not None:
+        raise ExtensionNotAllowed(refusal)
     jurisdiction = jurisdiction_named(fulfilment.policies, request.jurisdiction)
-    refusal = extension_refusal(request, policies=fulfilment.policies, now=work.clock.now())
     country = jurisdiction_country(vault.read_profile(work, subject_id=request.subject_id))
     extended_due_at = fulfilment.policies.extended_due_at(
         first_due_at=request.due_at, jurisdiction=jurisdiction, country=country
     )
-    if refusal is not None or extended_due_at is None:
-        raise ExtensionNotAllowed(refusal)
-    now = work.clock.now()
+    if extended_due_at is None:  # the law has no extension, which extension_refusal has said already
+        raise ExtensionNotAllowed()
     request.due_at = extended_due_at
     request.extended, request.extended_at, request.extended_by = True, now, officer.id
     request.extension_reason = _subject_fields(work, request=request).encrypt(EXTENSION_REASON_COLUMN, reason)

@@ -151,7 +151,7 @@ def request_page(visitor: PageVisitor, request_id: RequestId) -> Response:
         found = _followed_request(work, visitor, request_id)
         view = dsr.request_view(work, fulfilment=visitor.fulfilment, request=found)
         told = dsr.notices_told(
-            work, fulfilment=visitor.fulfilment, request=found, language=visitor.language.tag
+            work, fulfilment=visitor.fulfilment, request=found, view=view, language=visitor.language.tag
         )
     return visitor.page("privacy/request.html", view=view, told=told)
 
