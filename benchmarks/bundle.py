@@ -349,7 +349,9 @@ def whole_zip_store(work: Work, *, fulfilment: Fulfilment, request: DsrRequest) 
                                         error=task.last_error))  # fmt: skip
     content = whole_zip_bundle(
         request=request, generated_at=work.clock.now(),
-        own=bundles.own_data(work, fulfilment=fulfilment, subject_id=request.subject_id), systems=parts,
+        own=bundles.own_data(work, subject_id=request.subject_id,
+                           profile=vault.read_profile(work, subject_id=request.subject_id)),
+        systems=parts,
     )  # fmt: skip
     sealed = work.subject_fields(table=DsrExport.__tablename__, subject_id=request.subject_id).encrypt_bytes(
         BUNDLE_COLUMN, content

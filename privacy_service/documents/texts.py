@@ -59,12 +59,26 @@ class SubjectTextsInvalid(Exception):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
+def _notice_file(kind: str) -> str:
+    return f"{kind}{_NOTICE_SUFFIX}"
+
+
+_FILES = (*(_notice_file(kind) for kind in NOTICE_KINDS), SUMMARY_TEMPLATE)
+
+
 class SubjectTexts:
     """The templates of one ``notices/`` directory, checked when loaded and read-only after."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.languages = _languages(directory)
+        # Which templates each language has, read once: choosing one for a request touches no file.
+        self._present = frozenset(
+            f"{language}/{file}"
+            for language in self.languages
+            for file in _FILES
+            if (directory / language / file).is_file()
+        )
         self._text = _environment(directory, autoescape=False)
         self._html = _environment(directory, autoescape=True)
         problems = self._check()
@@ -102,7 +116,7 @@ class SubjectTexts:
         return chosen, f"{chosen}/{file}"
 
     def _has(self, language: str, file: str) -> bool:
-        return (self.directory / language / file).is_file()
+        return f"{language}/{file}" in self._present
 
     def _check(self) -> list[TemplateProblem]:
         if not self.directory.is_dir():
@@ -112,18 +126,17 @@ class SubjectTexts:
             for entry in sorted(self.directory.iterdir())
             if entry.is_dir() and not _LANGUAGE_TAG.fullmatch(entry.name)
         ]
-        files = [*(_notice_file(kind) for kind in NOTICE_KINDS), SUMMARY_TEMPLATE]
         problems += [
             TemplateProblem(
                 self.directory / DEFAULT_LANGUAGE / file,
                 None,
                 "missing: English is the fallback of every language",
             )
-            for file in files
+            for file in _FILES
             if not self._has(DEFAULT_LANGUAGE, file)
         ]
         for language in self.languages:
-            for file in files:
+            for file in _FILES:
                 if self._has(language, file):
                     problems.extend(self._check_one(language, file))
         return problems
@@ -160,10 +173,6 @@ def _languages(directory: Path) -> tuple[str, ...]:
             if entry.is_dir() and _LANGUAGE_TAG.fullmatch(entry.name)
         )
     )
-
-
-def _notice_file(kind: str) -> str:
-    return f"{kind}{_NOTICE_SUFFIX}"
 
 
 def _environment(directory: Path, *, autoescape: bool) -> ImmutableSandboxedEnvironment:

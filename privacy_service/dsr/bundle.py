@@ -43,6 +43,7 @@ from privacy_service.keys.fields import SubjectFields
 from privacy_service.policy.article15 import article15_information
 from privacy_service.policy.systems import OWN_SYSTEM
 from privacy_service.vault import service as vault
+from privacy_service.vault.schemas import ProfileFields
 from privacy_service.work import Work
 
 MANIFEST = "manifest.json"
@@ -74,9 +75,8 @@ def _json_pieces(value: Any) -> Iterator[bytes]:
     yield "".join(pending).encode()
 
 
-def own_data(work: Work, *, fulfilment: Fulfilment, subject_id: str) -> dict[str, Any]:
-    """What privacy-service itself holds about the subject."""
-    profile = vault.read_profile(work, subject_id=subject_id)
+def own_data(work: Work, *, subject_id: str, profile: ProfileFields) -> dict[str, Any]:
+    """What privacy-service itself holds about the subject, whose ``profile`` the caller has read."""
     records = {
         category: vault.get_record(work, subject_id=subject_id, category=category)
         for category in vault.list_categories(work, subject_id=subject_id)
@@ -282,8 +282,8 @@ def store_export(
     savepoint: it is stored whole or not at all.
     """
     results = work.subject_fields(table=DsrTask.__tablename__, subject_id=request.subject_id)
-    own = own_data(work, fulfilment=fulfilment, subject_id=request.subject_id)
     profile = vault.read_profile(work, subject_id=request.subject_id)
+    own = own_data(work, subject_id=request.subject_id, profile=profile)
     now = work.clock.now()
     categories = {
         system.name: system.categories
