@@ -70,7 +70,7 @@ def check(strict: bool, directory: Path | None) -> None:
     span = f", {years[0]}-{years[-1]}" if years else ""
     click.echo(f"{source / HOLIDAYS_FILE}: public holidays of {len(calendars)} countries{span}")
     _summarise_processing(loaded, source)
-    texts = SubjectTexts(notices_dir)
+    texts = SubjectTexts.load(notices_dir)
     click.echo(
         f"{_shown(texts.directory)}: notices and the export's summary in {len(texts.languages)} languages "
         f"({', '.join(texts.languages)})"

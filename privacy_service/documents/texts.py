@@ -20,6 +20,7 @@ Dates are written with Babel in the text's language.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -86,10 +87,21 @@ class SubjectTexts:
             raise SubjectTextsInvalid(problems)
 
     @classmethod
+    def load(cls, directory: Path) -> SubjectTexts:
+        """The templates of ``directory``, compiled and checked once for each version of its files.
+
+        Checking renders every template (a quarter of a second for the shipped
+        ones); start-up checks them before the service is built, and every app
+        of a process (a test's, the worker's) shares them. A file changed,
+        added or removed makes another version, loaded afresh.
+        """
+        return _loaded(directory.resolve(), _version(directory))
+
+    @classmethod
     def problems_in(cls, directory: Path) -> list[TemplateProblem]:
         """Every problem of the templates in ``directory``; empty when they load."""
         try:
-            cls(directory)
+            cls.load(directory)
         except SubjectTextsInvalid as invalid:
             return invalid.problems
         return []
@@ -161,6 +173,25 @@ class SubjectTexts:
         except (TemplateError, UnicodeDecodeError, TypeError, ValueError) as error:
             return [TemplateProblem(path, None, f"does not render: {error}")]
         return []
+
+
+Version = tuple[tuple[str, int, int], ...]
+
+
+def _version(directory: Path) -> Version:
+    """Every file below ``directory`` with its modification time and size: what a change of them changes."""
+    if not directory.is_dir():
+        return ()
+    files = sorted(path for path in directory.rglob("*") if path.is_file())
+    return tuple(
+        (str(path.relative_to(directory)), path.stat().st_mtime_ns, path.stat().st_size) for path in files
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _loaded(directory: Path, version: Version) -> SubjectTexts:
+    # Read-only once loaded (and Jinja2 renders from many threads), so one instance serves every caller.
+    return SubjectTexts(directory)
 
 
 def _languages(directory: Path) -> tuple[str, ...]:

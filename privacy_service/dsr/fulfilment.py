@@ -96,7 +96,7 @@ class Fulfilment:
             recent_login=timedelta(minutes=settings.dsr_recent_login_minutes),
             delivery_concurrency=settings.delivery_concurrency,
             erasure_journal=settings.effective_erasure_journal_file,
-            texts=SubjectTexts(settings.effective_notices_dir),
+            texts=SubjectTexts.load(settings.effective_notices_dir),
         )
 
     def callback_url(self, task_id: str) -> str:

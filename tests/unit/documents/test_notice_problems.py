@@ -141,3 +141,13 @@ def test_every_broken_template_is_reported_at_once(tmp_path: Path) -> None:
         "extended.txt",
         "rejected.txt",
     ]
+
+
+def test_loading_again_reuses_the_checked_templates_until_a_file_changes(tmp_path: Path) -> None:
+    notices = copy_of_english(tmp_path)
+    first = SubjectTexts.load(notices)
+    assert SubjectTexts.load(notices) is first, "unchanged files: checked once"
+    extended = notices / "en" / "extended.txt"
+    extended.write_text(extended.read_text(encoding="utf-8") + "{{ customer_name }}\n", encoding="utf-8")
+    [problem] = SubjectTexts.problems_in(notices)
+    assert problem.file == extended, "a changed file is checked again"
