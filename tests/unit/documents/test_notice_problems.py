@@ -148,6 +148,7 @@ def test_loading_again_reuses_the_checked_templates_until_a_file_changes(tmp_pat
     first = SubjectTexts.load(notices)
     assert SubjectTexts.load(notices) is first, "unchanged files: checked once"
     extended = notices / "en" / "extended.txt"
-    extended.write_text(extended.read_text(encoding="utf-8") + "{{ customer_name }}\n", encoding="utf-8")
+    text = extended.read_text(encoding="utf-8")
+    extended.write_text(text.replace("{{ extension_reason }}", "{{ customer_name }}"), encoding="utf-8")
     [problem] = SubjectTexts.problems_in(notices)
     assert problem.file == extended, "a changed file is checked again"
